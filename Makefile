@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need first.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test test-slow benchmark dev clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline, print the result
+	$(VENV)/bin/churn-recall demo
+
+test: $(STAMP)  ## the default test suite (slow and browser tests excluded)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)  ## scale benchmarks and long simulations
+	$(PY) -m pytest -q -m slow
+
+benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on a larger world
+	$(VENV)/bin/churn-recall benchmark
+
+dev: $(STAMP)  ## the Dagster UI on the same code location
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,23 @@
+{#- Parsing helpers for raw VARCHAR columns: text to UTC timestamp, boolean, business day. -#}
+
+{% macro parse_utc_timestamp(expr) -%}
+    {#- Accepts ISO text with or without an offset; naive text is read as UTC. Null if unparseable. -#}
+    timezone('UTC', try_cast(nullif(trim({{ expr }}), '') as timestamptz))
+{%- endmacro %}
+
+{% macro parse_boolean(expr) -%}
+    case lower(trim({{ expr }}))
+        when 'true' then true when 't' then true when '1' then true when 'yes' then true
+        when 'false' then false when 'f' then false when '0' then false when 'no' then false
+    end
+{%- endmacro %}
+
+{% macro business_date(utc_ts) -%}
+    {#- The business day of a UTC timestamp, in the configured business timezone. -#}
+    cast(timezone('{{ var("business_timezone") }}', timezone('UTC', {{ utc_ts }})) as date)
+{%- endmacro %}
+
+{% macro thresholds_reached(expr, thresholds, op='>=') -%}
+    {#- Number of thresholds t with `expr op t` (0 when expr is null). -#}
+    ({% for t in thresholds %}(case when {{ expr }} {{ op }} {{ t }} then 1 else 0 end){% if not loop.last %} + {% endif %}{% endfor %})
+{%- endmacro %}

@@ -1,0 +1,25 @@
+{#- Processing-window helpers: every incremental model reads the same half-open window of
+    business days [min_date, max_date) from `--vars`, widened by lookback_days for late events. -#}
+
+{% macro window_min_date() -%}
+    cast('{{ var("min_date") }}' as date)
+{%- endmacro %}
+
+{% macro window_max_date() -%}
+    cast('{{ var("max_date") }}' as date)
+{%- endmacro %}
+
+{% macro lookback_start_date() -%}
+    (cast('{{ var("min_date") }}' as date) - {{ var("lookback_days") | int }})
+{%- endmacro %}
+
+{% macro delete_window(column, start_expr, end_expr) -%}
+    {#- Pre-hook for delete+insert models: clear the whole window first, so keys that vanished
+        from a re-processed window do not survive (delete+insert only removes keys it re-inserts). -#}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none and not flags.FULL_REFRESH -%}
+        delete from {{ this }} where {{ column }} >= {{ start_expr }} and {{ column }} < {{ end_expr }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,71 @@
+"""The dbt project as Dagster assets: one cached DbtProject, keys and groups from the dbt folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Output
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.dbt_args import dbt_build_args
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
+from orchestration.resources import Warehouse
+from orchestration.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():  # fresh clone outside `dagster dev`: parse once
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class LayerTranslator(DagsterDbtTranslator):
+    """Asset key = table name (sources map onto the raw ingestion assets); group = dbt folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        return AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "staging"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "marts"
+
+
+def _tier_counts(warehouse: Warehouse, day: str) -> dict[str, int]:
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            "select lifecycle_stage, count(*) from user_risk_tiers where tier_date = ? group by 1 order by 1", [day]
+        ).fetchall()
+    return {stage: int(count) for stage, count in rows}
+
+
+def _row_count(warehouse: Warehouse, table: str) -> int | None:
+    with warehouse.connect(read_only=True) as con:
+        found = con.execute("select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()
+        return int(con.execute(f"select count(*) from {table}").fetchone()[0]) if found[0] else None
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    dagster_dbt_translator=LayerTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse) -> Iterator[Any]:
+    window = context.partition_time_window
+    # dbt holds the DuckDB file while it runs, so metadata queries wait until it has exited.
+    events = list(dbt.cli(dbt_build_args(window.start.date(), window.end.date()), context=context).stream())
+    last_day = (window.end.date().toordinal() - 1)
+    for event in events:
+        if isinstance(event, Output):
+            table = event.output_name
+            metadata: dict[str, Any] = {"row_count": _row_count(warehouse, table)}
+            if table == "user_risk_tiers":
+                from datetime import date
+
+                metadata["tier_counts_last_day"] = _tier_counts(warehouse, date.fromordinal(last_day).isoformat())
+            event = event.with_metadata({**event.metadata, **{k: v for k, v in metadata.items() if v is not None}})
+        yield event

@@ -1,0 +1,1 @@
+"""Asset checks that run the Great Expectations suites of expectations/ against warehouse tables."""

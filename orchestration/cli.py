@@ -1,0 +1,80 @@
+"""Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
+the pipeline as one run and prints the result; `simulate`, `run`, `summary` and `benchmark` do one part."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+
+from orchestration.settings import Settings
+
+
+def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
+    from orchestration.simulator import SimulationConfig, simulate, write_world
+
+    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date, seed=seed)
+    started = time.perf_counter()
+    world = simulate(config)
+    summary = write_world(world, settings.landing, settings.truth)
+    print(f"simulated {n_users:,} users over {n_days} days in {time.perf_counter() - started:.1f}s: {summary}")
+
+
+def _run(settings: Settings, first: date, last: date) -> None:
+    from orchestration.pipeline import run_days
+
+    started = time.perf_counter()
+    result = run_days(first, last)
+    print(f"pipeline run {first}..{last}: {'success' if result.success else 'FAILED'} "
+          f"in {time.perf_counter() - started:.1f}s")
+    if not result.success:
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="churn-recall", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="simulate (if the landing folder is empty), run all days, print the result")
+    simulate_cmd = commands.add_parser("simulate", help="write a simulated app's landing files and ground truth")
+    for sub in (demo, simulate_cmd):
+        sub.add_argument("--users", type=int, default=20_000)
+        sub.add_argument("--days", type=int, default=120)
+        sub.add_argument("--seed", type=int, default=7)
+    run = commands.add_parser("run", help="run the pipeline for a range of days as one run")
+    run.add_argument("first", type=date.fromisoformat)
+    run.add_argument("last", type=date.fromisoformat, nargs="?")
+    commands.add_parser("summary", help="print the latest tiers, outbox and campaign lifts")
+    bench = commands.add_parser("benchmark", help="time generation and daily partitions on a larger world")
+    bench.add_argument("--users", type=int, default=100_000)
+    bench.add_argument("--days", type=int, default=120)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    settings = Settings.from_env()
+    settings.export_env()
+    if args.command == "simulate":
+        _simulate(settings, args.users, args.days, args.seed)
+    elif args.command == "demo":
+        if not settings.landing_days():
+            _simulate(settings, args.users, args.days, args.seed)
+        days = settings.landing_days()
+        _run(settings, days[0], days[-1])
+        from orchestration.summary import summarize
+
+        print(summarize(settings.warehouse))
+    elif args.command == "run":
+        _run(settings, args.first, args.last or args.first)
+    elif args.command == "summary":
+        from orchestration.summary import summarize
+
+        print(summarize(settings.warehouse))
+    elif args.command == "benchmark":
+        from orchestration.benchmark import run_benchmark
+
+        run_benchmark(args.users, args.days)
+
+
+if __name__ == "__main__":
+    main()

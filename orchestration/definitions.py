@@ -1,0 +1,34 @@
+"""The Dagster code location: every asset, check, job, schedule and resource, loaded in one place."""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_models, dbt_project
+from orchestration.assets.ingestion import raw_assets
+from orchestration.assets.measurement import recall_metrics, recall_outcomes
+from orchestration.assets.recall import recall_actions, recall_outbox
+from orchestration.checks.contracts import recall_outbox_contract, stg_events_contract
+from orchestration.resources import PipelinePaths, Warehouse
+from orchestration.schedules import daily_pipeline, daily_schedule
+from orchestration.settings import Settings
+
+settings = Settings.from_env()
+settings.export_env()
+
+defs = Definitions(
+    assets=[*raw_assets, dbt_models, recall_actions, recall_outbox, recall_outcomes, recall_metrics],
+    asset_checks=[stg_events_contract, recall_outbox_contract],
+    jobs=[daily_pipeline],
+    schedules=[daily_schedule],
+    resources={
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
+        "warehouse": Warehouse(path=str(settings.warehouse)),
+        "paths": PipelinePaths(
+            landing=str(settings.landing), outbox=str(settings.outbox), strategies=str(settings.strategies)
+        ),
+    },
+    # DuckDB allows one writer process: run steps one after another in the run's own process.
+    executor=in_process_executor,
+)

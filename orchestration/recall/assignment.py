@@ -1,0 +1,47 @@
+"""Deterministic treatment/control assignment: a keyed hash of the user id, salted per strategy,
+mapped to [0, 1); users below the holdout share form the control arm. Same inputs, same arm,
+in any process and on any platform (SipHash via pandas, no Python hash randomisation)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+TREATMENT = "treatment"
+CONTROL = "control"
+
+_HEX = np.array(list("0123456789abcdef"))
+_NIBBLE_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
+
+
+def hash_key(*parts: str) -> str:
+    """16-character key for pandas' SipHash, derived from the parts (pandas requires 16 bytes)."""
+    return hashlib.blake2b("|".join(parts).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def stable_hash(values: pd.Series, key: str) -> np.ndarray:
+    """uint64 SipHash-2-4 of each value's UTF-8 text under `key`; independent of dtype and process."""
+    text = values.astype(str).to_numpy(dtype=object)
+    return pd.util.hash_array(text, hash_key=key, categorize=False)
+
+
+def unit_interval(hashes: np.ndarray) -> np.ndarray:
+    """Map uint64 hashes to floats in [0, 1) using the top 53 bits (exact in float64)."""
+    return (hashes >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def hex16(hashes: np.ndarray) -> np.ndarray:
+    """Vectorised 16-digit lowercase hex of uint64 values."""
+    nibbles = (hashes[:, None] >> _NIBBLE_SHIFTS) & np.uint64(0xF)
+    return _HEX[nibbles.astype(np.intp)].view("<U16").ravel() if len(hashes) else np.array([], "<U16")
+
+
+def assign_arm(user_ids: pd.Series, strategy_id: str, holdout_share: float, salt: str) -> pd.Series:
+    """'control' when the user's hash point is below holdout_share, else 'treatment'; keeps the index."""
+    if not 0 <= holdout_share < 1:
+        raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
+    points = unit_interval(stable_hash(user_ids, hash_key(salt, strategy_id)))
+    arms = np.where(points < holdout_share, CONTROL, TREATMENT)
+    return pd.Series(arms, index=user_ids.index, name="arm", dtype=object)

@@ -1,0 +1,33 @@
+"""Dagster resources: the DuckDB warehouse and the folders the pipeline reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+
+class Warehouse(ConfigurableResource):
+    """The DuckDB file shared with dbt (same path as profiles.yml reads)."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class PipelinePaths(ConfigurableResource):
+    """Landing folder (input), outbox folder (export) and the strategy library file."""
+
+    landing: str
+    outbox: str
+    strategies: str

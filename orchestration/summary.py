@@ -1,0 +1,44 @@
+"""Plain-text summary of what a run produced: the latest day's tiers, outbox and campaign lifts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+TIERS = """
+select lifecycle_stage, count(*) as users from user_risk_tiers
+where tier_date = (select max(tier_date) from user_risk_tiers) group by 1 order by 2 desc
+"""
+OUTBOX = """
+select channel, count(*) as steps from recall_outbox
+where action_date = (select max(action_date) from recall_actions) group by 1 order by 1
+"""
+LIFTS = """
+select assignment_date, strategy_id, users, control_users,
+       wake_up_rate, wake_up_lift, wake_up_lift_ci_low, wake_up_lift_ci_high,
+       revenue_per_user_30d, revenue_lift, revenue_lift_ci_low, revenue_lift_ci_high
+from recall_metrics
+where as_of_date = (select max(as_of_date) from recall_metrics)
+  and arm = 'treatment' and lifecycle_stage = 'all' and is_mature
+order by assignment_date, strategy_id
+"""
+
+
+def summarize(warehouse: Path) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        last_day = con.execute("select max(tier_date) from user_risk_tiers").fetchone()[0]
+        lines = [f"Risk tiers on {last_day}:"]
+        lines += [f"  {stage:<16} {users:>7,}" for stage, users in con.execute(TIERS).fetchall()]
+        outbox = con.execute(OUTBOX).fetchall()
+        lines.append(f"Outbox on {last_day}: {sum(n for _, n in outbox):,} steps")
+        lines += [f"  {channel:<16} {steps:>7,}" for channel, steps in outbox]
+        lines.append("Past campaigns (mature cohorts, treatment vs control, 95% intervals):")
+        for row in con.execute(LIFTS).fetchall():
+            day, strategy, users, controls, wake, wake_lift, wake_lo, wake_hi, rev, rev_lift, rev_lo, rev_hi = row
+            lines.append(
+                f"  {day} {strategy:<16} n={users:>5,}/{controls:<5,} wake-up {wake:6.1%} "
+                f"lift {wake_lift:+6.1%} [{wake_lo:+6.1%}, {wake_hi:+6.1%}]  "
+                f"revenue/user {rev:7.2f} lift {rev_lift:+6.2f} [{rev_lo:+6.2f}, {rev_hi:+6.2f}]"
+            )
+    return "\n".join(lines)
