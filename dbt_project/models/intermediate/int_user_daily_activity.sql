@@ -1,0 +1,63 @@
+-- one row per user and active business day: counts and amounts of that day's accepted events.
+-- Incremental: recomputes event days [min_date - lookback_days, max_date) so late events land.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['user_id', 'activity_date'],
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+events as (
+    select * from {{ ref('stg_events') }}
+    where event_date >= {{ lookback_start_date() }}
+      and event_date < {{ window_max_date() }}
+),
+
+flagged as (
+    select
+        events.*,
+        -- a purchase is a commerce event carrying an amount (order_paid, iap_purchase, ...)
+        (category = 'commerce' and amount is not null) as is_purchase
+    from events
+),
+
+daily as (
+    select
+        user_id,
+        event_date as activity_date,
+        count(*) filter (where category = 'session') as sessions,
+        count(*) as events,
+        count(*) filter (where is_key_action) as key_actions,
+        count(*) filter (where is_purchase) as orders,
+        coalesce(sum(amount) filter (where is_purchase), 0) as revenue,
+        count(*) filter (where category = 'core_feature') as core_feature_events,
+        count(distinct coalesce(feature, event_name)) filter (where category = 'core_feature')
+            as distinct_features,
+        count(*) filter (where category = 'social') as social_events,
+        count(*) filter (where is_purchase and coupon_code is not null) as coupon_orders,
+        count(*) filter (where category = 'security') as device_changes,
+        min(event_time) as first_event_at,
+        max(event_time) as last_event_at
+    from flagged
+    group by user_id, event_date
+)
+
+select
+    user_id,
+    activity_date,
+    cast(sessions as integer) as sessions,
+    cast(events as integer) as events,
+    cast(key_actions as integer) as key_actions,
+    cast(orders as integer) as orders,
+    cast(revenue as double) as revenue,
+    cast(core_feature_events as integer) as core_feature_events,
+    cast(distinct_features as integer) as distinct_features,
+    cast(social_events as integer) as social_events,
+    cast(coupon_orders as integer) as coupon_orders,
+    cast(device_changes as integer) as device_changes,
+    first_event_at,
+    last_event_at
+from daily

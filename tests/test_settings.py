@@ -1,0 +1,32 @@
+"""Configuration comes from the environment with embedded defaults and clear errors."""
+
+from datetime import date
+
+import pytest
+
+from orchestration.settings import REPO_ROOT, Settings
+
+
+def test_defaults_live_under_the_repository_data_folder():
+    settings = Settings.from_env({})
+    assert settings.warehouse == REPO_ROOT / "data" / "warehouse.duckdb"
+    assert settings.landing == REPO_ROOT / "data" / "landing"
+    assert settings.start_date == date(2026, 1, 1)
+
+
+def test_home_moves_every_path_and_explicit_values_win(tmp_path):
+    settings = Settings.from_env({"CHURN_RECALL_HOME": str(tmp_path), "CHURN_RECALL_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert settings.landing == tmp_path / "landing" and settings.warehouse == tmp_path / "w.duckdb"
+
+
+def test_bad_values_are_named():
+    with pytest.raises(SystemExit, match="start_date"):
+        Settings.from_env({"CHURN_RECALL_START_DATE": "yesterday"})
+    with pytest.raises(SystemExit, match="strategy library not found"):
+        Settings.from_env({"CHURN_RECALL_STRATEGIES": "/nowhere.yml"})
+
+
+def test_landing_days_are_sorted_and_ignore_other_folders(tmp_path):
+    for name in ("2026-01-02", "2026-01-01", "notes"):
+        (tmp_path / "landing" / name).mkdir(parents=True)
+    assert Settings.from_env({"CHURN_RECALL_HOME": str(tmp_path)}).landing_days() == [date(2026, 1, 1), date(2026, 1, 2)]
