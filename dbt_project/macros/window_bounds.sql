@@ -23,3 +23,14 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{% macro relation_has_rows_on(relation, column, date_expr) -%}
+    {#- Compile-time probe (true only at execution): does `relation` hold rows for that day? -#}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select count(*) from " ~ relation ~ " where " ~ column ~ " = " ~ date_expr
+    ) -%}
+    {{ return(result.columns[0].values()[0] > 0) }}
+{%- endmacro %}

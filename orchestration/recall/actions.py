@@ -82,10 +82,24 @@ def match_strategies(tiers: pd.DataFrame, library: StrategyLibrary) -> pd.Series
     return chosen
 
 
-def _as_id_set(ids: Iterable[str] | pd.Series | None) -> pd.Index:
+def _as_id_array(ids: Iterable[str] | pd.Series | None) -> np.ndarray:
     if ids is None:
-        return pd.Index([], dtype=object)
-    return pd.Index(pd.Series(list(ids) if not isinstance(ids, pd.Series) else ids, dtype=object).dropna().unique())
+        return np.array([], dtype=object)
+    values = ids.dropna() if isinstance(ids, pd.Series) else [i for i in ids if i is not None]
+    return np.asarray(list(values), dtype=object)
+
+
+def consent_for_channel(users: pd.DataFrame, user_ids: pd.Series, channels: pd.Series) -> np.ndarray:
+    """Whether each user opted in to the given channel; unknown users or missing flags mean no."""
+    latest = users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last")
+    joined = pd.DataFrame({"user_id": user_ids.to_numpy()}).merge(latest, on="user_id", how="left", sort=False)
+    flags = joined[USER_COLUMNS[1:]].fillna(False).astype(bool).to_numpy()
+    codes = channels.map({c: i for i, c in enumerate(("push", "sms", "call"))})
+    known = codes.notna().to_numpy()
+    picked = np.zeros(len(user_ids), dtype=bool)
+    rows = np.flatnonzero(known)
+    picked[rows] = flags[rows, codes.to_numpy()[known].astype(np.intp)]
+    return picked
 
 
 def plan_recall_actions(
@@ -109,38 +123,43 @@ def plan_recall_actions(
         dupes = tiers.loc[tiers["user_id"].duplicated(), "user_id"].head(5).tolist()
         raise ValueError(f"tiers has duplicate user_id rows (e.g. {dupes})")
 
-    cooling = _as_id_set(recent_action_user_ids)
+    cooling = _as_id_array(recent_action_user_ids)
     eligible = tiers.loc[~tiers["user_id"].isin(cooling), TIER_COLUMNS].copy()
     eligible["strategy_id"] = match_strategies(eligible, library)
     planned = eligible.loc[eligible["strategy_id"].notna()].reset_index(drop=True)
 
-    planned["arm"] = TREATMENT
-    first_steps = {s.id: s.steps[0] for s in library.strategies}
-    for strategy_id, rows in planned.groupby("strategy_id", sort=True).groups.items():
-        strategy = library.get(strategy_id)
-        planned.loc[rows, "arm"] = assign_arm(planned.loc[rows, "user_id"], strategy.id, strategy.holdout_share, salt)
+    # Arms: one hash pass per strategy (the salt includes the strategy id).
+    # action_id: a hash of the user under a key made of the day and the strategy.
+    arms = np.full(len(planned), TREATMENT, dtype=object)
+    action_ids = np.empty(len(planned), dtype="<U16")
+    strategy_ids = planned["strategy_id"].to_numpy(dtype=object)
+    for strategy in library.strategies:
+        rows = np.flatnonzero(strategy_ids == strategy.id)
+        if len(rows):
+            user_ids = planned["user_id"].iloc[rows]
+            arms[rows] = assign_arm(user_ids, strategy.id, strategy.holdout_share, salt).to_numpy()
+            action_ids[rows] = hex16(stable_hash(user_ids, hash_key("action", action_date.isoformat(), strategy.id)))
+    planned["arm"] = arms
+    planned["action_id"] = np.char.add("a_", action_ids).astype(object)
 
+    first_steps = pd.DataFrame(
+        [
+            {"strategy_id": s.id, "channel": s.steps[0].channel, "template": s.steps[0].template,
+             "benefit": s.steps[0].benefit, "delay_hours": float(s.steps[0].delay_hours)}
+            for s in library.strategies
+        ]
+    ).astype({"benefit": object})
+    planned = planned.merge(first_steps, on="strategy_id", how="left", validate="many_to_one")
     planned["step"] = 1
-    planned["channel"] = planned["strategy_id"].map({k: s.channel for k, s in first_steps.items()})
-    planned["template"] = planned["strategy_id"].map({k: s.template for k, s in first_steps.items()})
-    planned["benefit"] = planned["strategy_id"].map({k: s.benefit for k, s in first_steps.items()}).astype(object)
     start = datetime.combine(action_date, time(SEND_HOUR_UTC), tzinfo=timezone.utc)
-    delays = planned["strategy_id"].map({k: s.delay_hours for k, s in first_steps.items()}).astype(float)
-    planned["scheduled_at"] = pd.Timestamp(start) + pd.to_timedelta(delays, unit="h")
+    planned["scheduled_at"] = pd.Timestamp(start) + pd.to_timedelta(planned["delay_hours"], unit="h")
     planned["action_date"] = action_date
 
-    # Consent for the first step's channel; unknown users or missing flags mean no consent.
-    consent = users.drop_duplicates("user_id", keep="last").set_index("user_id")[USER_COLUMNS[1:]]
-    consent = consent.reindex(planned["user_id"]).fillna(False).astype(bool).reset_index(drop=True)
-    channel_codes = planned["channel"].map({c: i for i, c in enumerate(("push", "sms", "call"))}).to_numpy()
-    has_consent = consent.to_numpy()[np.arange(len(planned)), channel_codes] if len(planned) else np.array([], bool)
+    has_consent = consent_for_channel(users, planned["user_id"], planned["channel"])
 
     planned["status"] = np.where(
         planned["arm"] == CONTROL, HOLDOUT, np.where(has_consent, QUEUED, SUPPRESSED_NO_CONSENT)
     )
-    ids = planned["strategy_id"].astype(str) + "|" + planned["user_id"].astype(str)
-    planned["action_id"] = "a_" + pd.Series(hex16(stable_hash(ids, hash_key("action", action_date.isoformat()))))
-    planned["step"] = planned["step"].astype("int64")
     return planned[ACTION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
@@ -149,3 +168,11 @@ def outbox(actions: pd.DataFrame) -> pd.DataFrame:
     due = actions[(actions["status"] == QUEUED) & (actions["arm"] == TREATMENT)]
     return due[OUTBOX_COLUMNS].reset_index(drop=True)
 
+
+def outbox_contract_frame(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """The frame the recall_outbox suite validates: the exported rows (outbox(actions)) with their
+    arm and status, and consent re-read from `users` for each row's channel (has_consent)."""
+    exported = actions.loc[actions["action_id"].isin(outbox(actions)["action_id"])]
+    frame = exported[["action_id", "user_id", "action_date", "arm", "channel", "status"]].reset_index(drop=True)
+    frame["has_consent"] = consent_for_channel(users, frame["user_id"], frame["channel"])
+    return frame

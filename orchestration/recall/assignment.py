@@ -12,6 +12,7 @@ import pandas as pd
 TREATMENT = "treatment"
 CONTROL = "control"
 
+_ARMS = np.array([TREATMENT, CONTROL], dtype=object)
 _HEX = np.array(list("0123456789abcdef"))
 _NIBBLE_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
 
@@ -43,5 +44,6 @@ def assign_arm(user_ids: pd.Series, strategy_id: str, holdout_share: float, salt
     if not 0 <= holdout_share < 1:
         raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
     points = unit_interval(stable_hash(user_ids, hash_key(salt, strategy_id)))
-    arms = np.where(points < holdout_share, CONTROL, TREATMENT)
-    return pd.Series(arms, index=user_ids.index, name="arm", dtype=object)
+    # Index into a two-element object array: much faster than np.where over strings.
+    arms = _ARMS[(points < holdout_share).astype(np.intp)]
+    return pd.Series(arms, index=user_ids.index, name="arm", dtype=object, copy=False)

@@ -20,6 +20,7 @@ LIFECYCLE_STAGES: tuple[str, ...] = (
     "churned",
     "reactivated",
 )
+RISK_LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "lost")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
 
 
@@ -60,6 +61,11 @@ class Match(BaseModel):
     def _stages_known(cls, values: list[str]) -> list[str]:
         return [_one_of(v, LIFECYCLE_STAGES) for v in values]
 
+    @field_validator("risk_level", mode="after")
+    @classmethod
+    def _levels_known(cls, values: list[str]) -> list[str]:
+        return [_one_of(v, RISK_LEVELS) for v in values]
+
     @field_validator("value_tier", mode="after")
     @classmethod
     def _tiers_known(cls, values: list[str]) -> list[str]:
@@ -98,6 +104,8 @@ class StrategyLibrary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
+    # Days after an assignment during which the user gets no new journey (no pestering).
+    cooldown_days: int = Field(default=14, ge=0)
     strategies: list[Strategy] = Field(min_length=1)
 
     def ordered(self) -> list[Strategy]:
@@ -203,6 +211,7 @@ def parse_strategy_library(text: str, source: str = "<string>") -> StrategyLibra
 
     # Top-level fields (version, strategies list shape) are checked without the strategies.
     top = {**data, "strategies": [s.model_dump() for s in strategies] or raw_strategies}
+    library: StrategyLibrary | None = None
     try:
         library = StrategyLibrary.model_validate(top)
     except ValidationError as exc:
@@ -210,7 +219,6 @@ def parse_strategy_library(text: str, source: str = "<string>") -> StrategyLibra
             if loc.startswith("strategies["):
                 continue  # already reported per strategy above
             report("", loc, msg, line)
-        library = None  # type: ignore[assignment]
     if problems or library is None:
         raise StrategyLibraryError(problems or [f"{source}: invalid strategy library"])
     return library

@@ -31,7 +31,8 @@ parsed as (
 with_properties as (
     select
         parsed.*,
-        coalesce(json_valid(properties_text) and json_type(properties_text) = 'OBJECT', false)
+        -- case, not and: json_type must never see invalid text
+        case when json_valid(properties_text) then json_type(properties_text) = 'OBJECT' else false end
             as is_valid_json
     from parsed
 ),

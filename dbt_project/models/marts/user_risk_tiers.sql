@@ -1,0 +1,111 @@
+-- lifecycle stage, risk level, RFM value tier and risk score per (user_id, tier_date), derived
+-- row by row from user_daily_labels; incremental over [min_date - lookback_days, max_date).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['user_id', 'tier_date'],
+    on_schema_change='append_new_columns',
+    contract={'enforced': true},
+    pre_hook="{{ delete_window('tier_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+labels as (
+    select * from {{ ref('user_daily_labels') }}
+    where label_date >= {{ lookback_start_date() }}
+      and label_date < {{ window_max_date() }}
+),
+
+staged as (
+    -- precedence: new (young and not silent), then silence depth, then signals, then comeback
+    select
+        labels.*,
+        case
+            when labels.days_since_signup < {{ var('stage_new_user_days') }}
+                and labels.silent_days < {{ var('stage_at_risk_days') }} then 'new'
+            when labels.silent_days >= {{ var('stage_churned_days') }} then 'churned'
+            when labels.silent_days >= {{ var('stage_dormant_severe_days') }} then 'dormant_severe'
+            when labels.silent_days >= {{ var('stage_dormant_medium_days') }} then 'dormant_medium'
+            when labels.silent_days >= {{ var('stage_dormant_light_days') }} then 'dormant_light'
+            when labels.silent_days >= {{ var('stage_at_risk_days') }} then 'at_risk'
+            when labels.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
+            when labels.label_date - labels.last_reactivated_date < {{ var('reactivation_window_days') }}
+                then 'reactivated'
+            else 'active'
+        end as lifecycle_stage
+    from labels
+),
+
+scored as (
+    select
+        staged.*,
+        case staged.lifecycle_stage
+            when 'at_risk' then 'low'
+            when 'dormant_light' then 'medium'
+            when 'dormant_medium' then 'medium'
+            when 'dormant_severe' then 'high'
+            when 'churned' then 'lost'
+            else 'none'
+        end as risk_level,
+        1 + {{ thresholds_reached('staged.days_since_last_key_action', var('rfm_recency_days'), '<=') }} as r_score,
+        1 + {{ thresholds_reached('staged.orders_90d', var('rfm_frequency_orders')) }} as f_score,
+        1 + {{ thresholds_reached('staged.revenue_90d', var('rfm_monetary_revenue')) }} as m_score
+    from staged
+),
+
+valued as (
+    select
+        scored.*,
+        case
+            when scored.f_score >= 3 and scored.m_score >= 3 then 'high'
+            when scored.f_score >= 2 or scored.m_score >= 2 then 'medium'
+            else 'low'
+        end as value_tier,
+        coalesce(
+            scored.days_since_last_key_action <= {{ var('hvd_max_recency_days') }}
+            and scored.orders_90d >= {{ var('hvd_min_frequency') }}
+            and scored.revenue_90d >= {{ var('hvd_min_monetary') }}
+            and scored.lifecycle_stage not in ('new', 'active'),
+            false
+        ) as is_high_value_dormant,
+        -- 0-100: 60 points for silence (linear up to the churned threshold) + 10 per fired signal
+        round(
+            60.0 * least(scored.silent_days, {{ var('stage_churned_days') }}) / {{ var('stage_churned_days') }}
+            + 10.0 * scored.signal_count,
+            1
+        ) as risk_score,
+        concat_ws(',',
+            case when scored.signal_login_drop then 'login_drop' end,
+            case when scored.signal_depth_drop then 'depth_drop' end,
+            case when scored.signal_spend_drop then 'spend_drop' end,
+            case when scored.signal_core_feature_drop then 'core_feature_drop' end
+        ) as signals_fired
+    from scored
+),
+
+final as (
+    select
+        cast(user_id as varchar) as user_id,
+        cast(label_date as date) as tier_date,
+        cast(lifecycle_stage as varchar) as lifecycle_stage,
+        cast(risk_level as varchar) as risk_level,
+        cast(value_tier as varchar) as value_tier,
+        cast(r_score as integer) as r_score,
+        cast(f_score as integer) as f_score,
+        cast(m_score as integer) as m_score,
+        is_high_value_dormant,
+        cast(risk_score as double) as risk_score,
+        cast(signals_fired as varchar) as signals_fired,
+        cast(signal_count as integer) as signal_count,
+        cast(silence_grade as integer) as silence_grade,
+        cast(silent_days as integer) as silent_days,
+        cast(days_since_signup as integer) as days_since_signup,
+        cast(days_since_last_key_action as integer) as days_since_last_key_action,
+        cast(last_reactivated_date as date) as last_reactivated_date,
+        cast(orders_90d as integer) as orders_90d,
+        cast(revenue_90d as double) as revenue_90d
+    from valued
+)
+
+select * from final

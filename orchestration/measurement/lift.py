@@ -1,0 +1,74 @@
+"""Treatment-versus-control lift of a mean with Welch's standard error and a normal 95% interval
+(contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Z_95 = 1.96
+
+
+@dataclass(frozen=True)
+class LiftEstimate:
+    """Lift of the treatment mean over the control mean; NaN where a quantity is undefined."""
+
+    n_treatment: int
+    n_control: int
+    mean_treatment: float
+    mean_control: float
+    lift: float
+    se: float
+    ci_low: float
+    ci_high: float
+    relative_lift: float
+
+
+def welch_lift(
+    mean_t: np.ndarray | float,
+    var_t: np.ndarray | float,
+    n_t: np.ndarray | float,
+    mean_c: np.ndarray | float,
+    var_c: np.ndarray | float,
+    n_c: np.ndarray | float,
+) -> dict[str, np.ndarray]:
+    """Vectorised lift from per-arm means, sample variances (ddof=1) and sizes.
+
+    SE and interval are NaN when an arm has fewer than 2 values; relative lift is NaN when the
+    control mean is 0 or undefined.
+    """
+    mean_t, var_t, n_t, mean_c, var_c, n_c = (
+        np.asarray(x, dtype=float) for x in (mean_t, var_t, n_t, mean_c, var_c, n_c)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = mean_t - mean_c
+        enough = (n_t >= 2) & (n_c >= 2)
+        se = np.where(enough, np.sqrt(var_t / np.where(enough, n_t, 1) + var_c / np.where(enough, n_c, 1)), np.nan)
+        relative = np.where(mean_c != 0, lift / mean_c, np.nan)
+    return {
+        "lift": lift,
+        "se": se,
+        "ci_low": lift - Z_95 * se,
+        "ci_high": lift + Z_95 * se,
+        "relative_lift": relative,
+    }
+
+
+def compare_arms(treatment: np.ndarray, control: np.ndarray) -> LiftEstimate:
+    """Lift of mean(treatment) over mean(control); NaN values (immature outcomes) are ignored."""
+    t = np.asarray(treatment, dtype=float)
+    c = np.asarray(control, dtype=float)
+    t, c = t[~np.isnan(t)], c[~np.isnan(c)]
+    mean_t = float(t.mean()) if t.size else float("nan")
+    mean_c = float(c.mean()) if c.size else float("nan")
+    var_t = float(t.var(ddof=1)) if t.size >= 2 else float("nan")
+    var_c = float(c.var(ddof=1)) if c.size >= 2 else float("nan")
+    est = welch_lift(mean_t, var_t, t.size, mean_c, var_c, c.size)
+    return LiftEstimate(
+        n_treatment=int(t.size),
+        n_control=int(c.size),
+        mean_treatment=mean_t,
+        mean_control=mean_c,
+        **{k: float(v) for k, v in est.items()},
+    )

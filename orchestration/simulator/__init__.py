@@ -1,0 +1,15 @@
+"""Seeded, vectorised simulator of an e-commerce app's users, their events and the company's recall campaigns."""
+
+from .config import SimulationConfig
+from .world import ProgressCallback, SimulatedWorld, benchmark_generation, simulate
+from .writer import WriteSummary, write_world
+
+__all__ = [
+    "ProgressCallback",
+    "SimulatedWorld",
+    "SimulationConfig",
+    "WriteSummary",
+    "benchmark_generation",
+    "simulate",
+    "write_world",
+]

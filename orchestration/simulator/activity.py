@@ -1,0 +1,132 @@
+"""Daily latent engagement and the outcome path (activity, orders, coupon redemption) driven by common random numbers.
+
+The same functions compute the observed world and the potential outcomes of journeys; they use only exact
+IEEE arithmetic on identical inputs, so replaying a journey under the arm it got reproduces the world bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import params as P
+from .population import Population
+
+NO_START = -1_000_000  # sentinel start day of a boost or coupon that never happened
+
+
+@dataclass(frozen=True)
+class OutcomeDraws:
+    """Arm-independent per-(day, user) draws of the outcome path, shape (n_days, n_users)."""
+
+    u_active: np.ndarray     # float32
+    u_order1: np.ndarray     # float32
+    u_order2: np.ndarray     # float32
+    gross_cents1: np.ndarray  # int32 amount of a first order that day, before any recall coupon
+    gross_cents2: np.ndarray  # int32 amount of a second order that day
+
+
+@dataclass(frozen=True)
+class DayOutcomes:
+    """Outcome path over a (days, users) block."""
+
+    active: np.ndarray     # bool
+    n_orders: np.ndarray   # int8 (0, 1, 2)
+    redeemed: np.ndarray   # bool: the first order is paid with the recall coupon
+    paid_cents1: np.ndarray  # int32 (coupon discount applied)
+    paid_cents2: np.ndarray  # int32
+
+    def revenue_cents(self) -> np.ndarray:
+        """Paid amount per (day, user), int64 cents."""
+        first = (self.n_orders >= 1) * self.paid_cents1.astype(np.int64)
+        return first + (self.n_orders >= 2) * self.paid_cents2.astype(np.int64)
+
+
+def decay_factor(pop: Population, n_days: int) -> np.ndarray:
+    """Latent decay multiplier per (day, user) in [0, 1]; exactly 0 once the user is churned."""
+    days = np.arange(n_days, dtype=np.float64)[:, None]
+    elapsed = np.maximum(days - pop.decay_start_day[None, :], 0.0)
+    fade = np.exp(-elapsed / pop.decay_tau[None, :])
+    factor = np.clip((fade - P.CHURN_LEVEL) / (1.0 - P.CHURN_LEVEL), 0.0, 1.0)
+    return np.where(pop.decays[None, :], factor, 1.0)
+
+
+def churn_days(factor: np.ndarray, pop: Population) -> np.ndarray:
+    """First day whose decay factor is 0 (latent state 'churned'), -1 if none in the window."""
+    churned = factor <= 0.0
+    first = np.argmax(churned, axis=0)
+    return np.where(churned.any(axis=0) & pop.decays, first, -1).astype(np.int32)
+
+
+def latent_engagement(pop: Population, factor: np.ndarray, first_weekday: int) -> np.ndarray:
+    """Engagement before any recall boost, (n_days, n_users) float32; 0 before signup."""
+    n_days = factor.shape[0]
+    weekday = (first_weekday + np.arange(n_days)) % 7
+    week = np.where(weekday >= 5, P.WEEKEND_FACTOR, 1.0)[:, None]
+    signed_up = np.arange(n_days)[:, None] >= pop.signup_day[None, :]
+    return (pop.base[None, :] * factor * week * signed_up).astype(np.float32)
+
+
+def draw_outcome_randoms(rng: np.random.Generator, n_days: int, pop: Population) -> OutcomeDraws:
+    """Uniforms and order amounts (lognormal, segment mean) per (day, user)."""
+    shape = (n_days, len(pop.base))
+    mu = np.log(P.AMOUNT_MEAN) - 0.5 * P.AMOUNT_SIGMA**2
+    seg_mu = mu[pop.segment][None, :]
+
+    def amounts() -> np.ndarray:
+        z = rng.standard_normal(shape, dtype=np.float32)
+        return np.maximum(np.round(np.exp(seg_mu + P.AMOUNT_SIGMA * z) * 100.0), 100).astype(np.int32)
+
+    return OutcomeDraws(
+        u_active=rng.random(shape, dtype=np.float32),
+        u_order1=rng.random(shape, dtype=np.float32),
+        u_order2=rng.random(shape, dtype=np.float32),
+        gross_cents1=amounts(),
+        gross_cents2=amounts(),
+    )
+
+
+def boost_fade(days: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Linear fade of a response boost: 1 on the response day, 0 from BOOST_DAYS later (and before)."""
+    elapsed = (days - start).astype(np.float32)
+    fade = np.float32(1.0) - elapsed / np.float32(P.BOOST_DAYS)
+    return np.where(elapsed >= 0, np.maximum(fade, np.float32(0.0)), np.float32(0.0))
+
+
+def effective_engagement(e0: np.ndarray, boost: np.ndarray, start: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Latent engagement plus the fading boost (boost = base engagement x amplitude, float32)."""
+    return e0 + boost * boost_fade(days, start)
+
+
+def coupon_window(coupon_start: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Days on which a recall coupon is valid."""
+    return (days >= coupon_start) & (days < coupon_start + P.COUPON_VALID_DAYS)
+
+
+def outcome_path(
+    engagement: np.ndarray,
+    coupon_on: np.ndarray,
+    coupon_cents: np.ndarray,
+    segment: np.ndarray,
+    u_active: np.ndarray,
+    u_order1: np.ndarray,
+    u_order2: np.ndarray,
+    gross1: np.ndarray,
+    gross2: np.ndarray,
+    force_active: np.ndarray,
+) -> DayOutcomes:
+    """Activity and orders over a (days, users) block whose first row starts every coupon window it holds."""
+    p_active = engagement / (engagement + P.ACTIVE_HALF)
+    active = (u_active < p_active) | force_active
+    p_order = P.ORDER_RATE[segment] * engagement / (engagement + P.ORDER_HALF)
+    p_order = np.where(coupon_on, p_order * (np.float32(1.0) + P.COUPON_LIFT[segment]), p_order)
+    p_order = np.minimum(p_order, P.ORDER_CAP)
+    first = active & (u_order1 < p_order)
+    second = first & (u_order2 < p_order * P.SECOND_ORDER)
+    n_orders = first.astype(np.int8) + second.astype(np.int8)
+    # The recall coupon pays for the first order placed while it is valid.
+    usable = first & coupon_on
+    redeemed = usable & (np.cumsum(usable, axis=0) == 1)
+    paid1 = np.where(redeemed, np.maximum(gross1 - coupon_cents, 100), gross1).astype(np.int32)
+    return DayOutcomes(active=active, n_orders=n_orders, redeemed=redeemed, paid_cents1=paid1, paid_cents2=gross2)

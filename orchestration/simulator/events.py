@@ -1,0 +1,161 @@
+"""Expansion of the per-(day, user) world into individual events: sessions, in-session behaviour by segment,
+orders with amounts and coupons, device changes; times and JSON properties built with array operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import params as P
+from .population import US_PER_DAY, Population
+from .strings import concat, decimal_amounts, digit_strings, join_fixed, lookup, padded
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class WorldPaths:
+    """The observed world per (day, user): engagement and the outcome path."""
+
+    engagement: np.ndarray   # float32 effective engagement (boost included)
+    active: np.ndarray       # bool
+    n_orders: np.ndarray     # int8
+    paid_cents1: np.ndarray  # int32
+    paid_cents2: np.ndarray  # int32
+    coupon_journey: np.ndarray  # int32 global journey index whose coupon pays the first order, -1 if none
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Generated events before ids, delivery times and defects: session rows by (day, user, time), then device
+    changes, then orders."""
+
+    user: np.ndarray        # int32 user index
+    code: np.ndarray        # int8 index into params.EVENT_NAMES
+    time_us: np.ndarray     # int64 microseconds since the epoch
+    properties: pa.Array    # JSON strings
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+def _segment_runs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For groups of the given sizes laid end to end: each row's group index and position within it."""
+    starts = np.cumsum(counts) - counts
+    group = np.repeat(np.arange(len(counts)), counts)
+    return group, np.arange(int(counts.sum())) - starts[group]
+
+
+def _in_session_codes(rng: np.random.Generator, segment: np.ndarray, core_share: np.ndarray) -> np.ndarray:
+    """Event codes of the rows after app_open: core feature with probability core_share, then the segment's mix.
+
+    One uniform decides both (core or not, then which event, by rescaling), looked up with one searchsorted
+    over the cumulative mixes of all (segment, core/other) pairs laid end to end.
+    """
+    width = max(P.CORE_MIX.shape[1], P.OTHER_MIX.shape[1])
+    mixes, codes = [], []
+    for seg in range(len(P.SEGMENTS)):
+        for mix, names in ((P.CORE_MIX[seg], P.CORE_EVENTS), (P.OTHER_MIX[seg], P.OTHER_EVENTS)):
+            cumulative = np.cumsum(mix) / mix.sum()
+            mixes.append(np.concatenate([cumulative[:-1], np.ones(width - len(cumulative) + 1)]))
+            codes.append([P.EV[name] for name in names] + [P.EV[names[-1]]] * (width - len(names)))
+    table = (np.array(mixes) + np.arange(len(mixes))[:, None]).ravel()
+    share = np.clip(core_share, 1e-9, 1.0 - 1e-9)
+    u = rng.random(len(segment))
+    other = u >= share
+    scaled = np.minimum(np.where(other, (u - share) / (1.0 - share), u / share), 1.0 - 1e-9)
+    row = segment.astype(np.int64) * 2 + other
+    pick = np.minimum(np.searchsorted(table, row + scaled, side="right") - row * width, width - 1)
+    return np.array(codes, np.int8).ravel()[row * width + pick]
+
+
+def build_events(
+    pop: Population, world: WorldPaths, coupon_codes: pa.Array, epoch_day: int, rng: np.random.Generator
+) -> EventColumns:
+    """All valid events of the world: session rows by (day, user, time), then device changes, then orders."""
+    act_d, act_u = np.nonzero(world.active)
+    e = world.engagement[act_d, act_u].astype(np.float64)
+    rel = np.clip(e / pop.base[act_u], 0.0, 1.5)
+    # Signup day: the day's events are squeezed into the time after signup (linear map, order kept).
+    signup = act_d == pop.signup_day[act_u]
+    sig_us = np.where(signup, pop.signup_us[act_u], 0)
+    squeeze = (US_PER_DAY - sig_us) / SECONDS_PER_DAY  # microseconds per simulated second
+    day_us = (epoch_day + act_d.astype(np.int64)) * US_PER_DAY + sig_us
+
+    # Sessions sit in evenly spread slots of the day, so they never overlap; each opens with app_open.
+    n_sess = np.minimum(1 + rng.poisson(P.SESSION_RATE * np.minimum(e, 3.0)), P.MAX_SESSIONS)
+    sess_a, sess_k = _segment_runs(n_sess)
+    slot = SECONDS_PER_DAY / n_sess[sess_a]
+    start_us = day_us[sess_a] + (sess_k + 0.5 * rng.random(len(sess_a))) * slot * squeeze[sess_a]
+    size = 1 + rng.poisson(P.DEPTH_BASE + P.DEPTH_SLOPE * rel[sess_a])
+    rows_s, pos = _segment_runs(size)
+    gaps = rng.exponential(P.EVENT_GAP_SECONDS, len(rows_s))
+    gaps[pos == 0] = 0.0
+    elapsed = np.cumsum(gaps)
+    first_row = np.cumsum(size) - size
+    squeeze_s = squeeze[sess_a]
+    offset = np.minimum(elapsed - np.repeat(elapsed[first_row], size), np.repeat(0.45 * slot, size))
+    row_time = (np.repeat(start_us, size) + offset * np.repeat(squeeze_s, size)).astype(np.int64)
+
+    # In-session behaviour: the core-feature share falls with relative engagement; mixes differ by segment.
+    later = np.flatnonzero(pos > 0)
+    seg_s = pop.segment[act_u[sess_a]]
+    core_s = P.CORE_SHARE[seg_s] * np.minimum(rel[sess_a], 1.0)
+    row_codes = np.full(len(rows_s), P.EV["app_open"], np.int8)
+    later_s = rows_s[later]
+    row_codes[later] = _in_session_codes(rng, seg_s[later_s], core_s[later_s])
+
+    # Device changes happen when the first session of the day opens.
+    change = np.flatnonzero((rng.random(len(act_d)) < P.DEVICE_CHANGE_RATE) & ~signup)
+    device_count = np.zeros(world.active.shape, np.int16)
+    device_count[act_d[change], act_u[change]] = 1
+    np.cumsum(device_count, axis=0, out=device_count)
+    day_first_session = np.cumsum(n_sess) - n_sess
+    dev_time = start_us[day_first_session[change]].astype(np.int64)
+    dev_props = join_fixed([
+        b'{"device_id":"d', digit_strings(act_u[change] + 1, 7), b"-",
+        digit_strings(np.minimum(device_count[act_d[change], act_u[change]], 99), 2), b'"}',
+    ])
+
+    # Orders come after the day's last session; the recall coupon pays the first one when redeemed.
+    n_ord = world.n_orders[act_d, act_u].astype(np.int64)
+    ord_a, ord_i = _segment_runs(n_ord)
+    last_row = np.cumsum(size)[day_first_session[ord_a] + n_sess[ord_a] - 1] - 1
+    after = 30 + 90 * rng.random(len(ord_a)) + ord_i * (120 + 180 * rng.random(len(ord_a)))
+    ord_time = row_time[last_row] + (after * squeeze[ord_a]).astype(np.int64)
+    d_o, u_o = act_d[ord_a], act_u[ord_a]
+    cents = np.where(ord_i == 0, world.paid_cents1[d_o, u_o], world.paid_cents2[d_o, u_o])
+    journey = np.where(ord_i == 0, world.coupon_journey[d_o, u_o], -1)
+    order_props = _order_properties(rng, cents, journey, pop.segment[u_o], coupon_codes)
+
+    constant = [("{}" if name not in P.CORE_EVENTS else f'{{"feature":"{name}"}}') for name in P.EVENT_NAMES]
+    constant[P.EV["coupon_claim"]] = '{"coupon_code":"' + P.ORGANIC_CODES[0] + '"}'
+    return EventColumns(
+        user=np.concatenate([np.repeat(act_u[sess_a], size), act_u[change], u_o]).astype(np.int32),
+        code=np.concatenate([
+            row_codes,
+            np.full(len(change), P.EV["device_change"], np.int8),
+            np.full(len(ord_a), P.EV["order_paid"], np.int8),
+        ]),
+        time_us=np.concatenate([row_time, dev_time, ord_time]),
+        properties=pa.concat_arrays([lookup(constant, row_codes), dev_props, order_props]),
+    )
+
+
+def _order_properties(
+    rng: np.random.Generator, cents: np.ndarray, journey: np.ndarray, segment: np.ndarray, coupon_codes: pa.Array
+) -> pa.Array:
+    """JSON of order_paid: amount, currency, order_id, and coupon_code when a recall or platform coupon paid."""
+    n = len(cents)
+    organic = (journey < 0) & (rng.random(n) < P.ORGANIC_COUPON[segment])
+    organic_code = lookup(P.ORGANIC_CODES, rng.integers(0, len(P.ORGANIC_CODES), n))
+    recall_code = pc.take(coupon_codes, pa.array(np.maximum(journey, 0))) if len(coupon_codes) else organic_code
+    code = pc.if_else(pa.array(journey >= 0), recall_code, organic_code)
+    coupon_part = pc.if_else(pa.array((journey >= 0) | organic), concat(',"coupon_code":"', code, '"'), pa.scalar(""))
+    return concat(
+        '{"amount":', decimal_amounts(cents), f',"currency":"{P.CURRENCY}","order_id":"o',
+        padded(np.arange(1, n + 1), 9), '"', coupon_part, "}",
+    )

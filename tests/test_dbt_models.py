@@ -1,0 +1,356 @@
+"""dbt project tests: `dbt build` on tiny hand-made raw tables (quarantine, activity, labels, tiers,
+unit tests and data tests), and a full build against day-by-day incremental runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from dbt.cli.main import dbtRunner
+
+PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+RAW_COLUMNS: dict[str, list[str]] = {
+    "raw_events": ["event_id", "user_id", "event_name", "event_time", "received_at", "properties"],
+    "raw_users": [
+        "user_id", "signup_at", "nickname", "phone", "timezone",
+        "push_opt_in", "sms_opt_in", "call_opt_in", "updated_at",
+    ],
+    "raw_recall_touches": [
+        "touch_id", "action_id", "user_id", "strategy_id", "arm", "step", "channel", "scheduled_at",
+        "sent_at", "status", "opened_at", "clicked_at", "cost", "coupon_code", "coupon_value",
+    ],
+}
+D0 = date(2026, 1, 1)
+
+
+def day(n: int) -> date:
+    """Business day n of the fixtures (day 1 = 2026-01-01)."""
+    return D0 + timedelta(days=n - 1)
+
+
+def ts(n: int, hour: int = 9, minute: int = 0) -> str:
+    return f"{day(n).isoformat()} {hour:02d}:{minute:02d}:00"
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, columns in RAW_COLUMNS.items():
+        cols = ", ".join(f"{c} varchar" for c in columns)
+        con.execute(
+            f"create table if not exists {table} ({cols}, _landing_date date, "
+            "_source_file varchar, _row_number bigint)"
+        )
+
+
+def land(con: duckdb.DuckDBPyConnection, table: str, landing: date, rows: list[dict[str, Any]]) -> None:
+    """Append rows as one landed file of `landing` (missing columns land as null)."""
+    columns = RAW_COLUMNS[table]
+    source_file = f"landing/{landing.isoformat()}/{table}.csv"
+    values = [
+        [row.get(c) for c in columns] + [landing, source_file, i]
+        for i, row in enumerate(rows, start=1)
+    ]
+    if values:
+        marks = ", ".join("?" for _ in range(len(columns) + 3))
+        con.executemany(f"insert into {table} values ({marks})", values)
+
+
+def event(
+    event_id: str | None, user_id: str | None, name: str, when: str, received: str | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id, "user_id": user_id, "event_name": name, "event_time": when,
+        "received_at": received or when, "properties": json.dumps(properties),
+    }
+
+
+def user(user_id: str | None, signup: str, updated: str | None = None, sms: str = "true") -> dict[str, Any]:
+    return {
+        "user_id": user_id, "signup_at": signup, "nickname": f"nick_{user_id}", "phone": "+100",
+        "timezone": "UTC", "push_opt_in": "true", "sms_opt_in": sms, "call_opt_in": "false",
+        "updated_at": updated or signup,
+    }
+
+
+def run_dbt(args: list[str], warehouse: Path, work: Path) -> None:
+    os.environ["CHURN_RECALL_WAREHOUSE"] = str(warehouse)
+    result = dbtRunner().invoke([
+        *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
+    ])
+    assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write like dbt does: dbt-duckdb keeps its database instance open in this
+    process, and DuckDB only shares an open file with a connection of the same configuration."""
+    return duckdb.connect(str(warehouse))
+
+
+def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
+    with connect(warehouse) as con:
+        return con.execute(sql).fetchall()
+
+
+# ---------------------------------------------------------------- hand-made world, one build
+
+def load_hand_made_world(con: duckdb.DuckDBPyConnection) -> None:
+    create_raw_tables(con)
+    land(con, "raw_users", day(1), [
+        user("u1", ts(1, 8), sms="true"),
+        user("u2", ts(1, 8)),
+        user(None, ts(1, 8)),                                     # missing_user_id
+        {**user("u9", ts(1, 8)), "push_opt_in": "maybe"},         # invalid_consent_flag
+    ])
+    land(con, "raw_users", day(3), [user("u3", ts(3, 8))])
+    land(con, "raw_users", day(5), [user("u1", ts(1, 8), updated=ts(5), sms="false")])  # supersedes
+    land(con, "raw_events", day(1), [
+        event("e1", "u1", "app_open", ts(1, 9)),
+        event("e2", "u1", "order_paid", ts(1, 9, 5), amount=150, order_id="o1", coupon_code="C10"),
+        event("e2", "u1", "order_paid", ts(1, 9, 5), ts(1, 9, 30), amount=150, order_id="o1"),
+        event("e3", "u2", "app_open", ts(1, 10)),
+        event("e4", "u2", "share", ts(1, 10, 1)),
+        event(None, "u2", "app_open", ts(1, 11)),
+        event("b2", None, "app_open", ts(1, 11)),
+        event("b3", "u2", "app_open", "yesterday-ish"),
+        event("b4", "u2", "teleport", ts(1, 11)),
+        {**event("b5", "u2", "app_open", ts(1, 11)), "properties": "{not json"},
+        event("b6", "u1", "order_paid", ts(1, 12), amount=-5, order_id="o9"),
+        event("b7", "u1", "order_paid", ts(1, 12), amount="lots", order_id="o8"),
+    ])
+    land(con, "raw_events", day(2), [
+        event("e5", "u1", "app_open", ts(2)),
+        event("e6", "u1", "search", ts(2, 9, 1), feature="search"),
+        event("e7", "u1", "add_to_cart", ts(2, 9, 2), feature="cart"),
+    ])
+    land(con, "raw_events", day(3), [
+        event("e3", "u2", "app_open", ts(1, 10), ts(3)),          # duplicate from an earlier day
+    ])
+    land(con, "raw_events", day(6), [
+        event("e8", "u2", "app_open", ts(4, 20), ts(6, 1)),       # late: happened on day 4
+    ])
+    land(con, "raw_events", day(8), [
+        event("e9", "u1", "order_paid", ts(8), amount=100, order_id="o2"),
+    ])
+    land(con, "raw_recall_touches", day(2), [
+        {"touch_id": "t1", "action_id": "a1", "user_id": "u2", "strategy_id": "s1", "arm": "treatment",
+         "step": "1", "channel": "push", "scheduled_at": ts(2), "sent_at": ts(2), "status": "delivered",
+         "cost": "0.01"},
+        {"touch_id": "t2", "action_id": "a2", "user_id": "u3", "strategy_id": "s1", "arm": "control",
+         "step": "0", "channel": "", "scheduled_at": ts(2), "status": "holdout", "cost": "0"},
+        {"touch_id": "t3", "action_id": "a3", "user_id": "u1", "strategy_id": "s1", "arm": "treatment",
+         "step": "1", "channel": "pigeon", "scheduled_at": ts(2), "status": "delivered", "cost": "1"},
+        {"touch_id": "t1", "action_id": "a1", "user_id": "u2", "strategy_id": "s1", "arm": "treatment",
+         "step": "1", "channel": "push", "scheduled_at": ts(2), "status": "delivered", "cost": "0.01"},
+    ])
+
+
+@pytest.fixture(scope="module")
+def hand_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    work = tmp_path_factory.mktemp("dbt_hand")
+    warehouse = work / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        load_hand_made_world(con)
+    run_dbt(["build"], warehouse, work)  # seeds, models, unit tests and data tests
+    yield warehouse
+
+
+def test_quarantine_reasons(hand_world: Path) -> None:
+    events = dict(query(hand_world, """
+        select coalesce(event_id, '<null>') || '@' || _row_number || '@' || _landing_date, reject_reason
+        from quarantine_events"""))
+    assert events == {
+        "e2@3@2026-01-01": "duplicate_event_id",
+        "<null>@6@2026-01-01": "missing_event_id",
+        "b2@7@2026-01-01": "missing_user_id",
+        "b3@8@2026-01-01": "invalid_event_time",
+        "b4@9@2026-01-01": "unknown_event_name",
+        "b5@10@2026-01-01": "invalid_properties_json",
+        "b6@11@2026-01-01": "negative_amount",
+        "b7@12@2026-01-01": "non_numeric_amount",
+        "e3@1@2026-01-03": "duplicate_event_id",
+    }
+    users = sorted(query(hand_world, "select coalesce(user_id, '<null>'), reject_reason from quarantine_users"))
+    assert users == [("<null>", "missing_user_id"), ("u1", "superseded"), ("u9", "invalid_consent_flag")]
+    assert query(hand_world, "select user_id, sms_opt_in from stg_users order by 1") == [
+        ("u1", False), ("u2", True), ("u3", True)]
+    touches = sorted(query(hand_world, "select touch_id, reject_reason from quarantine_recall_touches"))
+    assert touches == [("t1", "duplicate_touch_id"), ("t3", "invalid_channel")]
+    assert query(hand_world, "select touch_id, arm, step, channel from stg_recall_touches order by 1") == [
+        ("t1", "treatment", 1, "push"), ("t2", "control", 0, None)]
+
+
+def test_raw_equals_stg_plus_quarantine(hand_world: Path) -> None:
+    mismatches = query(hand_world, """
+        with raw as (select _landing_date, count(*) n from raw_events group by 1),
+        kept as (select _landing_date, count(*) n from (
+            select _landing_date from stg_events union all select _landing_date from quarantine_events
+        ) group by 1)
+        select * from raw full join kept using (_landing_date) where raw.n is distinct from kept.n""")
+    assert mismatches == []
+    assert query(hand_world, "select count(*) from stg_events")[0][0] == 9
+
+
+def test_daily_activity(hand_world: Path) -> None:
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in query(hand_world, """
+            select user_id, activity_date, sessions, events, key_actions, orders, revenue,
+                   core_feature_events, distinct_features, social_events, coupon_orders
+            from int_user_daily_activity""")
+    }
+    assert rows[("u1", day(1))] == (1, 2, 1, 1, 150.0, 0, 0, 0, 1)
+    assert rows[("u1", day(2))] == (1, 3, 0, 0, 0.0, 2, 2, 0, 0)
+    assert rows[("u2", day(1))] == (1, 2, 0, 0, 0.0, 0, 0, 1, 0)
+    assert rows[("u2", day(4))] == (1, 1, 0, 0, 0.0, 0, 0, 0, 0)  # the late event
+    assert sorted(rows) == sorted([
+        ("u1", day(1)), ("u1", day(2)), ("u1", day(8)), ("u2", day(1)), ("u2", day(4))])
+
+
+def test_labels_for_hand_computed_users(hand_world: Path) -> None:
+    labels = {
+        (r[0], r[1]): r[2:]
+        for r in query(hand_world, """
+            select user_id, label_date, last_active_date, silent_days, silence_grade,
+                   days_since_last_key_action, orders_30d, revenue_30d, days_since_signup
+            from user_daily_labels""")
+    }
+    # spine: u1, u2 from day 1, u3 from day 3, up to the last landing day (8)
+    assert len(labels) == 8 + 8 + 6
+    assert max(d for _, d in labels) == day(8)
+    assert labels[("u1", day(7))] == (day(2), 5, 1, 6, 1, 150.0, 6)
+    assert labels[("u1", day(8))] == (day(8), 0, 0, 0, 2, 250.0, 7)
+    assert labels[("u2", day(8))] == (day(4), 4, 1, None, 0, 0.0, 7)
+    assert labels[("u3", day(8))] == (None, 5, 1, None, 0, 0.0, 5)   # never active: silent since signup
+    tiers = dict(
+        ((r[0], r[1]), r[2:])
+        for r in query(hand_world, """
+            select user_id, tier_date, lifecycle_stage, risk_level, value_tier, r_score, f_score, m_score
+            from user_risk_tiers""")
+    )
+    assert tiers[("u1", day(8))] == ("new", "none", "high", 5, 3, 3)
+    assert tiers[("u1", day(7))] == ("at_risk", "low", "medium", 5, 2, 2)
+    assert tiers[("u3", day(8))] == ("at_risk", "low", "low", 1, 1, 1)
+    assert tiers[("u2", day(3))] == ("new", "none", "low", 1, 1, 1)
+
+
+# ------------------------------------------------- incremental runs equal one full build
+
+# short thresholds so that eight days see every stage, a churn and a comeback
+SHORT_RULES = {
+    "lookback_days": 1,
+    "silence_grade_days": [1, 2, 3, 4, 5, 6],
+    "stage_new_user_days": 2,
+    "stage_at_risk_days": 1,
+    "stage_dormant_light_days": 2,
+    "stage_dormant_medium_days": 3,
+    "stage_dormant_severe_days": 4,
+    "stage_churned_days": 5,
+    "reactivation_window_days": 3,
+}
+INCREMENTAL_DAYS = 8
+
+
+def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
+    """Rows per landing day: five users with different rhythms, one late event per few days."""
+    landed: dict[date, dict[str, list[dict[str, Any]]]] = {}
+
+    def put(landing: int, table: str, row: dict[str, Any]) -> None:
+        landed.setdefault(day(landing), {}).setdefault(table, []).append(row)
+
+    active_days = {
+        "g1": range(1, INCREMENTAL_DAYS + 1),  # every day
+        "g2": [1],                          # churned on day 6, back on day 7
+        "g3": [2, 4, 6, 8],             # every other day
+        "g4": [],                           # never active
+        "g5": [3, 4, 5],
+    }
+    signup = {"g1": 1, "g2": 1, "g3": 2, "g4": 2, "g5": 3}
+    for uid, first in signup.items():
+        put(first, "raw_users", user(uid, ts(first, 7)))
+    n = 0
+    for uid, days in active_days.items():
+        for d in [*days, *([7, 8] if uid == "g2" else [])]:
+            n += 1
+            put(d, "raw_events", event(f"x{n}", uid, "app_open", ts(d, 9)))
+            n += 1
+            put(d, "raw_events", event(f"x{n}", uid, "search", ts(d, 9, 5), feature="search"))
+            if d % 3 == 0:
+                n += 1
+                put(d, "raw_events", event(f"x{n}", uid, "order_paid", ts(d, 9, 10), amount=120 + d,
+                                           order_id=f"o{n}"))
+    # late events: happened on day d, landed on day d + 1 (within lookback_days = 1)
+    for d in (3, 6):
+        n += 1
+        put(d + 1, "raw_events", event(f"x{n}", "g5", "order_paid", ts(d, 22), ts(d + 1, 1), amount=300,
+                                       order_id=f"o{n}"))
+    put(5, "raw_events", event("x1", "g1", "app_open", ts(1, 9), ts(5)))  # a duplicate, later
+    return landed
+
+
+def load_days(warehouse: Path, world: dict[date, dict[str, list[dict[str, Any]]]], days: list[date]) -> None:
+    with connect(warehouse) as con:
+        create_raw_tables(con)
+        for landing in days:
+            for table, rows in world.get(landing, {}).items():
+                land(con, table, landing, rows)
+
+
+@pytest.fixture(scope="module")
+def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    world = generated_world()
+    all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
+    models = ["stg_events", "quarantine_events", "stg_users", "quarantine_users",
+              "int_user_daily_activity", "user_daily_labels", "user_risk_tiers"]
+
+    full_work = tmp_path_factory.mktemp("dbt_full")
+    full = full_work / "warehouse.duckdb"
+    load_days(full, world, all_days)
+    run_dbt(["seed"], full, full_work)
+    run_dbt(["run", "--select", *models, "--vars", json.dumps(SHORT_RULES)], full, full_work)
+
+    daily_work = tmp_path_factory.mktemp("dbt_daily")
+    daily = daily_work / "warehouse.duckdb"
+    load_days(daily, world, [])
+    run_dbt(["seed"], daily, daily_work)
+    for landing in all_days:
+        load_days(daily, world, [landing])
+        window = {"min_date": landing.isoformat(), "max_date": (landing + timedelta(days=1)).isoformat()}
+        run_dbt(["run", "--select", *models, "--vars", json.dumps({**SHORT_RULES, **window})],
+                daily, daily_work)
+    return full, daily
+
+
+@pytest.mark.parametrize("table", ["int_user_daily_activity", "user_daily_labels", "user_risk_tiers"])
+def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
+    full, daily = full_and_daily
+    # both files are held open by dbt-duckdb in this process, so compare copies in memory
+    with connect(full) as con:
+        full_rows = con.sql(f"select * from {table}").to_arrow_table()
+    with connect(daily) as con:
+        daily_rows = con.sql(f"select * from {table}").to_arrow_table()
+    with duckdb.connect() as con:
+        con.register("full_rows", full_rows)
+        con.register("daily_rows", daily_rows)
+        only_full = con.execute("select * from full_rows except all select * from daily_rows").fetchall()
+        only_daily = con.execute("select * from daily_rows except all select * from full_rows").fetchall()
+        count = con.execute("select count(*) from full_rows").fetchone()[0]
+    assert only_full == [] and only_daily == []
+    assert count > 0
+
+
+def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -> None:
+    full, _ = full_and_daily
+    stages = {r[0] for r in query(full, "select distinct lifecycle_stage from user_risk_tiers")}
+    assert {"new", "active", "at_risk", "dormant_light", "churned", "reactivated"} <= stages
+    assert query(full, """
+        select tier_date, lifecycle_stage from user_risk_tiers
+        where user_id = 'g2' and tier_date >= '2026-01-06' order by 1""") == [
+        (day(6), "churned"), (day(7), "reactivated"), (day(8), "reactivated")]

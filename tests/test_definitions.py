@@ -1,0 +1,55 @@
+"""The code location loads, and its asset graph is one connected chain from raw inputs to metrics."""
+
+from dagster import AssetKey
+
+from orchestration.definitions import defs
+
+EXPECTED = [
+    "raw_events", "raw_users", "raw_recall_touches", "stg_events", "quarantine_events", "stg_users",
+    "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "user_risk_tiers",
+    "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
+]
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_load_with_every_expected_asset():
+    keys = {key.to_user_string() for key in _graph().get_all_asset_keys()}
+    assert set(EXPECTED) <= keys
+
+
+def test_lineage_is_one_component_from_raw_to_metrics():
+    graph = _graph()
+    keys = set(graph.get_all_asset_keys())
+    neighbours = {key: set() for key in keys}
+    for key in keys:
+        for parent in graph.get(key).parent_keys:
+            if parent in keys:
+                neighbours[key].add(parent)
+                neighbours[parent].add(key)
+    seen, todo = set(), [AssetKey("raw_events")]
+    while todo:
+        key = todo.pop()
+        if key not in seen:
+            seen.add(key)
+            todo.extend(neighbours[key] - seen)
+    assert seen == keys, f"islands: {sorted(k.to_user_string() for k in keys - seen)}"
+    assert AssetKey("recall_metrics") in graph.get(AssetKey("recall_outcomes")).child_keys
+
+
+def test_every_asset_shares_the_daily_partitions_and_groups_follow_layers():
+    graph = _graph()
+    partitions = {graph.get(key).partitions_def for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    assert len(partitions) == 1 and next(iter(partitions)) is not None
+    assert graph.get(AssetKey("stg_events")).group_name == "staging"
+    assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"
+    assert graph.get(AssetKey("raw_events")).group_name == "raw"
+
+
+def test_outbox_contract_blocks_and_schedule_targets_the_daily_job():
+    checks = {key.name: spec for key, spec in ((s.key, s) for s in defs.resolve_all_asset_check_specs())}
+    assert checks["recall_outbox_contract"].blocking
+    schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
+    assert schedule.job_name == "daily_pipeline" and schedule.cron_schedule == "0 6 * * *"

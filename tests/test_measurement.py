@@ -1,0 +1,263 @@
+"""Measurement: window boundaries and point-in-time outcomes, Welch lift against scipy, interval
+coverage by simulation, and cohort metrics."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from orchestration.measurement.lift import compare_arms
+from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics
+from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes
+
+A = date(2026, 3, 1)
+
+
+def d(offset: int) -> date:
+    return A + timedelta(days=offset)
+
+
+def _journeys(user_ids: list[str], arm: str = "treatment", day: date = A) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "action_id": [f"a_{u}" for u in user_ids],
+            "user_id": user_ids,
+            "strategy_id": "winback",
+            "arm": arm,
+            "assignment_date": day,
+            "lifecycle_stage": "dormant_light",
+            "sent": arm == "treatment",
+            "opened": False,
+            "clicked": False,
+            "cost": 0.05 if arm == "treatment" else 0.0,
+        }
+    )
+
+
+def _activity(rows: list[tuple[str, int, int, int, float]]) -> pd.DataFrame:
+    """(user_id, day offset from A, key_actions, orders, revenue); events = 1 + key actions."""
+    return pd.DataFrame(
+        [
+            {"user_id": u, "activity_date": d(o), "events": 1 + k, "key_actions": k, "orders": n, "revenue": r}
+            for u, o, k, n, r in rows
+        ]
+    )
+
+
+def _by_user(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return outcomes.set_index("user_id")
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+ACTIVITY = _activity(
+    [
+        ("on6", 6, 1, 1, 10.0),  # key action on A+6: woke up
+        ("on7", 7, 1, 1, 20.0),  # first key action on A+7: not woken up, but repurchased
+        ("on29", 29, 1, 1, 30.0),  # order on A+29: counts for 30-day metrics
+        ("on30", 30, 1, 1, 40.0),  # order on A+30: outside the 30-day window
+        ("before", -1, 1, 1, 50.0),  # before the assignment day: ignored
+        ("multi", 0, 1, 1, 5.0),
+        ("multi", 3, 0, 0, 0.0),
+        ("multi", 12, 2, 2, 7.5),
+        ("late59", 2, 1, 1, 1.0),  # woke up, back on A+59: not second-churned
+        ("late59", 59, 0, 0, 0.0),
+        ("late60", 2, 1, 1, 1.0),  # woke up, silent A+30..A+59 (A+60 is outside): second-churned
+        ("late60", 60, 0, 0, 0.0),
+    ]
+)
+USERS = ["on6", "on7", "on29", "on30", "before", "multi", "late59", "late60", "silent"]
+
+
+def test_window_boundaries_when_mature() -> None:
+    out = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(90)))
+    assert out.loc["on6", "woke_up_7d"] and not out.loc["on7", "woke_up_7d"]
+    assert out.loc["on7", "repurchased_30d"] and out.loc["on29", "repurchased_30d"]
+    assert not out.loc["on30", "repurchased_30d"] and out.loc["on30", "revenue_30d"] == 0.0
+    assert out.loc["on29", "revenue_30d"] == 30.0
+    assert not out.loc["before", "woke_up_7d"] and out.loc["before", "revenue_30d"] == 0.0
+    assert out.loc["multi", "revenue_30d"] == 12.5 and out.loc["multi", "woke_up_7d"]
+    assert out.loc["late59", "second_churned"] == False  # noqa: E712
+    assert out.loc["late60", "second_churned"] == True  # noqa: E712
+    assert out.loc["silent", "second_churned"] == False  # noqa: E712  (never woke up)
+    assert out.loc["on6", "second_churned"] == True  # noqa: E712  (woke up, nothing on A+30..A+59)
+    assert out.loc["multi", "days_observed"] == 91
+    assert out[[c for c in out.columns if c.endswith("_mature")]].all().all()
+
+
+def test_maturity_flags_at_the_boundaries() -> None:
+    journeys = _journeys(["on29"])
+    for as_of, wake, thirty, churn in [(d(5), False, False, False), (d(6), True, False, False),
+                                       (d(28), True, False, False), (d(29), True, True, False),
+                                       (d(58), True, True, False), (d(59), True, True, True)]:
+        row = measure_outcomes(journeys, ACTIVITY, as_of=as_of).iloc[0]
+        assert (row["woke_up_7d_mature"], row["repurchased_30d_mature"], row["revenue_30d_mature"],
+                row["second_churned_mature"]) == (wake, thirty, thirty, churn), as_of
+    assert pd.isna(measure_outcomes(journeys, ACTIVITY, as_of=d(58)).iloc[0]["second_churned"])
+
+
+def test_point_in_time_ignores_later_activity() -> None:
+    at_28 = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(28)))
+    assert not at_28.loc["on29", "repurchased_30d"] and at_28.loc["on29", "revenue_30d"] == 0.0
+    assert not at_28.loc["on29", "repurchased_30d_mature"]
+    at_5 = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(5)))
+    assert not at_5.loc["on6", "woke_up_7d"]
+    assert at_5.loc["multi", "woke_up_7d"] and at_5.loc["multi", "revenue_30d"] == 5.0
+    # Same answer whatever the future holds.
+    future = pd.concat([ACTIVITY, _activity([("on6", 1, 1, 1, 99.0)])])
+    pd.testing.assert_frame_equal(
+        measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(0)),
+        measure_outcomes(_journeys(USERS), future, as_of=d(0)),
+    )
+
+
+def test_journeys_after_as_of_are_left_out_and_columns() -> None:
+    journeys = pd.concat([_journeys(["on6"]), _journeys(["on7"], day=d(3)).assign(action_id="a_later")])
+    out = measure_outcomes(journeys, ACTIVITY, as_of=d(2))
+    assert list(out["action_id"]) == ["a_on6"]
+    assert list(out.columns) == OUTCOME_COLUMNS
+    # A journey assigned on A+3 measures its own window: on7's key action on A+7 is its day 4.
+    later = _by_user(measure_outcomes(journeys, ACTIVITY, as_of=d(40)))
+    assert later.loc["on7", "woke_up_7d"]
+
+
+def test_key_action_column_is_configurable() -> None:
+    activity = ACTIVITY.assign(lessons=0)
+    activity.loc[activity["user_id"] == "on7", "lessons"] = 0
+    activity.loc[(activity["user_id"] == "silent") | (activity["user_id"] == "on30"), "lessons"] = 1
+    out = _by_user(measure_outcomes(_journeys(USERS), activity, as_of=d(90), key_action_column="lessons"))
+    assert not out.loc["on6", "woke_up_7d"]  # orders are not lessons
+    assert not out.loc["on30", "woke_up_7d"]  # lesson on A+30 is outside 7 days
+
+
+def test_users_without_activity_get_false_and_zero() -> None:
+    out = measure_outcomes(_journeys(["ghost"]), ACTIVITY, as_of=d(10))
+    assert not out.loc[0, "woke_up_7d"] and out.loc[0, "revenue_30d"] == 0.0
+
+
+# --- lift --------------------------------------------------------------------------------------
+
+
+def test_lift_matches_scipy_welch() -> None:
+    rng = np.random.default_rng(11)
+    treatment, control = rng.gamma(2.0, 30.0, 700), rng.gamma(2.0, 25.0, 300)
+    est = compare_arms(treatment, control)
+    result = stats.ttest_ind(treatment, control, equal_var=False)
+    diff = treatment.mean() - control.mean()
+    se = diff / result.statistic
+    assert est.lift == pytest.approx(diff, rel=1e-12)
+    assert est.se == pytest.approx(se, rel=1e-10)
+    assert (est.ci_low, est.ci_high) == pytest.approx((diff - 1.96 * se, diff + 1.96 * se), rel=1e-10)
+    assert est.relative_lift == pytest.approx(diff / control.mean())
+    assert (est.n_treatment, est.n_control) == (700, 300)
+
+
+def test_lift_small_samples_and_zero_control() -> None:
+    est = compare_arms(np.array([1.0]), np.array([0.0, 0.0, 0.0]))
+    assert est.lift == 1.0 and np.isnan(est.se) and np.isnan(est.ci_low) and np.isnan(est.ci_high)
+    assert np.isnan(est.relative_lift)  # control mean 0
+    empty = compare_arms(np.array([]), np.array([1.0, 2.0]))
+    assert empty.n_treatment == 0 and np.isnan(empty.lift)
+    with_nan = compare_arms(np.array([1.0, np.nan, 3.0]), np.array([1.0, 1.0]))
+    assert with_nan.n_treatment == 2 and with_nan.mean_treatment == 2.0
+
+
+def test_interval_covers_known_effect_about_95_percent() -> None:
+    rng = np.random.default_rng(2026)
+    reps, n_t, n_c, p_c, effect = 400, 400, 200, 0.2, 0.05
+    treated = rng.random((reps, n_t)) < p_c + effect
+    held = rng.random((reps, n_c)) < p_c
+    covered = [
+        (e.ci_low <= effect <= e.ci_high) for e in (compare_arms(t, c) for t, c in zip(treated, held))
+    ]
+    assert 0.92 <= np.mean(covered) <= 0.98
+
+
+# --- cohort metrics ----------------------------------------------------------------------------
+
+
+def _campaign(seed: int = 5, n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    arm = np.where(rng.random(n) < 0.3, "control", "treatment")
+    woke = rng.random(n) < np.where(arm == "treatment", 0.3, 0.2)
+    frame = pd.DataFrame(
+        {
+            "action_id": [f"a{i}" for i in range(n)],
+            "user_id": [f"u{i}" for i in range(n)],
+            "strategy_id": "winback",
+            "arm": arm,
+            "assignment_date": A,
+            "lifecycle_stage": rng.choice(["dormant_light", "churned"], n),
+            "sent": arm == "treatment",
+            "opened": (arm == "treatment") & (rng.random(n) < 0.4),
+            "clicked": False,
+            "cost": np.where(arm == "treatment", 0.1, 0.0),
+            "woke_up_7d": woke,
+            "repurchased_30d": woke | (rng.random(n) < 0.05),
+            "revenue_30d": np.where(woke, rng.gamma(2.0, 20.0, n), 0.0),
+            "second_churned": pd.array(woke & (rng.random(n) < 0.4), dtype="boolean"),
+        }
+    )
+    return frame
+
+
+def test_cohort_metrics_rows_rates_and_lift() -> None:
+    outcomes = _campaign()
+    metrics = cohort_metrics(outcomes, as_of=d(60))
+    assert list(metrics.columns) == METRIC_COLUMNS
+    assert len(metrics) == 6  # (dormant_light, churned, all) x (control, treatment)
+    assert set(metrics["lifecycle_stage"]) == {"dormant_light", "churned", "all"}
+    row = metrics.set_index(["lifecycle_stage", "arm"]).loc[("all", "treatment")]
+    t, c = outcomes[outcomes["arm"] == "treatment"], outcomes[outcomes["arm"] == "control"]
+    assert row["users"] == len(t) and row["control_users"] == len(c) and row["sends"] == len(t)
+    assert row["opens"] == t["opened"].sum() and row["cost"] == pytest.approx(0.1 * len(t))
+    assert row["wake_up_rate"] == pytest.approx(t["woke_up_7d"].mean())
+    revenue = compare_arms(t["revenue_30d"].to_numpy(), c["revenue_30d"].to_numpy())
+    assert (row["revenue_lift"], row["revenue_lift_ci_low"], row["revenue_lift_ci_high"]) == pytest.approx(
+        (revenue.lift, revenue.ci_low, revenue.ci_high)
+    )
+    assert row["revenue_relative_lift"] == pytest.approx(revenue.relative_lift)
+    wake = compare_arms(t["woke_up_7d"].to_numpy(float), c["woke_up_7d"].to_numpy(float))
+    assert (row["wake_up_lift"], row["wake_up_lift_ci_low"]) == pytest.approx((wake.lift, wake.ci_low))
+    churn_rate = t.loc[t["woke_up_7d"], "second_churned"].astype(bool).mean()
+    assert row["second_churn_rate"] == pytest.approx(churn_rate)
+    assert row["incremental_revenue_30d"] == pytest.approx(revenue.lift * len(t))
+    assert row["roi_30d"] == pytest.approx((revenue.lift * len(t) - 0.1 * len(t)) / (0.1 * len(t)))
+    controls = metrics[metrics["arm"] == "control"]
+    assert controls["revenue_lift"].isna().all() and controls["control_users"].isna().all()
+    stage = metrics.set_index(["lifecycle_stage", "arm"]).loc[("churned", "treatment")]
+    assert stage["users"] == ((outcomes["arm"] == "treatment") & (outcomes["lifecycle_stage"] == "churned")).sum()
+
+
+def test_cohort_maturity_and_immature_second_churn() -> None:
+    outcomes = _campaign().assign(second_churned=pd.array([pd.NA] * 600, dtype="boolean"))
+    early = cohort_metrics(outcomes, as_of=d(28))
+    assert not early["is_mature"].any() and early["wake_up_mature"].all()
+    assert early["second_churn_rate"].isna().all() and not early["second_churn_mature"].any()
+    assert cohort_metrics(outcomes, as_of=d(29))["is_mature"].all()
+
+
+def test_cohorts_are_split_by_day_and_strategy() -> None:
+    first = _campaign(1)
+    second = _campaign(2).assign(assignment_date=d(1), action_id=lambda f: "b" + f["action_id"])
+    third = _campaign(3).assign(strategy_id="care", action_id=lambda f: "c" + f["action_id"])
+    metrics = cohort_metrics(pd.concat([first, second, third], ignore_index=True), as_of=d(40))
+    assert len(metrics) == 18
+    alone = cohort_metrics(second, as_of=d(40))
+    together = metrics[metrics["assignment_date"] == d(1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, alone)
+
+
+def test_empty_inputs_and_bad_journeys() -> None:
+    empty = measure_outcomes(_journeys([]), ACTIVITY.iloc[0:0], as_of=d(3))
+    assert empty.empty and list(empty.columns) == OUTCOME_COLUMNS
+    assert cohort_metrics(empty, as_of=d(3)).empty
+    with pytest.raises(ValueError, match="one row per action_id"):
+        measure_outcomes(pd.concat([_journeys(["x"]), _journeys(["x"])]), ACTIVITY, as_of=d(3))
+    with pytest.raises(ValueError, match="without an assignment_date"):
+        measure_outcomes(_journeys(["x"]).assign(assignment_date=None), ACTIVITY, as_of=d(3))
