@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from typing import Any
 
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 
-def run_days(first: date, last: date, instance: DagsterInstance | None = None, raise_on_error: bool = True) -> ExecuteInProcessResult:
-    """Materialize every asset for the partitions first..last (inclusive) in a single run."""
+def run_days(
+    first: date,
+    last: date,
+    instance: DagsterInstance | None = None,
+    resources: dict[str, Any] | None = None,
+    raise_on_error: bool = True,
+) -> ExecuteInProcessResult:
+    """Materialize every asset for the partitions first..last (inclusive) in a single run.
+
+    `resources` overrides the code location's resources (tests point them at a scratch warehouse).
+    """
     from orchestration.definitions import defs  # imported late: it reads the environment
 
     job = defs.resolve_job_def("daily_pipeline")
@@ -19,4 +29,4 @@ def run_days(first: date, last: date, instance: DagsterInstance | None = None, r
     }
     if instance is None:
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    return job.execute_in_process(tags=tags, instance=instance, raise_on_error=raise_on_error)
+    return job.execute_in_process(tags=tags, instance=instance, resources=resources, raise_on_error=raise_on_error)

@@ -52,7 +52,7 @@ select
     cast(events as integer) as events,
     cast(key_actions as integer) as key_actions,
     cast(orders as integer) as orders,
-    cast(revenue as double) as revenue,
+    round(cast(revenue as double), 6) as revenue,  -- rounded: parallel float sums may differ in the last bit
     cast(core_feature_events as integer) as core_feature_events,
     cast(distinct_features as integer) as distinct_features,
     cast(social_events as integer) as social_events,

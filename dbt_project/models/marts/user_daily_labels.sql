@@ -21,7 +21,7 @@
 with
 
 users as (
-    select user_id, signup_date from {{ ref('stg_users') }}
+    select user_id, signup_date, _landing_date from {{ ref('stg_users') }}
 ),
 
 recent_activity as (
@@ -56,11 +56,8 @@ bounds as (
         least(
             {{ window_max_date() }},
             coalesce(
-                greatest(
-                    (select last_landing_date from recent_event_landings),
-                    (select max(_landing_date) from {{ ref('stg_users') }})
-                ),
-                (select max(_landing_date) from {{ ref('stg_users') }}),
+                greatest((select last_landing_date from recent_event_landings), (select max(_landing_date) from users)),
+                (select max(_landing_date) from users),
                 (select last_landing_date from recent_event_landings)
             ) + 1
         ) as window_end
@@ -206,6 +203,7 @@ grid as (
 ),
 
 rolling as (
+    -- sliding frames over the dense grid (rows = days); exact sums, whatever the grid start
     select
         grid.user_id,
         grid.activity_date as label_date,
@@ -260,9 +258,10 @@ joined as (
             as last_reactivated_date,
         coalesce(rolling.active_days_30d, 0) as active_days_30d,
         coalesce(rolling.orders_30d, 0) as orders_30d,
-        coalesce(rolling.revenue_30d, 0) as revenue_30d,
+        -- amounts rounded: float sums over frames must not depend on where the grid starts
+        round(coalesce(rolling.revenue_30d, 0), 6) as revenue_30d,
         coalesce(rolling.orders_90d, 0) as orders_90d,
-        coalesce(rolling.revenue_90d, 0) as revenue_90d,
+        round(coalesce(rolling.revenue_90d, 0), 6) as revenue_90d,
         coalesce(rolling.social_events_30d, 0) as social_events_30d,
         coalesce(rolling.device_changes_30d, 0) as device_changes_30d,
         coalesce(rolling.coupon_orders_90d, 0) as coupon_orders_90d,
@@ -271,8 +270,8 @@ joined as (
         coalesce(rolling.events_7d, 0) as events_7d,
         coalesce(rolling.events_baseline_28d, 0) as events_baseline_28d,
         coalesce(rolling.sessions_baseline_28d, 0) as sessions_baseline_28d,
-        coalesce(rolling.revenue_7d, 0) as spend_7d,
-        coalesce(rolling.revenue_baseline_28d, 0) / 4.0 as spend_baseline_7d,
+        round(coalesce(rolling.revenue_7d, 0), 6) as spend_7d,
+        round(coalesce(rolling.revenue_baseline_28d, 0) / 4.0, 6) as spend_baseline_7d,
         coalesce(rolling.core_feature_7d, 0) as core_feature_7d,
         coalesce(rolling.core_feature_baseline_28d, 0) / 4.0 as core_feature_baseline_7d
     from spine
