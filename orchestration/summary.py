@@ -27,7 +27,7 @@ order by assignment_date, strategy_id
 
 def summarize(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        last_day = con.execute("select max(tier_date) from user_risk_tiers").fetchone()[0]
+        last_day = con.execute("select max(tier_date) from user_risk_tiers").fetchall()[0][0]
         lines = [f"Risk tiers on {last_day}:"]
         lines += [f"  {stage:<16} {users:>7,}" for stage, users in con.execute(TIERS).fetchall()]
         outbox = con.execute(OUTBOX).fetchall()
@@ -37,7 +37,7 @@ def summarize(warehouse: Path) -> str:
         for row in con.execute(LIFTS).fetchall():
             day, strategy, users, controls, wake, wake_lift, wake_lo, wake_hi, rev, rev_lift, rev_lo, rev_hi = row
             lines.append(
-                f"  {day} {strategy:<16} n={users:>5,}/{controls:<5,} wake-up {wake:6.1%} "
+                f"  {day} {strategy:<16} n={users:>5,}/{int(controls):<5,} wake-up {wake:6.1%} "
                 f"lift {wake_lift:+6.1%} [{wake_lo:+6.1%}, {wake_hi:+6.1%}]  "
                 f"revenue/user {rev:7.2f} lift {rev_lift:+6.2f} [{rev_lo:+6.2f}, {rev_hi:+6.2f}]"
             )

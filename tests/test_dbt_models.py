@@ -341,7 +341,7 @@ def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: s
         con.register("daily_rows", daily_rows)
         only_full = con.execute("select * from full_rows except all select * from daily_rows").fetchall()
         only_daily = con.execute("select * from daily_rows except all select * from full_rows").fetchall()
-        count = con.execute("select count(*) from full_rows").fetchone()[0]
+        count = con.execute("select count(*) from full_rows").fetchall()[0][0]
     assert only_full == [] and only_daily == []
     assert count > 0
 

@@ -1,8 +1,11 @@
 """The dbt project as Dagster assets: one cached DbtProject, keys and groups from the dbt folders."""
 
-from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Output
@@ -12,6 +15,11 @@ from orchestration.dbt_args import dbt_build_args
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
 from orchestration.resources import Warehouse
 from orchestration.settings import DBT_PROJECT_DIR
+
+# dbt is installed beside this interpreter; a venv used without activation does not have it on PATH.
+DBT_BIN_DIR = str(Path(sys.executable).parent)
+if DBT_BIN_DIR not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([DBT_BIN_DIR, os.environ.get("PATH", "")])
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -42,8 +50,8 @@ def _tier_counts(warehouse: Warehouse, day: str) -> dict[str, int]:
 
 def _row_count(warehouse: Warehouse, table: str) -> int | None:
     with warehouse.connect(read_only=True) as con:
-        found = con.execute("select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()
-        return int(con.execute(f"select count(*) from {table}").fetchone()[0]) if found[0] else None
+        found = con.execute("select count(*) from information_schema.tables where table_name = ?", [table]).fetchall()[0]
+        return int(con.execute(f"select count(*) from {table}").fetchall()[0][0]) if found[0] else None
 
 
 @dbt_assets(
@@ -58,14 +66,12 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     window = context.partition_time_window
     # dbt holds the DuckDB file while it runs, so metadata queries wait until it has exited.
     events = list(dbt.cli(dbt_build_args(window.start.date(), window.end.date()), context=context).stream())
-    last_day = (window.end.date().toordinal() - 1)
+    last_day = (window.end.date() - timedelta(days=1)).isoformat()
     for event in events:
         if isinstance(event, Output):
             table = event.output_name
             metadata: dict[str, Any] = {"row_count": _row_count(warehouse, table)}
             if table == "user_risk_tiers":
-                from datetime import date
-
-                metadata["tier_counts_last_day"] = _tier_counts(warehouse, date.fromordinal(last_day).isoformat())
+                metadata["tier_counts_last_day"] = _tier_counts(warehouse, last_day)
             event = event.with_metadata({**event.metadata, **{k: v for k, v in metadata.items() if v is not None}})
         yield event

@@ -1,6 +1,5 @@
 """Raw ingestion assets: one per landing feed, loading each day of the partition window."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -1,13 +1,12 @@
 """Measurement assets: per-journey outcomes and per-cohort metrics of past recall campaigns."""
 
-from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.warehouse_io import replace_rows
+from orchestration.assets.warehouse_io import replace_rows, table_description, table_metadata
 from orchestration.measurement import OUTCOME_HORIZON_DAYS, cohort_metrics, measure_outcomes
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days
 from orchestration.resources import Warehouse
@@ -60,8 +59,8 @@ def _load(con, first: date, last: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     backfill_policy=single_run,
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
-    description="One row per journey (treatment and control): funnel, wake-up, 30-day repurchase and "
-    "revenue, second churn, each with its maturity flag, measured as of the last day of the partition.",
+    description=table_description("recall_outcomes"),
+    metadata=table_metadata("recall_outcomes"),
 )
 def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     days = window_days(context.partition_time_window)
@@ -82,8 +81,8 @@ def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     backfill_policy=single_run,
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
-    description="Per campaign cohort (assignment day, strategy, lifecycle stage, arm) as of each day: "
-    "wake-up, 30-day repurchase, revenue per user, second churn, and the lift over control with 95% intervals.",
+    description=table_description("recall_metrics"),
+    metadata=table_metadata("recall_metrics"),
 )
 def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     days = window_days(context.partition_time_window)

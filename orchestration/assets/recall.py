@@ -1,13 +1,12 @@
 """Recall assets: apply the strategy library to the day's tiers, then export the outbox."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.warehouse_io import replace_rows, table_exists
+from orchestration.assets.warehouse_io import replace_rows, table_description, table_metadata, table_exists
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days
 from orchestration.recall import load_strategy_library, outbox, plan_recall_actions
 from orchestration.resources import PipelinePaths, Warehouse
@@ -26,8 +25,8 @@ where valid_from < cast(? as date) + 1 and (valid_to is null or valid_to >= cast
     backfill_policy=single_run,
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
-    description="One row per user assigned to a recall strategy on the day: arm, first step, status "
-    "(queued, holdout, suppressed_no_consent). Days are processed in order so cool-downs see earlier days.",
+    description=table_description("recall_actions"),
+    metadata=table_metadata("recall_actions"),
 )
 def recall_actions(context: AssetExecutionContext, warehouse: Warehouse, paths: PipelinePaths) -> MaterializeResult:
     library = load_strategy_library(Path(paths.strategies))
@@ -56,8 +55,8 @@ def recall_actions(context: AssetExecutionContext, warehouse: Warehouse, paths: 
     backfill_policy=single_run,
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb", "parquet"},
-    description="The steps due for sending (treatment, consented), as a table and as one Parquet and one "
-    "CSV file per day for the delivery system. Runs only after the blocking outbox contract check passes.",
+    description=table_description("recall_outbox"),
+    metadata=table_metadata("recall_outbox"),
 )
 def recall_outbox(context: AssetExecutionContext, warehouse: Warehouse, paths: PipelinePaths) -> MaterializeResult:
     export_dir = Path(paths.outbox)

@@ -1,7 +1,6 @@
 """Great Expectations suites as asset checks: the events contract (warns) and the outbox contract,
 which protects people (consent, holdout, one contact per day) and therefore blocks the export."""
 
-from __future__ import annotations
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
@@ -28,7 +27,7 @@ where actions.status = 'queued' and actions.action_date >= ? and actions.action_
 
 def _validate(frame, suite: str) -> AssetCheckResult:
     # Great Expectations takes seconds to import: only pay for it when a check runs.
-    from orchestration.quality import validate_frame
+    from orchestration.quality.expectations import validate_frame
 
     summary = validate_frame(frame, suite)
     return AssetCheckResult(

@@ -88,7 +88,7 @@ def load_landing_day(con: duckdb.DuckDBPyConnection, feed: str, day: date, landi
             f"from {reader}",
             {"path": str(path), "day": day, "file": f"{day.isoformat()}/{path.name}"},
         )
-        rows = con.execute(f"select count(*) from {table} where _landing_date = ?", [day]).fetchone()[0]
+        rows = con.execute(f"select count(*) from {table} where _landing_date = ?", [day]).fetchall()[0][0]
         con.execute("commit")
     except Exception as exc:
         con.execute("rollback")

@@ -24,7 +24,7 @@ LIFTED = {
 METRIC_COLUMNS = [
     *COHORT_KEYS,
     "arm",
-    "as_of",
+    "as_of_date",  # the day the metrics were measured on (the partition)
     "users",  # journeys in the cohort and arm
     "sends",  # journeys with at least one message sent
     "opens",
@@ -95,7 +95,7 @@ def cohort_metrics(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
         )
 
     elapsed = (pd.Timestamp(as_of) - pd.to_datetime(stats["assignment_date"])).dt.days
-    stats["as_of"] = as_of
+    stats["as_of_date"] = as_of
     stats["wake_up_mature"] = elapsed >= WAKE_UP_DAYS - 1
     stats["is_mature"] = elapsed >= REPURCHASE_DAYS - 1
     stats["second_churn_mature"] = elapsed >= SECOND_CHURN_END

@@ -21,7 +21,7 @@ FUNNEL_COLUMNS = {"sent": False, "opened": False, "clicked": False, "cost": 0.0}
 OUTCOME_COLUMNS = [
     *JOURNEY_COLUMNS,
     *FUNNEL_COLUMNS,
-    "as_of",
+    "measured_through",
     "days_observed",
     "woke_up_7d",
     "woke_up_7d_mature",
@@ -107,8 +107,10 @@ def measure_outcomes(
     active_late = agg["active_late"].fillna(False).astype(bool).to_numpy()
 
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
-    out["as_of"] = as_of
-    out["days_observed"] = elapsed + 1
+    # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
+    observed = np.minimum(elapsed, OUTCOME_HORIZON_DAYS - 1)
+    out["measured_through"] = (day_a + pd.to_timedelta(observed, unit="D")).dt.date
+    out["days_observed"] = observed + 1
     out["woke_up_7d"] = woke
     out["woke_up_7d_mature"] = elapsed >= WAKE_UP_DAYS - 1
     out["repurchased_30d"] = agg["bought"].fillna(False).astype(bool).to_numpy()
