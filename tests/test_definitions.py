@@ -36,7 +36,7 @@ def test_lineage_is_one_component_from_raw_to_metrics():
             seen.add(key)
             todo.extend(neighbours[key] - seen)
     assert seen == keys, f"islands: {sorted(k.to_user_string() for k in keys - seen)}"
-    assert AssetKey("recall_metrics") in graph.get(AssetKey("recall_outcomes")).child_keys
+    assert AssetKey("recall_metrics") in graph.get(AssetKey("int_user_daily_activity")).child_keys
 
 
 def test_every_asset_shares_the_daily_partitions_and_groups_follow_layers():

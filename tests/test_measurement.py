@@ -86,7 +86,8 @@ def test_window_boundaries_when_mature() -> None:
     assert out.loc["late60", "second_churned"] == True  # noqa: E712
     assert out.loc["silent", "second_churned"] == False  # noqa: E712  (never woke up)
     assert out.loc["on6", "second_churned"] == True  # noqa: E712  (woke up, nothing on A+30..A+59)
-    assert out.loc["multi", "days_observed"] == 91
+    # measured 91 days after A, but capped at the 90-day horizon past which nothing changes
+    assert out.loc["multi", "days_observed"] == 90
     assert out[[c for c in out.columns if c.endswith("_mature")]].all().all()
 
 
@@ -261,3 +262,23 @@ def test_empty_inputs_and_bad_journeys() -> None:
         measure_outcomes(pd.concat([_journeys(["x"]), _journeys(["x"])]), ACTIVITY, as_of=d(3))
     with pytest.raises(ValueError, match="without an assignment_date"):
         measure_outcomes(_journeys(["x"]).assign(assignment_date=None), ACTIVITY, as_of=d(3))
+
+
+def test_journeys_as_of_only_knows_what_had_happened_by_that_day():
+    from orchestration.measurement import journeys_as_of
+
+    ts = pd.Timestamp
+    touches = pd.DataFrame({
+        "action_id": ["a1", "a1", "a2"], "user_id": ["u1", "u1", "u2"], "strategy_id": ["s", "s", "s"],
+        "arm": ["treatment", "treatment", "control"], "lifecycle_stage": ["at_risk"] * 3,
+        "scheduled_at": [ts("2026-01-10 10:00"), ts("2026-01-11 10:00"), ts("2026-01-10 10:00")],
+        "sent_at": [ts("2026-01-10 10:00"), ts("2026-01-11 10:00"), pd.NaT],
+        "opened_at": [pd.NaT, ts("2026-01-12 08:00"), pd.NaT], "clicked_at": [pd.NaT] * 3,
+        "cost": [0.01, 0.05, 0.0],
+    })
+    day1 = journeys_as_of(touches, date(2026, 1, 10)).set_index("action_id")
+    assert day1.loc["a1", "cost"] == pytest.approx(0.01) and not day1.loc["a1", "opened"]
+    assert day1.loc["a1", "assignment_date"] == date(2026, 1, 10) and not day1.loc["a2", "sent"]
+    day3 = journeys_as_of(touches, date(2026, 1, 12)).set_index("action_id")
+    assert day3.loc["a1", "cost"] == pytest.approx(0.06) and day3.loc["a1", "opened"]
+    assert journeys_as_of(touches, date(2026, 1, 9)).empty

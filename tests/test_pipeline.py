@@ -89,7 +89,8 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
         cohorts = q("""select assignment_date, bool_and(is_mature) from recall_metrics
                        where as_of_date = ? and lifecycle_stage = 'all' group by 1 order by 1""", LAST)
         assert cohorts[0][1] and not cohorts[-1][1]
-        assert q("select count(*) from recall_metrics where arm = 'treatment' and is_mature and revenue_lift_ci_low is null") == [(0,)]
+        assert q("""select count(*) from recall_metrics where arm = 'treatment' and is_mature
+                    and control_users >= 2 and users >= 2 and revenue_lift_ci_low is null""") == [(0,)]
     truth = pd.read_parquet(landing / "truth" / "journeys.parquet")
     with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
         measured = con.execute("select action_id, arm, woke_up_7d from recall_outcomes where woke_up_7d_mature").df()

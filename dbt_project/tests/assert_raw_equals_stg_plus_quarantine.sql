@@ -1,4 +1,5 @@
 -- per landing day, every raw row is either accepted or quarantined (never dropped, never doubled)
+{{ config(meta={"dagster": {"ref": {"name": "stg_events"}}}) }}
 with
 
 raw_counts as (

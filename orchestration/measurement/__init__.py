@@ -1,8 +1,9 @@
 """Measurement (domain logic, no Dagster): per-journey outcomes as of a day, Welch lift with
 95% intervals, and cohort metrics with lift over the control arm."""
 
+from orchestration.measurement.journeys import journeys_as_of
 from orchestration.measurement.lift import LiftEstimate, compare_arms
 from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics
 from orchestration.measurement.outcomes import OUTCOME_COLUMNS, OUTCOME_HORIZON_DAYS, measure_outcomes
 
-__all__ = ["LiftEstimate", "METRIC_COLUMNS", "OUTCOME_COLUMNS", "OUTCOME_HORIZON_DAYS", "cohort_metrics", "compare_arms", "measure_outcomes"]
+__all__ = ["LiftEstimate", "METRIC_COLUMNS", "OUTCOME_COLUMNS", "OUTCOME_HORIZON_DAYS", "cohort_metrics", "compare_arms", "journeys_as_of", "measure_outcomes"]
