@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from datetime import date
 
 from orchestration.settings import Settings
@@ -26,10 +27,14 @@ def _run(settings: Settings, first: date, last: date) -> None:
     from orchestration.pipeline import run_days
 
     started = time.perf_counter()
-    result = run_days(first, last)
+    print(f"running {first}..{last} as one Dagster run (dbt, recall, measurement, checks)...", flush=True)
+    result = run_days(first, last, log_level="WARNING", raise_on_error=False)
     print(f"pipeline run {first}..{last}: {'success' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f}s")
     if not result.success:
+        for event in result.all_events:
+            if event.is_failure:
+                print(event.message, file=sys.stderr)
         sys.exit(1)
 
 
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--days", type=int, default=120)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
 
     settings = Settings.from_env()
     settings.export_env()

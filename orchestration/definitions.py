@@ -26,7 +26,10 @@ defs = Definitions(
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
         "warehouse": Warehouse(path=str(settings.warehouse)),
         "paths": PipelinePaths(
-            landing=str(settings.landing), outbox=str(settings.outbox), strategies=str(settings.strategies)
+            landing=str(settings.landing),
+            outbox=str(settings.outbox),
+            strategies=str(settings.strategies),
+            lookback_days=settings.lookback_days,
         ),
     },
     # DuckDB allows one writer process: run steps one after another in the run's own process.

@@ -22,3 +22,10 @@ def window_days(window: TimeWindow) -> list[date]:
     """Business days in a partition window [start, end), oldest first."""
     first, end = window.start.date(), window.end.date()
     return [first + timedelta(days=offset) for offset in range((end - first).days)]
+
+
+def with_lookback(days: list[date], lookback_days: int) -> list[date]:
+    """The days plus the `lookback_days` before them, never before the first partition."""
+    first_partition = date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d"))
+    start = max(days[0] - timedelta(days=lookback_days), first_partition)
+    return [start + timedelta(days=offset) for offset in range((days[-1] - start).days + 1)]

@@ -15,6 +15,7 @@ def run_days(
     instance: DagsterInstance | None = None,
     resources: dict[str, Any] | None = None,
     raise_on_error: bool = True,
+    log_level: str = "INFO",
 ) -> ExecuteInProcessResult:
     """Materialize every asset for the partitions first..last (inclusive) in a single run.
 
@@ -29,4 +30,7 @@ def run_days(
     }
     if instance is None:
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    return job.execute_in_process(tags=tags, instance=instance, resources=resources, raise_on_error=raise_on_error)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    return job.execute_in_process(
+        run_config=run_config, tags=tags, instance=instance, resources=resources, raise_on_error=raise_on_error
+    )

@@ -26,8 +26,10 @@ class Warehouse(ConfigurableResource):
 
 
 class PipelinePaths(ConfigurableResource):
-    """Landing folder (input), outbox folder (export) and the strategy library file."""
+    """Landing folder (input), outbox folder (export), the strategy library file, and how many
+    days before a partition a run recomputes to fold in late events."""
 
     landing: str
     outbox: str
     strategies: str
+    lookback_days: int = 3

@@ -7,7 +7,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -16,7 +16,11 @@ DEFAULT_STRATEGIES = Path(__file__).resolve().parent / "recall" / "strategies.ym
 
 
 class Settings(BaseModel):
-    """Paths and the partition start date; every field has an embedded default."""
+    """Paths, the partition start date and the late-data lookback; every field has a default.
+
+    lookback_days: a daily run also recomputes this many earlier days, so events that arrive up
+    to that many days late are folded into the days they belong to.
+    """
 
     home: Path
     warehouse: Path
@@ -24,6 +28,7 @@ class Settings(BaseModel):
     truth: Path
     outbox: Path
     start_date: date
+    lookback_days: int = Field(ge=0, le=30)
     strategies: Path
 
     @field_validator("strategies")
@@ -45,6 +50,7 @@ class Settings(BaseModel):
                 truth=Path(env.get("CHURN_RECALL_TRUTH", home / "truth")).resolve(),
                 outbox=Path(env.get("CHURN_RECALL_OUTBOX", home / "outbox")).resolve(),
                 start_date=env.get("CHURN_RECALL_START_DATE", "2026-01-01"),
+                lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS", "3"),
                 strategies=Path(env.get("CHURN_RECALL_STRATEGIES", DEFAULT_STRATEGIES)).resolve(),
             )
         except ValidationError as exc:

@@ -16,13 +16,19 @@ where action_date = (select max(action_date) from recall_actions) group by 1 ord
 """
 LIFTS = """
 select assignment_date, strategy_id, users, control_users,
-       wake_up_rate, wake_up_lift, wake_up_lift_ci_low, wake_up_lift_ci_high,
-       revenue_per_user_30d, revenue_lift, revenue_lift_ci_low, revenue_lift_ci_high
+       wake_up_lift, wake_up_lift_ci_low, wake_up_lift_ci_high,
+       revenue_lift, revenue_lift_ci_low, revenue_lift_ci_high
 from recall_metrics
 where as_of_date = (select max(as_of_date) from recall_metrics)
   and arm = 'treatment' and lifecycle_stage = 'all' and is_mature
 order by assignment_date, strategy_id
 """
+
+
+def _interval(value: float | None, low: float | None, high: float | None, fmt: str) -> str:
+    if value is None or low is None or high is None or value != value:
+        return "n/a (no control users)"
+    return f"{fmt.format(value)} [{fmt.format(low)}, {fmt.format(high)}]"
 
 
 def summarize(warehouse: Path) -> str:
@@ -34,11 +40,12 @@ def summarize(warehouse: Path) -> str:
         lines.append(f"Outbox on {last_day}: {sum(n for _, n in outbox):,} steps")
         lines += [f"  {channel:<16} {steps:>7,}" for channel, steps in outbox]
         lines.append("Past campaigns (mature cohorts, treatment vs control, 95% intervals):")
+        lines.append(f"  {'assigned':<10} {'strategy':<16} {'treated/control':>15}  "
+                     f"{'wake-up lift (95% CI)':<30} revenue/user lift, 30 d (95% CI)")
         for row in con.execute(LIFTS).fetchall():
-            day, strategy, users, controls, wake, wake_lift, wake_lo, wake_hi, rev, rev_lift, rev_lo, rev_hi = row
+            day, strategy, users, controls, wake_lift, wake_lo, wake_hi, rev_lift, rev_lo, rev_hi = row
             lines.append(
-                f"  {day} {strategy:<16} n={users:>5,}/{int(controls):<5,} wake-up {wake:6.1%} "
-                f"lift {wake_lift:+6.1%} [{wake_lo:+6.1%}, {wake_hi:+6.1%}]  "
-                f"revenue/user {rev:7.2f} lift {rev_lift:+6.2f} [{rev_lo:+6.2f}, {rev_hi:+6.2f}]"
+                f"  {day} {strategy:<16} {users:>7,}/{int(controls or 0):<7,}  "
+                f"{_interval(wake_lift, wake_lo, wake_hi, '{:+.1%}'):<30} {_interval(rev_lift, rev_lo, rev_hi, '{:+.2f}')}"
             )
     return "\n".join(lines)

@@ -9,12 +9,12 @@ from orchestration.dbt_args import dbt_build_args
 
 
 def test_window_becomes_half_open_vars_and_unit_tests_are_excluded():
-    args = dbt_build_args(date(2026, 1, 1), date(2026, 1, 4))
+    args = dbt_build_args(date(2026, 1, 1), date(2026, 1, 4), lookback_days=3)
     assert args[0] == "build"
-    assert json.loads(args[args.index("--vars") + 1]) == {"min_date": "2026-01-01", "max_date": "2026-01-04"}
+    assert json.loads(args[args.index("--vars") + 1]) == {"min_date": "2026-01-01", "max_date": "2026-01-04", "lookback_days": 3}
     assert args[args.index("--exclude") + 1] == "test_type:unit"
 
 
 def test_empty_window_is_rejected():
     with pytest.raises(ValueError, match="empty dbt window"):
-        dbt_build_args(date(2026, 1, 2), date(2026, 1, 2))
+        dbt_build_args(date(2026, 1, 2), date(2026, 1, 2), lookback_days=3)

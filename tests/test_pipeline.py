@@ -17,7 +17,7 @@ from orchestration.settings import DEFAULT_STRATEGIES
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
 START = date(2026, 1, 1)
-WORLD = SimulationConfig(n_users=800, n_days=56, start_date=START, seed=11, campaign_every_days=10)
+WORLD = SimulationConfig(n_users=4000, n_days=70, start_date=START, seed=11, campaign_every_days=10)
 LAST = WORLD.end_date
 TABLES = [
     "raw_events", "stg_events", "quarantine_events", "stg_users", "int_user_versions", "stg_recall_touches",
@@ -99,6 +99,23 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
     assert len(merged) > 100 and (merged["woke_up_7d"].astype(bool) == expected.astype(bool)).all()
 
 
+def test_measured_lift_agrees_with_the_simulators_true_effect(backfilled, landing):
+    truth = pd.read_parquet(landing / "truth" / "campaign_effects.parquet")
+    truth["assignment_date"] = pd.to_datetime(truth["assignment_date"])
+    with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
+        measured = con.execute("""select * from recall_metrics where as_of_date = ? and arm = 'treatment'
+            and lifecycle_stage = 'all' and is_mature and users >= 30 and control_users >= 10""", [LAST]).df()
+    measured["assignment_date"] = pd.to_datetime(measured["assignment_date"])
+    both = measured.merge(truth, on=["assignment_date", "strategy_id"], validate="one_to_one")
+    inside = [
+        (both[f"{metric}_lift_ci_low"] <= both[true]) & (both[true] <= both[f"{metric}_lift_ci_high"])
+        for metric, true in (("wake_up", "true_ate_woke_up_7d"), ("repurchase", "true_ate_repurchased_30d"),
+                             ("revenue", "true_ate_revenue_30d"))
+    ]
+    coverage = pd.concat(inside).mean()
+    assert len(both) >= 3 and coverage >= 0.8, f"true effects inside the 95% intervals: {coverage:.0%} of {3 * len(both)}"
+
+
 def test_rematerializing_a_partition_leaves_every_table_identical(backfilled, landing):
     before = _snapshot(backfilled)
     _run(backfilled, landing, LAST - timedelta(days=1), LAST - timedelta(days=1))
@@ -108,7 +125,7 @@ def test_rematerializing_a_partition_leaves_every_table_identical(backfilled, la
 
 
 def test_backfill_equals_the_same_days_run_one_by_one(backfilled, landing, tmp_path):
-    split = LAST - timedelta(days=4)
+    split = LAST - timedelta(days=2)
     _run(tmp_path, landing, START, split - timedelta(days=1))
     day = split
     while day <= LAST:

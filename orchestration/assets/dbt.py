@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.dbt_args import dbt_build_args
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
-from orchestration.resources import Warehouse
+from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.settings import DBT_PROJECT_DIR
 
 # dbt is installed beside this interpreter; a venv used without activation does not have it on PATH.
@@ -62,10 +62,13 @@ def _row_count(warehouse: Warehouse, table: str) -> int | None:
     dagster_dbt_translator=LayerTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse) -> Iterator[Any]:
+def dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, paths: PipelinePaths
+) -> Iterator[Any]:
     window = context.partition_time_window
+    args = dbt_build_args(window.start.date(), window.end.date(), paths.lookback_days)
     # dbt holds the DuckDB file while it runs, so metadata queries wait until it has exited.
-    events = list(dbt.cli(dbt_build_args(window.start.date(), window.end.date()), context=context).stream())
+    events = list(dbt.cli(args, context=context).stream())
     last_day = (window.end.date() - timedelta(days=1)).isoformat()
     for event in events:
         if isinstance(event, Output):

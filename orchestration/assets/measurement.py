@@ -8,8 +8,8 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from orchestration.assets.warehouse_io import replace_rows, table_description, table_exists, table_metadata
 from orchestration.measurement import OUTCOME_HORIZON_DAYS, cohort_metrics, journeys_as_of, measure_outcomes
-from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days
-from orchestration.resources import Warehouse
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days, with_lookback
+from orchestration.resources import PipelinePaths, Warehouse
 
 # The delivery log's rows of journeys assigned in a date range, each with the lifecycle stage its user
 # had the day before assignment (what the campaign could know when it was sent).
@@ -88,8 +88,9 @@ def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     description=table_description("recall_metrics"),
     metadata=table_metadata("recall_metrics"),
 )
-def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    days = window_days(context.partition_time_window)
+def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse, paths: PipelinePaths) -> MaterializeResult:
+    # Like the daily dbt models, re-measure the lookback days: late events change their figures.
+    days = with_lookback(window_days(context.partition_time_window), paths.lookback_days)
     written = 0
     with warehouse.connect() as con:
         touches, activity = _load(con, days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1), days[-1])
