@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("last", type=date.fromisoformat, nargs="?")
     commands.add_parser("summary", help="print the latest tiers, outbox and campaign lifts")
     bench = commands.add_parser("benchmark", help="time generation and daily partitions on a larger world")
-    bench.add_argument("--users", type=int, default=100_000)
+    bench.add_argument("--users", type=int, default=50_000)
     bench.add_argument("--days", type=int, default=120)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
