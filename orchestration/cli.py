@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--users", type=int, default=50_000)
     bench.add_argument("--days", type=int, default=120)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("orchestration").setLevel(logging.INFO)  # our progress, not the libraries' chatter
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
 
     settings = Settings.from_env()
