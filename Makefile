@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow benchmark dev clean
+.PHONY: demo test test-slow test-browser benchmark dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ test: $(STAMP)  ## the default test suite (slow and browser tests excluded)
 
 test-slow: $(STAMP)  ## scale benchmarks and long simulations
 	$(PY) -m pytest -q -m slow
+
+test-browser: $(STAMP)  ## render the recall report in headless Chromium (installs Debian's chromium if missing)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	$(PY) -m pytest -q -m browser
 
 benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on a larger world
 	$(VENV)/bin/churn-recall benchmark

@@ -9,6 +9,8 @@ from orchestration.assets.dbt import dbt_models, dbt_project
 from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.measurement import recall_metrics, recall_outcomes
 from orchestration.assets.recall import recall_actions, recall_outbox
+from orchestration.assets.report import recall_report
+from orchestration.assets.segments import user_segments
 from orchestration.checks.contracts import recall_outbox_contract, stg_events_contract
 from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.schedules import daily_pipeline, daily_schedule
@@ -18,7 +20,7 @@ settings = Settings.from_env()
 settings.export_env()
 
 defs = Definitions(
-    assets=[*raw_assets, dbt_models, recall_actions, recall_outbox, recall_outcomes, recall_metrics],
+    assets=[*raw_assets, dbt_models, recall_actions, recall_outbox, recall_outcomes, recall_metrics, recall_report, user_segments],
     asset_checks=[stg_events_contract, recall_outbox_contract],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],

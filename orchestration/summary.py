@@ -20,7 +20,7 @@ select assignment_date, strategy_id, users, control_users,
        revenue_lift, revenue_lift_ci_low, revenue_lift_ci_high
 from recall_metrics
 where as_of_date = (select max(as_of_date) from recall_metrics)
-  and arm = 'treatment' and lifecycle_stage = 'all' and is_mature
+  and arm = 'treatment' and cohort_level = 'campaign' and is_mature
 order by assignment_date, strategy_id
 """
 

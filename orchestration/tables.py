@@ -53,7 +53,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     ),
     "recall_outcomes": (
         "One row per journey of the delivery log (treatment and control) with its outcome windows, "
-        "counted in business days from the assignment day A inclusive.",
+        "counted in business days from the assignment day A inclusive; a *_mature flag says whether a "
+        "window had closed on the day measured (see docs/measurement.md).",
         _cols(
             ("action_id", "VARCHAR", "Journey id from the delivery log (primary key)."),
             ("user_id", "VARCHAR", "The user."),
@@ -61,57 +62,125 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("arm", "VARCHAR", "treatment or control."),
             ("assignment_date", "DATE", "A: business day of the journey's first scheduled row."),
             ("lifecycle_stage", "VARCHAR", "The user's stage on A-1 (what the campaign could know); 'unknown' without a tier."),
+            ("value_tier", "VARCHAR", "The user's RFM value tier on A-1; 'unknown' without a tier."),
+            ("segment", "VARCHAR", "Behaviour segment when the input carries one, else null."),
+            ("channel", "VARCHAR", "Treatment: channel of the deepest ladder step scheduled so far (push, sms, call); null for control."),
+            ("step_variant", "VARCHAR", "Treatment: benefit variant offered, 'coupon_<value>' or 'no_coupon'; null for control."),
+            ("coupon_code", "VARCHAR", "Coupon code handed out with the journey, null when none."),
             ("sent", "BOOLEAN", "At least one message was sent (false for control)."),
+            ("delivered", "BOOLEAN", "At least one message was sent with status delivered."),
             ("opened", "BOOLEAN", "At least one message was opened."),
             ("clicked", "BOOLEAN", "At least one message was clicked."),
+            ("responded", "BOOLEAN", "Opened or clicked (the ladder stops at the first response); false for control."),
             ("cost", "DOUBLE", "Sum of the journey's delivery costs (0 for control)."),
+            ("pre_period_revenue", "DOUBLE", "Order revenue on days A-30..A-1: the pre-assignment covariate CUPED adjusts with."),
             ("measured_through", "DATE", "Last day of activity seen (capped at A+89: later days change nothing)."),
             ("days_observed", "INTEGER", "Days A..measured_through."),
             ("woke_up_7d", "BOOLEAN", "A key action on days A..A+6."),
-            ("woke_up_7d_mature", "BOOLEAN", "The 7-day window has closed."),
+            ("woke_up_7d_mature", "BOOLEAN", "The 7-day window has closed (measured on or after A+6)."),
             ("repurchased_30d", "BOOLEAN", "An order on days A..A+29."),
-            ("repurchased_30d_mature", "BOOLEAN", "The 30-day window has closed."),
+            ("repurchased_30d_mature", "BOOLEAN", "The 30-day window has closed (measured on or after A+29)."),
             ("revenue_30d", "DOUBLE", "Order revenue on days A..A+29."),
             ("revenue_30d_mature", "BOOLEAN", "The 30-day window has closed."),
+            ("revenue_90d", "DOUBLE", "Order revenue on days A..A+89 (the LTV window); observed so far until mature."),
+            ("revenue_90d_mature", "BOOLEAN", "The 90-day window has closed (measured on or after A+89)."),
+            ("coupon_redeemed", "BOOLEAN", "The journey's own coupon code was used on an order on days A..A+29; null without a coupon."),
+            ("coupon_redeemed_mature", "BOOLEAN", "The 30-day redemption window has closed."),
             ("second_churned", "BOOLEAN", "Woke up, then no activity at all on days A+30..A+59; null until that window closes."),
-            ("second_churned_mature", "BOOLEAN", "The second-churn window has closed."),
+            ("second_churned_mature", "BOOLEAN", "The second-churn window has closed (measured on or after A+59)."),
         ),
     ),
     "recall_metrics": (
-        "Per campaign cohort (assignment day, strategy, lifecycle stage incl. 'all', arm) as of each day. "
-        "Lifts are treatment minus the same cohort's control, with Welch 95% intervals (mean +/- 1.96 SE).",
+        "Per cohort and arm as of each day (the partition). cohort_level says what a row groups: "
+        "'campaign' (one strategy on one assignment day; lifecycle_stage = 'all'), 'lifecycle_stage', "
+        "'value_tier', 'segment', 'step_variant', 'channel' (each within one campaign), 'week' (campaigns "
+        "assigned Monday..Sunday, per strategy and strategy_id 'all') and 'overall' (every campaign whose "
+        "30-day window has closed, among those assigned in the 90 days up to as_of_date). Rates use the "
+        "cohort's journeys in that arm as the denominator. Lifts are treatment minus control (see "
+        "control_basis); a cohort that pools campaigns averages the per-campaign lifts weighted by "
+        "treatment users. Intervals: estimate +/- 1.96 Welch standard errors (docs/measurement.md).",
         _cols(
-            ("assignment_date", "DATE", "Cohort: assignment day A."),
-            ("strategy_id", "VARCHAR", "Cohort: strategy."),
-            ("lifecycle_stage", "VARCHAR", "Cohort: stage on A-1, or 'all' for the whole campaign."),
+            ("assignment_date", "DATE", "Cohort: assignment day A; for 'week' the Monday; for 'overall' the first A pooled."),
+            ("strategy_id", "VARCHAR", "Cohort: strategy, or 'all' for week/overall rows pooling strategies."),
+            ("lifecycle_stage", "VARCHAR", "Cohort: stage on A-1 for cohort_level 'lifecycle_stage', else 'all'."),
             ("arm", "VARCHAR", "treatment or control."),
-            ("as_of_date", "DATE", "Day the metrics were measured on (the partition)."),
-            ("users", "BIGINT", "Journeys in the cohort and arm (denominator of every rate)."),
-            ("sends", "BIGINT", "Journeys with at least one message sent."),
-            ("opens", "BIGINT", "Journeys with at least one open."),
-            ("clicks", "BIGINT", "Journeys with at least one click."),
-            ("cost", "DOUBLE", "Total delivery cost of the cohort."),
+            ("as_of_date", "DATE", "Day the metrics were measured on (the partition): only data known that day is used."),
+            ("cohort_level", "VARCHAR", "campaign, lifecycle_stage, value_tier, segment, step_variant, channel, week or overall."),
+            ("cohort_value", "VARCHAR", "The value of the cohort's dimension (e.g. the tier, the channel); 'all' for campaign, week, overall."),
+            ("assignment_end_date", "DATE", "Last assignment day pooled in the cohort (= assignment_date for one campaign)."),
+            ("control_basis", "VARCHAR", "What treatment is compared with: same_cohort (control users of the same cohort), "
+             "whole_campaign (step_variant: variants are randomized inside treatment, so the campaign's whole control) "
+             "or none (channel: the step reached depends on earlier responses and control has no channel, so no lift)."),
+            ("campaigns", "BIGINT", "Campaigns (strategy x assignment day) pooled in the row."),
+            ("users", "BIGINT", "Assigned: journeys in the cohort and arm (denominator of every rate)."),
+            ("sends", "BIGINT", "Funnel: journeys with at least one message sent."),
+            ("deliveries", "BIGINT", "Funnel: journeys with at least one message delivered."),
+            ("opens", "BIGINT", "Funnel: journeys with at least one open."),
+            ("clicks", "BIGINT", "Funnel: journeys with at least one click."),
+            ("responses", "BIGINT", "Journeys that opened or clicked."),
+            ("conversions", "BIGINT", "Funnel: journeys with an order on days A..A+29 (repurchased_30d)."),
+            ("coupon_journeys", "BIGINT", "Journeys that were handed a coupon (denominator of coupon_redemption_rate)."),
+            ("second_churn_users", "BIGINT", "Woken-up journeys whose second-churn window has closed (denominator of second_churn_rate)."),
+            ("cost", "DOUBLE", "Total delivery cost of the cohort (0 for control)."),
             ("wake_up_rate", "DOUBLE", "Share of journeys with a key action on days A..A+6."),
             ("repurchase_30d_rate", "DOUBLE", "Share of journeys with an order on days A..A+29."),
             ("revenue_per_user_30d", "DOUBLE", "Mean order revenue on days A..A+29 per journey."),
-            ("second_churn_rate", "DOUBLE", "Among woken-up journeys whose window closed: share silent on days A+30..A+59."),
-            ("wake_up_mature", "BOOLEAN", "as_of_date >= A+6."),
-            ("is_mature", "BOOLEAN", "as_of_date >= A+29: the 30-day metrics are final."),
-            ("second_churn_mature", "BOOLEAN", "as_of_date >= A+59."),
-            ("control_users", "DOUBLE", "Treatment rows: size of the matching control cohort."),
+            ("revenue_per_user_90d", "DOUBLE", "Mean order revenue on days A..A+89 per journey (LTV); partial until ltv_mature."),
+            ("second_churn_rate", "DOUBLE", "Among woken-up journeys whose window closed: share silent on days A+30..A+59 (both arms)."),
+            ("coupon_redemption_rate", "DOUBLE", "Among journeys handed a coupon: share that used its code on days A..A+29."),
+            ("wake_up_mature", "BOOLEAN", "as_of_date >= A+6 for every campaign pooled."),
+            ("is_mature", "BOOLEAN", "as_of_date >= A+29 for every campaign pooled: the 30-day metrics are final."),
+            ("second_churn_mature", "BOOLEAN", "as_of_date >= A+59 for every campaign pooled."),
+            ("ltv_mature", "BOOLEAN", "as_of_date >= A+89 for every campaign pooled: the 90-day revenue is final."),
+            ("control_users", "DOUBLE", "Treatment rows: control journeys compared with (see control_basis)."),
             *(
                 row
                 for prefix, what in (("wake_up", "wake-up rate"), ("repurchase", "30-day repurchase rate"),
-                                     ("revenue", "30-day revenue per user"))
+                                     ("revenue", "30-day revenue per user"), ("ltv_90d", "90-day revenue per user"))
                 for row in (
-                    (f"{prefix}_lift", "DOUBLE", f"Treatment minus control {what}."),
-                    (f"{prefix}_lift_ci_low", "DOUBLE", f"Lower end of the 95% interval of the {what} lift."),
+                    (f"{prefix}_lift", "DOUBLE", f"Treatment minus control {what} (treatment rows)."),
+                    (f"{prefix}_lift_ci_low", "DOUBLE", f"Lower end of the 95% interval of the {what} lift (Welch SE)."),
                     (f"{prefix}_lift_ci_high", "DOUBLE", f"Upper end of the 95% interval of the {what} lift."),
                     (f"{prefix}_relative_lift", "DOUBLE", f"{what.capitalize()} lift divided by the control value."),
+                    (f"{prefix}_relative_lift_ci_low", "DOUBLE", f"Lower end of the 95% interval of the relative {what} lift (delta method)."),
+                    (f"{prefix}_relative_lift_ci_high", "DOUBLE", f"Upper end of the 95% interval of the relative {what} lift."),
+                    (f"{prefix}_p_value", "DOUBLE", f"Two-sided p-value of a zero {what} lift (normal approximation)."),
+                    (f"{prefix}_lift_cuped", "DOUBLE", f"{what.capitalize()} lift after CUPED on pre_period_revenue "
+                     "(theta from both arms of the campaign); same target as the plain lift, usually narrower."),
+                    (f"{prefix}_lift_cuped_ci_low", "DOUBLE", f"Lower end of the 95% interval of the CUPED {what} lift."),
+                    (f"{prefix}_lift_cuped_ci_high", "DOUBLE", f"Upper end of the 95% interval of the CUPED {what} lift."),
                 )
             ),
-            ("incremental_revenue_30d", "DOUBLE", "revenue_lift x treatment users."),
+            ("incremental_revenue_30d", "DOUBLE", "revenue_lift x treatment users: revenue the recall caused within 30 days."),
             ("roi_30d", "DOUBLE", "(incremental_revenue_30d - cost) / cost; null without cost."),
+            ("incremental_revenue_90d", "DOUBLE", "ltv_90d_lift x treatment users."),
+            ("roi_90d", "DOUBLE", "(incremental_revenue_90d - cost) / cost; null without cost."),
+            ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: chi-square p-value of the arm sizes against each campaign's "
+             "expected control share (the strategy's holdout_share, else its pooled share), summed over pooled campaigns; "
+             "step_variant and channel rows carry their campaign's value."),
+            ("srm_alarm", "BOOLEAN", "srm_p_value < 0.001: the split is implausible under the design."),
+            ("trustworthy", "BOOLEAN", "Not srm_alarm: read the lifts only where true."),
+            ("small_cohort", "BOOLEAN", "An arm has fewer than 100 journeys: the interval is shown but only indicative."),
+        ),
+    ),
+    "user_segments": (
+        "Behaviour segment of every user active in the trailing window, per day: k-means (k=3, fixed seed) on the "
+        "standardized behaviour mix, each cluster named by its centroid's dominant trait. Refit as of each Monday "
+        "(and the first partition) and carried through the week; users with too little activity are unclassified.",
+        _cols(
+            ("segment_date", "DATE", "Business day the segment is in force (the partition; primary key part)."),
+            ("user_id", "VARCHAR", "The user (primary key part); users without activity in the window have no row."),
+            ("segment", "VARCHAR", "price_sensitive, feature_dependent, social_driven, or unclassified (fewer than 3 "
+             "active days or 10 events in the window)."),
+            ("cluster", "INTEGER", "k-means cluster index of the refit (null when unclassified)."),
+            ("refreshed_on", "DATE", "Day the clustering was computed as of (the Monday on or before segment_date)."),
+            ("window_days", "INTEGER", "Trailing window of daily activity the features cover (56 days up to refreshed_on)."),
+            ("active_days", "BIGINT", "Active days in the window."),
+            ("coupon_share", "DOUBLE", "Share of purchases paid with a coupon, shrunk towards the app's rate with 3 "
+             "pseudo-purchases (price sensitivity)."),
+            ("core_feature_share", "DOUBLE", "Core-feature events per in-session event (events minus sessions and purchases)."),
+            ("social_share", "DOUBLE", "Social events per in-session event."),
+            ("centroid_distance", "DOUBLE", "Distance to the cluster centre in standardized units (how typical the user is)."),
         ),
     ),
 }

@@ -209,8 +209,9 @@ def _campaign(seed: int = 5, n: int = 600) -> pd.DataFrame:
 
 def test_cohort_metrics_rows_rates_and_lift() -> None:
     outcomes = _campaign()
-    metrics = cohort_metrics(outcomes, as_of=d(60))
-    assert list(metrics.columns) == METRIC_COLUMNS
+    everything = cohort_metrics(outcomes, as_of=d(60))
+    assert list(everything.columns) == METRIC_COLUMNS
+    metrics = everything[everything["cohort_level"].isin(["campaign", "lifecycle_stage"])]
     assert len(metrics) == 6  # (dormant_light, churned, all) x (control, treatment)
     assert set(metrics["lifecycle_stage"]) == {"dormant_light", "churned", "all"}
     row = metrics.set_index(["lifecycle_stage", "arm"]).loc[("all", "treatment")]
@@ -247,9 +248,15 @@ def test_cohorts_are_split_by_day_and_strategy() -> None:
     first = _campaign(1)
     second = _campaign(2).assign(assignment_date=d(1), action_id=lambda f: "b" + f["action_id"])
     third = _campaign(3).assign(strategy_id="care", action_id=lambda f: "c" + f["action_id"])
-    metrics = cohort_metrics(pd.concat([first, second, third], ignore_index=True), as_of=d(40))
+    day_levels = ["campaign", "lifecycle_stage"]
+
+    def by_day(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["cohort_level"].isin(day_levels)].reset_index(drop=True)
+
+    design = {"winback": 0.3, "care": 0.3}  # without it, SRM compares with the pooled share of the frame
+    metrics = by_day(cohort_metrics(pd.concat([first, second, third], ignore_index=True), d(40), design))
     assert len(metrics) == 18
-    alone = cohort_metrics(second, as_of=d(40))
+    alone = by_day(cohort_metrics(second, d(40), design))
     together = metrics[metrics["assignment_date"] == d(1)].reset_index(drop=True)
     pd.testing.assert_frame_equal(together, alone)
 
@@ -282,3 +289,102 @@ def test_journeys_as_of_only_knows_what_had_happened_by_that_day():
     day3 = journeys_as_of(touches, date(2026, 1, 12)).set_index("action_id")
     assert day3.loc["a1", "cost"] == pytest.approx(0.06) and day3.loc["a1", "opened"]
     assert journeys_as_of(touches, date(2026, 1, 9)).empty
+
+
+def test_documented_schemas_match_the_frames():
+    from orchestration.tables import TABLES
+
+    assert [c.name for c in TABLES["recall_metrics"][1]] == METRIC_COLUMNS
+    assert [c.name for c in TABLES["recall_outcomes"][1]] == OUTCOME_COLUMNS
+
+
+# --- new outcome windows, cohorts, CUPED, SRM ---------------------------------------------------
+
+
+def test_revenue_90d_pre_period_and_coupon_redemption() -> None:
+    activity = _activity([("u1", -31, 1, 1, 100.0), ("u1", -30, 1, 1, 7.0), ("u1", -1, 1, 1, 3.0),
+                          ("u1", 29, 1, 1, 10.0), ("u1", 89, 1, 1, 5.0), ("u1", 90, 1, 1, 50.0)])
+    journeys = _journeys(["u1", "u2"]).assign(coupon_code=["C1", "C2"])
+    redemptions = pd.DataFrame({"user_id": ["u1", "u2"], "coupon_code": ["C1", "C2"], "redeemed_date": [d(29), d(30)]})
+    out = _by_user(measure_outcomes(journeys, activity, as_of=d(95), redemptions=redemptions))
+    assert out.loc["u1", "pre_period_revenue"] == 10.0  # days A-30..A-1 only
+    assert out.loc["u1", "revenue_90d"] == 15.0 and out.loc["u1", "revenue_30d"] == 10.0
+    assert out.loc["u1", "coupon_redeemed"] == True and out.loc["u2", "coupon_redeemed"] == False  # noqa: E712
+    early = _by_user(measure_outcomes(journeys, activity, as_of=d(88), redemptions=redemptions))
+    assert early.loc["u1", "revenue_90d"] == 10.0 and not early.loc["u1", "revenue_90d_mature"]
+    no_log = measure_outcomes(journeys.assign(coupon_code=[None, "C2"]), activity, as_of=d(40))
+    assert no_log["coupon_redeemed"].isna().all()  # no coupon, or no redemption log: unknown
+
+
+def test_journeys_carry_funnel_channel_and_variant() -> None:
+    from orchestration.measurement import journeys_as_of
+
+    ts = pd.Timestamp
+    touches = pd.DataFrame({
+        "action_id": ["a1", "a1", "a2"], "user_id": ["u1", "u1", "u2"], "strategy_id": "s",
+        "arm": ["treatment", "treatment", "control"], "lifecycle_stage": "at_risk", "step": [1, 2, 0],
+        "scheduled_at": [ts("2026-01-10 10:00"), ts("2026-01-11 10:00"), ts("2026-01-10 10:00")],
+        "sent_at": [ts("2026-01-10 10:00"), ts("2026-01-11 10:00"), pd.NaT], "status": ["failed", "delivered", "holdout"],
+        "opened_at": [pd.NaT, ts("2026-01-11 12:00"), pd.NaT], "clicked_at": pd.NaT, "cost": [0.0, 0.05, 0.0],
+        "channel": ["push", "sms", None], "coupon_code": ["C", "C", None], "coupon_value": [10.0, 10.0, None],
+        "value_tier": ["high", "high", "low"],
+    })
+    day1 = journeys_as_of(touches, date(2026, 1, 10)).set_index("action_id")
+    assert day1.loc["a1", "sent"] and not day1.loc["a1", "delivered"] and day1.loc["a1", "channel"] == "push"
+    day2 = journeys_as_of(touches, date(2026, 1, 11)).set_index("action_id")
+    assert day2.loc["a1", "delivered"] and day2.loc["a1", "responded"] and day2.loc["a1", "channel"] == "sms"
+    assert day2.loc["a1", "step_variant"] == "coupon_10" and day2.loc["a2", "step_variant"] is None
+    assert day2.loc["a2", "channel"] is None and day2.loc["a2", "value_tier"] == "low"
+
+
+def _level(metrics: pd.DataFrame, level: str, arm: str = "treatment") -> pd.DataFrame:
+    return metrics[(metrics["cohort_level"] == level) & (metrics["arm"] == arm)]
+
+
+def test_cuped_narrows_the_revenue_interval_and_keeps_the_estimate() -> None:
+    rng = np.random.default_rng(3)
+    outcomes = _campaign(7, 4000)
+    x = rng.gamma(2.0, 20.0, len(outcomes))
+    outcomes["pre_period_revenue"] = x
+    outcomes["revenue_30d"] = outcomes["revenue_30d"] + 0.8 * x
+    row = _level(cohort_metrics(outcomes, as_of=d(60)), "campaign").iloc[0]
+    plain = row["revenue_lift_ci_high"] - row["revenue_lift_ci_low"]
+    cuped = row["revenue_lift_cuped_ci_high"] - row["revenue_lift_cuped_ci_low"]
+    assert cuped < 0.8 * plain and abs(row["revenue_lift_cuped"] - row["revenue_lift"]) < plain / 2
+
+
+def test_srm_alarm_marks_a_lopsided_cohort() -> None:
+    outcomes = _campaign(5, 2000)
+    balanced = _level(cohort_metrics(outcomes, d(40), {"winback": 0.3}), "campaign").iloc[0]
+    assert balanced["srm_p_value"] > 0.001 and balanced["trustworthy"]
+    lopsided = _level(cohort_metrics(outcomes, d(40), {"winback": 0.5}), "campaign").iloc[0]
+    assert lopsided["srm_alarm"] and not lopsided["trustworthy"]
+    assert not np.isnan(lopsided["wake_up_lift_ci_low"])  # still reported, with its interval
+
+
+def test_pooled_cohorts_weight_campaign_lifts_and_channel_has_no_lift() -> None:
+    first = _campaign(1).assign(channel="push", step_variant=lambda f: np.where(f["arm"] == "treatment", "no_coupon", None))
+    second = _campaign(2).assign(assignment_date=d(-3), action_id=lambda f: "b" + f["action_id"], channel="sms",
+                                 step_variant=lambda f: np.where(f["arm"] == "treatment", "no_coupon", None))
+    metrics = cohort_metrics(pd.concat([first, second], ignore_index=True), as_of=d(40))
+    campaigns = _level(metrics, "campaign").set_index("assignment_date")
+    week = _level(metrics, "week")
+    week = week[week["strategy_id"] == "winback"].iloc[0]
+    weights = campaigns["users"] / campaigns["users"].sum()
+    assert week["campaigns"] == 2 and week["users"] == campaigns["users"].sum()
+    assert week["wake_up_lift"] == pytest.approx((weights * campaigns["wake_up_lift"]).sum())
+    half = (campaigns["wake_up_lift_ci_high"] - campaigns["wake_up_lift"]) / 1.96
+    assert week["wake_up_lift_ci_high"] - week["wake_up_lift"] == pytest.approx(1.96 * np.sqrt((weights**2 * half**2).sum()))
+    overall = _level(metrics, "overall")
+    assert set(overall["strategy_id"]) == {"winback", "all"} and (overall["assignment_end_date"] == d(0)).all()
+    assert (overall["assignment_date"] == d(-3)).all() and (week["assignment_date"] == d(-6))  # Monday
+    channel = _level(metrics, "channel")
+    assert set(channel["cohort_value"]) == {"push", "sms"} and channel["wake_up_lift"].isna().all()
+    variant = _level(metrics, "step_variant").set_index("assignment_date")
+    assert (variant["control_users"] == campaigns["control_users"]).all()
+    assert (variant["wake_up_lift"] == campaigns["wake_up_lift"]).all()
+
+
+def test_small_cohorts_are_reported_and_flagged() -> None:
+    row = _level(cohort_metrics(_campaign(4, 60), as_of=d(40)), "campaign").iloc[0]
+    assert row["small_cohort"] and np.isfinite(row["wake_up_lift_ci_low"]) and np.isfinite(row["wake_up_p_value"])

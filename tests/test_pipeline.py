@@ -87,7 +87,7 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
         assert (backfilled / "outbox" / f"{LAST}.parquet").is_file() and (backfilled / "outbox" / f"{LAST}.csv").is_file()
         # Campaign metrics: the first campaign is mature by the last day, the last one is not.
         cohorts = q("""select assignment_date, bool_and(is_mature) from recall_metrics
-                       where as_of_date = ? and lifecycle_stage = 'all' group by 1 order by 1""", LAST)
+                       where as_of_date = ? and cohort_level = 'campaign' group by 1 order by 1""", LAST)
         assert cohorts[0][1] and not cohorts[-1][1]
         assert q("""select count(*) from recall_metrics where arm = 'treatment' and is_mature
                     and control_users >= 2 and users >= 2 and revenue_lift_ci_low is null""") == [(0,)]
@@ -104,7 +104,7 @@ def test_measured_lift_agrees_with_the_simulators_true_effect(backfilled, landin
     truth["assignment_date"] = pd.to_datetime(truth["assignment_date"])
     with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
         measured = con.execute("""select * from recall_metrics where as_of_date = ? and arm = 'treatment'
-            and lifecycle_stage = 'all' and is_mature and users >= 30 and control_users >= 10""", [LAST]).df()
+            and cohort_level = 'campaign' and is_mature and users >= 30 and control_users >= 10""", [LAST]).df()
     measured["assignment_date"] = pd.to_datetime(measured["assignment_date"])
     both = measured.merge(truth, on=["assignment_date", "strategy_id"], validate="one_to_one")
     inside = [

@@ -4,6 +4,7 @@ and ground truth (observed outcomes equal the potential outcome of the arm each 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from orchestration.simulator.presets import BEHAVIOURS
 
 from orchestration.simulator import SimulationConfig, benchmark_generation, simulate, write_world
 from orchestration.simulator.population import build_population
@@ -43,10 +46,10 @@ def read_landing(landing: Path, name: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def valid_events(events: pd.DataFrame) -> pd.DataFrame:
+def valid_events(events: pd.DataFrame, names: set[str] = EVENT_NAMES) -> pd.DataFrame:
     """The contract's quarantine rules, applied independently of the simulator's code."""
     events = events.drop_duplicates("event_id")
-    ok = events["user_id"].notna() & events["event_time"].notna() & events["event_name"].isin(EVENT_NAMES)
+    ok = events["user_id"].notna() & events["event_time"].notna() & events["event_name"].isin(names)
     events = events[ok].copy()
     amount = events["properties"].map(lambda p: json.loads(p).get("amount"))
     events["amount"] = amount
@@ -67,7 +70,7 @@ def test_config_validates_with_clear_errors() -> None:
     with pytest.raises(ValueError, match="unknown vertical 'retail'"):
         SimulationConfig(vertical="retail")
     with pytest.raises(ValueError, match="not simulated yet"):
-        SimulationConfig(vertical="finance")
+        SimulationConfig(vertical="education")
     with pytest.raises(ValueError, match="holdout_share"):
         SimulationConfig(holdout_share=1.5)
     with pytest.raises(ValueError, match="campaign_every_days"):
@@ -293,9 +296,16 @@ def test_truth_journeys_match_touches_and_effects(world_dirs) -> None:
 
 def test_observed_outcomes_equal_the_potential_outcome_of_the_arm(world_dirs, good) -> None:
     world, _, truth_dir, _ = world_dirs
-    journeys = pq.read_table(truth_dir / "journeys.parquet").to_pandas()
-    orders = good[good["event_name"] == "order_paid"].copy()
-    orders["day"] = orders["event_time"].dt.normalize()
+    check_potential_outcomes(world, pq.read_table(truth_dir / "journeys.parquet").to_pandas(), good,
+                             key_events={"order_paid"}, payment_events={"order_paid"})
+
+
+def check_potential_outcomes(world, journeys: pd.DataFrame, good: pd.DataFrame, key_events: set[str],
+                             payment_events: set[str]) -> None:
+    """Contract windows measured on the landing events equal the truth's potential outcome of each journey's arm."""
+    good = good.assign(day=good["event_time"].dt.normalize())
+    keys = good[good["event_name"].isin(key_events)].groupby(["user_id", "day"]).size().reset_index()
+    orders = good[good["event_name"].isin(payment_events)].copy()
     orders["amount"] = orders["amount"].astype(float)
     daily = orders.groupby(["user_id", "day"])["amount"].sum().reset_index()
     last_day = pd.Timestamp(world.config.end_date)
@@ -303,8 +313,9 @@ def test_observed_outcomes_equal_the_potential_outcome_of_the_arm(world_dirs, go
     for row in journeys.itertuples():
         start = pd.Timestamp(row.assignment_date)
         mine = daily[daily["user_id"] == row.user_id]
+        my_keys = keys[keys["user_id"] == row.user_id]
         arm = "y1" if row.arm == "treatment" else "y0"
-        week = mine[(mine["day"] >= start) & (mine["day"] <= start + pd.Timedelta(days=6))]
+        week = my_keys[(my_keys["day"] >= start) & (my_keys["day"] <= start + pd.Timedelta(days=6))]
         month = mine[(mine["day"] >= start) & (mine["day"] <= start + pd.Timedelta(days=29))]
         observed = {"woke_up_7d": len(week) > 0, "repurchased_30d": len(month) > 0,
                     "revenue_30d": round(month["amount"].sum(), 2)}
@@ -349,8 +360,126 @@ def test_progress_is_reported() -> None:
 
 
 @pytest.mark.slow
-def test_generation_throughput_at_default_size() -> None:
-    result = benchmark_generation(20_000, 120)
-    print(result)
+@pytest.mark.parametrize("vertical", ["ecommerce", "game", "finance"])
+def test_generation_throughput_at_default_size(vertical: str) -> None:
+    result = benchmark_generation(20_000, 120, vertical=vertical)
+    print(vertical, result)
     assert 3_000_000 <= result["events"] <= 8_500_000
     assert result["events_per_second"] >= 1_000_000
+
+
+# sha256 of the ecommerce tables (seed 7, 800 users, 60 days) computed from the simulator before the game and
+# finance presets existed: adding verticals must not change a single byte of an ecommerce world.
+ECOMMERCE_SEED7_SHA256 = "9a6b795f711cca5341fc332ea9d4f1c78a92fb715eae81493e2344204df72afe"
+TABLES = ("users", "events", "touches", "truth_users", "truth_journeys", "truth_campaign_effects")
+
+
+def world_sha256(world) -> str:
+    digest = hashlib.sha256()
+    for name in TABLES:
+        table = getattr(world, name)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest.update(name.encode())
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()
+
+
+def test_ecommerce_world_is_byte_identical_to_before_the_presets() -> None:
+    world = simulate(SimulationConfig(n_users=800, n_days=60, seed=7), progress=lambda stage, fraction: None)
+    assert world_sha256(world) == ECOMMERCE_SEED7_SHA256
+
+
+# Contract event names per vertical (docs/contracts.md) plus the generic events the taxonomy seed shares.
+VERTICAL_EVENTS = {
+    "game": {"login", "level_up", "match_play", "iap_purchase"},
+    "finance": {"login", "deposit", "withdraw", "invest"},
+}
+GENERIC_EVENTS = {"product_view", "search", "wishlist_add", "coupon_claim", "share", "comment", "follow",
+                  "device_change"}
+PAYMENTS = {"game": {"iap_purchase"}, "finance": {"deposit", "invest"}}
+KEY_ACTIONS = {"game": {"login", "iap_purchase"}, "finance": {"deposit", "invest"}}
+CORE_BY_VERTICAL = {"game": {"match_play", "level_up"}, "finance": {"search", "wishlist_add"}}
+
+
+@pytest.fixture(scope="module", params=["game", "finance"])
+def vertical_world(request, tmp_path_factory: pytest.TempPathFactory):
+    vertical = request.param
+    world = simulate(SimulationConfig(n_users=1200, n_days=75, seed=11, vertical=vertical),
+                     progress=lambda stage, fraction: None)
+    root = tmp_path_factory.mktemp(vertical)
+    write_world(world, root / "landing", root / "truth")
+    events = read_landing(root / "landing", "events")
+    good = valid_events(events, VERTICAL_EVENTS[vertical] | GENERIC_EVENTS)
+    return vertical, world, root, events, good
+
+
+def test_vertical_events_follow_the_contract(vertical_world) -> None:
+    vertical, world, root, events, good = vertical_world
+    names = set(good["event_name"])
+    assert VERTICAL_EVENTS[vertical] <= names <= VERTICAL_EVENTS[vertical] | GENERIC_EVENTS
+    assert "app_open" not in names and "order_paid" not in names
+    user_days = good.assign(day=good["event_time"].dt.normalize(), login=good["event_name"] == "login")
+    assert user_days.groupby(["user_id", "day"])["login"].any().all()  # every active day opens with a login
+    money = good[good["event_name"].isin(PAYMENTS[vertical] | {"withdraw"})]
+    props = money["properties"].map(json.loads)
+    assert (props.map(lambda p: p["currency"]) == "CNY").all() and (money["amount"].astype(float) > 0).all()
+    if vertical == "finance":
+        assert props.map(lambda p: "balance" in p).all()
+    assert (events["received_at"].dt.strftime("%Y-%m-%d") == events["_folder"]).all()
+    assert world.stats["invalid_negative_amount"] > 0
+
+
+def test_vertical_observed_outcomes_equal_potential_outcomes(vertical_world) -> None:
+    vertical, world, root, _, good = vertical_world
+    journeys = pq.read_table(root / "truth" / "journeys.parquet").to_pandas()
+    check_potential_outcomes(world, journeys, good, KEY_ACTIONS[vertical], PAYMENTS[vertical])
+
+
+def test_vertical_segments_behave_differently(vertical_world) -> None:
+    vertical, world, _, _, good = vertical_world
+    frame = good.merge(world.truth_users.to_pandas()[["user_id", "segment"]], on="user_id")
+    in_session = frame[frame["event_name"].isin(CORE_BY_VERTICAL[vertical] | GENERIC_EVENTS - {"device_change"})]
+    share = in_session.groupby("segment")["event_name"].agg(
+        core=lambda s: s.isin(CORE_BY_VERTICAL[vertical]).mean(), social=lambda s: s.isin(SOCIAL).mean())
+    assert share["core"].idxmax() == "feature_dependent" and share["social"].idxmax() == "social_driven"
+    pays = frame[frame["event_name"].isin(PAYMENTS[vertical])]
+    assert pays["properties"].str.contains("coupon_code").groupby(pays["segment"]).mean().idxmax() == "price_sensitive"
+    if vertical == "finance":  # investing is the finance core feature of the pipeline's preset
+        invests = frame[frame["event_name"] == "invest"].groupby("segment").size()
+        users = frame.groupby("segment")["user_id"].nunique()
+        assert (invests / users).idxmax() == "feature_dependent"
+
+
+def test_game_users_drop_faster_than_finance_users() -> None:
+    days = {}
+    for vertical in ("game", "finance"):
+        truth = simulate(SimulationConfig(n_users=3000, n_days=120, seed=3, vertical=vertical),
+                         progress=lambda stage, fraction: None).truth_users.to_pandas()
+        gap = (pd.to_datetime(truth["churn_date"]) - pd.to_datetime(truth["decay_start_date"])).dt.days
+        days[vertical] = gap.median()
+    assert days["game"] <= 14 and days["finance"] >= 30
+
+
+def test_finance_balances_and_partial_churn(vertical_world) -> None:
+    vertical, world, _, _, good = vertical_world
+    if vertical != "finance":
+        pytest.skip("finance only")
+    money = good[good["event_name"].isin({"deposit", "invest", "withdraw"})].sort_values(["user_id", "event_time"])
+    props = money["properties"].map(json.loads)
+    signed = money["amount"].astype(float) * np.where(money["event_name"] == "withdraw", -1.0, 1.0)
+    running = signed.groupby(money["user_id"]).cumsum()
+    assert np.allclose(running.to_numpy(), props.map(lambda p: p["balance"]).astype(float).to_numpy(), atol=0.011)
+    # Decaying investors who made the large withdrawal are in partial churn: assets below 30% of their peak.
+    truth = world.truth_users.to_pandas()
+    big = truth[truth["big_withdrawal_date"].notna()]
+    decaying = truth[truth["decays"] & truth["decay_start_date"].notna()]
+    assert len(big) >= 0.3 * len(decaying) and big["decays"].all()
+    money = money.assign(balance=props.map(lambda p: p["balance"]).astype(float),
+                         day=money["event_time"].dt.date)
+    mine = money.merge(big[["user_id", "big_withdrawal_date"]], on="user_id")
+    peak = mine[mine["day"] <= mine["big_withdrawal_date"]].groupby("user_id")["balance"].max()
+    after = mine[(mine["day"] == mine["big_withdrawal_date"]) & (mine["event_name"] == "withdraw")]
+    after = after.groupby("user_id")["balance"].min()
+    assert (after / peak.loc[after.index] < 0.3).mean() > 0.9

@@ -8,11 +8,13 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from orchestration.assets.warehouse_io import replace_rows, table_description, table_exists, table_metadata
 from orchestration.measurement import OUTCOME_HORIZON_DAYS, cohort_metrics, journeys_as_of, measure_outcomes
+from orchestration.measurement.outcomes import PRE_PERIOD_DAYS
+from orchestration.recall.library import load_strategy_library
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days, with_lookback
 from orchestration.resources import PipelinePaths, Warehouse
 
-# The delivery log's rows of journeys assigned in a date range, each with the lifecycle stage its user
-# had the day before assignment (what the campaign could know when it was sent).
+# The delivery log's rows of journeys assigned in a date range, each with the lifecycle stage, value
+# tier and segment its user had the day before assignment (what the campaign could know when it was sent).
 TOUCHES = """
 with touches as (
     select *, min(cast(scheduled_at as date)) over (partition by action_id) as assignment_date
@@ -20,11 +22,15 @@ with touches as (
 )
 select
     touches.action_id, touches.user_id, touches.strategy_id, touches.arm, touches.scheduled_at,
-    touches.sent_at, touches.opened_at, touches.clicked_at, touches.cost,
-    coalesce(tiers.lifecycle_stage, 'unknown') as lifecycle_stage
+    touches.sent_at, touches.opened_at, touches.clicked_at, touches.cost, touches.step, touches.status,
+    touches.channel, touches.coupon_code, touches.coupon_value,
+    coalesce(tiers.lifecycle_stage, 'unknown') as lifecycle_stage, coalesce(tiers.value_tier, 'unknown') as value_tier,
+    coalesce(segments.segment, 'unclassified') as segment
 from touches
 left join user_risk_tiers as tiers
     on tiers.user_id = touches.user_id and tiers.tier_date = touches.assignment_date - 1
+left join user_segments as segments
+    on segments.user_id = touches.user_id and segments.segment_date = touches.assignment_date - 1
 where touches.assignment_date between ? and ?
 """
 ACTIVITY = """
@@ -32,21 +38,35 @@ select user_id, activity_date, events, key_actions, orders, revenue
 from int_user_daily_activity
 where activity_date between ? and ? and user_id in (select distinct user_id from journey_touches)
 """
+# Orders paid with a coupon: matched to the journey that handed out that code.
+REDEMPTIONS = """
+select user_id, coupon_code, event_date as redeemed_date
+from stg_events
+where event_name = 'order_paid' and coupon_code is not null and event_date between ? and ?
+  and user_id in (select distinct user_id from journey_touches)
+"""
 
 
-def _load(con, first: date, last: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Touches of journeys assigned in [first, last] and their users' activity up to `last`."""
+def _load(con, first: date, last: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Touches of journeys assigned in [first, last], their users' activity from the pre-period up to
+    `last`, and their coupon redemptions up to `last`."""
     touches = con.execute(TOUCHES, [first, last]).df()
     con.register("journey_touches", touches[["user_id"]])
     try:
-        activity = con.execute(ACTIVITY, [first, last]).df()
+        activity = con.execute(ACTIVITY, [first - timedelta(days=PRE_PERIOD_DAYS), last]).df()
+        redemptions = con.execute(REDEMPTIONS, [first, last]).df()
     finally:
         con.unregister("journey_touches")
-    return touches, activity
+    return touches, activity, redemptions
+
+
+def _design_shares(strategies_file: str) -> dict[str, float]:
+    """Holdout share of each strategy of the library (the SRM check's expectation)."""
+    return {s.id: s.holdout_share for s in load_strategy_library(strategies_file).strategies}
 
 
 @asset(
-    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers"],
+    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"],
     group_name="measurement",
     partitions_def=daily_partitions,
     backfill_policy=single_run,
@@ -61,8 +81,8 @@ def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     # Journeys older than the horizon have every window closed: they were final at an earlier run.
     first = days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1)
     with warehouse.connect() as con:
-        touches, activity = _load(con, first, as_of)
-        outcomes = measure_outcomes(journeys_as_of(touches, as_of), activity, as_of)
+        touches, activity, redemptions = _load(con, first, as_of)
+        outcomes = measure_outcomes(journeys_as_of(touches, as_of), activity, as_of, redemptions=redemptions)
         if table_exists(con, "recall_outcomes"):
             # Never move a journey back in time: re-running an older day leaves later measurements.
             later = con.execute(
@@ -79,7 +99,7 @@ def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
 
 
 @asset(
-    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers"],
+    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"],
     group_name="measurement",
     partitions_def=daily_partitions,
     backfill_policy=single_run,
@@ -92,20 +112,26 @@ def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse, paths: 
     # Like the daily dbt models, re-measure the lookback days: late events change their figures.
     days = with_lookback(window_days(context.partition_time_window), paths.lookback_days)
     written = 0
+    design = _design_shares(paths.strategies)
     with warehouse.connect() as con:
-        touches, activity = _load(con, days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1), days[-1])
+        touches, activity, redemptions = _load(con, days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1), days[-1])
         for day in days:
             journeys = journeys_as_of(touches, day)
             horizon_start = day - timedelta(days=OUTCOME_HORIZON_DAYS - 1)
             visible = journeys[journeys["assignment_date"] >= horizon_start]
-            outcomes = measure_outcomes(visible, activity[activity["activity_date"] <= pd.Timestamp(day)], day)
-            metrics = cohort_metrics(outcomes, day)
+            outcomes = measure_outcomes(
+                visible, activity[activity["activity_date"] <= pd.Timestamp(day)], day, redemptions=redemptions
+            )
+            metrics = cohort_metrics(outcomes, day, design_control_share=design)
             written += replace_rows(con, "recall_metrics", metrics, "as_of_date = ?", [day])
-        mature = metrics[metrics["is_mature"] & (metrics["arm"] == "treatment")] if written else metrics
+        last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")] if written else metrics
+        mature = last[last["is_mature"]] if written else last
+        alarms = int(last["srm_alarm"].sum()) if written else 0
     return MaterializeResult(
         metadata={
             "cohort_rows": written,
             "mature_treatment_cohorts_last_day": len(mature),
+            "srm_alarms_last_day": alarms,
             "last_day": MetadataValue.text(days[-1].isoformat()),
         }
     )

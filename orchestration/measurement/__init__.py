@@ -1,5 +1,5 @@
 """Measurement (domain logic, no Dagster): per-journey outcomes as of a day, Welch lift with
-95% intervals, and cohort metrics with lift over the control arm."""
+95% intervals, CUPED, sample-ratio checks and cohort metrics with lift over the control arm."""
 
 from orchestration.measurement.journeys import journeys_as_of
 from orchestration.measurement.lift import LiftEstimate, compare_arms

@@ -1,11 +1,13 @@
 """Treatment-versus-control lift of a mean with Welch's standard error and a normal 95% interval
-(contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE)."""
+(contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE), its p-value,
+the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 Z_95 = 1.96
 
@@ -72,3 +74,33 @@ def compare_arms(treatment: np.ndarray, control: np.ndarray) -> LiftEstimate:
         mean_control=mean_c,
         **{k: float(v) for k, v in est.items()},
     )
+
+
+def two_sided_p(lift: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
+    """Two-sided p-value of lift = 0 under the normal approximation (NaN where se is NaN or 0)."""
+    lift, se = np.asarray(lift, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, np.abs(lift) / se, np.nan)
+    return 2.0 * stats.norm.sf(z)
+
+
+def ratio_interval(
+    mean_t: np.ndarray, var_mean_t: np.ndarray, mean_c: np.ndarray, var_mean_c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of the relative lift mean_t / mean_c - 1 by the delta method (arms independent)."""
+    mean_t, var_mean_t, mean_c, var_mean_c = (np.asarray(x, dtype=float) for x in (mean_t, var_mean_t, mean_c, var_mean_c))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = mean_c != 0
+        ratio = np.where(ok, mean_t / mean_c, np.nan)
+        se = np.where(ok, np.sqrt(var_mean_t / mean_c**2 + mean_t**2 * var_mean_c / mean_c**4), np.nan)
+    return ratio - 1 - Z_95 * se, ratio - 1 + Z_95 * se
+
+
+def srm_chi_square(n_treatment: np.ndarray, n_control: np.ndarray, control_share: np.ndarray) -> np.ndarray:
+    """Chi-square statistic (1 df) of the observed arm sizes against the expected control share."""
+    n_t, n_c, share = (np.asarray(x, dtype=float) for x in (n_treatment, n_control, control_share))
+    n = n_t + n_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exp_c, exp_t = n * share, n * (1 - share)
+        chi2 = np.where(exp_c > 0, (n_c - exp_c) ** 2 / exp_c, 0.0) + np.where(exp_t > 0, (n_t - exp_t) ** 2 / exp_t, 0.0)
+    return np.where((n > 0) & (share > 0) & (share < 1), chi2, np.nan)

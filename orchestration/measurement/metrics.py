@@ -1,104 +1,251 @@
-"""Cohort metrics for recall_metrics: per (assignment_date, strategy_id, lifecycle_stage, arm) the
-outcome rates, funnel counts and cost, and for treatment rows the lift over the same cohort's
-control with Welch 95% intervals, incremental revenue and ROI. lifecycle_stage 'all' pools a
-campaign (one strategy on one assignment day) across stages."""
+"""Cohort metrics for recall_metrics: per cohort (see cohorts.py) and arm the funnel, outcome rates,
+cost and coupon redemption; on treatment rows the lift over control with Welch 95% intervals,
+p-values, the CUPED-adjusted lift, incremental revenue, ROI and a sample-ratio-mismatch check.
+Cohorts that pool several campaigns (week, overall) combine per-campaign lifts weighted by
+treatment users, so campaigns with different holdout shares never bias each other."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from orchestration.measurement.lift import welch_lift
-from orchestration.measurement.outcomes import REPURCHASE_DAYS, SECOND_CHURN_END, WAKE_UP_DAYS
+from orchestration.measurement.cohorts import ALL, CONTROL_BASIS, COHORT_KEYS, STRATUM_KEYS, expand_cohorts
+from orchestration.measurement.lift import Z_95, ratio_interval, srm_chi_square, two_sided_p
+from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, SECOND_CHURN_END, WAKE_UP_DAYS
 
-ALL_STAGES = "all"
-COHORT_KEYS = ["assignment_date", "strategy_id", "lifecycle_stage"]
+ALL_STAGES = ALL
+SRM_ALPHA = 0.001  # a cohort's split is implausible under its design below this p-value
+SMALL_COHORT_USERS = 100  # per arm; below it a normal interval is indicative only
 # Lifted metrics: column prefix -> (per-journey value, rate/mean column).
 LIFTED = {
     "wake_up": ("_wake", "wake_up_rate"),
     "repurchase": ("_buy", "repurchase_30d_rate"),
     "revenue": ("_rev", "revenue_per_user_30d"),
+    "ltv_90d": ("_rev90", "revenue_per_user_90d"),
 }
+LIFT_SUFFIXES = ("lift", "lift_ci_low", "lift_ci_high", "relative_lift", "relative_lift_ci_low",
+                 "relative_lift_ci_high", "p_value", "lift_cuped", "lift_cuped_ci_low", "lift_cuped_ci_high")
+COUNTS = {"sends": "sent", "deliveries": "delivered", "opens": "opened", "clicks": "clicked",
+          "responses": "responded", "conversions": "_buy", "coupon_journeys": "_coupon",
+          "second_churn_users": "_churn_known"}
 METRIC_COLUMNS = [
-    *COHORT_KEYS,
-    "arm",
-    "as_of_date",  # the day the metrics were measured on (the partition)
-    "users",  # journeys in the cohort and arm
-    "sends",  # journeys with at least one message sent
-    "opens",
-    "clicks",
-    "cost",  # total delivery + benefit cost (0 for control)
-    "wake_up_rate",  # share with a key action on days A..A+6
-    "repurchase_30d_rate",  # share with an order on days A..A+29
-    "revenue_per_user_30d",  # mean order revenue on days A..A+29
-    "second_churn_rate",  # among woken-up users with a closed window: share silent on A+30..A+59
-    "wake_up_mature",  # as_of >= A+6
-    "is_mature",  # as_of >= A+29: the 30-day metrics are final
-    "second_churn_mature",  # as_of >= A+59
-    "control_users",  # treatment rows: size of the matching control cohort
-    *(f"{p}_{s}" for p in LIFTED for s in ("lift", "lift_ci_low", "lift_ci_high", "relative_lift")),
-    "incremental_revenue_30d",  # revenue_lift * users
-    "roi_30d",  # (incremental_revenue_30d - cost) / cost
+    "assignment_date", "strategy_id", "lifecycle_stage", "arm", "as_of_date",
+    "cohort_level", "cohort_value", "assignment_end_date", "control_basis", "campaigns",
+    "users", *COUNTS, "cost",
+    "wake_up_rate", "repurchase_30d_rate", "revenue_per_user_30d", "revenue_per_user_90d",
+    "second_churn_rate", "coupon_redemption_rate",
+    "wake_up_mature", "is_mature", "second_churn_mature", "ltv_mature",
+    "control_users",
+    *(f"{p}_{s}" for p in LIFTED for s in LIFT_SUFFIXES),
+    "incremental_revenue_30d", "roi_30d", "incremental_revenue_90d", "roi_90d",
+    "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
+_Y = [value for value, _ in LIFTED.values()]
+_SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_churn_known", "_churn", "_redeemed", "cost"]
 
 
-def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
+def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Per-journey numeric values (NaN where an outcome is not defined)."""
     frame = outcomes.copy()
     frame["assignment_date"] = pd.to_datetime(frame["assignment_date"]).dt.date
     frame["_wake"] = frame["woke_up_7d"].astype(float)
     frame["_buy"] = frame["repurchased_30d"].astype(float)
     frame["_rev"] = frame["revenue_30d"].astype(float)
+    frame["_rev90"] = frame["revenue_90d"].astype(float) if "revenue_90d" in frame else np.nan
+    frame["_x"] = frame["pre_period_revenue"].fillna(0.0).astype(float) if "pre_period_revenue" in frame else 0.0
     # Second churn is a rate among woken-up users whose churn window has closed (NA otherwise).
-    churn = frame["second_churned"].astype("Float64").astype(float)
-    frame["_churn"] = churn.where(frame["woke_up_7d"].astype(bool))
-    for column in ("sent", "opened", "clicked"):
-        frame[column] = frame[column].fillna(False).astype(bool) if column in frame else False
+    churn = frame["second_churned"].astype("Float64").astype(float).where(frame["woke_up_7d"].astype(bool))
+    frame["_churn_known"] = churn.notna().astype(float)
+    frame["_churn"] = churn.fillna(0.0)
+    coupon = frame["coupon_code"].notna() if "coupon_code" in frame else pd.Series(False, index=frame.index)
+    redeemed = frame["coupon_redeemed"].astype("Float64").astype(float) if "coupon_redeemed" in frame else np.nan
+    frame["_coupon"] = coupon.astype(float)
+    frame["_redeemed"] = pd.Series(redeemed, index=frame.index).where(coupon).fillna(0.0)
+    frame["_redeem_known"] = (pd.Series(redeemed, index=frame.index).notna() & coupon).astype(float)
+    for column in ("sent", "delivered", "opened", "clicked", "responded"):
+        frame[column] = frame[column].fillna(False).astype(float) if column in frame else 0.0
     frame["cost"] = frame["cost"].fillna(0.0).astype(float) if "cost" in frame else 0.0
-    return pd.concat([frame, frame.assign(lifecycle_stage=ALL_STAGES)], ignore_index=True)
+    for column in ("value_tier", "segment", "step_variant", "channel"):
+        if column not in frame:
+            frame[column] = None
+    return frame
 
 
-def cohort_metrics(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """One row per cohort and arm (METRIC_COLUMNS); lift columns are NaN on control rows."""
-    frame = _prepare(outcomes)
-    aggregations = {
-        "users": ("action_id", "size"),
-        "sends": ("sent", "sum"),
-        "opens": ("opened", "sum"),
-        "clicks": ("clicked", "sum"),
-        "cost": ("cost", "sum"),
-        "second_churn_rate": ("_churn", "mean"),
-    }
-    for value, mean_column in LIFTED.values():
-        aggregations[mean_column] = (value, "mean")
-        aggregations[f"{value}_var"] = (value, "var")
-    stats = frame.groupby([*COHORT_KEYS, "arm"], sort=True, dropna=False).agg(**aggregations).reset_index()
+def _sums(long: pd.DataFrame, index: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Sums per `index` value (over rows where `mask`) of every quantity means and (co)variances need."""
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(index[mask], weights=values[mask], minlength=size)
 
-    control = stats.loc[stats["arm"] == "control"].set_index(COHORT_KEYS)
-    matched = control.reindex(pd.MultiIndex.from_frame(stats[COHORT_KEYS]))
-    is_treatment = (stats["arm"] == "treatment").to_numpy()
-    stats["control_users"] = np.where(is_treatment, matched["users"].fillna(0).to_numpy(), np.nan)
-    for prefix, (value, mean_column) in LIFTED.items():
-        est = welch_lift(
-            stats[mean_column], stats[f"{value}_var"], stats["users"],
-            matched[mean_column].to_numpy(), matched[f"{value}_var"].to_numpy(), matched["users"].fillna(0).to_numpy(),
-        )
-        stats[f"{prefix}_lift"] = np.where(is_treatment, est["lift"], np.nan)
-        stats[f"{prefix}_lift_ci_low"] = np.where(is_treatment, est["ci_low"], np.nan)
-        stats[f"{prefix}_lift_ci_high"] = np.where(is_treatment, est["ci_high"], np.nan)
-        stats[f"{prefix}_relative_lift"] = np.where(is_treatment, est["relative_lift"], np.nan)
-    stats["incremental_revenue_30d"] = stats["revenue_lift"] * stats["users"]
+    x = long["_x"].to_numpy(float)
+    out = {"n": total(np.ones(len(long))), "x": total(x), "xx": total(x * x)}
+    for y in _Y:
+        values = long[y].to_numpy(float)
+        known = ~np.isnan(values)
+        values = np.where(known, values, 0.0)
+        out[f"n{y}"], out[y] = total(known.astype(float)), total(values)
+        out[f"{y}{y}"], out[f"x{y}"] = total(values * values), total(np.where(known, x, 0.0) * values)
+        out[f"x|{y}"] = total(np.where(known, x, 0.0))
+    for column in [*_SUMMED, "_redeem_known"]:
+        out[column] = total(long[column].to_numpy(float))
+    return out
+
+
+def _stratum_lifts(t: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per stratum: treatment and control means and variances of the means, plain and CUPED-adjusted."""
+    out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        stats["roi_30d"] = np.where(
-            stats["cost"] > 0, (stats["incremental_revenue_30d"] - stats["cost"]) / stats["cost"], np.nan
-        )
+        for y in _Y:
+            n_all = t[f"n{y}"] + c[f"n{y}"]
+            sx, sy = t[f"x|{y}"] + c[f"x|{y}"], t[y] + c[y]
+            sxx = t["xx"] + c["xx"]  # approximation when y is missing for some rows: x moments over all rows
+            var_x_all = (sxx - sx**2 / n_all) / (n_all - 1)
+            cov_all = (t[f"x{y}"] + c[f"x{y}"] - sx * sy / n_all) / (n_all - 1)
+            # CUPED theta from both arms together: the covariate is pre-assignment, balanced by design.
+            theta = np.nan_to_num(np.where(var_x_all > 0, cov_all / var_x_all, 0.0))
+            for name, arm in (("t", t), ("c", c)):
+                n = arm[f"n{y}"]
+                mean = arm[y] / n
+                var = np.where(n >= 2, (arm[f"{y}{y}"] - arm[y] ** 2 / n) / (n - 1), np.nan)
+                mean_x = arm[f"x|{y}"] / n
+                var_x = (arm["xx"] - arm["x"] ** 2 / arm["n"]) / (arm["n"] - 1)
+                cov = (arm[f"x{y}"] - arm[f"x|{y}"] * arm[y] / n) / (n - 1)
+                out[f"{y}_mt" if name == "t" else f"{y}_mc"] = mean
+                out[f"{y}_v{name}"] = var / n
+                out[f"{y}_a{name}"] = mean - theta * mean_x
+                out[f"{y}_av{name}"] = np.clip(var - 2 * theta * cov + theta**2 * var_x, 0.0, None) / n
+    return out
 
-    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(stats["assignment_date"])).dt.days
-    stats["as_of_date"] = as_of
-    stats["wake_up_mature"] = elapsed >= WAKE_UP_DAYS - 1
-    stats["is_mature"] = elapsed >= REPURCHASE_DAYS - 1
-    stats["second_churn_mature"] = elapsed >= SECOND_CHURN_END
-    for column in ("users", "sends", "opens", "clicks"):
-        stats[column] = stats[column].astype("int64")
-    return stats[METRIC_COLUMNS].reset_index(drop=True)
+
+def _combine(s: dict[str, np.ndarray], n_t: np.ndarray, cid: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Per cohort: strata combined with weights n_treatment / sum(n_treatment) over comparable strata."""
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cid, weights=values, minlength=size)
+
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for prefix, (y, _) in LIFTED.items():
+            lift = s[f"{y}_mt"] - s[f"{y}_mc"]
+            var = s[f"{y}_vt"] + s[f"{y}_vc"]
+            usable = np.isfinite(var) & (n_t > 0)
+            # Cohorts where no stratum has an interval still get a point estimate (and no interval).
+            no_interval = total(usable.astype(float))[cid] == 0
+            use = usable | (no_interval & np.isfinite(lift))
+            w = np.where(use, n_t, 0.0)
+            w = w / total(w)[cid]
+
+            def wsum(values: np.ndarray, power: int = 1) -> np.ndarray:
+                return total(np.where(use, w**power * values, 0.0))
+
+            defined = total(use.astype(float)) > 0
+            exact = total((use & ~usable).astype(float)) == 0
+            se = np.where(defined & exact, np.sqrt(wsum(var, 2)), np.nan)
+            se_cuped = np.where(defined & exact, np.sqrt(wsum(s[f"{y}_avt"] + s[f"{y}_avc"], 2)), np.nan)
+            est = np.where(defined, wsum(lift), np.nan)
+            adjusted = np.where(defined, wsum(s[f"{y}_at"] - s[f"{y}_ac"]), np.nan)
+            mean_c, mean_t = wsum(s[f"{y}_mc"]), wsum(s[f"{y}_mt"])
+            rel_low, rel_high = ratio_interval(mean_t, wsum(s[f"{y}_vt"], 2), mean_c, wsum(s[f"{y}_vc"], 2))
+            out[f"{prefix}_lift"] = est
+            out[f"{prefix}_lift_ci_low"], out[f"{prefix}_lift_ci_high"] = est - Z_95 * se, est + Z_95 * se
+            out[f"{prefix}_relative_lift"] = np.where(mean_c != 0, est / mean_c, np.nan)
+            out[f"{prefix}_relative_lift_ci_low"] = np.where(np.isfinite(se), rel_low, np.nan)
+            out[f"{prefix}_relative_lift_ci_high"] = np.where(np.isfinite(se), rel_high, np.nan)
+            out[f"{prefix}_p_value"] = two_sided_p(est, se)
+            out[f"{prefix}_lift_cuped"] = adjusted
+            out[f"{prefix}_lift_cuped_ci_low"] = adjusted - Z_95 * se_cuped
+            out[f"{prefix}_lift_cuped_ci_high"] = adjusted + Z_95 * se_cuped
+    return out
+
+
+def cohort_metrics(
+    outcomes: pd.DataFrame, as_of: date, design_control_share: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """One row per cohort and arm (METRIC_COLUMNS); lift columns are NaN on control rows.
+
+    design_control_share: the holdout share each strategy was randomized with; strategies without
+    one are checked against their pooled control share over `outcomes` (a homogeneity check).
+    """
+    frame = _prepare(outcomes, as_of)
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
+    long = expand_cohorts(frame, as_of)
+    # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
+    cid = long.groupby(COHORT_KEYS, dropna=False, sort=True).ngroup().to_numpy()
+    sid = long.assign(_cid=cid).groupby(["_cid", *STRATUM_KEYS], dropna=False, sort=True).ngroup().to_numpy()
+    n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
+    treated = (long["arm"] == "treatment").to_numpy()
+    t, c = _sums(long, sid, n_strata, treated), _sums(long, sid, n_strata, ~treated)
+    cid_of_sid = np.zeros(n_strata, np.int64)
+    cid_of_sid[sid] = cid
+    lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
+
+    cohorts = long.assign(_cid=cid).groupby("_cid", sort=True).agg(
+        **{k: (k, "first") for k in COHORT_KEYS}, min=("s_date", "min"), max=("s_date", "max"))
+    # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment.
+    row_sums = _sums(long, 2 * cid + treated, 2 * n_cohorts, np.ones(len(long), bool))
+    row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
+        + np.bincount(2 * cid_of_sid, weights=(c["n"] > 0), minlength=2 * n_cohorts)
+    present = np.flatnonzero(row_sums["n"] > 0)
+    rows = cohorts.iloc[present // 2].reset_index(drop=True)
+    rows["arm"] = np.where(present % 2 == 1, "treatment", "control")
+    rows["users"], rows["campaigns"] = row_sums["n"][present], row_strata[present]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for y, column in LIFTED.values():
+            rows[column] = row_sums[y][present] / row_sums[f"n{y}"][present]
+        known = row_sums["_churn_known"][present]
+        rows["second_churn_rate"] = np.where(known > 0, row_sums["_churn"][present] / known, np.nan)
+        offered = row_sums["_redeem_known"][present]
+        rows["coupon_redemption_rate"] = np.where(offered > 0, row_sums["_redeemed"][present] / offered, np.nan)
+    for name, column in COUNTS.items():
+        rows[name] = row_sums[column][present]
+    rows["cost"] = row_sums["cost"][present]
+    treatment = (rows["arm"] == "treatment").to_numpy()
+    cohort_of_row = present // 2
+    rows["control_users"] = np.where(treatment, row_sums["n"][2 * cohort_of_row], np.nan)
+    rows["control_basis"] = rows["cohort_level"].map(CONTROL_BASIS)
+    no_lift = ~treatment | (rows["control_basis"] == "none").to_numpy()
+    for column, values in lifts.items():
+        rows[column] = np.where(no_lift, np.nan, values[cohort_of_row])
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for days, prefix in ((30, "revenue"), (90, "ltv_90d")):
+            rows[f"incremental_revenue_{days}d"] = rows[f"{prefix}_lift"] * rows["users"]
+            rows[f"roi_{days}d"] = ((rows[f"incremental_revenue_{days}d"] - rows["cost"]) / rows["cost"]).where(rows["cost"] > 0)
+
+    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
+    strata = long.assign(_sid=sid).drop_duplicates("_sid").sort_values("_sid")["s_strategy"]
+    share = strata.map(lambda st: (design_control_share or {}).get(st, fallback.get(st, np.nan))).to_numpy(float)
+    chi2 = srm_chi_square(t["n"], c["n"], share)
+    finite = np.isfinite(chi2)
+    chi2_sum = np.bincount(cid_of_sid, weights=np.where(finite, chi2, 0.0), minlength=n_cohorts)
+    dof = np.bincount(cid_of_sid, weights=finite.astype(float), minlength=n_cohorts)
+    srm_p = np.where(dof > 0, stats.chi2.sf(chi2_sum, np.maximum(dof, 1)), np.nan)
+    rows["srm_p_value"] = srm_p[cohort_of_row]
+    # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.
+    campaign = rows.loc[rows["cohort_level"] == "campaign", ["period", "strategy_id", "srm_p_value"]].drop_duplicates()
+    sliced = rows["control_basis"] != "same_cohort"
+    inherited = rows.loc[sliced, ["period", "strategy_id"]].merge(campaign, on=["period", "strategy_id"], how="left")
+    rows.loc[sliced, "srm_p_value"] = inherited["srm_p_value"].to_numpy()
+    rows["srm_alarm"] = rows["srm_p_value"] < SRM_ALPHA
+    rows["trustworthy"] = ~rows["srm_alarm"]
+    smallest = np.where(treatment, np.minimum(rows["users"], rows["control_users"].fillna(0)), rows["users"])
+    rows["small_cohort"] = (smallest < SMALL_COHORT_USERS) & (rows["control_basis"] != "none")
+
+    rows["assignment_date"] = np.where(rows["cohort_level"] == "week", rows["period"], rows["min"])
+    rows["assignment_date"] = pd.to_datetime(rows["assignment_date"]).dt.date
+    rows["assignment_end_date"] = pd.to_datetime(rows["max"]).dt.date
+    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(rows["max"])).dt.days
+    rows["as_of_date"] = as_of
+    rows["wake_up_mature"] = elapsed >= WAKE_UP_DAYS - 1
+    rows["is_mature"] = elapsed >= REPURCHASE_DAYS - 1
+    rows["second_churn_mature"] = elapsed >= SECOND_CHURN_END
+    rows["ltv_mature"] = elapsed >= LTV_DAYS - 1
+    for column in ("users", "campaigns", *COUNTS):
+        rows[column] = rows[column].astype("int64")
+    order = {level: i for i, level in enumerate(CONTROL_BASIS)}
+    rows = rows.sort_values(["cohort_level", "assignment_date", "strategy_id", "cohort_value", "arm"],
+                            key=lambda s: s.map(order) if s.name == "cohort_level" else s, kind="stable")
+    return rows[METRIC_COLUMNS].reset_index(drop=True)

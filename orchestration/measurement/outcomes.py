@@ -1,6 +1,7 @@
 """Per-journey outcomes as of a day (point in time), following docs/contracts.md "Measurement
-definitions": wake-up (7 d), repurchase and revenue (30 d), second churn (days 30..59), each
-with the flag saying whether its window has closed by `as_of`."""
+definitions": wake-up (7 d), repurchase and revenue (30 d), revenue (90 d, the LTV window), coupon
+redemption (30 d), second churn (days 30..59), each with the flag saying whether its window has
+closed by `as_of`, plus the pre-assignment revenue (days A-30..A-1) that CUPED adjusts with."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ WAKE_UP_DAYS = 7
 REPURCHASE_DAYS = 30
 SECOND_CHURN_START = 30
 SECOND_CHURN_END = 59  # inclusive: days A+30 .. A+59
+LTV_DAYS = 90  # revenue over days A .. A+89
+PRE_PERIOD_DAYS = 30  # pre-assignment covariate: revenue on days A-30 .. A-1
 # Every window has closed this many days after assignment; older journeys are final.
-OUTCOME_HORIZON_DAYS = 90
+OUTCOME_HORIZON_DAYS = LTV_DAYS
 
 JOURNEY_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "assignment_date", "lifecycle_stage"]
-FUNNEL_COLUMNS = {"sent": False, "opened": False, "clicked": False, "cost": 0.0}
+FUNNEL_COLUMNS = {"sent": False, "delivered": False, "opened": False, "clicked": False, "responded": False, "cost": 0.0}
+# Cohort attributes of a journey (null when unknown): see journeys.journeys_as_of.
+ATTRIBUTES = ["value_tier", "segment", "channel", "step_variant", "coupon_code"]
 OUTCOME_COLUMNS = [
     *JOURNEY_COLUMNS,
+    *ATTRIBUTES,
     *FUNNEL_COLUMNS,
+    "pre_period_revenue",
     "measured_through",
     "days_observed",
     "woke_up_7d",
@@ -29,6 +36,10 @@ OUTCOME_COLUMNS = [
     "repurchased_30d_mature",
     "revenue_30d",
     "revenue_30d_mature",
+    "revenue_90d",
+    "revenue_90d_mature",
+    "coupon_redeemed",
+    "coupon_redeemed_mature",
     "second_churned",
     "second_churned_mature",
 ]
@@ -42,17 +53,40 @@ def _days(values: pd.Series) -> pd.Series:
     return out.dt.normalize().astype("datetime64[s]")
 
 
+def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series:
+    """The journey's own coupon code on an order on days A..A+29 (known by as_of); null without a coupon."""
+    has_coupon = out["coupon_code"].notna().to_numpy()
+    result = pd.array(np.where(has_coupon, False, pd.NA), dtype="boolean")
+    if redemptions is None:
+        result[has_coupon] = pd.NA  # no redemption log: unknown rather than "not redeemed"
+        return pd.Series(result)
+    used = redemptions.loc[:, ["user_id", "coupon_code", "redeemed_date"]].dropna(subset=["coupon_code"]).copy()
+    used["redeemed_date"] = _days(used["redeemed_date"])
+    used = used.loc[used["redeemed_date"] <= as_of].astype({"user_id": str, "coupon_code": str})
+    keys = pd.DataFrame({"journey": np.arange(len(out)), "user_id": out["user_id"].astype(str),
+                         "coupon_code": out["coupon_code"].astype(str), "day_a": day_a})
+    joined = keys.loc[has_coupon].merge(used, on=["user_id", "coupon_code"], how="inner")
+    offset = (joined["redeemed_date"] - joined["day_a"]).dt.days
+    hits = joined.loc[(offset >= 0) & (offset < REPURCHASE_DAYS), "journey"].unique()
+    result[hits] = True
+    return pd.Series(result)
+
+
 def measure_outcomes(
     journeys: pd.DataFrame,
     activity: pd.DataFrame,
     as_of: date,
     key_action_column: str = "key_actions",
+    redemptions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per journey (OUTCOME_COLUMNS) using only activity dated on or before `as_of`.
 
-    woke_up_7d / repurchased_30d / revenue_30d count what has been observed so far (final once the
-    matching *_mature flag is true). second_churned needs the whole window A+30..A+59 to prove an
-    absence, so it is NA until second_churned_mature; it is False for users who did not wake up.
+    woke_up_7d / repurchased_30d / revenue_30d / revenue_90d count what has been observed so far
+    (final once the matching *_mature flag is true). second_churned needs the whole window
+    A+30..A+59 to prove an absence, so it is NA until second_churned_mature; it is False for users
+    who did not wake up. `redemptions` (user_id, coupon_code, redeemed_date) is the coupon log;
+    without it coupon_redeemed is NA. A `pre_period_revenue` column in `journeys` (e.g. an
+    importer's own pre-period spend) is kept; otherwise it is the revenue on days A-30..A-1.
     Journeys assigned after `as_of` are left out.
     """
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
@@ -68,6 +102,10 @@ def measure_outcomes(
     for column, default in FUNNEL_COLUMNS.items():
         out[column] = out[column].fillna(default) if column in out.columns else default
         out[column] = out[column].astype(type(default))
+    if "responded" not in journeys.columns:  # a response is an open or a click
+        out["responded"] = out["opened"] | out["clicked"]
+    for column in ATTRIBUTES:
+        out[column] = out[column].astype(object).where(out[column].notna(), None) if column in out.columns else None
     day_a = _days(out["assignment_date"])
     out = out.loc[(day_a <= as_of_ts).to_numpy()].reset_index(drop=True)
     day_a = day_a.loc[day_a <= as_of_ts].reset_index(drop=True)
@@ -77,30 +115,35 @@ def measure_outcomes(
     act = activity.loc[:, ["user_id", "activity_date", "events", key_action_column, "orders", "revenue"]].copy()
     act["activity_date"] = _days(act["activity_date"])
     # Only days some journey can use; the inner join below keeps journey users only.
-    first = day_a.min() if len(day_a) else as_of_ts
-    last = min(as_of_ts, (day_a.max() if len(day_a) else as_of_ts) + pd.Timedelta(days=SECOND_CHURN_END))
+    first = (day_a.min() if len(day_a) else as_of_ts) - pd.Timedelta(days=PRE_PERIOD_DAYS)
+    last = min(as_of_ts, (day_a.max() if len(day_a) else as_of_ts) + pd.Timedelta(days=LTV_DAYS - 1))
     act = act.loc[(act["activity_date"] >= first) & (act["activity_date"] <= last)]
     # Journeys are keyed by row position (an int) so the join and groupby avoid string keys.
     keys = pd.DataFrame({"journey": np.arange(len(out)), "user_id": out["user_id"].astype(str), "day_a": day_a})
     joined = keys.merge(act.astype({"user_id": str}), on="user_id", how="inner")
     offset = (joined["activity_date"] - joined["day_a"]).dt.days
-    joined = joined.loc[(offset >= 0) & (offset <= SECOND_CHURN_END)]
+    joined = joined.loc[(offset >= -PRE_PERIOD_DAYS) & (offset < LTV_DAYS)]
     offset = offset.loc[joined.index]
 
-    in_7 = offset < WAKE_UP_DAYS
-    in_30 = offset < REPURCHASE_DAYS
-    in_churn = offset >= SECOND_CHURN_START
+    after = offset >= 0
+    in_7 = after & (offset < WAKE_UP_DAYS)
+    in_30 = after & (offset < REPURCHASE_DAYS)
+    in_churn = (offset >= SECOND_CHURN_START) & (offset <= SECOND_CHURN_END)
+    revenue = joined["revenue"].fillna(0.0).astype(float)
     per_row = pd.DataFrame(
         {
             "journey": joined["journey"],
             "woke": in_7 & (joined[key_action_column].fillna(0) > 0),
             "bought": in_30 & (joined["orders"].fillna(0) > 0),
-            "revenue": joined["revenue"].fillna(0.0).astype(float).where(in_30, 0.0),
+            "revenue": revenue.where(in_30, 0.0),
+            "revenue_90": revenue.where(after, 0.0),
+            "pre_revenue": revenue.where(~after, 0.0),
             "active_late": in_churn & (joined["events"].fillna(0) > 0),
         }
     )
     agg = per_row.groupby("journey", sort=False).agg(
-        woke=("woke", "any"), bought=("bought", "any"), revenue=("revenue", "sum"), active_late=("active_late", "any")
+        woke=("woke", "any"), bought=("bought", "any"), revenue=("revenue", "sum"),
+        revenue_90=("revenue_90", "sum"), pre_revenue=("pre_revenue", "sum"), active_late=("active_late", "any"),
     )
     agg = agg.reindex(np.arange(len(out)))
     woke = agg["woke"].fillna(False).astype(bool).to_numpy()
@@ -109,6 +152,9 @@ def measure_outcomes(
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
     # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
     observed = np.minimum(elapsed, OUTCOME_HORIZON_DAYS - 1)
+    if "pre_period_revenue" not in out.columns:
+        out["pre_period_revenue"] = agg["pre_revenue"].fillna(0.0).astype(float).to_numpy()
+    out["pre_period_revenue"] = out["pre_period_revenue"].astype(float)
     out["measured_through"] = (day_a + pd.to_timedelta(observed, unit="D")).dt.date
     out["days_observed"] = observed + 1
     out["woke_up_7d"] = woke
@@ -117,6 +163,10 @@ def measure_outcomes(
     out["repurchased_30d_mature"] = elapsed >= REPURCHASE_DAYS - 1
     out["revenue_30d"] = agg["revenue"].fillna(0.0).astype(float).to_numpy()
     out["revenue_30d_mature"] = out["repurchased_30d_mature"]
+    out["revenue_90d"] = agg["revenue_90"].fillna(0.0).astype(float).to_numpy()
+    out["revenue_90d_mature"] = elapsed >= LTV_DAYS - 1
+    out["coupon_redeemed"] = _redeemed(out, day_a, redemptions, as_of_ts).array
+    out["coupon_redeemed_mature"] = out["repurchased_30d_mature"]
     churn_mature = elapsed >= SECOND_CHURN_END
     second = pd.array(woke & ~active_late, dtype="boolean")
     second[~churn_mature] = pd.NA
@@ -124,4 +174,3 @@ def measure_outcomes(
     out["second_churned_mature"] = churn_mature
     extra = [c for c in journeys.columns if c not in OUTCOME_COLUMNS]
     return out[OUTCOME_COLUMNS + extra]
-

@@ -1,4 +1,5 @@
-"""Seeded, vectorised simulator of an e-commerce app's users, their events and the company's recall campaigns."""
+"""Seeded, vectorised simulator of a consumer app's users (ecommerce, game or finance preset), their events and the
+company's recall campaigns."""
 
 from .config import SimulationConfig
 from .world import ProgressCallback, SimulatedWorld, benchmark_generation, simulate

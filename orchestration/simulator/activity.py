@@ -12,6 +12,7 @@ import numpy as np
 
 from . import params as P
 from .population import Population
+from .presets import VerticalBehaviour
 
 NO_START = -1_000_000  # sentinel start day of a boost or coupon that never happened
 
@@ -63,20 +64,25 @@ def latent_engagement(pop: Population, factor: np.ndarray, first_weekday: int) -
     """Engagement before any recall boost, (n_days, n_users) float32; 0 before signup."""
     n_days = factor.shape[0]
     weekday = (first_weekday + np.arange(n_days)) % 7
-    week = np.where(weekday >= 5, P.WEEKEND_FACTOR, 1.0)[:, None]
+    week = np.where(weekday >= 5, pop.behaviour.weekend_factor, 1.0)[:, None]
     signed_up = np.arange(n_days)[:, None] >= pop.signup_day[None, :]
     return (pop.base[None, :] * factor * week * signed_up).astype(np.float32)
 
 
 def draw_outcome_randoms(rng: np.random.Generator, n_days: int, pop: Population) -> OutcomeDraws:
-    """Uniforms and order amounts (lognormal, segment mean) per (day, user)."""
+    """Uniforms and payment amounts (lognormal, segment mean, snapped to the vertical's price points) per (day, user)."""
+    b = pop.behaviour
     shape = (n_days, len(pop.base))
-    mu = np.log(P.AMOUNT_MEAN) - 0.5 * P.AMOUNT_SIGMA**2
+    mu = np.log(b.amount_mean) - 0.5 * b.amount_sigma**2
     seg_mu = mu[pop.segment][None, :]
+    points = np.round(np.array(b.price_points) * 100.0).astype(np.int32)
+    # Snap to the nearest price point on a log scale: boundaries are the geometric midpoints.
+    bounds = np.sqrt(points[:-1].astype(np.float64) * points[1:])
 
     def amounts() -> np.ndarray:
         z = rng.standard_normal(shape, dtype=np.float32)
-        return np.maximum(np.round(np.exp(seg_mu + P.AMOUNT_SIGMA * z) * 100.0), 100).astype(np.int32)
+        cents = np.maximum(np.round(np.exp(seg_mu + b.amount_sigma * z) * 100.0), 100).astype(np.int32)
+        return points[np.searchsorted(bounds, cents)] if len(points) else cents
 
     return OutcomeDraws(
         u_active=rng.random(shape, dtype=np.float32),
@@ -115,18 +121,20 @@ def outcome_path(
     gross1: np.ndarray,
     gross2: np.ndarray,
     force_active: np.ndarray,
+    b: VerticalBehaviour,
 ) -> DayOutcomes:
-    """Activity and orders over a (days, users) block whose first row starts every coupon window it holds."""
-    p_active = engagement / (engagement + P.ACTIVE_HALF)
+    """Activity and payments over a (days, users) block whose first row starts every coupon window it holds."""
+    p_active = engagement / (engagement + b.active_half)
     active = (u_active < p_active) | force_active
-    p_order = P.ORDER_RATE[segment] * engagement / (engagement + P.ORDER_HALF)
-    p_order = np.where(coupon_on, p_order * (np.float32(1.0) + P.COUPON_LIFT[segment]), p_order)
-    p_order = np.minimum(p_order, P.ORDER_CAP)
+    p_order = b.order_rate[segment] * engagement / (engagement + b.order_half)
+    p_order = np.where(coupon_on, p_order * (np.float32(1.0) + b.coupon_lift[segment]), p_order)
+    p_order = np.minimum(p_order, b.order_cap)
     first = active & (u_order1 < p_order)
-    second = first & (u_order2 < p_order * P.SECOND_ORDER)
+    second = first & (u_order2 < p_order * b.second_order)
     n_orders = first.astype(np.int8) + second.astype(np.int8)
     # The recall coupon pays for the first order placed while it is valid.
     usable = first & coupon_on
     redeemed = usable & (np.cumsum(usable, axis=0) == 1)
-    paid1 = np.where(redeemed, np.maximum(gross1 - coupon_cents, 100), gross1).astype(np.int32)
+    discount = coupon_cents if b.coupon_discounts else 0  # a bonus coupon (finance) leaves the amount as is
+    paid1 = np.where(redeemed, np.maximum(gross1 - discount, 100), gross1).astype(np.int32)
     return DayOutcomes(active=active, n_orders=n_orders, redeemed=redeemed, paid_cents1=paid1, paid_cents2=gross2)

@@ -61,7 +61,9 @@ def campaign_days(n_days: int, every: int) -> list[int]:
 def select_targets(day: int, pop: Population, consent: np.ndarray, seen: Observed, last_assigned: np.ndarray) -> tuple[
     np.ndarray, np.ndarray
 ]:
-    """The company's at-risk rule: silent 5..45 days or a strong drop in active days; strategy by value and recency."""
+    """The company's at-risk rule: silent for the vertical's range of days (ecommerce 5..45) or a strong drop in
+    active days; strategy by value and recency."""
+    b = pop.behaviour
     active = seen.active
     ever = active.any(axis=0)
     last_active = day - 1 - np.argmax(active[::-1], axis=0)
@@ -69,7 +71,8 @@ def select_targets(day: int, pop: Population, consent: np.ndarray, seen: Observe
     recent = active[max(0, day - 14):].sum(axis=0)
     prior = active[max(0, day - 42):max(0, day - 14)].sum(axis=0)
     dropped = (prior >= 6) & (recent * 4 <= prior)
-    at_risk = ever & (((silence >= 5) & (silence <= 45)) | dropped)
+    low, high = b.silence_targeted
+    at_risk = ever & (((silence >= low) & (silence <= high)) | dropped)
     eligible = (pop.signup_day <= day - 14) & consent[:, 0] & (day - last_assigned >= P.REASSIGN_GAP_DAYS)
     users = np.flatnonzero(at_risk & eligible).astype(np.int32)
 
@@ -79,8 +82,8 @@ def select_targets(day: int, pop: Population, consent: np.ndarray, seen: Observe
     n_order_days = order_days.sum(axis=0)
     ordered = seen.n_orders[:, users] > 0
     since_order = np.where(ordered.any(axis=0), day - (day - 1 - np.argmax(ordered[::-1], axis=0)), 10**6)
-    vip = (spend >= 30_000) & (n_order_days >= 2)
-    strategy = np.where(vip, 2, np.where(since_order >= 21, 0, 1)).astype(np.int8)
+    vip = (spend >= b.vip_spend_cents) & (n_order_days >= 2)
+    strategy = np.where(vip, 2, np.where(since_order >= b.winback_after_days, 0, 1)).astype(np.int8)
     return users, strategy
 
 
@@ -95,7 +98,7 @@ def run_campaign(
     u_latency, u_click_delay = rng.random((j, 3)), rng.random((j, 3))
     open_delay = rng.exponential(1.0, (j, 3))
     jitter = (rng.random(j) * US_PER_HOUR).astype(np.int64)
-    coupon_value = rng.choice(P.COUPON_VALUES, size=j)
+    coupon_value = rng.choice(pop.behaviour.coupon_values, size=j)
 
     push_at = (epoch_day + day) * US_PER_DAY + P.PUSH_HOUR_UTC * US_PER_HOUR + jitter
     scheduled = push_at[:, None] + np.arange(3, dtype=np.int64)[None, :] * (24 * US_PER_HOUR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-SUPPORTED_VERTICALS: tuple[str, ...] = ("ecommerce",)
+SUPPORTED_VERTICALS: tuple[str, ...] = ("ecommerce", "game", "finance")
 KNOWN_VERTICALS: tuple[str, ...] = ("ecommerce", "finance", "game", "education")
 # A journey's responses end by day A+2 and the coupon of a response made then is valid 7 days,
 # so a campaign's effects stay inside its own block of days when campaigns are at least 9 days apart.

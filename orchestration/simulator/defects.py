@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import params as P
 from .config import SimulationConfig
 from .events import EventColumns
 from .population import US_PER_DAY
+from .presets import BEHAVIOURS
 from .strings import digit_strings, join_fixed, lookup, sequential_ids
 
 EVENT_SCHEMA = pa.schema([
@@ -25,6 +25,7 @@ def delivered_events(
 ) -> tuple[pa.Table, dict[str, int]]:
     """The events landing table with late, duplicated and invalid rows, and counts of each."""
     n = len(events)
+    b = BEHAVIOURS[config.vertical]
     late = bernoulli_indices(rng, n, config.late_event_share)
     lateness = np.zeros(n, np.int64)
     lateness[late] = rng.integers(1, config.max_lateness_days + 1, len(late))
@@ -37,14 +38,15 @@ def delivered_events(
     table = pa.table({
         "event_id": sequential_ids("e", 1, n, 10),
         "user_id": join_fixed([b"u", digit_strings(np.arange(1, config.n_users + 1), 7)[events.user]]),
-        "event_name": lookup(P.EVENT_NAMES, events.code),
+        "event_name": lookup(b.event_names, events.code),
         "event_time": pa.array(events.time_us, ts),
         "received_at": pa.array(received, ts),
         "properties": events.properties,
     }, schema=EVENT_SCHEMA)
 
     duplicates = bernoulli_indices(rng, n, config.duplicate_share)
-    invalid, kind = _invalid_sources(events, config.invalid_share, rng)
+    amount_codes = [b.code(name) for name in (*b.payment_events, "withdraw") if name in b.event_names]
+    invalid, kind = _invalid_sources(events, config.invalid_share, amount_codes, rng)
     bad = _corrupt(table.take(pa.array(invalid)), kind, n, rng)
     stats = {
         "valid_events": n,
@@ -73,12 +75,14 @@ def bernoulli_indices(rng: np.random.Generator, n: int, share: float) -> np.ndar
     return indices[indices < n]
 
 
-def _invalid_sources(events: EventColumns, share: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Rows to copy into malformed rows, and the defect of each; negative amounts are copied from orders."""
+def _invalid_sources(
+    events: EventColumns, share: float, amount_codes: list[int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to copy into malformed rows, and the defect of each; negative amounts are copied from money events."""
     n = len(events)
     source = bernoulli_indices(rng, n, share)
     kind = rng.integers(0, len(INVALID_KINDS), len(source))
-    orders = np.flatnonzero(events.code == P.EV["order_paid"])
+    orders = np.flatnonzero(np.isin(events.code, amount_codes))
     negative = kind == 2
     if len(orders):
         source[negative] = orders[rng.integers(0, len(orders), int(negative.sum()))]

@@ -1,4 +1,5 @@
-"""Behavioural parameters of the simulated e-commerce world (segments, channels, rates), kept in one place."""
+"""Behavioural parameters of the simulated e-commerce world (segments, channels, rates) and the recall mechanics every
+vertical shares, kept in one place; presets.py derives the other verticals from them."""
 
 from __future__ import annotations
 

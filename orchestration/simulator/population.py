@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from . import params as P
 from .config import SimulationConfig
+from .presets import BEHAVIOURS, VerticalBehaviour
 from .strings import concat, lookup, padded, prefixed_ids
 
 US_PER_DAY = 86_400_000_000
@@ -33,6 +34,7 @@ class Population:
     consent_change_day: np.ndarray      # int32, -1 when consent never changes
     consent_change_channel: np.ndarray  # int8 channel that is opted out
     users_table: pa.Table
+    behaviour: VerticalBehaviour
 
     def consent_on(self, day: int) -> np.ndarray:
         """Consent in force at the start of a day (changes made that day count from the next)."""
@@ -45,6 +47,7 @@ class Population:
 def build_population(config: SimulationConfig, rng: np.random.Generator, epoch_day: int) -> Population:
     """Draw every user-level attribute; epoch_day is start_date in days since 1970-01-01."""
     n, n_days = config.n_users, config.n_days
+    behaviour = BEHAVIOURS[config.vertical]
     segment = rng.choice(len(P.SEGMENTS), size=n, p=P.SEGMENT_SHARES).astype(np.int8)
     base = np.exp(rng.normal(-0.5 * P.BASE_SIGMA**2, P.BASE_SIGMA, n)).astype(np.float32)
 
@@ -55,10 +58,10 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, epoch_d
     ).astype(np.int32)
     signup_us = (rng.random(n) * 72_000).astype(np.int64) * 1_000_000
 
-    decays = rng.random(n) < P.DECAY_SHARE
+    decays = rng.random(n) < behaviour.decay_share
     room = np.maximum(1, n_days - signup_day - 7)
     decay_start = np.where(decays, signup_day + 7 + (rng.random(n) * room).astype(np.int32), -1).astype(np.int32)
-    tau = rng.uniform(*P.DECAY_TAU_DAYS, n)
+    tau = rng.uniform(*behaviour.decay_tau_days, n)
 
     noise = np.exp(rng.normal(0.0, P.PROPENSITY_NOISE_SIGMA, (n, 3)))
     propensity = np.clip(P.OPEN_PROPENSITY[segment] * noise, 0.0, 0.95)
@@ -78,7 +81,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, epoch_d
         user_ids=user_ids, segment=segment, base=base, signup_day=signup_day, signup_us=signup_us,
         decays=decays, decay_start_day=decay_start, decay_tau=tau,
         open_propensity=propensity, consent0=consent0, consent_change_day=change_day,
-        consent_change_channel=change_channel, users_table=table,
+        consent_change_channel=change_channel, users_table=table, behaviour=behaviour,
     )
 
 

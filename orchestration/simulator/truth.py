@@ -34,13 +34,17 @@ def potential_outcomes(
     )
     base_e0 = e0[at]
 
+    b = pop.behaviour
+
     def replay(boost: np.ndarray, start: np.ndarray, coupon_start: np.ndarray) -> tuple[np.ndarray, ...]:
         engagement = effective_engagement(base_e0, boost[None, :], start[None, :], days)
         coupon_on = coupon_window(coupon_start[None, :], days)
-        path = outcome_path(engagement, coupon_on, journeys.coupon_cents[None, :], **gathered)
+        path = outcome_path(engagement, coupon_on, journeys.coupon_cents[None, :], **gathered, b=b)
         ordered = (path.n_orders > 0) & inside
+        # A key action: a payment, or (game) any login, since every active day opens with one.
+        key = (ordered | (path.active & inside)) if b.key_action_is_session else ordered
         revenue = (path.revenue_cents() * inside).sum(axis=0) / 100.0
-        return ordered[:WAKE_DAYS].any(axis=0), ordered.any(axis=0), revenue
+        return key[:WAKE_DAYS].any(axis=0), ordered.any(axis=0), revenue
 
     none = np.full(len(users), NO_START, np.int32)
     responds = journeys.responds
@@ -108,14 +112,19 @@ def campaign_effects_table(journeys: pa.Table) -> pa.Table:
     return table.sort_by([("assignment_date", "ascending"), ("strategy_id", "ascending")])
 
 
-def truth_users_table(pop: Population, churn_day: np.ndarray, start_date: datetime.date) -> pa.Table:
-    """Latent attributes of every user; decay and churn dates are null when they never happen in the window."""
+def truth_users_table(
+    pop: Population, churn_day: np.ndarray, start_date: datetime.date, big_withdrawal_day: np.ndarray | None = None
+) -> pa.Table:
+    """Latent attributes of every user; decay and churn dates are null when they never happen in the window.
+
+    Finance worlds add big_withdrawal_date: the day a decaying investor took most assets out (partial churn).
+    """
     epoch_day = (start_date - datetime.date(1970, 1, 1)).days
 
     def day_column(day: np.ndarray, valid: np.ndarray) -> pa.Array:
         return pa.array((epoch_day + day).astype(np.int32), pa.date32(), mask=~valid)
 
-    return pa.table({
+    columns = {
         "user_id": pop.user_ids,
         "segment": pa.array(np.array(P.SEGMENTS, dtype=object)[pop.segment], pa.string()),
         "base_engagement": pa.array(pop.base.astype(np.float64)),
@@ -126,5 +135,8 @@ def truth_users_table(pop: Population, churn_day: np.ndarray, start_date: dateti
         "push_response": pa.array(pop.open_propensity[:, 0]),
         "sms_response": pa.array(pop.open_propensity[:, 1]),
         "call_response": pa.array(pop.open_propensity[:, 2]),
-        "coupon_order_lift": pa.array(P.COUPON_LIFT[pop.segment].astype(np.float64)),
-    })
+        "coupon_order_lift": pa.array(pop.behaviour.coupon_lift[pop.segment].astype(np.float64)),
+    }
+    if big_withdrawal_day is not None:
+        columns["big_withdrawal_date"] = day_column(big_withdrawal_day, big_withdrawal_day >= 0)
+    return pa.table(columns)
