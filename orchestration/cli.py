@@ -16,11 +16,14 @@ from orchestration.settings import Settings
 def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
     from orchestration.simulator import SimulationConfig, simulate, write_world
 
-    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date, seed=seed)
+    config = SimulationConfig(
+        n_users=n_users, n_days=n_days, start_date=settings.start_date, seed=seed, vertical=settings.vertical
+    )
     started = time.perf_counter()
     world = simulate(config)
     summary = write_world(world, settings.landing, settings.truth)
-    print(f"simulated {n_users:,} users over {n_days} days in {time.perf_counter() - started:.1f}s: {summary}")
+    print(f"simulated a {settings.vertical} app: {n_users:,} users over {n_days} days in "
+          f"{time.perf_counter() - started:.1f}s, {summary.rows.get('events', 0):,} events in {summary.landing_dir}")
 
 
 def _run(settings: Settings, first: date, last: date) -> None:

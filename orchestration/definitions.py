@@ -32,6 +32,7 @@ defs = Definitions(
             outbox=str(settings.outbox),
             strategies=str(settings.strategies),
             lookback_days=settings.lookback_days,
+            vertical=settings.vertical,
         ),
     },
     # DuckDB allows one writer process: run steps one after another in the run's own process.

@@ -26,10 +26,12 @@ class Warehouse(ConfigurableResource):
 
 
 class PipelinePaths(ConfigurableResource):
-    """Landing folder (input), outbox folder (export), the strategy library file, and how many
-    days before a partition a run recomputes to fold in late events."""
+    """Landing folder (input), outbox folder (export), the strategy library file, how many days
+    before a partition a run recomputes to fold in late events, and the vertical preset whose
+    label and tier rules dbt applies."""
 
     landing: str
     outbox: str
     strategies: str
     lookback_days: int = 3
+    vertical: str = "ecommerce"

@@ -20,6 +20,7 @@ class Settings(BaseModel):
 
     lookback_days: a daily run also recomputes this many earlier days, so events that arrive up
     to that many days late are folded into the days they belong to.
+    vertical: the preset of `orchestration/verticals.yml` whose label rules dbt runs with.
     """
 
     home: Path
@@ -30,6 +31,14 @@ class Settings(BaseModel):
     start_date: date
     lookback_days: int = Field(ge=0, le=30)
     strategies: Path
+    vertical: str = "ecommerce"
+
+    @field_validator("vertical")
+    @classmethod
+    def _vertical_is_a_preset(cls, name: str) -> str:
+        from orchestration.verticals import validate_vertical
+
+        return validate_vertical(name)
 
     @field_validator("strategies")
     @classmethod
@@ -52,6 +61,7 @@ class Settings(BaseModel):
                 start_date=env.get("CHURN_RECALL_START_DATE", "2026-01-01"),
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS", "3"),
                 strategies=Path(env.get("CHURN_RECALL_STRATEGIES", DEFAULT_STRATEGIES)).resolve(),
+                vertical=env.get("CHURN_RECALL_VERTICAL", "ecommerce"),
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc

@@ -235,8 +235,9 @@ def test_labels_for_hand_computed_users(hand_world: Path) -> None:
             select user_id, tier_date, lifecycle_stage, risk_level, value_tier, r_score, f_score, m_score
             from user_risk_tiers""")
     )
-    assert tiers[("u1", day(8))] == ("new", "none", "high", 5, 3, 3)
-    assert tiers[("u1", day(7))] == ("at_risk", "low", "medium", 5, 2, 2)
+    # u1 is the only purchaser: the day's RFM quantiles give a sole purchaser 1s, value tier medium
+    assert tiers[("u1", day(8))] == ("new", "none", "medium", 1, 1, 1)
+    assert tiers[("u1", day(7))] == ("at_risk", "low", "medium", 1, 1, 1)
     assert tiers[("u3", day(8))] == ("at_risk", "low", "low", 1, 1, 1)
     assert tiers[("u2", day(3))] == ("new", "none", "low", 1, 1, 1)
 
@@ -280,8 +281,9 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
         for d in [*days, *([7, 8] if uid == "g2" else [])]:
             n += 1
             put(d, "raw_events", event(f"x{n}", uid, "app_open", ts(d, 9)))
-            n += 1
-            put(d, "raw_events", event(f"x{n}", uid, "search", ts(d, 9, 5), feature="search"))
+            if not (uid == "g3" and d >= 4):   # g3 stops using the core feature: 3 bare sessions by day 8
+                n += 1
+                put(d, "raw_events", event(f"x{n}", uid, "search", ts(d, 9, 5), feature="search"))
             if d % 3 == 0:
                 n += 1
                 put(d, "raw_events", event(f"x{n}", uid, "order_paid", ts(d, 9, 10), amount=120 + d,
@@ -292,6 +294,11 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
         put(d + 1, "raw_events", event(f"x{n}", "g5", "order_paid", ts(d, 22), ts(d + 1, 1), amount=300,
                                        order_id=f"o{n}"))
     put(5, "raw_events", event("x1", "g1", "app_open", ts(1, 9), ts(5)))  # a duplicate, later
+    # a late bare session (day 7, landed day 8), a device change, and a finance user who takes most out
+    put(8, "raw_events", event("s1", "g3", "app_open", ts(7, 23), ts(8, 1)))
+    put(4, "raw_events", event("dv1", "g5", "device_change", ts(4, 12), device_id="d2"))
+    put(1, "raw_events", event("f1", "g1", "deposit", ts(1, 12), amount=1000, balance=1000))
+    put(6, "raw_events", event("f2", "g1", "withdraw", ts(6, 12), amount=800, balance=200))
     return landed
 
 
@@ -308,7 +315,7 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
     models = ["stg_events", "quarantine_events", "stg_users", "quarantine_users",
-              "int_user_daily_activity", "user_daily_labels", "user_risk_tiers"]
+              "int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
     full = full_work / "warehouse.duckdb"
@@ -328,7 +335,9 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return full, daily
 
 
-@pytest.mark.parametrize("table", ["int_user_daily_activity", "user_daily_labels", "user_risk_tiers"])
+@pytest.mark.parametrize(
+    "table", ["int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
+)
 def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
     full, daily = full_and_daily
     # both files are held open by dbt-duckdb in this process, so compare copies in memory
@@ -354,3 +363,13 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
         select tier_date, lifecycle_stage from user_risk_tiers
         where user_id = 'g2' and tier_date >= '2026-01-06' order by 1""") == [
         (day(6), "churned"), (day(7), "reactivated"), (day(8), "reactivated")]
+    streaks = query(full, "select activity_date, no_core_session_streak from int_user_session_streaks "
+                          "where user_id = 'g3' order by 1")
+    assert streaks == [(day(2), 0), (day(4), 1), (day(6), 2), (day(7), 3), (day(8), 4)]
+    fired = dict(query(full, "select tier_date, signals_fired from user_risk_tiers where user_id = 'g3'"))
+    assert "no_core_sessions" in fired[day(7)] and "no_core_sessions" not in fired[day(6)]
+    assert query(full, "select tier_date, special_tier from user_risk_tiers where user_id = 'g1' "
+                       "and special_tier is not null order by 1") == [
+        (day(6), "partial_churn"), (day(7), "partial_churn"), (day(8), "partial_churn")]
+    assert "device_change" in query(full, "select signals_fired from user_daily_labels "
+                                          "where user_id = 'g5' and label_date = '2026-01-04'")[0][0]

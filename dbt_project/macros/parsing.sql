@@ -21,3 +21,10 @@
     {#- Number of thresholds t with `expr op t` (0 when expr is null). -#}
     ({% for t in thresholds %}(case when {{ expr }} {{ op }} {{ t }} then 1 else 0 end){% if not loop.last %} + {% endif %}{% endfor %})
 {%- endmacro %}
+
+{% macro quoted_list(values) -%}
+    {#- A list var as SQL string literals for `in (...)`; a never-matching null for an empty list. -#}
+    {%- if values | length == 0 -%}null{%- else -%}
+    {%- for v in values %}'{{ v | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -15,6 +15,7 @@ from orchestration.dbt_args import dbt_build_args
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
 from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.verticals import dbt_vars_for
 
 # dbt is installed beside this interpreter; a venv used without activation does not have it on PATH.
 DBT_BIN_DIR = str(Path(sys.executable).parent)
@@ -66,7 +67,10 @@ def dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, paths: PipelinePaths
 ) -> Iterator[Any]:
     window = context.partition_time_window
-    args = dbt_build_args(window.start.date(), window.end.date(), paths.lookback_days)
+    # the vertical preset (CHURN_RECALL_VERTICAL) sets the label and tier rules of this run
+    vertical_vars = dbt_vars_for(paths.vertical)
+    args = dbt_build_args(window.start.date(), window.end.date(), paths.lookback_days, vertical_vars)
+    context.log.info(f"dbt rules of vertical {paths.vertical!r}")
     # dbt holds the DuckDB file while it runs, so metadata queries wait until it has exited.
     events = list(dbt.cli(args, context=context).stream())
     last_day = (window.end.date() - timedelta(days=1)).isoformat()

@@ -19,8 +19,9 @@ events as (
 flagged as (
     select
         events.*,
-        -- a purchase is a commerce event carrying an amount (order_paid, iap_purchase, ...)
-        (category = 'commerce' and amount is not null) as is_purchase
+        -- a purchase is a var `purchase_events` event carrying an amount (order_paid, iap_purchase, ...)
+        (event_name in ({{ quoted_list(var('purchase_events')) }}) and amount is not null) as is_purchase,
+        event_name in ({{ quoted_list(var('core_feature_events')) }}) as is_core_feature
     from events
 ),
 
@@ -33,12 +34,19 @@ daily as (
         count(*) filter (where is_key_action) as key_actions,
         count(*) filter (where is_purchase) as orders,
         coalesce(sum(amount) filter (where is_purchase), 0) as revenue,
-        count(*) filter (where category = 'core_feature') as core_feature_events,
-        count(distinct coalesce(feature, event_name)) filter (where category = 'core_feature')
+        count(*) filter (where is_core_feature) as core_feature_events,
+        count(distinct coalesce(feature, event_name)) filter (where is_core_feature)
             as distinct_features,
         count(*) filter (where category = 'social') as social_events,
         count(*) filter (where is_purchase and coupon_code is not null) as coupon_orders,
         count(*) filter (where category = 'security') as device_changes,
+        count(*) filter (where event_name = 'withdraw') as withdrawals,
+        coalesce(sum(amount) filter (where event_name = 'withdraw'), 0) as withdrawal_amount,
+        max(amount) filter (where event_name = 'withdraw') as max_withdrawal_amount,
+        count(*) filter (where event_name = 'invest') as investments,
+        -- the balance after the day's last balance-carrying event (ties broken by event_id)
+        arg_max(balance, {'t': event_time, 'id': event_id}) filter (where balance is not null) as end_balance,
+        max(balance) as max_balance,
         min(event_time) as first_event_at,
         max(event_time) as last_event_at
     from flagged
@@ -58,6 +66,12 @@ select
     cast(social_events as integer) as social_events,
     cast(coupon_orders as integer) as coupon_orders,
     cast(device_changes as integer) as device_changes,
+    cast(withdrawals as integer) as withdrawals,
+    round(cast(withdrawal_amount as double), 6) as withdrawal_amount,
+    cast(max_withdrawal_amount as double) as max_withdrawal_amount,
+    cast(investments as integer) as investments,
+    cast(end_balance as double) as end_balance,
+    cast(max_balance as double) as max_balance,
     first_event_at,
     last_event_at
 from daily

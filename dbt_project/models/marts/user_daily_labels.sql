@@ -1,5 +1,6 @@
 -- the label system as of each business day: one row per (user_id, label_date) for every user
--- signed up by that day. Incremental over [min_date - lookback_days, max_date), clamped to days
+-- signed up by that day: silence, rolling activity, every early-warning signal against the user's
+-- own baseline (signals_fired says which), RFM quantiles of the day and the value checks. Incremental over [min_date - lookback_days, max_date), clamped to days
 -- with data. A day costs users x (window + 90 days), never the length of history: the running
 -- dates (last active, last key action, last comeback) are carried from the previous day's rows
 -- of this table, and the rolling windows come from a dense user x day grid of the last 90 days.
@@ -27,6 +28,12 @@ users as (
 recent_activity as (
     -- the window plus the 90 days the rolling measures look back over
     select * from {{ ref('int_user_daily_activity') }}
+    where activity_date >= {{ lookback_start_date() }} - 90
+      and activity_date < {{ window_max_date() }}
+),
+
+recent_streaks as (
+    select * from {{ ref('int_user_session_streaks') }}
     where activity_date >= {{ lookback_start_date() }} - 90
       and activity_date < {{ window_max_date() }}
 ),
@@ -191,7 +198,14 @@ grid as (
         coalesce(recent_activity.core_feature_events, 0) as core_feature_events,
         coalesce(recent_activity.social_events, 0) as social_events,
         coalesce(recent_activity.coupon_orders, 0) as coupon_orders,
-        coalesce(recent_activity.device_changes, 0) as device_changes
+        coalesce(recent_activity.device_changes, 0) as device_changes,
+        coalesce(recent_activity.withdrawals, 0) as withdrawals,
+        coalesce(recent_activity.withdrawal_amount, 0) as withdrawal_amount,
+        recent_activity.max_withdrawal_amount,
+        coalesce(recent_activity.investments, 0) as investments,
+        recent_activity.end_balance,
+        recent_activity.max_balance,
+        recent_streaks.no_core_session_streak
     from grid_users
     cross join grid_days
     left join recent_activity
@@ -200,6 +214,9 @@ grid as (
     left join comebacks
         on comebacks.user_id = grid_users.user_id
         and comebacks.activity_date = grid_days.activity_date
+    left join recent_streaks
+        on recent_streaks.user_id = grid_users.user_id
+        and recent_streaks.activity_date = grid_days.activity_date
 ),
 
 rolling as (
@@ -229,7 +246,27 @@ rolling as (
         sum(grid.sessions) over baseline_28 as sessions_baseline_28d,
         sum(grid.events) over baseline_28 as events_baseline_28d,
         sum(grid.revenue) over baseline_28 as revenue_baseline_28d,
-        sum(grid.core_feature_events) over baseline_28 as core_feature_baseline_28d
+        sum(grid.core_feature_events) over baseline_28 as core_feature_baseline_28d,
+        sum(grid.social_events) over last_7 as social_events_7d,
+        sum(grid.social_events) over baseline_28 as social_events_baseline_28d,
+        sum(grid.device_changes) over last_7 as device_changes_7d,
+        -- purchase rhythm within the last 90 days (fixed frames: the same whatever the grid start)
+        sum(case when grid.orders > 0 then 1 else 0 end) over last_90 as purchase_days_90d,
+        min(case when grid.orders > 0 then grid.activity_date end) over last_90 as first_purchase_date_90d,
+        max(case when grid.orders > 0 then grid.activity_date end) over last_90 as last_purchase_date_90d,
+        -- days of the latest streak / balance in the frame (a max is cheap; the value is joined later)
+        max(case when grid.no_core_session_streak is not null then grid.activity_date end) over last_90
+            as streak_date_90d,
+        -- finance: withdrawals against the user's own history (D-89..D-7), balance against its peak
+        sum(grid.withdrawals) over last_7 as withdrawals_7d,
+        sum(grid.withdrawals) over last_30 as withdrawals_30d,
+        max(grid.max_withdrawal_amount) over last_7 as max_withdrawal_7d,
+        sum(grid.withdrawals) over history_83 as withdrawals_history,
+        sum(grid.withdrawal_amount) over history_83 as withdrawal_amount_history,
+        sum(grid.investments) over last_7 as investments_7d,
+        max(case when grid.end_balance is not null then grid.activity_date end) over last_90
+            as balance_date_90d,
+        max(grid.max_balance) over last_90 as peak_balance_90d
     from grid
     cross join bounds
     window
@@ -237,7 +274,8 @@ rolling as (
         last_7 as (partition by grid.user_id order by grid.activity_date rows between 6 preceding and current row),
         last_30 as (partition by grid.user_id order by grid.activity_date rows between 29 preceding and current row),
         last_90 as (partition by grid.user_id order by grid.activity_date rows between 89 preceding and current row),
-        baseline_28 as (partition by grid.user_id order by grid.activity_date rows between 34 preceding and 7 preceding)
+        baseline_28 as (partition by grid.user_id order by grid.activity_date rows between 34 preceding and 7 preceding),
+        history_83 as (partition by grid.user_id order by grid.activity_date rows between 89 preceding and 7 preceding)
 ),
 
 spine as (
@@ -273,12 +311,33 @@ joined as (
         round(coalesce(rolling.revenue_7d, 0), 6) as spend_7d,
         round(coalesce(rolling.revenue_baseline_28d, 0) / 4.0, 6) as spend_baseline_7d,
         coalesce(rolling.core_feature_7d, 0) as core_feature_7d,
-        coalesce(rolling.core_feature_baseline_28d, 0) / 4.0 as core_feature_baseline_7d
+        coalesce(rolling.core_feature_baseline_28d, 0) / 4.0 as core_feature_baseline_7d,
+        coalesce(rolling.social_events_7d, 0) as social_events_7d,
+        coalesce(rolling.social_events_baseline_28d, 0) as social_events_baseline_28d,
+        coalesce(rolling.device_changes_7d, 0) as device_changes_7d,
+        coalesce(rolling.purchase_days_90d, 0) as purchase_days_90d,
+        rolling.first_purchase_date_90d,
+        rolling.last_purchase_date_90d,
+        coalesce(latest_streak.no_core_session_streak, 0) as no_core_session_streak,
+        coalesce(rolling.withdrawals_7d, 0) as withdrawals_7d,
+        coalesce(rolling.withdrawals_30d, 0) as withdrawals_30d,
+        rolling.max_withdrawal_7d,
+        round(rolling.withdrawal_amount_history / nullif(rolling.withdrawals_history, 0), 6)
+            as mean_withdrawal_history,
+        coalesce(rolling.investments_7d, 0) as investments_7d,
+        latest_balance.end_balance as current_balance,
+        rolling.peak_balance_90d
     from spine
     left join rolling
         on rolling.user_id = spine.user_id
         and rolling.label_date = spine.label_date
     left join previous_state on previous_state.user_id = spine.user_id
+    left join recent_streaks as latest_streak
+        on latest_streak.user_id = spine.user_id
+        and latest_streak.activity_date = rolling.streak_date_90d
+    left join recent_activity as latest_balance
+        on latest_balance.user_id = spine.user_id
+        and latest_balance.activity_date = rolling.balance_date_90d
 ),
 
 measures as (
@@ -291,7 +350,12 @@ measures as (
             as silent_days,
         joined.events_7d / nullif(joined.logins_7d, 0) as events_per_session_7d,
         joined.events_baseline_28d / nullif(joined.sessions_baseline_28d, 0)
-            as events_per_session_baseline
+            as events_per_session_baseline,
+        joined.label_date - joined.last_purchase_date_90d as days_since_last_purchase,
+        -- the usual gap between purchase days: their span over the gaps between them
+        case when joined.purchase_days_90d >= 2 then round(
+            (joined.last_purchase_date_90d - joined.first_purchase_date_90d) / (joined.purchase_days_90d - 1.0), 6
+        ) end as purchase_cycle_days
     from joined
 ),
 
@@ -319,8 +383,57 @@ signals as (
             and drops.spend_drop >= {{ var('signal_drop_threshold') }}, false) as signal_spend_drop,
         coalesce(drops.core_feature_baseline_7d >= {{ var('signal_min_baseline_count') }}
             and drops.core_feature_drop >= {{ var('signal_drop_threshold') }}, false)
-            as signal_core_feature_drop
+            as signal_core_feature_drop,
+        drops.no_core_session_streak >= {{ var('signal_no_core_session_streak') }} as signal_no_core_sessions,
+        -- a regular payer (enough purchase days in 90) silent past tolerance x the usual cycle
+        coalesce(drops.purchase_days_90d >= {{ var('signal_payment_min_purchase_days') }}
+            and drops.days_since_last_purchase
+                > {{ var('signal_payment_cycle_tolerance') }} * drops.purchase_cycle_days, false)
+            as signal_payment_interruption,
+        drops.social_events_7d = 0 and drops.social_events_baseline_28d > 0 as signal_social_zero,
+        drops.device_changes_7d > 0 as signal_device_change,
+        coalesce(drops.withdrawals_7d > 0 and (
+            drops.max_withdrawal_7d >= {{ var('signal_large_withdrawal_multiple') }} * drops.mean_withdrawal_history
+            or drops.max_withdrawal_7d >= {{ var('signal_large_withdrawal_peak_share') }} * drops.peak_balance_90d
+        ), false) as signal_large_withdrawal,
+        coalesce(drops.withdrawals_30d > 0 and drops.investments_7d = 0
+            and drops.current_balance < {{ var('signal_partial_churn_asset_share') }} * drops.peak_balance_90d, false)
+            as signal_partial_churn
     from drops
+),
+
+valued as (
+    -- RFM quantiles among the day's purchasers (a purchase in 90 days): 1 + floor(5 x percent
+    -- rank), ties share the lower score; users without a purchase score 1. Then the value checks.
+    select
+        signals.*,
+        case when signals.orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by signals.label_date, signals.orders_90d > 0 order by signals.days_since_last_purchase desc
+        ))) else 1 end as rfm_recency_score,
+        case when signals.orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by signals.label_date, signals.orders_90d > 0 order by signals.orders_90d
+        ))) else 1 end as rfm_frequency_score,
+        case when signals.orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by signals.label_date, signals.orders_90d > 0 order by signals.revenue_90d
+        ))) else 1 end as rfm_monetary_score,
+        coalesce(signals.days_since_last_key_action <= {{ var('hvd_max_recency_days') }}
+            and signals.orders_90d >= {{ var('hvd_min_frequency') }}
+            and signals.revenue_90d >= {{ var('hvd_min_monetary') }}, false) as meets_high_value_rule,
+        signals.revenue_90d >= {{ var('value_depth_min_monetary') }} as value_depth,
+        coalesce(signals.purchase_days_90d >= {{ var('value_duration_min_purchase_days') }}
+            and signals.days_since_last_purchase
+                <= {{ var('signal_payment_cycle_tolerance') }} * signals.purchase_cycle_days, false)
+            as value_duration,
+        case
+            when signals.orders_90d = 1
+                and signals.days_since_last_purchase <= {{ var('value_first_repeat_window_days') }}
+                then 'first_repeat'
+            when signals.purchase_days_90d >= 2
+                and abs(signals.purchase_cycle_days - signals.days_since_last_purchase)
+                    <= {{ var('value_renewal_window_days') }}
+                then 'renewal_due'
+        end as value_decision_point
+    from signals
 ),
 
 final as (
@@ -356,16 +469,67 @@ final as (
         cast(core_feature_7d as integer) as core_feature_7d,
         cast(core_feature_baseline_7d as double) as core_feature_baseline_7d,
         cast(core_feature_drop as double) as core_feature_drop,
+        cast(social_events_7d as integer) as social_events_7d,
+        cast(social_events_baseline_28d as integer) as social_events_baseline_28d,
+        cast(device_changes_7d as integer) as device_changes_7d,
+        cast(no_core_session_streak as integer) as no_core_session_streak,
+        cast(purchase_days_90d as integer) as purchase_days_90d,
+        cast(last_purchase_date_90d as date) as last_purchase_date_90d,
+        cast(days_since_last_purchase as integer) as days_since_last_purchase,
+        cast(purchase_cycle_days as double) as purchase_cycle_days,
+        cast(withdrawals_7d as integer) as withdrawals_7d,
+        cast(withdrawals_30d as integer) as withdrawals_30d,
+        cast(max_withdrawal_7d as double) as max_withdrawal_7d,
+        cast(mean_withdrawal_history as double) as mean_withdrawal_history,
+        cast(investments_7d as integer) as investments_7d,
+        cast(current_balance as double) as current_balance,
+        cast(peak_balance_90d as double) as peak_balance_90d,
         signal_login_drop,
         signal_depth_drop,
         signal_spend_drop,
         signal_core_feature_drop,
+        signal_no_core_sessions,
+        signal_payment_interruption,
+        signal_social_zero,
+        signal_device_change,
+        signal_large_withdrawal,
+        signal_partial_churn,
         cast(
-            cast(signal_login_drop as integer) + cast(signal_depth_drop as integer)
-            + cast(signal_spend_drop as integer) + cast(signal_core_feature_drop as integer)
+            cast(signal_login_drop as integer)
+            + cast(signal_depth_drop as integer)
+            + cast(signal_spend_drop as integer)
+            + cast(signal_core_feature_drop as integer)
+            + cast(signal_no_core_sessions as integer)
+            + cast(signal_payment_interruption as integer)
+            + cast(signal_social_zero as integer)
+            + cast(signal_device_change as integer)
+            + cast(signal_large_withdrawal as integer)
+            + cast(signal_partial_churn as integer)
             as integer
-        ) as signal_count
-    from signals
+        ) as signal_count,
+        cast(concat_ws(',',
+            case when signal_login_drop then 'login_drop' end,
+            case when signal_depth_drop then 'depth_drop' end,
+            case when signal_spend_drop then 'spend_drop' end,
+            case when signal_core_feature_drop then 'core_feature_drop' end,
+            case when signal_no_core_sessions then 'no_core_sessions' end,
+            case when signal_payment_interruption then 'payment_interruption' end,
+            case when signal_social_zero then 'social_zero' end,
+            case when signal_device_change then 'device_change' end,
+            case when signal_large_withdrawal then 'large_withdrawal' end,
+            case when signal_partial_churn then 'partial_churn' end
+        ) as varchar) as signals_fired,
+        cast(rfm_recency_score as integer) as rfm_recency_score,
+        cast(rfm_frequency_score as integer) as rfm_frequency_score,
+        cast(rfm_monetary_score as integer) as rfm_monetary_score,
+        meets_high_value_rule,
+        value_depth,
+        value_duration,
+        cast(value_decision_point as varchar) as value_decision_point,
+        value_decision_point is not null as value_decision,
+        cast(cast(value_depth as integer) + cast(value_duration as integer)
+            + cast(value_decision_point is not null as integer) as integer) as value_check_score
+    from valued
 )
 
 select * from final

@@ -1,4 +1,5 @@
--- lifecycle stage, risk level, RFM value tier and risk score per (user_id, tier_date), derived
+-- lifecycle stage, risk level, RFM value tier, finance special tier and risk score per
+-- (user_id, tier_date), derived
 -- row by row from user_daily_labels; incremental over [min_date - lookback_days, max_date).
 {{ config(
     materialized='incremental',
@@ -48,9 +49,10 @@ scored as (
             when 'churned' then 'lost'
             else 'none'
         end as risk_level,
-        1 + {{ thresholds_reached('staged.days_since_last_key_action', var('rfm_recency_days'), '<=') }} as r_score,
-        1 + {{ thresholds_reached('staged.orders_90d', var('rfm_frequency_orders')) }} as f_score,
-        1 + {{ thresholds_reached('staged.revenue_90d', var('rfm_monetary_revenue')) }} as m_score
+        -- RFM: quantile scores of the day, from user_daily_labels
+        coalesce(staged.rfm_recency_score, 1) as r_score,
+        coalesce(staged.rfm_frequency_score, 1) as f_score,
+        coalesce(staged.rfm_monetary_score, 1) as m_score
     from staged
 ),
 
@@ -58,29 +60,23 @@ valued as (
     select
         scored.*,
         case
-            when scored.f_score >= 3 and scored.m_score >= 3 then 'high'
-            when scored.f_score >= 2 or scored.m_score >= 2 then 'medium'
+            when scored.f_score >= 4 and scored.m_score >= 4 then 'high'
+            when scored.orders_90d > 0 then 'medium'
             else 'low'
         end as value_tier,
-        coalesce(
-            scored.days_since_last_key_action <= {{ var('hvd_max_recency_days') }}
-            and scored.orders_90d >= {{ var('hvd_min_frequency') }}
-            and scored.revenue_90d >= {{ var('hvd_min_monetary') }}
-            and scored.lifecycle_stage not in ('new', 'active'),
-            false
-        ) as is_high_value_dormant,
+        coalesce(scored.meets_high_value_rule and scored.lifecycle_stage not in ('new', 'active'), false)
+            as is_high_value_dormant,
+        -- finance special tiers, kept apart from the stage so stage matching is unchanged
+        case
+            when scored.signal_partial_churn then 'partial_churn'
+            when scored.signal_large_withdrawal then 'large_withdrawal'
+        end as special_tier,
         -- 0-100: 60 points for silence (linear up to the churned threshold) + 10 per fired signal
-        round(
+        least(100.0, round(
             60.0 * least(scored.silent_days, {{ var('stage_churned_days') }}) / {{ var('stage_churned_days') }}
-            + 10.0 * scored.signal_count,
+            + 10.0 * coalesce(scored.signal_count, 0),
             1
-        ) as risk_score,
-        concat_ws(',',
-            case when scored.signal_login_drop then 'login_drop' end,
-            case when scored.signal_depth_drop then 'depth_drop' end,
-            case when scored.signal_spend_drop then 'spend_drop' end,
-            case when scored.signal_core_feature_drop then 'core_feature_drop' end
-        ) as signals_fired
+        )) as risk_score
     from scored
 ),
 
@@ -96,7 +92,8 @@ final as (
         cast(m_score as integer) as m_score,
         is_high_value_dormant,
         cast(risk_score as double) as risk_score,
-        cast(signals_fired as varchar) as signals_fired,
+        cast(coalesce(signals_fired, '') as varchar) as signals_fired,
+        cast(special_tier as varchar) as special_tier,
         cast(signal_count as integer) as signal_count,
         cast(silence_grade as integer) as silence_grade,
         cast(silent_days as integer) as silent_days,
@@ -104,7 +101,12 @@ final as (
         cast(days_since_last_key_action as integer) as days_since_last_key_action,
         cast(last_reactivated_date as date) as last_reactivated_date,
         cast(orders_90d as integer) as orders_90d,
-        cast(revenue_90d as double) as revenue_90d
+        cast(revenue_90d as double) as revenue_90d,
+        coalesce(value_depth, false) as value_depth,
+        coalesce(value_duration, false) as value_duration,
+        coalesce(value_decision, false) as value_decision,
+        cast(value_decision_point as varchar) as value_decision_point,
+        cast(coalesce(value_check_score, 0) as integer) as value_check_score
     from valued
 )
 

@@ -27,6 +27,7 @@ typed as (
         received_at_utc as received_at,
         {{ business_date('event_time_utc') }} as event_date,
         amount_value as amount,
+        try_cast(json_extract_string(properties_text, '$.balance') as double) as balance,
         json_extract_string(properties_text, '$.currency') as currency,
         json_extract_string(properties_text, '$.feature') as feature,
         json_extract_string(properties_text, '$.device_id') as device_id,

@@ -1,0 +1,122 @@
+-- sessions per user and business day, and the run of consecutive sessions without a core feature
+-- as of the end of each day. A session is the events from one session-category event (app_open,
+-- login) to the next one or to the end of the business day. Incremental over event days
+-- [min_date - lookback_days, max_date): the run is carried in from this model's last row of the
+-- 90 days before, and a session more than 90 days after the previous one starts a fresh run, so
+-- a daily run and a full build agree and a day costs only its window.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['user_id', 'activity_date'],
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+events as (
+    select user_id, event_id, event_name, category, event_time, event_date
+    from {{ ref('stg_events') }}
+    where event_date < {{ window_max_date() }}
+    {% if is_incremental() %}
+      and event_date >= {{ lookback_start_date() }}
+    {% endif %}
+),
+
+numbered as (
+    -- session number within the user's day: session events seen so far (0 = before the first)
+    select
+        events.*,
+        sum(case when category = 'session' then 1 else 0 end) over (
+            partition by user_id, event_date order by event_time, event_id
+            rows between unbounded preceding and current row
+        ) as session_no
+    from events
+),
+
+sessions as (
+    select
+        user_id,
+        event_date as activity_date,
+        session_no,
+        min(event_time) as session_start,
+        bool_or(event_name in ({{ quoted_list(var('core_feature_events')) }})) as has_core_feature,
+        false as is_carried,
+        cast(0 as integer) as carried_streak
+    from numbered
+    where session_no > 0
+    group by user_id, event_date, session_no
+),
+
+carried as (
+    -- the run as of each user's last session day in the 90 days before the window
+    {% if is_incremental() %}
+    select
+        user_id,
+        max(activity_date) as activity_date,
+        cast(0 as bigint) as session_no,
+        cast(null as timestamp) as session_start,
+        false as has_core_feature,
+        true as is_carried,
+        cast(arg_max(no_core_session_streak, activity_date) as integer) as carried_streak
+    from {{ this }}
+    where activity_date >= {{ lookback_start_date() }} - 90
+      and activity_date < {{ lookback_start_date() }}
+    group by user_id
+    {% else %}
+    select * from sessions where false
+    {% endif %}
+),
+
+ordered as (
+    select
+        all_sessions.*,
+        -- a core-feature session, or a session after a gap of more than 90 days, starts a new run
+        case
+            when has_core_feature then 1
+            when activity_date - lag(activity_date) over by_time > 90 then 1
+            else 0
+        end as starts_run
+    from (select * from carried union all select * from sessions) as all_sessions
+    window by_time as (partition by user_id order by activity_date, is_carried desc, session_no)
+),
+
+runs as (
+    select
+        ordered.*,
+        sum(starts_run) over (
+            partition by user_id order by activity_date, is_carried desc, session_no
+            rows between unbounded preceding and current row
+        ) as run_no
+    from ordered
+),
+
+streaks as (
+    select
+        runs.*,
+        sum(case when is_carried then carried_streak when has_core_feature then 0 else 1 end) over (
+            partition by user_id, run_no order by activity_date, is_carried desc, session_no
+            rows between unbounded preceding and current row
+        ) as streak_after_session
+    from runs
+),
+
+daily as (
+    select
+        user_id,
+        activity_date,
+        count(*) as sessions,
+        count(*) filter (where has_core_feature) as core_feature_sessions,
+        arg_max(streak_after_session, session_no) as no_core_session_streak
+    from streaks
+    where not is_carried
+    group by user_id, activity_date
+)
+
+select
+    cast(user_id as varchar) as user_id,
+    cast(activity_date as date) as activity_date,
+    cast(sessions as integer) as sessions,
+    cast(core_feature_sessions as integer) as core_feature_sessions,
+    cast(no_core_session_streak as integer) as no_core_session_streak
+from daily
