@@ -22,7 +22,7 @@ def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
     started = time.perf_counter()
     world = simulate(config)
     summary = write_world(world, settings.landing, settings.truth)
-    print(f"simulated a {settings.vertical} app: {n_users:,} users over {n_days} days in "
+    print(f"simulated the {settings.vertical} app: {n_users:,} users over {n_days} days in "
           f"{time.perf_counter() - started:.1f}s, {summary.rows.get('events', 0):,} events in {summary.landing_dir}")
 
 
@@ -36,8 +36,8 @@ def _run(settings: Settings, first: date, last: date) -> None:
           f"in {time.perf_counter() - started:.1f}s")
     if not result.success:
         for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
+            if event.is_step_failure:
+                print(f"{event.step_key} failed: {event.step_failure_data.error.to_string()}", file=sys.stderr)
         sys.exit(1)
 
 

@@ -23,8 +23,20 @@ if DBT_BIN_DIR not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([DBT_BIN_DIR, os.environ.get("PATH", "")])
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    """True when the manifest is missing or older than a file of the dbt project (e.g. after a pull)."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = (path for folder in ("models", "macros", "seeds", "tests") for path in (project.project_dir / folder).rglob("*"))
+    newest = max((path.stat().st_mtime for path in sources if path.is_file()), default=0.0)
+    return max(newest, (project.project_dir / "dbt_project.yml").stat().st_mtime) > built
+
+
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():  # fresh clone outside `dagster dev`: parse once
+if _manifest_is_stale(dbt_project):  # outside `dagster dev`: parse so the asset graph matches the SQL
     dbt_project.preparer.prepare(dbt_project)
 
 
