@@ -55,3 +55,25 @@ def test_outbox_contract_blocks_and_schedule_targets_the_daily_job():
     assert any(name.startswith("not_null_stg_events") for name in checks)  # dbt tests are checks too
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.job_name == "daily_pipeline" and schedule.cron_schedule == "0 6 * * *"
+
+
+def test_manifest_is_stale_after_a_model_changes(tmp_path):
+    import os
+    from types import SimpleNamespace
+
+    from orchestration.assets.dbt import _manifest_is_stale
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    model = tmp_path / "models" / "m.sql"
+    model.write_text("select 1")
+    project = SimpleNamespace(project_dir=tmp_path, manifest_path=tmp_path / "target" / "manifest.json")
+    assert _manifest_is_stale(project)  # no manifest yet
+    project.manifest_path.parent.mkdir()
+    project.manifest_path.write_text("{}")
+    os.utime(model, (1, 1))
+    os.utime(tmp_path / "dbt_project.yml", (1, 1))
+    assert not _manifest_is_stale(project)
+    os.utime(model, None)  # edited after the manifest was built
+    os.utime(project.manifest_path, (2, 2))
+    assert _manifest_is_stale(project)
