@@ -130,6 +130,10 @@ def _glossary() -> str:
 
 def render_report(metrics: pd.DataFrame, title: str = "Recall campaigns: what the recall bought") -> str:
     """The page for one as_of_date's metrics (the latest day in `metrics` when it holds several)."""
+    metrics = metrics.copy()
+    for column in ("as_of_date", "assignment_date", "assignment_end_date"):
+        if column in metrics and not metrics.empty:
+            metrics[column] = pd.to_datetime(metrics[column]).dt.date  # DuckDB DATEs may arrive as timestamps
     if metrics.empty:
         day: date | None = None
     else:
