@@ -65,16 +65,22 @@ def _design_shares(strategies_file: str) -> dict[str, float]:
     return {s.id: s.holdout_share for s in load_strategy_library(strategies_file).strategies}
 
 
-@asset(
-    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"],
-    group_name="measurement",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
-    kinds={"python", "duckdb"},
-    description=table_description("recall_outcomes"),
-    metadata=table_metadata("recall_outcomes"),
-)
+def _measurement_asset(name: str):
+    """Both measurement tables read the same inputs and share one partitioning and pool."""
+    return asset(
+        name=name,
+        deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"],
+        group_name="measurement",
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "duckdb"},
+        description=table_description(name),
+        metadata=table_metadata(name),
+    )
+
+
+@_measurement_asset("recall_outcomes")
 def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     days = window_days(context.partition_time_window)
     as_of = days[-1]
@@ -98,16 +104,7 @@ def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     return MaterializeResult(metadata={"journeys_measured": len(outcomes), "as_of": as_of.isoformat()})
 
 
-@asset(
-    deps=["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"],
-    group_name="measurement",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
-    kinds={"python", "duckdb"},
-    description=table_description("recall_metrics"),
-    metadata=table_metadata("recall_metrics"),
-)
+@_measurement_asset("recall_metrics")
 def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse, paths: PipelinePaths) -> MaterializeResult:
     # Like the daily dbt models, re-measure the lookback days: late events change their figures.
     days = with_lookback(window_days(context.partition_time_window), paths.lookback_days)
