@@ -33,6 +33,7 @@ defs = Definitions(
             strategies=str(settings.strategies),
             lookback_days=settings.lookback_days,
             vertical=settings.vertical,
+            wake_up_days=settings.wake_up_days,
         ),
     },
     # DuckDB allows one writer process: run steps one after another in the run's own process.

@@ -27,11 +27,13 @@ class Warehouse(ConfigurableResource):
 
 class PipelinePaths(ConfigurableResource):
     """Landing folder (input), outbox folder (export), the strategy library file, how many days
-    before a partition a run recomputes to fold in late events, and the vertical preset whose
-    label and tier rules dbt applies."""
+    before a partition a run recomputes to fold in late events, the vertical preset whose
+    label and tier rules dbt applies (and whose churn threshold and wake-up window the measurement
+    uses), and an optional override of that wake-up window."""
 
     landing: str
     outbox: str
     strategies: str
     lookback_days: int = 3
     vertical: str = "ecommerce"
+    wake_up_days: int | None = None

@@ -21,6 +21,8 @@ class Settings(BaseModel):
     lookback_days: a daily run also recomputes this many earlier days, so events that arrive up
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/verticals.yml` whose label rules dbt runs with.
+    wake_up_days: replaces the preset's measurement wake-up window (None: the preset's), so one
+    deployment can measure a different window without editing the presets.
     """
 
     home: Path
@@ -32,6 +34,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(ge=0, le=30)
     strategies: Path
     vertical: str = "ecommerce"
+    wake_up_days: int | None = Field(default=None, ge=1, le=30)
 
     @field_validator("vertical")
     @classmethod
@@ -62,6 +65,7 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS", "3"),
                 strategies=Path(env.get("CHURN_RECALL_STRATEGIES", DEFAULT_STRATEGIES)).resolve(),
                 vertical=env.get("CHURN_RECALL_VERTICAL", "ecommerce"),
+                wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc

@@ -17,39 +17,63 @@ def _cols(*rows: tuple[str, str, str]) -> tuple[Column, ...]:
     return tuple(Column(*row) for row in rows)
 
 
-_ACTION_KEYS = _cols(
-    ("action_id", "VARCHAR", "Journey id: a hash of the day, the strategy and the user (primary key)."),
-    ("action_date", "DATE", "Business day the user was assigned (the partition)."),
+_OUTBOX = _cols(
+    ("action_id", "VARCHAR", "Decision id (primary key): <journey_id>_<step>, or s_<hash> for a skipped user."),
+    ("journey_id", "VARCHAR", "Journey id: j_ + a hash of the user, the journey's send day and the strategy; "
+     "null for skipped users. One journey per user at a time."),
+    ("step", "INTEGER", "Rung of the strategy's ladder (1 = first contact); null for skipped users."),
+    ("action_date", "DATE", "Planning day D (the partition): decided on data through the end of D, sent on D + 1."),
     ("user_id", "VARCHAR", "The user."),
-    ("strategy_id", "VARCHAR", "Strategy of the library (strategies.yml) the user matched first by priority."),
+    ("channel", "VARCHAR", "push, sms or call (after the A/B variant); null for control and skipped rows."),
+    ("scheduled_at", "TIMESTAMPTZ", "When to send (UTC): due_at, moved to the end of quiet hours in the user's "
+     "timezone when it fell inside them; null unless queued."),
+    ("timezone", "VARCHAR", "The user's IANA timezone used for quiet hours (library default when unknown)."),
+    ("message", "VARCHAR", "The rendered message (push/SMS text, or the call script)."),
+    ("template", "VARCHAR", "Template of the library the message was rendered from."),
+    ("benefit", "VARCHAR", "Benefit of the library offered with the step, null when none."),
+    ("coupon_code", "VARCHAR", "Unique code of the journey's benefit (same on every step offering it)."),
+    ("coupon_value", "DOUBLE", "Benefit value: coupons share_of_order x the user's average order over 90 days, "
+     "bounded and rounded (currency); gift packs their value; points the number of points."),
+    ("strategy_id", "VARCHAR", "Strategy of the library the journey follows (first match by priority)."),
+    ("variant", "VARCHAR", "A/B variant of the step ('default' when the step is not tested); null for control."),
+    ("arm", "VARCHAR", "treatment, or control (strategy or global holdout: recorded, never contacted)."),
+    ("journey_started_at", "TIMESTAMPTZ", "Due time of step 1; a response after it stops the journey "
+     "(the delivery system may also suppress a send when the user was active since then)."),
+    ("cost", "DOUBLE", "Contact cost of the step's channel (library guardrails), 0 for control and skipped rows."),
+    ("library_revision", "VARCHAR", "Revision of the strategy library that took the decision."),
 )
-_STEP = _cols(
-    ("step", "INTEGER", "Step of the strategy's ladder (1 = first contact)."),
-    ("channel", "VARCHAR", "push, sms or call."),
-    ("template", "VARCHAR", "Message template of the step."),
-    ("benefit", "VARCHAR", "Benefit offered with the step (coupon, gift pack), null when none."),
-    ("scheduled_at", "TIMESTAMPTZ", "When the step is due (UTC)."),
-)
+_OUTBOX_NAMES = [c.name for c in _OUTBOX]
 
 TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "recall_actions": (
-        "Every user assigned to a recall strategy on a day, treatment and control alike.",
-        _ACTION_KEYS
-        + _cols(("arm", "VARCHAR", "treatment or control (holdout: assigned and logged, never contacted)."))
-        + _STEP
+        "The outbox history: every recall decision of a day, one row per journey step (treatment and control) "
+        "and per skipped user. status queued = in the outbox; holdout = control journey started (measured, never "
+        "contacted); cancelled = a step not sent, with the reason; skipped = matched but not recalled.",
+        _OUTBOX
         + _cols(
-            ("lifecycle_stage", "VARCHAR", "Stage from user_risk_tiers on action_date."),
-            ("risk_level", "VARCHAR", "Risk level from user_risk_tiers on action_date."),
-            ("value_tier", "VARCHAR", "RFM value tier from user_risk_tiers on action_date."),
-            ("risk_score", "DOUBLE", "Risk score (0-100) from user_risk_tiers on action_date."),
-            ("status", "VARCHAR", "queued (in the outbox), holdout (control) or suppressed_no_consent "
-             "(treatment, but no consent for the step's channel on that day)."),
+            ("holdout", "VARCHAR", "For control: 'strategy' (the strategy's holdout_share) or 'global' (global holdout)."),
+            ("due_at", "TIMESTAMPTZ", "journey_started_at + the step's delay (before quiet hours)."),
+            ("priority", "INTEGER", "The strategy's priority (lower first): the first key when a channel's budget or capacity runs out."),
+            ("expected_value", "DOUBLE", "Expected return: the stage's wake_probability x revenue_90d / 3; the second key "
+             "(higher first) for budget and capacity, and compared with the contact cost for low-value users."),
+            ("avg_order_value", "DOUBLE", "revenue_90d / orders_90d when the journey started: the base of coupon values."),
+            ("lifecycle_stage", "VARCHAR", "Stage from user_risk_tiers when the journey started."),
+            ("risk_level", "VARCHAR", "Risk level when the journey started."),
+            ("value_tier", "VARCHAR", "RFM value tier when the journey started."),
+            ("segment", "VARCHAR", "Behaviour segment (user_segments) when the journey started."),
+            ("special_tier", "VARCHAR", "Vertical special tier (finance partial_churn / large_withdrawal) when it started."),
+            ("risk_score", "DOUBLE", "Risk score (0-100) when the journey started."),
+            ("status", "VARCHAR", "queued, holdout, cancelled or skipped."),
+            ("reason", "VARCHAR", "Why not queued: strategy_holdout / global_holdout, responded (the user came back before "
+             "the step was due: the journey ends), no_consent, frequency_cap, over_capacity, over_budget, "
+             "missing_variable:<name>, low_expected_value (skipped: expected return below the ladder's contact cost)."),
         ),
     ),
     "recall_outbox": (
-        "The steps due for sending: queued treatment rows of recall_actions, exported per day as Parquet and "
-        "CSV for the delivery system, only after the blocking outbox contract check has passed.",
-        _ACTION_KEYS + _STEP,
+        "The steps to send: queued treatment rows of recall_actions, exported per day as Parquet and CSV for the "
+        "delivery system (with the day's control assignments in holdout/ for its log), only after the blocking "
+        "outbox checks have passed. Re-running a day replaces its rows and files.",
+        _OUTBOX,
     ),
     "recall_outcomes": (
         "One row per journey of the delivery log (treatment and control) with its outcome windows, "

@@ -1,5 +1,6 @@
-"""Vertical presets (ecommerce, game, finance, education): load `verticals.yml`, validate each preset
-and turn the chosen one into the dbt vars that a run passes with `--vars`."""
+"""Vertical presets (ecommerce, game, finance, education): load `verticals.yml`, validate each preset,
+turn the chosen one into the dbt vars that a run passes with `--vars`, and give the measurement its
+windows (the wake-up window and the churn threshold second churn is judged against)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,21 @@ DEFAULT_VERTICAL = "ecommerce"
 VERTICAL_ENV = "CHURN_RECALL_VERTICAL"
 
 EventList = list[str]
+# The wake-up window may not outlast the 30-day return window: a woken-up user has always returned.
+MAX_WAKE_UP_WINDOW_DAYS = 30
+
+
+class MeasurementPreset(BaseModel):
+    """Post-recall measurement settings of a vertical: not dbt vars (dbt never sees them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wake_up_window_days: int = Field(default=7, ge=1, le=MAX_WAKE_UP_WINDOW_DAYS)
 
 
 class VerticalPreset(BaseModel):
-    """One vertical's label and tier rules; field names are the dbt vars of dbt_project.yml."""
+    """One vertical's label and tier rules; field names are the dbt vars of dbt_project.yml, except
+    `measurement` (read by orchestration/measurement only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,6 +65,7 @@ class VerticalPreset(BaseModel):
     value_duration_min_purchase_days: int = Field(ge=1)
     value_first_repeat_window_days: int = Field(ge=1)
     value_renewal_window_days: int = Field(ge=0)
+    measurement: MeasurementPreset = MeasurementPreset()
 
     @model_validator(mode="after")
     def _consistent(self) -> "VerticalPreset":
@@ -118,9 +131,28 @@ def validate_vertical(name: str, path: Path = PRESETS_FILE) -> str:
     return name
 
 
+def preset_for(vertical: str, path: Path = PRESETS_FILE) -> VerticalPreset:
+    """The validated preset of a vertical."""
+    return _cached_presets(path)[validate_vertical(vertical, path)]
+
+
 def dbt_vars_for(vertical: str, path: Path = PRESETS_FILE) -> dict[str, Any]:
-    """The preset as dbt vars (every key a var of dbt_project.yml)."""
-    return _cached_presets(path)[validate_vertical(vertical, path)].model_dump()
+    """The preset as dbt vars (every key a var of dbt_project.yml; the measurement block is not)."""
+    return preset_for(vertical, path).model_dump(exclude={"measurement"})
+
+
+def measurement_windows(vertical: str, wake_up_override: int | None = None, path: Path = PRESETS_FILE) -> tuple[int, int]:
+    """(wake-up window, churn threshold) in days for the measurement of `vertical`.
+
+    The churn threshold is the preset's `stage_churned_days`, so "went silent again past the churn
+    threshold" means what the churned lifecycle stage means; `wake_up_override` (the
+    CHURN_RECALL_WAKE_UP_DAYS setting) replaces the preset's wake-up window when given.
+    """
+    preset = preset_for(vertical, path)
+    wake_up = preset.measurement.wake_up_window_days if wake_up_override is None else wake_up_override
+    if not 1 <= wake_up <= MAX_WAKE_UP_WINDOW_DAYS:
+        raise ValueError(f"wake-up window must be 1..{MAX_WAKE_UP_WINDOW_DAYS} days, got {wake_up}")
+    return wake_up, preset.stage_churned_days
 
 
 def vertical_from_env(env: dict[str, str] | None = None) -> str:

@@ -12,9 +12,10 @@ from scipy import stats
 
 from orchestration.measurement.lift import compare_arms
 from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics
-from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes
+from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes, outcome_horizon_days
 
 A = date(2026, 3, 1)
+CHURN = 60  # the ecommerce preset's stage_churned_days
 
 
 def d(offset: int) -> date:
@@ -52,6 +53,10 @@ def _by_user(outcomes: pd.DataFrame) -> pd.DataFrame:
     return outcomes.set_index("user_id")
 
 
+def _measure(journeys: pd.DataFrame, activity: pd.DataFrame, as_of: date, churn_days: int = CHURN, **kwargs) -> pd.DataFrame:
+    return measure_outcomes(journeys, activity, as_of, churn_days=churn_days, **kwargs)
+
+
 # --- outcomes ----------------------------------------------------------------------------------
 
 
@@ -65,80 +70,154 @@ ACTIVITY = _activity(
         ("multi", 0, 1, 1, 5.0),
         ("multi", 3, 0, 0, 0.0),
         ("multi", 12, 2, 2, 7.5),
-        ("late59", 2, 1, 1, 1.0),  # woke up, back on A+59: not second-churned
-        ("late59", 59, 0, 0, 0.0),
-        ("late60", 2, 1, 1, 1.0),  # woke up, silent A+30..A+59 (A+60 is outside): second-churned
-        ("late60", 60, 0, 0, 0.0),
     ]
 )
-USERS = ["on6", "on7", "on29", "on30", "before", "multi", "late59", "late60", "silent"]
+USERS = ["on6", "on7", "on29", "on30", "before", "multi", "silent"]
 
 
 def test_window_boundaries_when_mature() -> None:
-    out = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(90)))
-    assert out.loc["on6", "woke_up_7d"] and not out.loc["on7", "woke_up_7d"]
+    out = _by_user(_measure(_journeys(USERS), ACTIVITY, as_of=d(200)))
+    assert out.loc["on6", "woke_up"] and not out.loc["on7", "woke_up"]
     assert out.loc["on7", "repurchased_30d"] and out.loc["on29", "repurchased_30d"]
     assert not out.loc["on30", "repurchased_30d"] and out.loc["on30", "revenue_30d"] == 0.0
     assert out.loc["on29", "revenue_30d"] == 30.0
-    assert not out.loc["before", "woke_up_7d"] and out.loc["before", "revenue_30d"] == 0.0
-    assert out.loc["multi", "revenue_30d"] == 12.5 and out.loc["multi", "woke_up_7d"]
-    assert out.loc["late59", "second_churned"] == False  # noqa: E712
-    assert out.loc["late60", "second_churned"] == True  # noqa: E712
-    assert out.loc["silent", "second_churned"] == False  # noqa: E712  (never woke up)
-    assert out.loc["on6", "second_churned"] == True  # noqa: E712  (woke up, nothing on A+30..A+59)
-    # measured 91 days after A, but capped at the 90-day horizon past which nothing changes
-    assert out.loc["multi", "days_observed"] == 90
+    assert not out.loc["before", "woke_up"] and out.loc["before", "revenue_30d"] == 0.0
+    assert out.loc["multi", "revenue_30d"] == 12.5 and out.loc["multi", "woke_up"]
+    assert out.loc["on30", "return_date"] is None and out.loc["on7", "return_date"] == d(7)
+    assert out.loc["silent", "second_churned"] == False  # noqa: E712  (never returned)
+    assert out.loc["on6", "second_churned"] == True  # noqa: E712  (returned on A+6, then silent)
+    # measured 201 days after A, but capped at the horizon (A+89+T) past which nothing changes
+    assert outcome_horizon_days(CHURN) == 150 and out.loc["multi", "days_observed"] == 150
+    assert (out["wake_up_window_days"] == 7).all() and (out["churn_threshold_days"] == CHURN).all()
     assert out[[c for c in out.columns if c.endswith("_mature")]].all().all()
 
 
 def test_maturity_flags_at_the_boundaries() -> None:
-    journeys = _journeys(["on29"])
+    journeys = _journeys(["on29"])  # returns on A+29 (the last return day), then silent: churns on A+29+T
     for as_of, wake, thirty, churn in [(d(5), False, False, False), (d(6), True, False, False),
                                        (d(28), True, False, False), (d(29), True, True, False),
-                                       (d(58), True, True, False), (d(59), True, True, True)]:
-        row = measure_outcomes(journeys, ACTIVITY, as_of=as_of).iloc[0]
-        assert (row["woke_up_7d_mature"], row["repurchased_30d_mature"], row["revenue_30d_mature"],
+                                       (d(88), True, True, False), (d(89), True, True, True)]:
+        row = _measure(journeys, ACTIVITY, as_of=as_of).iloc[0]
+        assert (row["woke_up_mature"], row["repurchased_30d_mature"], row["revenue_30d_mature"],
                 row["second_churned_mature"]) == (wake, thirty, thirty, churn), as_of
-    assert pd.isna(measure_outcomes(journeys, ACTIVITY, as_of=d(58)).iloc[0]["second_churned"])
+    assert pd.isna(_measure(journeys, ACTIVITY, as_of=d(88)).iloc[0]["second_churned"])
+    assert _measure(journeys, ACTIVITY, as_of=d(89)).iloc[0]["second_churned"] == True  # noqa: E712
 
 
 def test_point_in_time_ignores_later_activity() -> None:
-    at_28 = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(28)))
+    at_28 = _by_user(_measure(_journeys(USERS), ACTIVITY, as_of=d(28)))
     assert not at_28.loc["on29", "repurchased_30d"] and at_28.loc["on29", "revenue_30d"] == 0.0
     assert not at_28.loc["on29", "repurchased_30d_mature"]
-    at_5 = _by_user(measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(5)))
-    assert not at_5.loc["on6", "woke_up_7d"]
-    assert at_5.loc["multi", "woke_up_7d"] and at_5.loc["multi", "revenue_30d"] == 5.0
+    at_5 = _by_user(_measure(_journeys(USERS), ACTIVITY, as_of=d(5)))
+    assert not at_5.loc["on6", "woke_up"]
+    assert at_5.loc["multi", "woke_up"] and at_5.loc["multi", "revenue_30d"] == 5.0
     # Same answer whatever the future holds.
     future = pd.concat([ACTIVITY, _activity([("on6", 1, 1, 1, 99.0)])])
     pd.testing.assert_frame_equal(
-        measure_outcomes(_journeys(USERS), ACTIVITY, as_of=d(0)),
-        measure_outcomes(_journeys(USERS), future, as_of=d(0)),
+        _measure(_journeys(USERS), ACTIVITY, as_of=d(0)),
+        _measure(_journeys(USERS), future, as_of=d(0)),
     )
 
 
 def test_journeys_after_as_of_are_left_out_and_columns() -> None:
     journeys = pd.concat([_journeys(["on6"]), _journeys(["on7"], day=d(3)).assign(action_id="a_later")])
-    out = measure_outcomes(journeys, ACTIVITY, as_of=d(2))
+    out = _measure(journeys, ACTIVITY, as_of=d(2))
     assert list(out["action_id"]) == ["a_on6"]
     assert list(out.columns) == OUTCOME_COLUMNS
     # A journey assigned on A+3 measures its own window: on7's key action on A+7 is its day 4.
-    later = _by_user(measure_outcomes(journeys, ACTIVITY, as_of=d(40)))
-    assert later.loc["on7", "woke_up_7d"]
+    later = _by_user(_measure(journeys, ACTIVITY, as_of=d(40)))
+    assert later.loc["on7", "woke_up"]
 
 
 def test_key_action_column_is_configurable() -> None:
     activity = ACTIVITY.assign(lessons=0)
     activity.loc[activity["user_id"] == "on7", "lessons"] = 0
     activity.loc[(activity["user_id"] == "silent") | (activity["user_id"] == "on30"), "lessons"] = 1
-    out = _by_user(measure_outcomes(_journeys(USERS), activity, as_of=d(90), key_action_column="lessons"))
-    assert not out.loc["on6", "woke_up_7d"]  # orders are not lessons
-    assert not out.loc["on30", "woke_up_7d"]  # lesson on A+30 is outside 7 days
+    out = _by_user(_measure(_journeys(USERS), activity, as_of=d(90), key_action_column="lessons"))
+    assert not out.loc["on6", "woke_up"]  # orders are not lessons
+    assert not out.loc["on30", "woke_up"]  # lesson on A+30 is outside 7 days
+    assert out.loc["on30", "return_date"] is None  # ... and outside the 30-day return window
 
 
 def test_users_without_activity_get_false_and_zero() -> None:
-    out = measure_outcomes(_journeys(["ghost"]), ACTIVITY, as_of=d(10))
-    assert not out.loc[0, "woke_up_7d"] and out.loc[0, "revenue_30d"] == 0.0
+    out = _measure(_journeys(["ghost"]), ACTIVITY, as_of=d(10))
+    assert not out.loc[0, "woke_up"] and out.loc[0, "revenue_30d"] == 0.0
+
+
+# --- second churn: return R, then a silence of at least T days after an active day L <= R+60 ------
+
+T = 30  # a game-like threshold keeps the hand-made histories short
+R = 2  # every user below returns (first key action) on A+2
+EVERY_10 = list(range(R, R + 60, 10))  # active on R, R+10, .., R+50: gaps of 9 days, far below T
+
+
+def _days_active(user: str, offsets: list[int]) -> list[tuple[str, int, int, int, float]]:
+    return [(user, o, 1 if o == R else 0, 0, 0.0) for o in offsets]
+
+
+CHURN_ACTIVITY = _activity(
+    _days_active("last_r60", [*EVERY_10, R + 60, R + 61 + T])  # last active R+60, silent R+61..R+60+T: counts
+    + _days_active("last_r61", [*EVERY_10, R + 60, R + 61, R + 62 + T])  # same silence after R+61: too late
+    + _days_active("short", [*EVERY_10, R + 60, R + 60 + T])  # silent R+61..R+59+T: T-1 days, not enough
+    + _days_active("early", [R, R + 1 + T])  # silent R+1..R+T right after returning: counts
+    + _days_active("open", [*EVERY_10, R + 60])  # silent since R+60: churns once T days have passed
+    + [("late_key", 30, 1, 0, 0.0)]  # first key action on A+30: no return
+)
+CHURN_USERS = ["last_r60", "last_r61", "short", "early", "open", "late_key"]
+
+
+def _churn(as_of: int) -> pd.DataFrame:
+    return _by_user(_measure(_journeys(CHURN_USERS), CHURN_ACTIVITY, as_of=d(as_of), churn_days=T))
+
+
+def test_second_churn_boundaries_once_known() -> None:
+    out = _churn(R + 60 + T + 40)
+    assert (out.loc[CHURN_USERS[:5], "return_date"] == d(R)).all() and out.loc["late_key", "return_date"] is None
+    expected = {"last_r60": True, "last_r61": False, "short": False, "early": True, "open": True, "late_key": False}
+    assert out["second_churned"].astype(bool).to_dict() == expected
+    assert out["second_churned_mature"].all() and (out["churn_threshold_days"] == T).all()
+
+
+def test_second_churn_is_marked_immature_until_it_is_known() -> None:
+    # The silence is proven on its T-th day, not before.
+    assert pd.isna(_churn(R + 60 + T - 1).loc["last_r60", "second_churned"])
+    assert _churn(R + 60 + T).loc["last_r60", "second_churned"] == True  # noqa: E712
+    assert _churn(R + T).loc["early", "second_churned"] == True  # noqa: E712  (known long before R+60)
+    # An active day after R+60 that ends every gap below T proves there is no second churn.
+    at_r61 = _churn(R + 61)
+    assert at_r61.loc["last_r61", "second_churned"] == False and at_r61.loc["last_r61", "second_churned_mature"]  # noqa: E712
+    assert not at_r61.loc["short", "second_churned_mature"] and not at_r61.loc["open", "second_churned_mature"]
+    assert pd.isna(_churn(R + 60 + T - 1).loc["short", "second_churned"])  # T-1 silent days so far
+    assert _churn(R + 60 + T).loc["short", "second_churned"] == False  # noqa: E712  (back on day T)
+    # Without a return the flag is False once the 30-day return window has closed, NA before.
+    assert pd.isna(_churn(28).loc["late_key", "second_churned"]) and not _churn(28).loc["late_key", "second_churned_mature"]
+    assert _churn(29).loc["late_key", "second_churned"] == False  # noqa: E712
+
+
+def test_horizon_covers_the_latest_second_churn() -> None:
+    # Return on A+29, last active day R+60 = A+89, churned on A+89+T: the last day of the horizon.
+    activity = _activity([("u", o, int(o == 29), 0, 0.0) for o in range(29, 90, 10)])
+    horizon = outcome_horizon_days(T)
+    assert horizon == 30 + 60 + T and outcome_horizon_days(90) == 180
+    assert pd.isna(_measure(_journeys(["u"]), activity, d(horizon - 2), churn_days=T).iloc[0]["second_churned"])
+    row = _measure(_journeys(["u"]), activity, d(horizon - 1), churn_days=T).iloc[0]
+    assert row["second_churned"] == True and row["days_observed"] == horizon  # noqa: E712
+
+
+def test_wake_up_window_is_configurable() -> None:
+    activity = _activity([("on2", 2, 1, 0, 0.0), ("on3", 3, 1, 0, 0.0)])
+    out = _by_user(_measure(_journeys(["on2", "on3"]), activity, as_of=d(10), wake_up_days=3))
+    assert out.loc["on2", "woke_up"] and not out.loc["on3", "woke_up"]
+    assert (out["wake_up_window_days"] == 3).all() and out.loc["on3", "return_date"] == d(3)
+    assert _measure(_journeys(["on2"]), activity, as_of=d(2), wake_up_days=3).iloc[0]["woke_up_mature"]
+    early = _measure(_journeys(["on2"]), activity, as_of=d(1), wake_up_days=3)
+    assert not early.iloc[0]["woke_up_mature"] and not early.iloc[0]["woke_up"]
+    # Cohort metrics take the window from the outcomes they count.
+    outcomes = _measure(_journeys(["on2", "on3"]), activity, as_of=d(2), wake_up_days=3)
+    metrics = _level(cohort_metrics(outcomes, as_of=d(2)), "campaign")
+    assert (metrics["wake_up_window_days"] == 3).all() and metrics["wake_up_mature"].all()
+    assert (metrics["wake_up_rate"] == 0.5).all() and (metrics["churn_threshold_days"] == CHURN).all()
+    assert not _level(cohort_metrics(outcomes.assign(wake_up_window_days=7), as_of=d(2)), "campaign")["wake_up_mature"].any()
 
 
 # --- lift --------------------------------------------------------------------------------------
@@ -198,9 +277,10 @@ def _campaign(seed: int = 5, n: int = 600) -> pd.DataFrame:
             "opened": (arm == "treatment") & (rng.random(n) < 0.4),
             "clicked": False,
             "cost": np.where(arm == "treatment", 0.1, 0.0),
-            "woke_up_7d": woke,
+            "woke_up": woke,
             "repurchased_30d": woke | (rng.random(n) < 0.05),
             "revenue_30d": np.where(woke, rng.gamma(2.0, 20.0, n), 0.0),
+            "return_date": np.where(woke, d(1), None),
             "second_churned": pd.array(woke & (rng.random(n) < 0.4), dtype="boolean"),
         }
     )
@@ -218,16 +298,17 @@ def test_cohort_metrics_rows_rates_and_lift() -> None:
     t, c = outcomes[outcomes["arm"] == "treatment"], outcomes[outcomes["arm"] == "control"]
     assert row["users"] == len(t) and row["control_users"] == len(c) and row["sends"] == len(t)
     assert row["opens"] == t["opened"].sum() and row["cost"] == pytest.approx(0.1 * len(t))
-    assert row["wake_up_rate"] == pytest.approx(t["woke_up_7d"].mean())
+    assert row["wake_up_rate"] == pytest.approx(t["woke_up"].mean())
     revenue = compare_arms(t["revenue_30d"].to_numpy(), c["revenue_30d"].to_numpy())
     assert (row["revenue_lift"], row["revenue_lift_ci_low"], row["revenue_lift_ci_high"]) == pytest.approx(
         (revenue.lift, revenue.ci_low, revenue.ci_high)
     )
     assert row["revenue_relative_lift"] == pytest.approx(revenue.relative_lift)
-    wake = compare_arms(t["woke_up_7d"].to_numpy(float), c["woke_up_7d"].to_numpy(float))
+    wake = compare_arms(t["woke_up"].to_numpy(float), c["woke_up"].to_numpy(float))
     assert (row["wake_up_lift"], row["wake_up_lift_ci_low"]) == pytest.approx((wake.lift, wake.ci_low))
-    churn_rate = t.loc[t["woke_up_7d"], "second_churned"].astype(bool).mean()
-    assert row["second_churn_rate"] == pytest.approx(churn_rate)
+    churn_rate = t.loc[t["woke_up"], "second_churned"].astype(bool).mean()
+    assert row["second_churn_rate"] == pytest.approx(churn_rate) and row["second_churn_users"] == t["woke_up"].sum()
+    assert row["second_churn_mature"] and row["wake_up_window_days"] == 7 and pd.isna(row["churn_threshold_days"])
     assert row["incremental_revenue_30d"] == pytest.approx(revenue.lift * len(t))
     assert row["roi_30d"] == pytest.approx((revenue.lift * len(t) - 0.1 * len(t)) / (0.1 * len(t)))
     controls = metrics[metrics["arm"] == "control"]
@@ -240,8 +321,14 @@ def test_cohort_maturity_and_immature_second_churn() -> None:
     outcomes = _campaign().assign(second_churned=pd.array([pd.NA] * 600, dtype="boolean"))
     early = cohort_metrics(outcomes, as_of=d(28))
     assert not early["is_mature"].any() and early["wake_up_mature"].all()
-    assert early["second_churn_rate"].isna().all() and not early["second_churn_mature"].any()
+    # Nothing seen to churn yet among returned journeys: 0 so far, and not final.
+    assert (early["second_churn_rate"].fillna(0.0) == 0.0).all() and not early["second_churn_mature"].any()
     assert cohort_metrics(outcomes, as_of=d(29))["is_mature"].all()
+    # One journey still undecided keeps its cohorts' second churn open.
+    partly = _campaign()
+    partly.loc[0, "second_churned"] = pd.NA
+    metrics = _level(cohort_metrics(partly, as_of=d(200)), "campaign")
+    assert not metrics["second_churn_mature"].any() and metrics["is_mature"].all()
 
 
 def test_cohorts_are_split_by_day_and_strategy() -> None:
@@ -262,13 +349,17 @@ def test_cohorts_are_split_by_day_and_strategy() -> None:
 
 
 def test_empty_inputs_and_bad_journeys() -> None:
-    empty = measure_outcomes(_journeys([]), ACTIVITY.iloc[0:0], as_of=d(3))
+    empty = _measure(_journeys([]), ACTIVITY.iloc[0:0], as_of=d(3))
     assert empty.empty and list(empty.columns) == OUTCOME_COLUMNS
     assert cohort_metrics(empty, as_of=d(3)).empty
     with pytest.raises(ValueError, match="one row per action_id"):
-        measure_outcomes(pd.concat([_journeys(["x"]), _journeys(["x"])]), ACTIVITY, as_of=d(3))
+        _measure(pd.concat([_journeys(["x"]), _journeys(["x"])]), ACTIVITY, as_of=d(3))
     with pytest.raises(ValueError, match="without an assignment_date"):
-        measure_outcomes(_journeys(["x"]).assign(assignment_date=None), ACTIVITY, as_of=d(3))
+        _measure(_journeys(["x"]).assign(assignment_date=None), ACTIVITY, as_of=d(3))
+    with pytest.raises(ValueError, match="wake_up_days must be 1..30"):
+        _measure(_journeys(["x"]), ACTIVITY, as_of=d(3), wake_up_days=31)
+    with pytest.raises(TypeError, match="churn_days"):
+        measure_outcomes(_journeys(["x"]), ACTIVITY, as_of=d(3))  # no silent default threshold
 
 
 def test_journeys_as_of_only_knows_what_had_happened_by_that_day():
@@ -306,13 +397,13 @@ def test_revenue_90d_pre_period_and_coupon_redemption() -> None:
                           ("u1", 29, 1, 1, 10.0), ("u1", 89, 1, 1, 5.0), ("u1", 90, 1, 1, 50.0)])
     journeys = _journeys(["u1", "u2"]).assign(coupon_code=["C1", "C2"])
     redemptions = pd.DataFrame({"user_id": ["u1", "u2"], "coupon_code": ["C1", "C2"], "redeemed_date": [d(29), d(30)]})
-    out = _by_user(measure_outcomes(journeys, activity, as_of=d(95), redemptions=redemptions))
+    out = _by_user(_measure(journeys, activity, as_of=d(95), redemptions=redemptions))
     assert out.loc["u1", "pre_period_revenue"] == 10.0  # days A-30..A-1 only
     assert out.loc["u1", "revenue_90d"] == 15.0 and out.loc["u1", "revenue_30d"] == 10.0
     assert out.loc["u1", "coupon_redeemed"] == True and out.loc["u2", "coupon_redeemed"] == False  # noqa: E712
-    early = _by_user(measure_outcomes(journeys, activity, as_of=d(88), redemptions=redemptions))
+    early = _by_user(_measure(journeys, activity, as_of=d(88), redemptions=redemptions))
     assert early.loc["u1", "revenue_90d"] == 10.0 and not early.loc["u1", "revenue_90d_mature"]
-    no_log = measure_outcomes(journeys.assign(coupon_code=[None, "C2"]), activity, as_of=d(40))
+    no_log = _measure(journeys.assign(coupon_code=[None, "C2"]), activity, as_of=d(40))
     assert no_log["coupon_redeemed"].isna().all()  # no coupon, or no redemption log: unknown
 
 

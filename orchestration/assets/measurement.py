@@ -1,4 +1,5 @@
-"""Measurement assets: per-journey outcomes and per-cohort metrics of past recall campaigns."""
+"""Measurement assets: per-journey outcomes and per-cohort metrics of past recall campaigns, with
+the windows of the selected vertical (its churn threshold and wake-up window)."""
 
 
 from datetime import date, timedelta
@@ -7,11 +8,12 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from orchestration.assets.warehouse_io import replace_rows, table_description, table_exists, table_metadata
-from orchestration.measurement import OUTCOME_HORIZON_DAYS, cohort_metrics, journeys_as_of, measure_outcomes
+from orchestration.measurement import cohort_metrics, journeys_as_of, measure_outcomes, outcome_horizon_days
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS
 from orchestration.recall.library import load_strategy_library
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days, with_lookback
 from orchestration.resources import PipelinePaths, Warehouse
+from orchestration.verticals import measurement_windows
 
 # The delivery log's rows of journeys assigned in a date range, each with the lifecycle stage, value
 # tier and segment its user had the day before assignment (what the campaign could know when it was sent).
@@ -60,6 +62,12 @@ def _load(con, first: date, last: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return touches, activity, redemptions
 
 
+def _windows(paths: PipelinePaths) -> dict[str, int]:
+    """measure_outcomes' window arguments for the configured vertical (and wake-up override)."""
+    wake_up_days, churn_days = measurement_windows(paths.vertical, paths.wake_up_days)
+    return {"wake_up_days": wake_up_days, "churn_days": churn_days}
+
+
 def _design_shares(strategies_file: str) -> dict[str, float]:
     """Holdout share of each strategy of the library (the SRM check's expectation)."""
     return {s.id: s.holdout_share for s in load_strategy_library(strategies_file).strategies}
@@ -81,14 +89,15 @@ def _measurement_asset(name: str):
 
 
 @_measurement_asset("recall_outcomes")
-def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+def recall_outcomes(context: AssetExecutionContext, warehouse: Warehouse, paths: PipelinePaths) -> MaterializeResult:
     days = window_days(context.partition_time_window)
     as_of = days[-1]
+    windows = _windows(paths)
     # Journeys older than the horizon have every window closed: they were final at an earlier run.
-    first = days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1)
+    first = days[0] - timedelta(days=outcome_horizon_days(windows["churn_days"]) - 1)
     with warehouse.connect() as con:
         touches, activity, redemptions = _load(con, first, as_of)
-        outcomes = measure_outcomes(journeys_as_of(touches, as_of), activity, as_of, redemptions=redemptions)
+        outcomes = measure_outcomes(journeys_as_of(touches, as_of), activity, as_of, redemptions=redemptions, **windows)
         if table_exists(con, "recall_outcomes"):
             # Never move a journey back in time: re-running an older day leaves later measurements.
             later = con.execute(
@@ -110,14 +119,15 @@ def recall_metrics(context: AssetExecutionContext, warehouse: Warehouse, paths: 
     days = with_lookback(window_days(context.partition_time_window), paths.lookback_days)
     written = 0
     design = _design_shares(paths.strategies)
+    windows = _windows(paths)
+    horizon = outcome_horizon_days(windows["churn_days"])
     with warehouse.connect() as con:
-        touches, activity, redemptions = _load(con, days[0] - timedelta(days=OUTCOME_HORIZON_DAYS - 1), days[-1])
+        touches, activity, redemptions = _load(con, days[0] - timedelta(days=horizon - 1), days[-1])
         for day in days:
             journeys = journeys_as_of(touches, day)
-            horizon_start = day - timedelta(days=OUTCOME_HORIZON_DAYS - 1)
-            visible = journeys[journeys["assignment_date"] >= horizon_start]
+            visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
             outcomes = measure_outcomes(
-                visible, activity[activity["activity_date"] <= pd.Timestamp(day)], day, redemptions=redemptions
+                visible, activity[activity["activity_date"] <= pd.Timestamp(day)], day, redemptions=redemptions, **windows
             )
             metrics = cohort_metrics(outcomes, day, design_control_share=design)
             written += replace_rows(con, "recall_metrics", metrics, "as_of_date = ?", [day])

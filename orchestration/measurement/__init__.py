@@ -4,6 +4,7 @@
 from orchestration.measurement.journeys import journeys_as_of
 from orchestration.measurement.lift import LiftEstimate, compare_arms
 from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics
-from orchestration.measurement.outcomes import OUTCOME_COLUMNS, OUTCOME_HORIZON_DAYS, measure_outcomes
+from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes, outcome_horizon_days
 
-__all__ = ["LiftEstimate", "METRIC_COLUMNS", "OUTCOME_COLUMNS", "OUTCOME_HORIZON_DAYS", "cohort_metrics", "compare_arms", "journeys_as_of", "measure_outcomes"]
+__all__ = ["LiftEstimate", "METRIC_COLUMNS", "OUTCOME_COLUMNS", "cohort_metrics", "compare_arms", "journeys_as_of", "measure_outcomes",
+           "outcome_horizon_days"]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from orchestration.measurement.outcomes import REPURCHASE_DAYS
+from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
 
 ALL = "all"
 COHORT_KEYS = ["cohort_level", "period", "strategy_id", "lifecycle_stage", "cohort_value"]
@@ -29,6 +29,9 @@ CONTROL_BASIS = {
     "channel": "none",
 }
 LEVELS = list(CONTROL_BASIS)
+# The overall cohort pools the campaigns assigned in the last 90 days: a fixed span, however long
+# the vertical's second churn keeps older campaigns in the measurement.
+OVERALL_DAYS = LTV_DAYS
 OPTIONAL_LEVELS = ("value_tier", "segment", "step_variant", "channel")
 
 
@@ -44,7 +47,7 @@ def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     `frame` has one row per journey with assignment_date, strategy_id, arm, lifecycle_stage and
     the optional attributes value_tier, segment, step_variant, channel (levels whose attribute is
     null everywhere are left out). Week and overall cohorts pool campaigns (strata); overall holds
-    only campaigns whose 30-day window has closed by `as_of`.
+    only campaigns assigned in the OVERALL_DAYS up to `as_of` whose 30-day window has closed.
     """
     base = frame.assign(
         period=pd.to_datetime(frame["assignment_date"]),
@@ -69,7 +72,8 @@ def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         parts.append(_level(treated, "channel", treated["channel"].fillna("none")))
     week = base.assign(period=base["period"] - pd.to_timedelta(base["period"].dt.weekday, unit="D"))
     parts += [_level(week, "week", ALL), _level(week.assign(strategy_id=ALL), "week", ALL)]
-    closed = base.loc[(pd.Timestamp(as_of) - base["s_date"]).dt.days >= REPURCHASE_DAYS - 1].assign(period=pd.NaT)
+    elapsed = (pd.Timestamp(as_of) - base["s_date"]).dt.days
+    closed = base.loc[(elapsed >= REPURCHASE_DAYS - 1) & (elapsed < OVERALL_DAYS)].assign(period=pd.NaT)
     parts += [_level(closed, "overall", ALL), _level(closed.assign(strategy_id=ALL), "overall", ALL)]
     for part in parts:
         part["s_value"] = part["s_value"].astype(object)

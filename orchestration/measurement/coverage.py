@@ -51,7 +51,7 @@ def simulate_campaigns(replications: int, users: int = 400, control_share: float
         "assignment_date": DAY,
         "lifecycle_stage": "at_risk",
         "pre_period_revenue": x,
-        "woke_up_7d": woke,
+        "woke_up": woke,
         "repurchased_30d": bought,
         "revenue_30d": revenue,
         "second_churned": pd.array([pd.NA] * n, dtype="boolean"),

@@ -8,13 +8,14 @@ Mapping (documented in docs/measurement.md):
   both strategies (one control journey per strategy, so each strategy's comparison uses the whole
   control arm as in the original analysis; pooled 'all'-strategy rows count them twice);
 - Hillstrom's two-week outcome window is the measured window, all on day A: `visit` is a key
-  action (woke_up_7d) and, for treatment, an open and click of the e-mail (a response);
+  action (woke_up) and, for treatment, an open and click of the e-mail (a response);
   `conversion` is an order (repurchased_30d); `spend` is its revenue (revenue_30d);
 - the pre-period covariate for CUPED is `history` (dollars spent in the past year);
 - lifecycle_stage is `new` (newbie) or `existing`, value_tier is `history_segment`, segment is the
   customer's past purchase channel (web, phone, multichannel);
-- metrics are measured as of A+29: the 30-day windows are closed; the 90-day revenue and second
-  churn are not observed by the data and stay marked immature.
+- it is measured with the ecommerce preset's windows (orchestration/verticals.yml) as of A+29: the
+  30-day windows are closed; the 90-day revenue and second churn are not observed by the data and
+  stay marked immature.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ import pandas as pd
 from orchestration.measurement.journeys import journeys_as_of
 from orchestration.measurement.metrics import cohort_metrics
 from orchestration.measurement.outcomes import REPURCHASE_DAYS, measure_outcomes
+from orchestration.verticals import measurement_windows
 
 SHARED_DATA_ENV = "CHURN_RECALL_SHARED_DATA"
 RELATIVE_FILE = Path("hillstrom") / "hillstrom.csv"
 CAMPAIGN_DAY = date(2008, 3, 3)  # nominal: the data carries no calendar date
+VERTICAL = "ecommerce"  # a retailer's e-mail campaign
 ARMS = {"Mens E-Mail": "mens_email", "Womens E-Mail": "womens_email"}
 CONTROL_ARM = "No E-Mail"
 COLUMNS = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie", "channel",
@@ -120,7 +123,8 @@ def measure_hillstrom(frames: ContractFrames) -> tuple[pd.DataFrame, pd.DataFram
     """recall_outcomes and recall_metrics of the campaign, by the pipeline's own measurement code."""
     journeys = journeys_as_of(frames.touches, frames.as_of)
     journeys["pre_period_revenue"] = journeys["user_id"].map(frames.pre_period_revenue)
-    outcomes = measure_outcomes(journeys, frames.activity, frames.as_of)
+    wake_up_days, churn_days = measurement_windows(VERTICAL)
+    outcomes = measure_outcomes(journeys, frames.activity, frames.as_of, wake_up_days=wake_up_days, churn_days=churn_days)
     # Each strategy's journeys are half treatment, half control by design (equal thirds of 64,000).
     metrics = cohort_metrics(outcomes, frames.as_of, design_control_share={s: 0.5 for s in ARMS.values()})
     return outcomes, metrics

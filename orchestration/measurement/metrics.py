@@ -15,7 +15,7 @@ from scipy import stats
 
 from orchestration.measurement.cohorts import ALL, CONTROL_BASIS, COHORT_KEYS, STRATUM_KEYS, expand_cohorts
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_chi_square, two_sided_p
-from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, SECOND_CHURN_END, WAKE_UP_DAYS
+from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
 SRM_ALPHA = 0.001  # a cohort's split is implausible under its design below this p-value
@@ -31,7 +31,7 @@ LIFT_SUFFIXES = ("lift", "lift_ci_low", "lift_ci_high", "relative_lift", "relati
                  "relative_lift_ci_high", "p_value", "lift_cuped", "lift_cuped_ci_low", "lift_cuped_ci_high")
 COUNTS = {"sends": "sent", "deliveries": "delivered", "opens": "opened", "clicks": "clicked",
           "responses": "responded", "conversions": "_buy", "coupon_journeys": "_coupon",
-          "second_churn_users": "_churn_known"}
+          "second_churn_users": "_returned"}
 METRIC_COLUMNS = [
     "assignment_date", "strategy_id", "lifecycle_stage", "arm", "as_of_date",
     "cohort_level", "cohort_value", "assignment_end_date", "control_basis", "campaigns",
@@ -39,28 +39,40 @@ METRIC_COLUMNS = [
     "wake_up_rate", "repurchase_30d_rate", "revenue_per_user_30d", "revenue_per_user_90d",
     "second_churn_rate", "coupon_redemption_rate",
     "wake_up_mature", "is_mature", "second_churn_mature", "ltv_mature",
+    "wake_up_window_days", "churn_threshold_days",
     "control_users",
     *(f"{p}_{s}" for p in LIFTED for s in LIFT_SUFFIXES),
     "incremental_revenue_30d", "roi_30d", "incremental_revenue_90d", "roi_90d",
     "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
 _Y = [value for value, _ in LIFTED.values()]
-_SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_churn_known", "_churn", "_redeemed", "cost"]
+_SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_returned", "_churn", "_redeemed", "cost"]
 
 
 def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per-journey numeric values (NaN where an outcome is not defined)."""
+    """Per-journey numeric values (NaN where an outcome is not defined) and window bookkeeping.
+
+    The windows are read from the outcomes (wake_up_window_days, churn_threshold_days, as
+    measure_outcomes records them) so metrics can never disagree with the journeys they count;
+    frames without them (imports, simulations) use the default wake-up window and no threshold.
+    """
     frame = outcomes.copy()
     frame["assignment_date"] = pd.to_datetime(frame["assignment_date"]).dt.date
-    frame["_wake"] = frame["woke_up_7d"].astype(float)
+    frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)
+    frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
+    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(frame["assignment_date"])).dt.days
+    frame["_wake_open"] = elapsed < frame["_wake_days"] - 1
+    frame["_wake"] = frame["woke_up"].astype(float)
     frame["_buy"] = frame["repurchased_30d"].astype(float)
     frame["_rev"] = frame["revenue_30d"].astype(float)
     frame["_rev90"] = frame["revenue_90d"].astype(float) if "revenue_90d" in frame else np.nan
     frame["_x"] = frame["pre_period_revenue"].fillna(0.0).astype(float) if "pre_period_revenue" in frame else 0.0
-    # Second churn is a rate among woken-up users whose churn window has closed (NA otherwise).
-    churn = frame["second_churned"].astype("Float64").astype(float).where(frame["woke_up_7d"].astype(bool))
-    frame["_churn_known"] = churn.notna().astype(float)
-    frame["_churn"] = churn.fillna(0.0)
+    # Second churn: among returned journeys, those seen to churn again so far (NA = not yet known).
+    returned = pd.to_datetime(frame["return_date"]).notna() if "return_date" in frame else pd.Series(False, index=frame.index)
+    churned = frame["second_churned"].astype("boolean")
+    frame["_returned"] = returned.astype(float)
+    frame["_churn"] = (churned.fillna(False).astype(bool) & returned).astype(float)
+    frame["_churn_open"] = churned.isna()
     coupon = frame["coupon_code"].notna() if "coupon_code" in frame else pd.Series(False, index=frame.index)
     redeemed = frame["coupon_redeemed"].astype("Float64").astype(float) if "coupon_redeemed" in frame else np.nan
     frame["_coupon"] = coupon.astype(float)
@@ -183,7 +195,9 @@ def cohort_metrics(
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
 
     cohorts = long.assign(_cid=cid).groupby("_cid", sort=True).agg(
-        **{k: (k, "first") for k in COHORT_KEYS}, min=("s_date", "min"), max=("s_date", "max"))
+        **{k: (k, "first") for k in COHORT_KEYS}, min=("s_date", "min"), max=("s_date", "max"),
+        wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
+        wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
     # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment.
     row_sums = _sums(long, 2 * cid + treated, 2 * n_cohorts, np.ones(len(long), bool))
     row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
@@ -195,8 +209,8 @@ def cohort_metrics(
     with np.errstate(divide="ignore", invalid="ignore"):
         for y, column in LIFTED.values():
             rows[column] = row_sums[y][present] / row_sums[f"n{y}"][present]
-        known = row_sums["_churn_known"][present]
-        rows["second_churn_rate"] = np.where(known > 0, row_sums["_churn"][present] / known, np.nan)
+        returned = row_sums["_returned"][present]
+        rows["second_churn_rate"] = np.where(returned > 0, row_sums["_churn"][present] / returned, np.nan)
         offered = row_sums["_redeem_known"][present]
         rows["coupon_redemption_rate"] = np.where(offered > 0, row_sums["_redeemed"][present] / offered, np.nan)
     for name, column in COUNTS.items():
@@ -239,10 +253,13 @@ def cohort_metrics(
     rows["assignment_end_date"] = pd.to_datetime(rows["max"]).dt.date
     elapsed = (pd.Timestamp(as_of) - pd.to_datetime(rows["max"])).dt.days
     rows["as_of_date"] = as_of
-    rows["wake_up_mature"] = elapsed >= WAKE_UP_DAYS - 1
+    # Wake-up and second churn are final when every pooled journey's are (their windows vary).
+    rows["wake_up_mature"] = ~rows["wake_open"].astype(bool)
     rows["is_mature"] = elapsed >= REPURCHASE_DAYS - 1
-    rows["second_churn_mature"] = elapsed >= SECOND_CHURN_END
+    rows["second_churn_mature"] = rows["is_mature"] & ~rows["churn_open"].astype(bool)
     rows["ltv_mature"] = elapsed >= LTV_DAYS - 1
+    rows["wake_up_window_days"] = rows["wake_days"].astype("int64")
+    rows["churn_threshold_days"] = rows["churn_days"].astype("Int64")
     for column in ("users", "campaigns", *COUNTS):
         rows[column] = rows[column].astype("int64")
     order = {level: i for i, level in enumerate(CONTROL_BASIS)}

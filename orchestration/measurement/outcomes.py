@@ -1,7 +1,8 @@
-"""Per-journey outcomes as of a day (point in time), following docs/contracts.md "Measurement
-definitions": wake-up (7 d), repurchase and revenue (30 d), revenue (90 d, the LTV window), coupon
-redemption (30 d), second churn (days 30..59), each with the flag saying whether its window has
-closed by `as_of`, plus the pre-assignment revenue (days A-30..A-1) that CUPED adjusts with."""
+"""Per-journey outcomes as of a day (point in time), following docs/measurement.md: wake-up (a
+window of `wake_up_days`, default 7), repurchase and revenue (30 d), revenue (90 d, the LTV window),
+coupon redemption (30 d), return and second churn (second_churn.py), each with the flag saying
+whether it is final by `as_of`, plus the pre-assignment revenue (days A-30..A-1) that CUPED adjusts
+with. The windows are parameters because they depend on the vertical (verticals.yml)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-WAKE_UP_DAYS = 7
+from orchestration.measurement.second_churn import RETURN_DAYS, SECOND_CHURN_WITHIN_DAYS, second_churn
+
+WAKE_UP_DAYS = 7  # default wake-up window: a key action on A .. A+6
 REPURCHASE_DAYS = 30
-SECOND_CHURN_START = 30
-SECOND_CHURN_END = 59  # inclusive: days A+30 .. A+59
 LTV_DAYS = 90  # revenue over days A .. A+89
 PRE_PERIOD_DAYS = 30  # pre-assignment covariate: revenue on days A-30 .. A-1
-# Every window has closed this many days after assignment; older journeys are final.
-OUTCOME_HORIZON_DAYS = LTV_DAYS
+
+
+def outcome_horizon_days(churn_days: int) -> int:
+    """Days after A (from A inclusive) past which no outcome can change: the LTV window, or the
+    latest second churn (return on A+29, last active day R+60, then churn_days silent days)."""
+    return max(LTV_DAYS, RETURN_DAYS + SECOND_CHURN_WITHIN_DAYS + churn_days)
+
 
 JOURNEY_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "assignment_date", "lifecycle_stage"]
 FUNNEL_COLUMNS = {"sent": False, "delivered": False, "opened": False, "clicked": False, "responded": False, "cost": 0.0}
@@ -30,8 +36,9 @@ OUTCOME_COLUMNS = [
     "pre_period_revenue",
     "measured_through",
     "days_observed",
-    "woke_up_7d",
-    "woke_up_7d_mature",
+    "wake_up_window_days",
+    "woke_up",
+    "woke_up_mature",
     "repurchased_30d",
     "repurchased_30d_mature",
     "revenue_30d",
@@ -40,6 +47,8 @@ OUTCOME_COLUMNS = [
     "revenue_90d_mature",
     "coupon_redeemed",
     "coupon_redeemed_mature",
+    "return_date",
+    "churn_threshold_days",
     "second_churned",
     "second_churned_mature",
 ]
@@ -78,16 +87,20 @@ def measure_outcomes(
     as_of: date,
     key_action_column: str = "key_actions",
     redemptions: pd.DataFrame | None = None,
+    *,
+    churn_days: int,
+    wake_up_days: int = WAKE_UP_DAYS,
 ) -> pd.DataFrame:
     """One row per journey (OUTCOME_COLUMNS) using only activity dated on or before `as_of`.
 
-    woke_up_7d / repurchased_30d / revenue_30d / revenue_90d count what has been observed so far
-    (final once the matching *_mature flag is true). second_churned needs the whole window
-    A+30..A+59 to prove an absence, so it is NA until second_churned_mature; it is False for users
-    who did not wake up. `redemptions` (user_id, coupon_code, redeemed_date) is the coupon log;
-    without it coupon_redeemed is NA. A `pre_period_revenue` column in `journeys` (e.g. an
-    importer's own pre-period spend) is kept; otherwise it is the revenue on days A-30..A-1.
-    Journeys assigned after `as_of` are left out.
+    woke_up (a key action on A..A+wake_up_days-1) / repurchased_30d / revenue_30d / revenue_90d
+    count what has been observed so far (final once the matching *_mature flag is true).
+    second_churned (see second_churn.py; `churn_days` is the vertical's churn threshold, which has
+    no default so that no caller silently measures another vertical's) is NA until known.
+    `redemptions` (user_id, coupon_code, redeemed_date) is the coupon log; without it
+    coupon_redeemed is NA. A `pre_period_revenue` column in `journeys` (e.g. an importer's own
+    pre-period spend) is kept; otherwise it is the revenue on days A-30..A-1. Journeys assigned
+    after `as_of` are left out.
     """
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
     if missing:
@@ -96,7 +109,12 @@ def measure_outcomes(
         raise ValueError("journeys must have one row per action_id")
     if journeys["assignment_date"].isna().any():
         raise ValueError("journeys has rows without an assignment_date")
+    if not 1 <= wake_up_days <= RETURN_DAYS:  # a woken-up user has returned
+        raise ValueError(f"wake_up_days must be 1..{RETURN_DAYS}, got {wake_up_days}")
+    if churn_days < 1:
+        raise ValueError(f"churn_days must be at least 1, got {churn_days}")
 
+    horizon = outcome_horizon_days(churn_days)
     as_of_ts = pd.Timestamp(as_of)
     out = journeys.copy()
     for column, default in FUNNEL_COLUMNS.items():
@@ -116,49 +134,50 @@ def measure_outcomes(
     act["activity_date"] = _days(act["activity_date"])
     # Only days some journey can use; the inner join below keeps journey users only.
     first = (day_a.min() if len(day_a) else as_of_ts) - pd.Timedelta(days=PRE_PERIOD_DAYS)
-    last = min(as_of_ts, (day_a.max() if len(day_a) else as_of_ts) + pd.Timedelta(days=LTV_DAYS - 1))
+    last = min(as_of_ts, (day_a.max() if len(day_a) else as_of_ts) + pd.Timedelta(days=horizon - 1))
     act = act.loc[(act["activity_date"] >= first) & (act["activity_date"] <= last)]
     # Journeys are keyed by row position (an int) so the join and groupby avoid string keys.
     keys = pd.DataFrame({"journey": np.arange(len(out)), "user_id": out["user_id"].astype(str), "day_a": day_a})
     joined = keys.merge(act.astype({"user_id": str}), on="user_id", how="inner")
     offset = (joined["activity_date"] - joined["day_a"]).dt.days
-    joined = joined.loc[(offset >= -PRE_PERIOD_DAYS) & (offset < LTV_DAYS)]
+    joined = joined.loc[(offset >= -PRE_PERIOD_DAYS) & (offset < horizon)]
     offset = offset.loc[joined.index]
 
     after = offset >= 0
-    in_7 = after & (offset < WAKE_UP_DAYS)
+    key = joined[key_action_column].fillna(0) > 0
     in_30 = after & (offset < REPURCHASE_DAYS)
-    in_churn = (offset >= SECOND_CHURN_START) & (offset <= SECOND_CHURN_END)
     revenue = joined["revenue"].fillna(0.0).astype(float)
     per_row = pd.DataFrame(
         {
             "journey": joined["journey"],
-            "woke": in_7 & (joined[key_action_column].fillna(0) > 0),
+            "woke": after & (offset < wake_up_days) & key,
             "bought": in_30 & (joined["orders"].fillna(0) > 0),
             "revenue": revenue.where(in_30, 0.0),
-            "revenue_90": revenue.where(after, 0.0),
+            "revenue_90": revenue.where(after & (offset < LTV_DAYS), 0.0),
             "pre_revenue": revenue.where(~after, 0.0),
-            "active_late": in_churn & (joined["events"].fillna(0) > 0),
         }
     )
     agg = per_row.groupby("journey", sort=False).agg(
         woke=("woke", "any"), bought=("bought", "any"), revenue=("revenue", "sum"),
-        revenue_90=("revenue_90", "sum"), pre_revenue=("pre_revenue", "sum"), active_late=("active_late", "any"),
+        revenue_90=("revenue_90", "sum"), pre_revenue=("pre_revenue", "sum"),
     )
     agg = agg.reindex(np.arange(len(out)))
-    woke = agg["woke"].fillna(False).astype(bool).to_numpy()
-    active_late = agg["active_late"].fillna(False).astype(bool).to_numpy()
 
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
     # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
-    observed = np.minimum(elapsed, OUTCOME_HORIZON_DAYS - 1)
+    observed = np.minimum(elapsed, horizon - 1)
+    active = after & ((joined["events"].fillna(0) > 0) | key)  # any event makes a day active
+    days = pd.DataFrame({"journey": joined["journey"], "offset": offset, "key": key}).loc[active]
+    return_offset, second, churn_mature = second_churn(days, observed, churn_days)
+
     if "pre_period_revenue" not in out.columns:
         out["pre_period_revenue"] = agg["pre_revenue"].fillna(0.0).astype(float).to_numpy()
     out["pre_period_revenue"] = out["pre_period_revenue"].astype(float)
     out["measured_through"] = (day_a + pd.to_timedelta(observed, unit="D")).dt.date
     out["days_observed"] = observed + 1
-    out["woke_up_7d"] = woke
-    out["woke_up_7d_mature"] = elapsed >= WAKE_UP_DAYS - 1
+    out["wake_up_window_days"] = wake_up_days
+    out["woke_up"] = agg["woke"].fillna(False).astype(bool).to_numpy()
+    out["woke_up_mature"] = elapsed >= wake_up_days - 1
     out["repurchased_30d"] = agg["bought"].fillna(False).astype(bool).to_numpy()
     out["repurchased_30d_mature"] = elapsed >= REPURCHASE_DAYS - 1
     out["revenue_30d"] = agg["revenue"].fillna(0.0).astype(float).to_numpy()
@@ -167,9 +186,9 @@ def measure_outcomes(
     out["revenue_90d_mature"] = elapsed >= LTV_DAYS - 1
     out["coupon_redeemed"] = _redeemed(out, day_a, redemptions, as_of_ts).array
     out["coupon_redeemed_mature"] = out["repurchased_30d_mature"]
-    churn_mature = elapsed >= SECOND_CHURN_END
-    second = pd.array(woke & ~active_late, dtype="boolean")
-    second[~churn_mature] = pd.NA
+    returned = day_a + pd.to_timedelta(return_offset, unit="D")
+    out["return_date"] = returned.dt.date.astype(object).where(returned.notna(), None)
+    out["churn_threshold_days"] = churn_days
     out["second_churned"] = second
     out["second_churned_mature"] = churn_mature
     extra = [c for c in journeys.columns if c not in OUTCOME_COLUMNS]

@@ -1,14 +1,18 @@
-"""Recall policy (domain logic, no Dagster): the strategy library, hash-based holdout assignment
-and the daily plan of recall actions with its outbox."""
+"""Recall policy (domain logic, no Dagster): the strategy library, the journey cadence, guardrails,
+personal benefits and templates, hash-based holdouts and variants, and the daily plan with its outbox."""
 
 from orchestration.recall.actions import (
     ACTION_COLUMNS,
     OUTBOX_COLUMNS,
+    DayInputs,
+    finalize,
+    holdout_assignments,
     outbox,
-    outbox_contract_frame,
-    plan_recall_actions,
+    plan_day,
+    propose,
 )
 from orchestration.recall.assignment import assign_arm
+from orchestration.recall.cadence import history_days
 from orchestration.recall.library import (
     Strategy,
     StrategyLibrary,
@@ -18,15 +22,7 @@ from orchestration.recall.library import (
 )
 
 __all__ = [
-    "ACTION_COLUMNS",
-    "OUTBOX_COLUMNS",
-    "Strategy",
-    "StrategyLibrary",
-    "StrategyLibraryError",
-    "assign_arm",
-    "load_strategy_library",
-    "outbox",
-    "outbox_contract_frame",
-    "parse_strategy_library",
-    "plan_recall_actions",
+    "ACTION_COLUMNS", "OUTBOX_COLUMNS", "DayInputs", "Strategy", "StrategyLibrary", "StrategyLibraryError",
+    "assign_arm", "finalize", "history_days", "holdout_assignments", "load_strategy_library", "outbox",
+    "parse_strategy_library", "plan_day", "propose",
 ]

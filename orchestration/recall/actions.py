@@ -1,54 +1,56 @@
-"""Plan one day's recall actions: match each tiered user to the first strategy by priority, skip
-users whose journey is still in its cool-down, split treatment/control by hash, check consent for
-the first step's channel, and derive the outbox (queued treatment rows) for the delivery system."""
+"""Plan one day of recall: advance running journeys, start new ones for matched users, personalise
+each due step (A/B variant, coupon, rendered message) and apply the guardrails. Every decision is a
+row of recall_actions (the outbox history); the queued rows are the outbox.
+
+Partition day D decides on data through the end of D; its steps are sent on D + 1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, time, timezone
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, hash_key, hex16, stable_hash
+from orchestration.recall import cadence
+from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, assign_variant, hash_key, hex16, in_global_holdout, stable_hash
+from orchestration.recall.benefits import benefit_text, coupon_codes, coupon_value, expected_benefit_cost
+from orchestration.recall.guardrails import cap_blocked, fill_channel_limits, known_timezones, shift_out_of_quiet_hours
 from orchestration.recall.library import Strategy, StrategyLibrary
+from orchestration.recall.templates import render_bulk
 
-SEND_HOUR_UTC = 10
-
-QUEUED = "queued"
-HOLDOUT = "holdout"
-SUPPRESSED_NO_CONSENT = "suppressed_no_consent"
+QUEUED, HOLDOUT, CANCELLED, SKIPPED = "queued", "holdout", "cancelled", "skipped"
+LOW_EXPECTED_VALUE, NO_CONSENT, FREQUENCY_CAP = "low_expected_value", "no_consent", "frequency_cap"
 
 ACTION_COLUMNS: list[str] = [
-    "action_id",
-    "action_date",
-    "user_id",
-    "strategy_id",
-    "arm",
-    "step",
-    "channel",
-    "template",
-    "benefit",
-    "scheduled_at",
-    "lifecycle_stage",
-    "risk_level",
-    "value_tier",
-    "risk_score",
-    "status",
+    "action_id", "journey_id", "action_date", "user_id", "strategy_id", "library_revision", "arm", "holdout",
+    "step", "variant", "channel", "template", "benefit", "coupon_code", "coupon_value", "message",
+    "journey_started_at", "due_at", "scheduled_at", "timezone", "priority", "expected_value", "cost",
+    "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
+    "status", "reason",
 ]
 OUTBOX_COLUMNS: list[str] = [
-    "action_id",
-    "action_date",
-    "user_id",
-    "strategy_id",
-    "step",
-    "channel",
-    "template",
-    "benefit",
-    "scheduled_at",
+    "action_id", "journey_id", "step", "action_date", "user_id", "channel", "scheduled_at", "timezone",
+    "message", "template", "benefit", "coupon_code", "coupon_value", "strategy_id", "variant", "arm",
+    "journey_started_at", "cost", "library_revision",
 ]
 TIER_COLUMNS = ["user_id", "lifecycle_stage", "risk_level", "value_tier", "is_high_value_dormant", "risk_score"]
-USER_COLUMNS = ["user_id", "push_opt_in", "sms_opt_in", "call_opt_in"]
+OPTIONAL_TIER_COLUMNS = ["segment", "special_tier", "orders_90d", "revenue_90d"]
+USER_COLUMNS = ["user_id", "nickname", "timezone", "push_opt_in", "sms_opt_in", "call_opt_in"]
+
+
+@dataclass
+class DayInputs:
+    """What one day's plan reads. history: recall_actions rows of the last
+    cadence.history_days(library) days before `day`; responses: user_id, responded_at."""
+
+    day: date
+    tiers: pd.DataFrame
+    users: pd.DataFrame
+    history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ACTION_COLUMNS))
+    responses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["user_id", "responded_at"]))
+    vertical: str = "ecommerce"
+    known_until: pd.Timestamp | None = None
 
 
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
@@ -61,11 +63,8 @@ def match_mask(tiers: pd.DataFrame, strategy: Strategy) -> pd.Series:
     """Boolean mask of the tier rows a strategy's match targets (empty list / null = any)."""
     rule = strategy.match
     mask = pd.Series(True, index=tiers.index)
-    for column, allowed in (
-        ("lifecycle_stage", rule.lifecycle_stage),
-        ("risk_level", rule.risk_level),
-        ("value_tier", rule.value_tier),
-    ):
+    for column in ("lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier"):
+        allowed = getattr(rule, column)
         if allowed:
             mask &= tiers[column].isin(allowed)
     if rule.high_value_dormant is not None:
@@ -73,106 +72,205 @@ def match_mask(tiers: pd.DataFrame, strategy: Strategy) -> pd.Series:
     return mask
 
 
-def match_strategies(tiers: pd.DataFrame, library: StrategyLibrary) -> pd.Series:
-    """Strategy id per tier row: the first match in priority order, or NaN for no match."""
+def match_strategies(tiers: pd.DataFrame, library: StrategyLibrary, day: date, vertical: str) -> pd.Series:
+    """Strategy id per tier row: the first active match in priority order, or NaN for no match."""
     chosen = pd.Series(np.nan, index=tiers.index, dtype=object)
     for strategy in library.ordered():
-        free = chosen.isna()
-        chosen[free & match_mask(tiers, strategy)] = strategy.id
+        if strategy.is_active(day, vertical):
+            chosen[chosen.isna() & match_mask(tiers, strategy)] = strategy.id
     return chosen
 
 
-def _as_id_array(ids: Iterable[str] | pd.Series | None) -> np.ndarray:
-    if ids is None:
-        return np.array([], dtype=object)
-    values = ids.dropna() if isinstance(ids, pd.Series) else [i for i in ids if i is not None]
-    return np.asarray(list(values), dtype=object)
+def contact_cost(strategy: Strategy, library: StrategyLibrary, avg_order_value: pd.Series) -> np.ndarray:
+    """Expected cost of running the whole ladder for each user: every step's channel cost (weighted
+    by variant share) plus the costliest benefit expected to be redeemed."""
+    channel_cost = sum(v.share * library.guardrails.channels[v.channel].cost for s in strategy.steps for v in s.arms())
+    benefit_cost = np.zeros(len(avg_order_value))
+    for step in strategy.steps:
+        for v in step.arms():
+            if v.benefit is not None:
+                benefit = library.benefits[v.benefit]
+                cost = expected_benefit_cost(benefit, coupon_value(benefit, avg_order_value), library.economics.coupon_redemption_rate)
+                benefit_cost = np.maximum(benefit_cost, cost)
+    return channel_cost + benefit_cost
 
 
-def consent_for_channel(users: pd.DataFrame, user_ids: pd.Series, channels: pd.Series) -> np.ndarray:
-    """Whether each user opted in to the given channel; unknown users or missing flags mean no."""
-    latest = users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last")
-    joined = pd.DataFrame({"user_id": user_ids.to_numpy()}).merge(latest, on="user_id", how="left", sort=False)
-    flags = joined[USER_COLUMNS[1:]].fillna(False).astype(bool).to_numpy()
-    codes = channels.map({c: i for i, c in enumerate(("push", "sms", "call"))})
-    known = codes.notna().to_numpy()
-    picked = np.zeros(len(user_ids), dtype=bool)
-    rows = np.flatnonzero(known)
-    picked[rows] = flags[rows, codes.to_numpy()[known].astype(np.intp)]
-    return picked
+def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, vertical: str, busy: np.ndarray) -> pd.DataFrame:
+    """Step 1 of a journey for every matched user who is not busy (treatment or control), and a
+    'skipped' row for low-value users whose expected return is below the cost of contact."""
+    send_day = day + timedelta(days=1)
+    users = tiers.loc[~tiers["user_id"].isin(busy)].copy()
+    users["strategy_id"] = match_strategies(users, library, send_day, vertical)
+    users = users.loc[users["strategy_id"].notna()].reset_index(drop=True)
+    orders = pd.to_numeric(users["orders_90d"], errors="coerce")
+    users["avg_order_value"] = (pd.to_numeric(users["revenue_90d"], errors="coerce") / orders.where(orders > 0)).astype(float)
+    monthly_value = pd.to_numeric(users["revenue_90d"], errors="coerce").fillna(0).to_numpy(dtype=float) / 3
+    wake = users["lifecycle_stage"].map(library.economics.wake_probability).fillna(0).to_numpy(dtype=float)
+    users["expected_value"] = wake * monthly_value
+    users["priority"], users["arm"], users["holdout"] = 0, TREATMENT, None
+    cost = np.zeros(len(users))
+    ids = users["strategy_id"].to_numpy(dtype=object)
+    journey_ids = np.empty(len(users), dtype="<U16")
+    global_holdout = in_global_holdout(users["user_id"], library.global_holdout_share, library.salt)
+    for strategy in library.strategies:
+        rows = np.flatnonzero(ids == strategy.id)
+        if not len(rows):
+            continue
+        subset = users.iloc[rows]
+        cost[rows] = contact_cost(strategy, library, subset["avg_order_value"])
+        users.loc[rows, "priority"] = strategy.priority
+        users.loc[rows, "arm"] = assign_arm(subset["user_id"], strategy.id, strategy.holdout_share, library.salt).to_numpy()
+        journey_ids[rows] = hex16(stable_hash(subset["user_id"], hash_key("journey", send_day.isoformat(), strategy.id)))
+    users.loc[users["arm"] == CONTROL, "holdout"] = "strategy"
+    users.loc[global_holdout, ["arm", "holdout"]] = (CONTROL, "global")
+    skip = users["value_tier"].isin(library.economics.skip_below_cost_tiers).to_numpy() & (users["expected_value"].to_numpy() < cost)
+    users["journey_id"] = np.where(skip, None, np.char.add("j_", journey_ids).astype(object))
+    users["journey_started_at"] = cadence.day_start(send_day) + pd.Timedelta(hours=library.send_hour_utc)
+    users["due_at"] = users["journey_started_at"]
+    users["step"] = 1
+    users["status"] = np.where(skip, SKIPPED, np.where(users["arm"] == CONTROL, HOLDOUT, None))
+    users["reason"] = np.where(skip, LOW_EXPECTED_VALUE, np.where(users["arm"] == CONTROL, users["holdout"] + "_holdout", None))
+    users.loc[skip, ["arm", "holdout", "journey_started_at", "due_at", "step"]] = (None, None, pd.NaT, pd.NaT, None)
+    return users
 
 
-def plan_recall_actions(
-    tiers: pd.DataFrame,
-    users: pd.DataFrame,
-    library: StrategyLibrary,
-    action_date: date,
-    recent_action_user_ids: set[str] | pd.Series,
-    salt: str = "churn-recall",
-) -> pd.DataFrame:
-    """One row per user assigned on action_date (columns ACTION_COLUMNS), sorted by user_id.
-
-    tiers: user_risk_tiers rows of one tier_date; users: stg_users with per-channel consent;
-    recent_action_user_ids: users whose journey is still in its cool-down (they get no row).
-    """
+def propose(inputs: DayInputs, library: StrategyLibrary) -> pd.DataFrame:
+    """Continuing steps of running journeys and first steps of new ones, before personalisation."""
+    tiers = inputs.tiers
     _require(tiers, TIER_COLUMNS, "tiers")
-    _require(users, USER_COLUMNS, "users")
     if "tier_date" in tiers.columns and tiers["tier_date"].nunique() > 1:
         raise ValueError("tiers must hold a single tier_date")
     if tiers["user_id"].duplicated().any():
-        dupes = tiers.loc[tiers["user_id"].duplicated(), "user_id"].head(5).tolist()
-        raise ValueError(f"tiers has duplicate user_id rows (e.g. {dupes})")
+        raise ValueError(f"tiers has duplicate user_id rows (e.g. {tiers.loc[tiers['user_id'].duplicated(), 'user_id'].head(5).tolist()})")
+    tiers = tiers.assign(**{c: None for c in OPTIONAL_TIER_COLUMNS if c not in tiers.columns})
+    state = cadence.journey_state(inputs.history, library, inputs.day)
+    continuing = cadence.due_steps(state, library, inputs.day, inputs.responses, inputs.known_until)
+    fresh = start_journeys(tiers, library, inputs.day, inputs.vertical, cadence.busy_users(state, library, inputs.day))
+    columns = cadence.JOURNEY_ATTRIBUTES + ["step", "due_at", "status", "reason"]
+    return pd.concat([continuing[columns], fresh[columns]], ignore_index=True)
 
-    cooling = _as_id_array(recent_action_user_ids)
-    eligible = tiers.loc[~tiers["user_id"].isin(cooling), TIER_COLUMNS].copy()
-    eligible["strategy_id"] = match_strategies(eligible, library)
-    planned = eligible.loc[eligible["strategy_id"].notna()].reset_index(drop=True)
 
-    # Arms: one hash pass per strategy (the salt includes the strategy id).
-    # action_id: a hash of the user under a key made of the day and the strategy.
-    arms = np.full(len(planned), TREATMENT, dtype=object)
-    action_ids = np.empty(len(planned), dtype="<U16")
-    strategy_ids = planned["strategy_id"].to_numpy(dtype=object)
+def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
+    """Variant, channel, template and benefit of each treatment row's step (null for control and skipped rows)."""
+    out = pd.DataFrame({c: pd.Series(None, index=candidates.index, dtype=object)
+                        for c in ("variant", "channel", "template", "benefit")})
+    live = (candidates["arm"] == TREATMENT).to_numpy()
     for strategy in library.strategies:
-        rows = np.flatnonzero(strategy_ids == strategy.id)
+        for number, step in enumerate(strategy.steps, start=1):
+            rows = candidates.index[live & (candidates["strategy_id"] == strategy.id).to_numpy() & (candidates["step"] == number).to_numpy()]
+            if not len(rows):
+                continue
+            arms = step.arms()
+            chosen = assign_variant(candidates.loc[rows, "user_id"], strategy.id, number, [a.id for a in arms], [a.share for a in arms], library.salt)
+            by_id = {a.id: a for a in arms}
+            out.loc[rows, "variant"] = chosen
+            for column in ("channel", "template", "benefit"):
+                out.loc[rows, column] = [getattr(by_id[v], column) for v in chosen]
+    return out
+
+
+def personalise(candidates: pd.DataFrame, users: pd.DataFrame, recommendations: pd.DataFrame | None,
+                library: StrategyLibrary) -> pd.DataFrame:
+    """Fill variant, benefit, coupon, message, timezone and cost; cancel rows lacking a template variable."""
+    frame = candidates.reset_index(drop=True)
+    frame = pd.concat([frame, _step_fields(frame, library)], axis=1)
+    profile = users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last")
+    frame = frame.merge(profile, on="user_id", how="left", sort=False)
+    if recommendations is not None and not recommendations.empty:
+        frame = frame.merge(recommendations[["user_id", "recommendation"]].drop_duplicates("user_id"), on="user_id", how="left")
+    else:
+        frame["recommendation"] = None
+    frame["recommendation"] = frame["recommendation"].fillna(library.default_recommendation)
+    frame["timezone"] = known_timezones(frame["timezone"], library.guardrails.default_timezone)
+    frame["coupon_value"], frame["coupon_code"], frame["benefit_text"], frame["countdown"] = np.nan, None, None, None
+    for name, benefit in library.benefits.items():
+        rows = frame.index[(frame["benefit"] == name).to_numpy()]
         if len(rows):
-            user_ids = planned["user_id"].iloc[rows]
-            arms[rows] = assign_arm(user_ids, strategy.id, strategy.holdout_share, salt).to_numpy()
-            action_ids[rows] = hex16(stable_hash(user_ids, hash_key("action", action_date.isoformat(), strategy.id)))
-    planned["arm"] = arms
-    planned["action_id"] = np.char.add("a_", action_ids).astype(object)
+            values = coupon_value(benefit, frame.loc[rows, "avg_order_value"])
+            frame.loc[rows, "coupon_value"] = values
+            frame.loc[rows, "coupon_code"] = coupon_codes(frame.loc[rows, "journey_id"], frame.loc[rows, "benefit"], library.coupon_prefix, library.salt)
+            frame.loc[rows, "benefit_text"] = benefit_text(benefit, values, library.currency_symbol)
+            started = pd.to_datetime(frame.loc[rows, "journey_started_at"], utc=True)
+            left = benefit.valid_days - ((frame.loc[rows, "due_at"] - started).dt.days)
+            frame.loc[rows, "countdown"] = np.where(left == 1, "1 day", left.astype(str) + " days")
+    frame["link"] = library.link_base.rstrip("/") + "/" + frame["journey_id"].astype(str)
+    pending = frame["status"].isna() & frame["template"].notna()
+    values = frame.loc[pending, ["nickname", "recommendation", "coupon_code", "countdown", "link"]].assign(
+        benefit=frame.loc[pending, "benefit_text"])
+    messages, missing = render_bulk(frame.loc[pending, "template"], values, library.templates)
+    frame["message"] = None
+    frame.loc[pending, "message"] = messages
+    lacking = pending & frame.index.isin(missing.index[missing.notna()])
+    frame.loc[lacking, "status"] = CANCELLED
+    frame.loc[lacking, "reason"] = "missing_variable:" + missing[missing.notna()]
+    costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
+    frame["cost"] = frame["channel"].map(costs).fillna(0.0).astype(float)
+    return frame
 
-    first_steps = pd.DataFrame(
-        [
-            {"strategy_id": s.id, "channel": s.steps[0].channel, "template": s.steps[0].template,
-             "benefit": s.steps[0].benefit, "delay_hours": float(s.steps[0].delay_hours)}
-            for s in library.strategies
-        ]
-    ).astype({"benefit": object})
-    planned = planned.merge(first_steps, on="strategy_id", how="left", validate="many_to_one")
-    planned["step"] = 1
-    start = datetime.combine(action_date, time(SEND_HOUR_UTC), tzinfo=timezone.utc)
-    planned["scheduled_at"] = pd.Timestamp(start) + pd.to_timedelta(planned["delay_hours"], unit="h")
-    planned["action_date"] = action_date
 
-    has_consent = consent_for_channel(users, planned["user_id"], planned["channel"])
+def consent_for_channel(frame: pd.DataFrame) -> np.ndarray:
+    """Whether each row's user opted in to the row's channel (unknown users and missing flags: no)."""
+    flags = {c: frame[f"{c}_opt_in"].astype("boolean").fillna(False).to_numpy(dtype=bool) for c in ("push", "sms", "call")}
+    consent = np.zeros(len(frame), dtype=bool)
+    for channel, allowed in flags.items():
+        consent |= (frame["channel"] == channel).to_numpy() & allowed
+    return consent
 
-    planned["status"] = np.where(
-        planned["arm"] == CONTROL, HOLDOUT, np.where(has_consent, QUEUED, SUPPRESSED_NO_CONSENT)
-    )
-    return planned[ACTION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
+
+def apply_guardrails(frame: pd.DataFrame, history: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
+    """Consent, quiet hours, frequency caps and the channels' daily budget and capacity, in that order;
+    the rows that pass are queued."""
+    rails = library.guardrails
+    frame["scheduled_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    pending = frame["status"].isna()
+    refused = pending & ~consent_for_channel(frame)
+    frame.loc[refused, ["status", "reason"]] = (CANCELLED, NO_CONSENT)
+    pending = frame["status"].isna()
+    frame.loc[pending, "scheduled_at"] = shift_out_of_quiet_hours(frame.loc[pending, "due_at"], frame.loc[pending, "timezone"], rails.quiet_hours)
+    sent = history.loc[history["status"] == QUEUED, ["user_id", "channel", "scheduled_at"]] if not history.empty else history
+    if not sent.empty:
+        sent = sent.assign(scheduled_at=pd.to_datetime(sent["scheduled_at"], utc=True))
+    capped = cap_blocked(frame.loc[pending], sent, rails.frequency_caps)
+    frame.loc[frame.index[pending][capped], ["status", "reason"]] = (CANCELLED, FREQUENCY_CAP)
+    pending = frame["status"].isna()
+    over = fill_channel_limits(frame.loc[pending], rails.channels)
+    frame.loc[over.index[over.notna()], "status"] = CANCELLED
+    frame.loc[over.index[over.notna()], "reason"] = over[over.notna()]
+    frame.loc[frame["status"].isna(), "status"] = QUEUED
+    return frame
+
+
+def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibrary,
+             recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Personalise and guard the proposed rows; one row per decision in ACTION_COLUMNS, sorted."""
+    _require(inputs.users, USER_COLUMNS, "users")
+    frame = personalise(candidates, inputs.users, recommendations, library)
+    frame = apply_guardrails(frame, inputs.history, library)
+    frame["action_date"] = inputs.day
+    frame["library_revision"] = library.revision
+    step = frame["step"].astype("Int64").astype(str)
+    skipped_ids = np.char.add("s_", hex16(stable_hash(frame["user_id"], hash_key("skip", inputs.day.isoformat()))).astype(object))
+    frame["action_id"] = np.where(frame["journey_id"].notna(), frame["journey_id"].astype(str) + "_" + step, skipped_ids)
+    frame["step"] = frame["step"].astype("Int64")
+    frame["priority"] = frame["priority"].astype("Int64")
+    frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT
+    frame.loc[frame["status"].isin([HOLDOUT, SKIPPED]), ["timezone", "message", "cost"]] = (None, None, 0.0)
+    return frame[ACTION_COLUMNS].sort_values(["user_id", "action_id"], kind="stable").reset_index(drop=True)
+
+
+def plan_day(inputs: DayInputs, library: StrategyLibrary, recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """propose + finalize: the whole day's decisions (recall_actions rows for `inputs.day`)."""
+    return finalize(propose(inputs, library), inputs, library, recommendations)
 
 
 def outbox(actions: pd.DataFrame) -> pd.DataFrame:
-    """The actions due for sending: treatment rows with status 'queued', in OUTBOX_COLUMNS."""
+    """The steps to send: queued treatment rows, in OUTBOX_COLUMNS."""
     due = actions[(actions["status"] == QUEUED) & (actions["arm"] == TREATMENT)]
     return due[OUTBOX_COLUMNS].reset_index(drop=True)
 
 
-def outbox_contract_frame(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
-    """The frame the recall_outbox suite validates: the exported rows (outbox(actions)) with their
-    arm and status, and consent re-read from `users` for each row's channel (has_consent)."""
-    exported = actions.loc[actions["action_id"].isin(outbox(actions)["action_id"])]
-    frame = exported[["action_id", "user_id", "action_date", "arm", "channel", "status"]].reset_index(drop=True)
-    frame["has_consent"] = consent_for_channel(users, frame["user_id"], frame["channel"])
-    return frame
+def holdout_assignments(actions: pd.DataFrame) -> pd.DataFrame:
+    """Control journeys started that day, for the delivery system's log (never to be contacted)."""
+    control = actions[actions["status"] == HOLDOUT]
+    return control[["action_id", "journey_id", "action_date", "user_id", "strategy_id", "arm", "holdout",
+                     "journey_started_at", "library_revision"]].reset_index(drop=True)

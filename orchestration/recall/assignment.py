@@ -47,3 +47,21 @@ def assign_arm(user_ids: pd.Series, strategy_id: str, holdout_share: float, salt
     # Index into a two-element object array: much faster than np.where over strings.
     arms = _ARMS[(points < holdout_share).astype(np.intp)]
     return pd.Series(arms, index=user_ids.index, name="arm", dtype=object, copy=False)
+
+
+def in_global_holdout(user_ids: pd.Series, share: float, salt: str) -> np.ndarray:
+    """Users kept out of every strategy (the global holdout): a hash point below `share`."""
+    if share <= 0:
+        return np.zeros(len(user_ids), dtype=bool)
+    return unit_interval(stable_hash(user_ids, hash_key(salt, "global-holdout"))) < share
+
+
+def assign_variant(user_ids: pd.Series, strategy_id: str, step: int, ids: list[str], shares: list[float], salt: str) -> np.ndarray:
+    """A/B variant of a step per user: the hash point falls into one share's slice of [0, 1).
+
+    Keyed on strategy and step, not the day: a user sees the same variant on every journey."""
+    if len(ids) == 1:
+        return np.full(len(user_ids), ids[0], dtype=object)
+    points = unit_interval(stable_hash(user_ids, hash_key(salt, strategy_id, f"step{step}", "variant")))
+    edges = np.cumsum(shares)[:-1]
+    return np.asarray(ids, dtype=object)[np.searchsorted(edges, points, side="right")]

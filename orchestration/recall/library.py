@@ -1,27 +1,28 @@
-"""The strategy library: pydantic models of strategies.yml and a loader that reports every
-problem with the file name, the strategy's index and id, the field path and the YAML line."""
+"""The strategy library (召回策略库): pydantic models of strategies.yml — strategies, benefits,
+message templates, guardrails and economics — and a loader that reports every problem with the
+file name, the field path and the YAML line."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestration.recall.guardrails import Guardrails
+from orchestration.recall.templates import template_problems
+
 CHANNELS: tuple[str, ...] = ("push", "sms", "call")
 LIFECYCLE_STAGES: tuple[str, ...] = (
-    "new",
-    "active",
-    "at_risk",
-    "dormant_light",
-    "dormant_medium",
-    "dormant_severe",
-    "churned",
-    "reactivated",
+    "new", "active", "at_risk", "dormant_light", "dormant_medium", "dormant_severe", "churned", "reactivated",
 )
 RISK_LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "lost")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
+SEGMENTS: tuple[str, ...] = ("price_sensitive", "feature_dependent", "social_driven", "unclassified")
+SPECIAL_TIERS: tuple[str, ...] = ("partial_churn", "large_withdrawal")
+VERTICALS: tuple[str, ...] = ("ecommerce", "game", "finance", "education")
 
 
 def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
@@ -30,82 +31,194 @@ def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
-class Step(BaseModel):
-    """One rung of a journey's ladder: which channel, how long after the start, what it says."""
-
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class Variant(_Model):
+    """One arm of a step's A/B test: overrides the step's channel, template or benefit."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    share: float = Field(gt=0, le=1)
+    channel: str | None = None
+    template: str | None = None
+    benefit: str | None = None
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel_known(cls, value: Any) -> Any:
+        return value if value is None else _one_of(value, CHANNELS)
+
+
+class Step(_Model):
+    """One rung of a journey's ladder: which channel, how long after the start, what it says."""
+
     channel: str
-    delay_hours: float = Field(ge=0)
+    delay_hours: int = Field(ge=0)
     template: str = Field(min_length=1)
     benefit: str | None = None
+    variants: list[Variant] = Field(default_factory=list)
 
     @field_validator("channel", mode="before")
     @classmethod
     def _channel_known(cls, value: Any) -> str:
         return _one_of(value, CHANNELS)
 
+    @field_validator("delay_hours")
+    @classmethod
+    def _whole_days(cls, value: int) -> int:
+        # The pipeline plans one business day at a time: a journey moves at most one rung per day.
+        if value % 24:
+            raise ValueError(f"delay_hours must be a multiple of 24 (the daily run plans whole days), got {value}")
+        return value
 
-class Match(BaseModel):
+    @model_validator(mode="after")
+    def _variant_shares(self) -> "Step":
+        if self.variants:
+            total = sum(v.share for v in self.variants)
+            if abs(total - 1) > 1e-9:
+                raise ValueError(f"variant shares must add up to 1, got {total:g}")
+            if len({v.id for v in self.variants}) != len(self.variants):
+                raise ValueError("variant ids must be unique within a step")
+        return self
+
+    def arms(self) -> list[Variant]:
+        """The step's variants with every field filled in (one 'default' variant when not A/B tested)."""
+        if not self.variants:
+            return [Variant(id="default", share=1.0, channel=self.channel, template=self.template, benefit=self.benefit)]
+        return [
+            Variant(id=v.id, share=v.share, channel=v.channel or self.channel, template=v.template or self.template,
+                    benefit=v.benefit if "benefit" in v.model_fields_set else self.benefit)
+            for v in self.variants
+        ]
+
+
+class Match(_Model):
     """Which users a strategy targets; an empty list or null means "any"."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     lifecycle_stage: list[str] = Field(default_factory=list)
     risk_level: list[str] = Field(default_factory=list)
     value_tier: list[str] = Field(default_factory=list)
+    segment: list[str] = Field(default_factory=list)
+    special_tier: list[str] = Field(default_factory=list)
     high_value_dormant: bool | None = None
 
-    @field_validator("lifecycle_stage", mode="after")
-    @classmethod
-    def _stages_known(cls, values: list[str]) -> list[str]:
-        return [_one_of(v, LIFECYCLE_STAGES) for v in values]
-
-    @field_validator("risk_level", mode="after")
-    @classmethod
-    def _levels_known(cls, values: list[str]) -> list[str]:
-        return [_one_of(v, RISK_LEVELS) for v in values]
-
-    @field_validator("value_tier", mode="after")
-    @classmethod
-    def _tiers_known(cls, values: list[str]) -> list[str]:
-        return [_one_of(v, VALUE_TIERS) for v in values]
-
-
-class Strategy(BaseModel):
-    """A row of the library: who gets which ladder, with which holdout share."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    description: str = ""
-    match: Match
-    priority: int
-    holdout_share: float = Field(ge=0, lt=1)
-    steps: list[Step] = Field(min_length=1)
-
     @model_validator(mode="after")
-    def _ladder_in_order(self) -> "Strategy":
-        # The journey starts on the assignment day, which measurement uses as day A.
-        if self.steps[0].delay_hours != 0:
-            raise ValueError("steps[0].delay_hours must be 0 (a journey starts on its assignment day)")
-        for i in range(1, len(self.steps)):
-            if self.steps[i].delay_hours <= self.steps[i - 1].delay_hours:
-                raise ValueError(
-                    f"steps[{i}].delay_hours ({self.steps[i].delay_hours:g}) must be greater than "
-                    f"steps[{i - 1}].delay_hours ({self.steps[i - 1].delay_hours:g})"
-                )
+    def _values_known(self) -> "Match":
+        for name, allowed in (("lifecycle_stage", LIFECYCLE_STAGES), ("risk_level", RISK_LEVELS),
+                              ("value_tier", VALUE_TIERS), ("segment", SEGMENTS), ("special_tier", SPECIAL_TIERS)):
+            for value in getattr(self, name):
+                if value not in allowed:
+                    raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
         return self
 
 
-class StrategyLibrary(BaseModel):
+class Strategy(_Model):
+    """A row of the library: who gets which ladder, when, with which priority and holdout share."""
+
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    description: str = ""
+    verticals: list[str] = Field(default_factory=list)
+    match: Match
+    priority: int
+    holdout_share: float = Field(ge=0, lt=1)
+    active_from: date | None = None
+    active_to: date | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("verticals", mode="after")
+    @classmethod
+    def _verticals_known(cls, values: list[str]) -> list[str]:
+        return [_one_of(v, VERTICALS) for v in values]
+
+    @model_validator(mode="after")
+    def _ladder_and_dates(self) -> "Strategy":
+        if self.steps[0].delay_hours != 0:
+            raise ValueError("steps[0].delay_hours must be 0 (a journey starts with its first step)")
+        for i in range(1, len(self.steps)):
+            if self.steps[i].delay_hours <= self.steps[i - 1].delay_hours:
+                raise ValueError(f"steps[{i}].delay_hours ({self.steps[i].delay_hours}) must be greater than "
+                                 f"steps[{i - 1}].delay_hours ({self.steps[i - 1].delay_hours})")
+        if self.active_from and self.active_to and self.active_to < self.active_from:
+            raise ValueError(f"active_to ({self.active_to}) is before active_from ({self.active_from})")
+        return self
+
+    def is_active(self, day: date, vertical: str) -> bool:
+        """Whether the strategy applies on `day` (inclusive date range) to `vertical`."""
+        return ((not self.verticals or vertical in self.verticals)
+                and (self.active_from is None or self.active_from <= day)
+                and (self.active_to is None or day <= self.active_to))
+
+    @property
+    def span_hours(self) -> int:
+        return self.steps[-1].delay_hours
+
+
+class Benefit(_Model):
+    """What a step offers. A coupon's value is `share_of_order` of the user's average order,
+    bounded by min/max and rounded to `round_to`; a gift pack or points have a fixed value."""
+
+    kind: Literal["coupon", "gift_pack", "points"]
+    label: str = Field(min_length=1)
+    share_of_order: float | None = Field(default=None, gt=0, lt=1)
+    min_value: float | None = Field(default=None, gt=0)
+    max_value: float | None = Field(default=None, gt=0)
+    round_to: float = Field(default=1, gt=0)
+    value: float | None = Field(default=None, ge=0)
+    unit_cost: float = Field(default=0, ge=0, description="Cost to the business per benefit handed out (gift packs, points).")
+    valid_days: int = Field(default=7, ge=1)
+
+    @model_validator(mode="after")
+    def _sized(self) -> "Benefit":
+        if self.kind == "coupon":
+            if None in (self.share_of_order, self.min_value, self.max_value):
+                raise ValueError("a coupon needs share_of_order, min_value and max_value")
+            if self.max_value < self.min_value:
+                raise ValueError(f"max_value ({self.max_value:g}) is below min_value ({self.min_value:g})")
+        elif self.value is None:
+            raise ValueError(f"a {self.kind} needs a value")
+        return self
+
+
+class Economics(_Model):
+    """What a recall is expected to bring back, used to skip users not worth the contact and to
+    serve the most valuable first when a channel runs out of budget or capacity."""
+
+    # Share of users expected to come back after a recall, by stage (operators' prior; refine from recall_metrics).
+    wake_probability: dict[str, float]
+    # Value tiers to which the "expected return below the cost of contact: do not recall" rule applies.
+    skip_below_cost_tiers: list[str] = Field(default_factory=lambda: ["low"])
+    coupon_redemption_rate: float = Field(default=0.3, ge=0, le=1)
+
+    @field_validator("wake_probability")
+    @classmethod
+    def _stages(cls, values: dict[str, float]) -> dict[str, float]:
+        for stage, p in values.items():
+            _one_of(stage, LIFECYCLE_STAGES)
+            if not 0 <= p <= 1:
+                raise ValueError(f"wake_probability[{stage}] must be in [0, 1], got {p}")
+        return values
+
+
+class StrategyLibrary(_Model):
     """The whole library; `ordered()` gives strategies in matching order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: Literal[1]
-    # Days after an assignment during which the user gets no new journey (no pestering).
+    version: Literal[2]
+    revision: str = Field(min_length=1)
+    salt: str = Field(min_length=1)
     cooldown_days: int = Field(default=14, ge=0)
+    global_holdout_share: float = Field(default=0.0, ge=0, lt=1)
+    send_hour_utc: int = Field(default=10, ge=0, le=23)
+    default_recommendation: str = Field(min_length=1)
+    # The personal recommendation: a phrase per core feature the user used most in the last 28 days.
+    recommendations_by_feature: dict[str, str] = Field(default_factory=dict)
+    link_base: str = Field(min_length=1)
+    currency_symbol: str = "$"
+    coupon_prefix: str = Field(default="CR", pattern=r"^[A-Z0-9]{1,6}$")
+    economics: Economics
+    guardrails: Guardrails
+    benefits: dict[str, Benefit] = Field(default_factory=dict)
+    templates: dict[str, str] = Field(min_length=1)
     strategies: list[Strategy] = Field(min_length=1)
 
     def ordered(self) -> list[Strategy]:
@@ -117,6 +230,10 @@ class StrategyLibrary(BaseModel):
             if strategy.id == strategy_id:
                 return strategy
         raise KeyError(strategy_id)
+
+    @property
+    def longest_journey_days(self) -> int:
+        return max(s.span_hours for s in self.strategies) // 24
 
 
 class StrategyLibraryError(ValueError):
@@ -161,15 +278,26 @@ def _message(err: dict[str, Any]) -> str:
     return f"{err['msg']} (got {err['input']!r})"
 
 
-def _problems(
-    exc: ValidationError, prefix: tuple[Any, ...], root: yaml.Node | None
-) -> list[tuple[str, str, int | None]]:
-    """(field path, message, YAML line) for each pydantic error; `prefix` locates the model in the file."""
-    problems = []
-    for err in exc.errors():
-        # pydantic inserts union/function tags that are not keys in the file.
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        problems.append((_format_loc(loc), _message(err), _line_of(root, prefix + loc)))
+def _cross_references(library: StrategyLibrary) -> list[tuple[tuple[Any, ...], str]]:
+    """Problems a single model cannot see: unknown templates/benefits, template variables."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for name, text in library.templates.items():
+        problems += [(("templates", name), msg) for msg in template_problems(text)]
+    for i, strategy in enumerate(library.strategies):
+        for j, step in enumerate(strategy.steps):
+            for variant in step.arms():
+                loc = ("strategies", i, "steps", j)
+                if variant.template not in library.templates:
+                    problems.append((loc + ("template",), f"unknown template {variant.template!r}"))
+                    continue
+                if variant.benefit is not None and variant.benefit not in library.benefits:
+                    problems.append((loc + ("benefit",), f"unknown benefit {variant.benefit!r}"))
+                problems += [(loc + ("template",), f"template {variant.template!r}: {msg}")
+                             for msg in template_problems(library.templates[variant.template],
+                                                          channel=variant.channel, has_benefit=variant.benefit is not None)]
+    for stage in library.economics.skip_below_cost_tiers:
+        if stage not in VALUE_TIERS:
+            problems.append((("economics", "skip_below_cost_tiers"), f"{stage!r} is not one of {', '.join(VALUE_TIERS)}"))
     return problems
 
 
@@ -185,40 +313,31 @@ def parse_strategy_library(text: str, source: str = "<string>") -> StrategyLibra
 
     problems: list[str] = []
 
-    def report(where: str, loc: str, msg: str, line: int | None) -> None:
-        parts = [source, *(p for p in (where, loc) if p), msg]
-        problems.append(": ".join(parts) + (f" (line {line})" if line else ""))
-
-    raw_strategies = data.get("strategies")
-    strategies: list[Strategy] = []
-    if isinstance(raw_strategies, list):
-        first_index: dict[str, int] = {}
-        for i, raw in enumerate(raw_strategies):
+    def report(loc: tuple[Any, ...], msg: str) -> None:
+        where = _format_loc(loc)
+        if len(loc) >= 2 and loc[0] == "strategies" and isinstance(loc[1], int):
+            raw = data["strategies"][loc[1]]
             sid = raw.get("id") if isinstance(raw, dict) else None
-            where = f"strategies[{i}] (id={sid})"
-            try:
-                strategy = Strategy.model_validate(raw)
-            except ValidationError as exc:
-                for loc, msg, line in _problems(exc, ("strategies", i), root):
-                    report(where, loc, msg, line)
-                continue
-            if strategy.id in first_index:
-                line = _line_of(root, ("strategies", i, "id"))
-                report(where, "id", f"duplicate id, already used by strategies[{first_index[strategy.id]}]", line)
-                continue
-            first_index[strategy.id] = i
-            strategies.append(strategy)
+            where = f"strategies[{loc[1]}] (id={sid})" + (f": {_format_loc(loc[2:])}" if loc[2:] else "")
+        line = _line_of(root, loc)
+        problems.append(": ".join(p for p in (source, where, msg) if p) + (f" (line {line})" if line else ""))
 
-    # Top-level fields (version, strategies list shape) are checked without the strategies.
-    top = {**data, "strategies": [s.model_dump() for s in strategies] or raw_strategies}
     library: StrategyLibrary | None = None
     try:
-        library = StrategyLibrary.model_validate(top)
+        library = StrategyLibrary.model_validate(data)
     except ValidationError as exc:
-        for loc, msg, line in _problems(exc, (), root):
-            if loc.startswith("strategies["):
-                continue  # already reported per strategy above
-            report("", loc, msg, line)
+        for err in exc.errors():
+            # pydantic inserts union/function tags that are not keys in the file.
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            report(loc, _message(err))
+    if library is not None:
+        seen: dict[str, int] = {}
+        for i, strategy in enumerate(library.strategies):
+            if strategy.id in seen:
+                report(("strategies", i, "id"), f"duplicate id, already used by strategies[{seen[strategy.id]}]")
+            seen.setdefault(strategy.id, i)
+        for loc, msg in _cross_references(library):
+            report(loc, msg)
     if problems or library is None:
         raise StrategyLibraryError(problems or [f"{source}: invalid strategy library"])
     return library

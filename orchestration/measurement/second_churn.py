@@ -1,0 +1,50 @@
+"""Return and second churn of a journey (docs/measurement.md), from its user's active days.
+
+The issue asks whether a recalled user "came back, then went silent again past the churn threshold
+within 60 days of returning". Return day R = the first key action on days A..A+29 (the 30-day
+outcome window, so late returners count). Second churn = some active day L with R <= L <= R+60 is
+followed by at least T days without any activity (days L+1..L+T), T the vertical's churn threshold
+(`stage_churned_days`): on day L+T the user is in the churned lifecycle stage again. "Active" is any
+event, as in the dbt labels' silent_days. The flag is known as soon as the silence has been seen,
+or once an active day after R+60 follows gaps all shorter than T; by day R+60+T it is always known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RETURN_DAYS = 30  # R is the first key action on A .. A+29
+SECOND_CHURN_WITHIN_DAYS = 60  # the silent run must start after an active day on or before R+60
+
+
+def second_churn(days: pd.DataFrame, observed: np.ndarray, churn_days: int) -> tuple[np.ndarray, pd.arrays.BooleanArray, np.ndarray]:
+    """Per journey 0..n-1 (n = len(observed)): return offset R, second_churned and its maturity.
+
+    `days`: one row per journey and active day seen, with `journey` (position), `offset` (days since
+    A, 0..observed) and `key` (a key action that day). `observed`: the last offset seen per journey.
+    R is NaN without a return; second_churned is NA until known and False for a journey whose
+    return window closed without a return (it cannot churn a second time).
+    """
+    n = len(observed)
+    r = np.full(n, np.nan)
+    returns = days.loc[days["key"].to_numpy() & (days["offset"] < RETURN_DAYS).to_numpy()].groupby("journey")["offset"].min()
+    r[returns.index.to_numpy()] = returns.to_numpy()
+    journey_r = r[days["journey"].to_numpy()]
+    after = days.loc[days["offset"].to_numpy() >= journey_r, ["journey", "offset"]]  # NaN R keeps nothing
+    after = after.sort_values(["journey", "offset"], kind="stable")
+    journey, offset = after["journey"].to_numpy(), after["offset"].to_numpy().astype(float)
+    following = after.groupby("journey", sort=False)["offset"].shift(-1).to_numpy(dtype=float)
+    # Silent days after each active day: up to the next active day, or up to the last day seen.
+    silent = np.where(np.isnan(following), observed[journey] - offset, following - offset - 1)
+    starts = offset <= r[journey] + SECOND_CHURN_WITHIN_DAYS
+    churned = np.zeros(n, bool)
+    churned[journey[starts & (silent >= churn_days)]] = True
+    # An active day after R+60 closes the last gap that could count: every gap is then known.
+    settled = np.zeros(n, bool)
+    settled[journey[~starts]] = True
+    returned = ~np.isnan(r)
+    mature = np.where(returned, churned | settled, observed >= RETURN_DAYS - 1)
+    flag = pd.array(churned & returned, dtype="boolean")
+    flag[~mature] = pd.NA
+    return r, flag, mature

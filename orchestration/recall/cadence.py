@@ -1,0 +1,101 @@
+"""The 48-hour golden window: journeys folded from the outbox history (recall_actions), the next
+rung of each open ladder when it falls due, and the stop at the first response. A journey runs
+push at start, SMS 24 h later, call at 48 h (per the strategy's ladder); any response between the
+start and a step's due time cancels that step and ends the journey."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from orchestration.recall.library import StrategyLibrary
+
+TREATMENT, CONTROL = "treatment", "control"
+RESPONDED = "responded"
+# Carried from a journey's first row to every later step (what was known when it started).
+JOURNEY_ATTRIBUTES = [
+    "journey_id", "user_id", "strategy_id", "arm", "holdout", "journey_started_at", "priority", "expected_value",
+    "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
+]
+
+
+def day_start(day: date) -> pd.Timestamp:
+    return pd.Timestamp(day, tz="UTC")
+
+
+def history_days(library: StrategyLibrary) -> int:
+    """How many past days of the outbox history a daily run needs: journeys still running or
+    cooling down, and the longest frequency-cap window."""
+    return max(library.cooldown_days + library.longest_journey_days, library.guardrails.longest_cap_days) + 2
+
+
+def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) -> pd.DataFrame:
+    """One row per journey in `history` (rows of recall_actions before `day`): its first row's
+    attributes, the last rung reached, whether it is still open and the last day it occupied."""
+    rows = history.loc[history["journey_id"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=JOURNEY_ATTRIBUTES + ["last_step", "open", "end_day"])
+    rows = rows.sort_values(["journey_id", "step"], kind="stable").assign(responded=lambda r: r["reason"] == RESPONDED)
+    first = rows.drop_duplicates("journey_id", keep="first").set_index("journey_id")
+    grouped = rows.groupby("journey_id", sort=True)
+    state = first[[c for c in JOURNEY_ATTRIBUTES if c != "journey_id"]].join(
+        grouped.agg(last_step=("step", "max"), last_day=("action_date", "max"),
+                    stopped=("responded", "max"))
+    ).reset_index()
+    known = {s.id: s for s in library.strategies}
+    ladder_length = state["strategy_id"].map({k: len(s.steps) for k, s in known.items()})
+    span_days = state["strategy_id"].map({k: s.span_hours // 24 for k, s in known.items()}).fillna(0)
+    start_day = pd.to_datetime(state["journey_started_at"], utc=True).dt.tz_convert(None).dt.normalize()
+    is_treatment = state["arm"] == TREATMENT
+    state["open"] = is_treatment & ~state["stopped"] & (state["last_step"] < ladder_length.fillna(0))
+    # Control journeys occupy the user for the ladder's span, like the treatment they stand in for.
+    control_end = (start_day + pd.to_timedelta(span_days, unit="D")).dt.date - timedelta(days=1)
+    state["end_day"] = np.where(is_treatment, state["last_day"], control_end)
+    state.loc[~is_treatment, "open"] = pd.to_datetime(state.loc[~is_treatment, "end_day"]) >= pd.Timestamp(day)
+    return state.drop(columns=["last_day", "stopped"])
+
+
+def busy_users(state: pd.DataFrame, library: StrategyLibrary, day: date) -> np.ndarray:
+    """Users who may not start a journey on `day`: one is open, or one ended within the cool-down."""
+    if state.empty:
+        return np.array([], dtype=object)
+    cooling = pd.to_datetime(state["end_day"]) + pd.Timedelta(days=library.cooldown_days) >= pd.Timestamp(day)
+    return state.loc[state["open"] | cooling, "user_id"].unique()
+
+
+def due_steps(state: pd.DataFrame, library: StrategyLibrary, day: date, responses: pd.DataFrame,
+              known_until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The next rung of every open treatment journey that falls due by the end of the send day
+    (`day` + 1), with status 'cancelled' and reason 'responded' when the user responded between the
+    journey's start and the step's due time (as far as known at `known_until`, default end of `day`).
+
+    responses: user_id, responded_at (app opens, clicks, key actions; any order).
+    """
+    known_until = known_until if known_until is not None else day_start(day + timedelta(days=1))
+    send_end = day_start(day + timedelta(days=2))
+    # Journeys of a strategy removed from the library are not open (journey_state): they just end.
+    live = state.loc[state["open"] & (state["arm"] == TREATMENT)].copy()
+    live["step"] = live["last_step"].astype(int) + 1
+    delays = {(s.id, i + 1): s.steps[i].delay_hours for s in library.strategies for i in range(len(s.steps))}
+    hours = [delays.get(key, 0) for key in zip(live["strategy_id"], live["step"])]
+    started = pd.to_datetime(live["journey_started_at"], utc=True)
+    live["due_at"] = started + pd.to_timedelta(hours, unit="h")
+    live = live.loc[live["due_at"] < send_end].copy()
+    live["status"], live["reason"] = None, None
+    if not responses.empty and not live.empty:
+        pairs = live[["journey_id", "user_id", "journey_started_at", "due_at"]].merge(
+            responses[["user_id", "responded_at"]], on="user_id")
+        at = pd.to_datetime(pairs["responded_at"], utc=True)
+        hit = (at >= pd.to_datetime(pairs["journey_started_at"], utc=True)) & (at < pairs["due_at"]) & (at < known_until)
+        stopped = live["journey_id"].isin(pairs.loc[hit, "journey_id"]) & live["status"].isna()
+        live.loc[stopped, ["status", "reason"]] = ("cancelled", RESPONDED)
+    return live.drop(columns=["open", "end_day", "last_step"]).reset_index(drop=True)
+
+
+def awaiting_response(history: pd.DataFrame, library: StrategyLibrary, day: date) -> pd.DataFrame:
+    """Open treatment journeys (journey_id, user_id, journey_started_at): whose responses to look up."""
+    state = journey_state(history, library, day)
+    live = state.loc[state["open"].astype(bool) & (state["arm"] == TREATMENT)]
+    return live[["journey_id", "user_id", "journey_started_at"]].reset_index(drop=True)
