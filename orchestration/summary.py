@@ -15,7 +15,7 @@ select channel, count(*) as steps from recall_outbox
 where action_date = (select max(action_date) from recall_actions) group by 1 order by 1
 """
 LIFTS = """
-select assignment_date, strategy_id, users, control_users,
+select assignment_date, strategy_id, users, control_users, wake_up_window_days,
        wake_up_lift, wake_up_lift_ci_low, wake_up_lift_ci_high,
        revenue_lift, revenue_lift_ci_low, revenue_lift_ci_high
 from recall_metrics
@@ -41,11 +41,12 @@ def summarize(warehouse: Path) -> str:
         lines += [f"  {channel:<16} {steps:>7,}" for channel, steps in outbox]
         lines.append("Past campaigns (mature cohorts, treatment vs control, 95% intervals):")
         lines.append(f"  {'assigned':<10} {'strategy':<16} {'treated/control':>15}  "
-                     f"{'wake-up lift (95% CI)':<30} revenue/user lift, 30 d (95% CI)")
+                     f"{'wake-up window: lift (95% CI)':<36} revenue/user lift, 30 d (95% CI)")
         for row in con.execute(LIFTS).fetchall():
-            day, strategy, users, controls, wake_lift, wake_lo, wake_hi, rev_lift, rev_lo, rev_hi = row
+            day, strategy, users, controls, window, wake_lift, wake_lo, wake_hi, rev_lift, rev_lo, rev_hi = row
+            wake = f"{window} d: {_interval(wake_lift, wake_lo, wake_hi, '{:+.1%}')}"
             lines.append(
                 f"  {day} {strategy:<16} {users:>7,}/{int(controls or 0):<7,}  "
-                f"{_interval(wake_lift, wake_lo, wake_hi, '{:+.1%}'):<30} {_interval(rev_lift, rev_lo, rev_hi, '{:+.2f}')}"
+                f"{wake:<36} {_interval(rev_lift, rev_lo, rev_hi, '{:+.2f}')}"
             )
     return "\n".join(lines)

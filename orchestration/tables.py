@@ -98,10 +98,12 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("responded", "BOOLEAN", "Opened or clicked (the ladder stops at the first response); false for control."),
             ("cost", "DOUBLE", "Sum of the journey's delivery costs (0 for control)."),
             ("pre_period_revenue", "DOUBLE", "Order revenue on days A-30..A-1: the pre-assignment covariate CUPED adjusts with."),
-            ("measured_through", "DATE", "Last day of activity seen (capped at A+89: later days change nothing)."),
+            ("measured_through", "DATE", "Last day of activity seen (capped at A+89+T, T = churn_threshold_days: later days change nothing)."),
             ("days_observed", "INTEGER", "Days A..measured_through."),
-            ("woke_up_7d", "BOOLEAN", "A key action on days A..A+6."),
-            ("woke_up_7d_mature", "BOOLEAN", "The 7-day window has closed (measured on or after A+6)."),
+            ("wake_up_window_days", "INTEGER", "W: the wake-up window in days (the vertical preset's measurement.wake_up_window_days, "
+             "default 7, or CHURN_RECALL_WAKE_UP_DAYS)."),
+            ("woke_up", "BOOLEAN", "A key action (the vertical's key_action_events) on days A..A+W-1."),
+            ("woke_up_mature", "BOOLEAN", "The wake-up window has closed (measured on or after A+W-1)."),
             ("repurchased_30d", "BOOLEAN", "An order on days A..A+29."),
             ("repurchased_30d_mature", "BOOLEAN", "The 30-day window has closed (measured on or after A+29)."),
             ("revenue_30d", "DOUBLE", "Order revenue on days A..A+29."),
@@ -110,8 +112,14 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("revenue_90d_mature", "BOOLEAN", "The 90-day window has closed (measured on or after A+89)."),
             ("coupon_redeemed", "BOOLEAN", "The journey's own coupon code was used on an order on days A..A+29; null without a coupon."),
             ("coupon_redeemed_mature", "BOOLEAN", "The 30-day redemption window has closed."),
-            ("second_churned", "BOOLEAN", "Woke up, then no activity at all on days A+30..A+59; null until that window closes."),
-            ("second_churned_mature", "BOOLEAN", "The second-churn window has closed (measured on or after A+59)."),
+            ("return_date", "DATE", "R: the first key action on days A..A+29 (the user came back); null when none was seen "
+             "(final once A+29 has passed)."),
+            ("churn_threshold_days", "INTEGER", "T: the churn threshold second churn is judged against, the vertical preset's "
+             "stage_churned_days (ecommerce 60, game 30, finance 90)."),
+            ("second_churned", "BOOLEAN", "Returned, then silent (no activity at all) for at least T consecutive days after an "
+             "active day on R..R+60: churned again. False without a return (from A+29); null until known."),
+            ("second_churned_mature", "BOOLEAN", "second_churned is known: the T silent days were seen, or an active day after R+60 "
+             "ended every gap shorter than T (at the latest on R+60+T, i.e. A+89+T); without a return, from A+29."),
         ),
     ),
     "recall_metrics": (
@@ -120,7 +128,7 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         "'value_tier', 'segment', 'step_variant', 'channel' (each within one campaign), 'week' (campaigns "
         "assigned Monday..Sunday, per strategy and strategy_id 'all') and 'overall' (every campaign whose "
         "30-day window has closed, among those assigned in the 90 days up to as_of_date). Rates use the "
-        "cohort's journeys in that arm as the denominator. Lifts are treatment minus control (see "
+        "cohort's journeys in that arm as the denominator unless their column says otherwise. Lifts are treatment minus control (see "
         "control_basis); a cohort that pools campaigns averages the per-campaign lifts weighted by "
         "treatment users. Intervals: estimate +/- 1.96 Welch standard errors (docs/measurement.md).",
         _cols(
@@ -136,7 +144,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "whole_campaign (step_variant: variants are randomized inside treatment, so the campaign's whole control) "
              "or none (channel: the step reached depends on earlier responses and control has no channel, so no lift)."),
             ("campaigns", "BIGINT", "Campaigns (strategy x assignment day) pooled in the row."),
-            ("users", "BIGINT", "Assigned: journeys in the cohort and arm (denominator of every rate)."),
+            ("users", "BIGINT", "Assigned: journeys in the cohort and arm (denominator of every rate but second_churn_rate "
+             "and coupon_redemption_rate)."),
             ("sends", "BIGINT", "Funnel: journeys with at least one message sent."),
             ("deliveries", "BIGINT", "Funnel: journeys with at least one message delivered."),
             ("opens", "BIGINT", "Funnel: journeys with at least one open."),
@@ -144,25 +153,40 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("responses", "BIGINT", "Journeys that opened or clicked."),
             ("conversions", "BIGINT", "Funnel: journeys with an order on days A..A+29 (repurchased_30d)."),
             ("coupon_journeys", "BIGINT", "Journeys that were handed a coupon (denominator of coupon_redemption_rate)."),
-            ("second_churn_users", "BIGINT", "Woken-up journeys whose second-churn window has closed (denominator of second_churn_rate)."),
+            ("second_churn_users", "BIGINT", "Returned journeys (a key action on days A..A+29, so far): the denominator of "
+             "second_churn_rate."),
             ("cost", "DOUBLE", "Total delivery cost of the cohort (0 for control)."),
-            ("wake_up_rate", "DOUBLE", "Share of journeys with a key action on days A..A+6."),
-            ("repurchase_30d_rate", "DOUBLE", "Share of journeys with an order on days A..A+29."),
-            ("revenue_per_user_30d", "DOUBLE", "Mean order revenue on days A..A+29 per journey."),
-            ("revenue_per_user_90d", "DOUBLE", "Mean order revenue on days A..A+89 per journey (LTV); partial until ltv_mature."),
-            ("second_churn_rate", "DOUBLE", "Among woken-up journeys whose window closed: share silent on days A+30..A+59 (both arms)."),
-            ("coupon_redemption_rate", "DOUBLE", "Among journeys handed a coupon: share that used its code on days A..A+29."),
-            ("wake_up_mature", "BOOLEAN", "as_of_date >= A+6 for every campaign pooled."),
+            ("wake_up_rate", "DOUBLE", "Window A..A+W-1 (W = wake_up_window_days): share of journeys with a key action. "
+             "Denominator: users. Control: the control row is what happens uncontacted; wake_up_lift = treatment - control."),
+            ("repurchase_30d_rate", "DOUBLE", "Window A..A+29: share of journeys with an order. Denominator: users. "
+             "Control: repurchase_lift = treatment - control."),
+            ("revenue_per_user_30d", "DOUBLE", "Window A..A+29: mean order revenue per journey (zeros included). Denominator: "
+             "users. Control: revenue_lift = treatment - control."),
+            ("revenue_per_user_90d", "DOUBLE", "Window A..A+89 (LTV): mean order revenue per journey; partial until ltv_mature. "
+             "Denominator: users. Control: ltv_90d_lift = treatment - control."),
+            ("second_churn_rate", "DOUBLE", "Window: return R on A..A+29, then at least T silent days (T = churn_threshold_days) "
+             "after an active day on R..R+60. Share of returned journeys seen to churn again so far (final when "
+             "second_churn_mature). Denominator: second_churn_users. Control: both arms are measured alike; compare the two "
+             "rows (no lift or interval is computed)."),
+            ("coupon_redemption_rate", "DOUBLE", "Window A..A+29: share of coupon journeys that used their own code on an order. "
+             "Denominator: coupon_journeys. Control: none (control journeys get no coupon)."),
+            ("wake_up_mature", "BOOLEAN", "as_of_date >= A+W-1 for every journey pooled: the wake-up rate and its lift are final."),
             ("is_mature", "BOOLEAN", "as_of_date >= A+29 for every campaign pooled: the 30-day metrics are final."),
-            ("second_churn_mature", "BOOLEAN", "as_of_date >= A+59 for every campaign pooled."),
+            ("second_churn_mature", "BOOLEAN", "Every pooled journey's second_churned is known and A+29 has passed: "
+             "second_churn_rate is final (at the latest on A+89+T)."),
             ("ltv_mature", "BOOLEAN", "as_of_date >= A+89 for every campaign pooled: the 90-day revenue is final."),
+            ("wake_up_window_days", "INTEGER", "W: the wake-up window the journeys were measured with (the longest if pooled "
+             "journeys differ)."),
+            ("churn_threshold_days", "INTEGER", "T: the churn threshold second churn was judged against (the vertical's "
+             "stage_churned_days); null for outcomes imported without one."),
             ("control_users", "DOUBLE", "Treatment rows: control journeys compared with (see control_basis)."),
             *(
                 row
                 for prefix, what in (("wake_up", "wake-up rate"), ("repurchase", "30-day repurchase rate"),
                                      ("revenue", "30-day revenue per user"), ("ltv_90d", "90-day revenue per user"))
                 for row in (
-                    (f"{prefix}_lift", "DOUBLE", f"Treatment minus control {what} (treatment rows)."),
+                    (f"{prefix}_lift", "DOUBLE", f"Treatment minus control {what} (treatment rows; the control is "
+                     "the one control_basis names)."),
                     (f"{prefix}_lift_ci_low", "DOUBLE", f"Lower end of the 95% interval of the {what} lift (Welch SE)."),
                     (f"{prefix}_lift_ci_high", "DOUBLE", f"Upper end of the 95% interval of the {what} lift."),
                     (f"{prefix}_relative_lift", "DOUBLE", f"{what.capitalize()} lift divided by the control value."),

@@ -36,7 +36,7 @@ def test_contracts_and_outcome_windows(hillstrom) -> None:
     raw, outcomes, _ = hillstrom
     n_control = int((raw["segment"] == CONTROL_ARM).sum())
     assert len(outcomes) == len(raw) + n_control  # control customers are the control of both strategies
-    assert outcomes[["woke_up_7d_mature", "repurchased_30d_mature"]].all().all()
+    assert outcomes[["woke_up_mature", "repurchased_30d_mature"]].all().all()
     assert not outcomes["revenue_90d_mature"].any() and outcomes["second_churned"].isna().all()
     assert outcomes["revenue_30d"].sum() == pytest.approx(raw["spend"].sum() + raw.loc[raw["segment"] == CONTROL_ARM, "spend"].sum())
 

@@ -93,10 +93,10 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
                     and control_users >= 2 and users >= 2 and revenue_lift_ci_low is null""") == [(0,)]
     truth = pd.read_parquet(landing / "truth" / "journeys.parquet")
     with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
-        measured = con.execute("select action_id, arm, woke_up_7d from recall_outcomes where woke_up_7d_mature").df()
+        measured = con.execute("select action_id, arm, woke_up from recall_outcomes where woke_up_mature").df()
     merged = measured.merge(truth, on=["action_id", "arm"])
     expected = merged["y1_woke_up_7d"].where(merged["arm"] == "treatment", merged["y0_woke_up_7d"])
-    assert len(merged) > 100 and (merged["woke_up_7d"].astype(bool) == expected.astype(bool)).all()
+    assert len(merged) > 100 and (merged["woke_up"].astype(bool) == expected.astype(bool)).all()
 
 
 def test_measured_lift_agrees_with_the_simulators_true_effect(backfilled, landing):

@@ -1,4 +1,5 @@
-"""Recall policy: strategy library validation, matching precedence, hash holdout, consent and cool-down."""
+"""Recall policy: hash holdouts and variants, matching, the 48-hour cadence, cool-down and every
+guardrail at its boundary, with hand-made users."""
 
 from __future__ import annotations
 
@@ -6,119 +7,22 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.recall.actions import ACTION_COLUMNS, OUTBOX_COLUMNS, outbox, plan_recall_actions
-from orchestration.recall.assignment import assign_arm, hash_key, stable_hash
-from orchestration.recall.library import (
-    StrategyLibraryError,
-    load_strategy_library,
-    parse_strategy_library,
-)
+from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, outbox, plan_day
+from orchestration.recall.assignment import assign_arm, assign_variant, hash_key, in_global_holdout, stable_hash
+from orchestration.recall.guardrails import ChannelLimits, FrequencyCap, QuietHours, cap_blocked, fill_channel_limits, shift_out_of_quiet_hours
+from tests.recall_fixtures import DAY, library, random_world, run_days, tier_rows, user_rows
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[1] / "orchestration" / "recall" / "strategies.yml"
-DAY = date(2026, 2, 1)
 # SipHash-2-4 (pandas hash_array) of "u0000001" under key blake2b("churn-recall|winback")[:8].hex().
 GOLDEN_HASH = 4490590855125743764
-
-SMALL_LIBRARY = """\
-version: 1
-strategies:
-  - id: vip
-    match: {lifecycle_stage: [dormant_light, dormant_medium], value_tier: [], high_value_dormant: true}
-    priority: 10
-    holdout_share: 0.1
-    steps:
-      - {channel: push, delay_hours: 0, template: vip_push, benefit: pack}
-      - {channel: sms, delay_hours: 24, template: vip_sms, benefit: pack}
-      - {channel: call, delay_hours: 48, template: vip_call, benefit: pack}
-  - id: winback
-    match: {lifecycle_stage: [dormant_light, dormant_medium]}
-    priority: 20
-    holdout_share: 0.2
-    steps:
-      - {channel: sms, delay_hours: 0, template: coupon_sms, benefit: coupon_10}
-  - id: care
-    match: {lifecycle_stage: [at_risk]}
-    priority: 5
-    holdout_share: 0.0
-    steps:
-      - {channel: push, delay_hours: 0, template: care_push}
-"""
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "strategies.yml"
-    path.write_text(text)
-    return path
-
-
-def _error_for(tmp_path: Path, text: str) -> str:
-    with pytest.raises(StrategyLibraryError) as info:
-        load_strategy_library(_write(tmp_path, text))
-    return str(info.value)
-
-
-# --- library validation -----------------------------------------------------------------------
-
-
-def test_default_library_loads_and_covers_the_playbook() -> None:
-    library = load_strategy_library(DEFAULT_LIBRARY)
-    ids = [s.id for s in library.ordered()]
-    assert ids[0] == "high_value_dormant_vip"
-    assert all(0.1 <= s.holdout_share <= 0.2 for s in library.strategies)
-    covered = {stage for s in library.strategies for stage in s.match.lifecycle_stage}
-    assert {"at_risk", "dormant_light", "dormant_medium", "dormant_severe", "churned"} <= covered
-    assert not covered & {"new", "active", "reactivated"}
-    vip = library.get("high_value_dormant_vip")
-    assert [(s.channel, s.delay_hours) for s in vip.steps] == [("push", 0), ("sms", 24), ("call", 48)]
-
-
-def test_bad_channel_names_file_strategy_field_and_line(tmp_path: Path) -> None:
-    text = SMALL_LIBRARY.replace("{channel: sms, delay_hours: 0", "{channel: fax, delay_hours: 0")
-    message = _error_for(tmp_path, text)
-    expected = "strategies.yml: strategies[1] (id=winback): steps[0].channel: 'fax' is not one of push, sms, call"
-    assert expected in message
-    assert message.endswith("(line 16)")
-
-
-def test_holdout_share_must_be_below_one(tmp_path: Path) -> None:
-    message = _error_for(tmp_path, SMALL_LIBRARY.replace("holdout_share: 0.2", "holdout_share: 1.0"))
-    assert "strategies[1] (id=winback): holdout_share:" in message and "less than 1" in message
-    message = _error_for(tmp_path, SMALL_LIBRARY.replace("holdout_share: 0.2", "holdout_share: -0.1"))
-    assert "holdout_share:" in message and "greater than or equal to 0" in message
-
-
-def test_duplicate_id_is_reported_with_first_use(tmp_path: Path) -> None:
-    message = _error_for(tmp_path, SMALL_LIBRARY.replace("id: care", "id: vip"))
-    assert "strategies[2] (id=vip): id: duplicate id, already used by strategies[0]" in message
-
-
-def test_missing_field_and_unknown_field(tmp_path: Path) -> None:
-    message = _error_for(tmp_path, SMALL_LIBRARY.replace("    priority: 20\n", "").replace("priority: 5", "prio: 5"))
-    assert "strategies[1] (id=winback): priority: required field is missing" in message
-    assert "strategies[2] (id=care): prio: unknown field" in message
-
-
-def test_ladder_rules(tmp_path: Path) -> None:
-    message = _error_for(tmp_path, SMALL_LIBRARY.replace("delay_hours: 48", "delay_hours: 12"))
-    assert "strategies[0] (id=vip): steps[2].delay_hours (12) must be greater than steps[1].delay_hours (24)" in message
-    care_steps = "    steps:\n      - {channel: push, delay_hours: 0, template: care_push}"
-    empty = SMALL_LIBRARY.replace(care_steps, "    steps: []")
-    assert "strategies[2] (id=care): steps: List should have at least 1 item" in _error_for(tmp_path, empty)
-
-
-def test_unknown_stage_and_version(tmp_path: Path) -> None:
-    text = SMALL_LIBRARY.replace("[at_risk]}", "[at_rsk], risk_level: [hi]}").replace("version: 1", "version: 2")
-    message = _error_for(tmp_path, text)
-    assert "strategies[2] (id=care): match.lifecycle_stage: 'at_rsk' is not one of new, active" in message
-    assert "strategies[2] (id=care): match.risk_level: 'hi' is not one of none, low, medium, high, lost" in message
-    assert "strategies.yml: version: Input should be 1" in message
+UTC = "UTC"
 
 
 # --- assignment --------------------------------------------------------------------------------
@@ -158,134 +62,230 @@ def test_arm_is_independent_of_dtype_and_process() -> None:
     assert out.strip() == "".join("c" if a == "control" else "t" for a in arms)
 
 
-def test_assign_arm_is_fast() -> None:
-    users = _user_ids(1_000_000)
-    assign_arm(users.head(10), "warmup", 0.1, "s")
-    started = time.perf_counter()
-    assign_arm(users, "winback", 0.1, "churn-recall")
-    assert time.perf_counter() - started < 1.5  # ~0.3 s on a 2-core CI box
 
 
-# --- planning ----------------------------------------------------------------------------------
+def test_global_holdout_and_variants_are_stable_and_sized() -> None:
+    users = _user_ids(100_000)
+    held = in_global_holdout(users, 0.05, "salt")
+    assert abs(held.mean() - 0.05) < 0.003
+    assert (held == in_global_holdout(users.sample(frac=1, random_state=2).sort_index(), 0.05, "salt")).all()
+    variants = assign_variant(users, "s", 1, ["a", "b", "c"], [0.5, 0.3, 0.2], "salt")
+    shares = pd.Series(variants).value_counts(normalize=True)
+    assert shares["a"] == pytest.approx(0.5, abs=0.01) and shares["c"] == pytest.approx(0.2, abs=0.01)
+    assert (variants == assign_variant(users, "s", 1, ["a", "b", "c"], [0.5, 0.3, 0.2], "salt")).all()
 
 
-def _world(n: int = 4000, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    ids = [f"u{i:07d}" for i in range(n)]
-    tiers = pd.DataFrame(
-        {
-            "user_id": ids,
-            "tier_date": DAY,
-            "lifecycle_stage": rng.choice(["active", "at_risk", "dormant_light", "dormant_medium", "churned"], n),
-            "risk_level": rng.choice(["low", "medium", "high"], n),
-            "value_tier": rng.choice(["high", "medium", "low"], n),
-            "is_high_value_dormant": rng.random(n) < 0.3,
-            "risk_score": rng.random(n).round(4),
-        }
-    )
-    users = pd.DataFrame(
-        {
-            "user_id": ids,
-            "nickname": [f"n{i}" for i in range(n)],
-            "timezone": "UTC",
-            "push_opt_in": rng.random(n) < 0.7,
-            "sms_opt_in": rng.random(n) < 0.5,
-            "call_opt_in": rng.random(n) < 0.3,
-        }
-    )
-    return tiers, users
+# --- planning a day ----------------------------------------------------------------------------
 
 
-def _plan(tiers: pd.DataFrame, users: pd.DataFrame, recent: set[str] | pd.Series = frozenset()) -> pd.DataFrame:
-    return plan_recall_actions(tiers, users, parse_strategy_library(SMALL_LIBRARY), DAY, recent)
+def _plan(tiers: pd.DataFrame, users: pd.DataFrame, lib=None, day: date = DAY, **inputs) -> pd.DataFrame:
+    return plan_day(DayInputs(day=day, tiers=tiers, users=users, **inputs), lib or library())
 
 
-def test_matching_precedence_and_columns() -> None:
-    tiers, users = _world()
+def test_matching_precedence_columns_and_arms() -> None:
+    tiers, users = random_world(4000)
     actions = _plan(tiers, users)
-    assert list(actions.columns) == ACTION_COLUMNS
+    assert list(actions.columns) == ACTION_COLUMNS and actions["action_id"].is_unique
     merged = actions.merge(tiers[["user_id", "is_high_value_dormant"]], on="user_id")
     dormant = merged["lifecycle_stage"].isin(["dormant_light", "dormant_medium"])
     assert (merged.loc[dormant & merged["is_high_value_dormant"], "strategy_id"] == "vip").all()
     assert (merged.loc[dormant & ~merged["is_high_value_dormant"], "strategy_id"] == "winback").all()
     assert (merged.loc[merged["lifecycle_stage"] == "at_risk", "strategy_id"] == "care").all()
-    # Users no strategy matches get no row; everyone matched gets exactly one.
     assert not set(actions["user_id"]) & set(tiers.loc[tiers["lifecycle_stage"].isin(["active", "churned"]), "user_id"])
     assert actions["user_id"].is_unique
-    assert len(actions) == tiers["lifecycle_stage"].isin(["at_risk", "dormant_light", "dormant_medium"]).sum()
-    vip = actions[actions["strategy_id"] == "vip"].iloc[0]
-    assert (vip["step"], vip["channel"], vip["template"], vip["benefit"]) == (1, "push", "vip_push", "pack")
-    assert (actions["scheduled_at"] == pd.Timestamp("2026-02-01 10:00", tz="UTC")).all()
-    assert actions["action_id"].str.fullmatch(r"a_[0-9a-f]{16}").all() and actions["action_id"].is_unique
-
-
-def test_priority_order_beats_file_order() -> None:
-    library = parse_strategy_library(SMALL_LIBRARY.replace("priority: 10", "priority: 30"))
-    tiers, users = _world(500)
-    actions = plan_recall_actions(tiers, users, library, DAY, set())
-    assert "vip" not in set(actions["strategy_id"])  # winback (20) now claims every dormant user first
-
-
-def test_status_follows_arm_and_consent() -> None:
-    tiers, users = _world()
-    actions = _plan(tiers, users)
-    consent = actions.merge(users, on="user_id")
-    col = consent["channel"].map({"push": "push_opt_in", "sms": "sms_opt_in", "call": "call_opt_in"})
-    has = np.array([consent.at[i, c] for i, c in col.items()])
-    control = consent["arm"] == "control"
-    assert (consent.loc[control, "status"] == "holdout").all()
-    assert (consent.loc[~control & has, "status"] == "queued").all()
-    assert (consent.loc[~control & ~has, "status"] == "suppressed_no_consent").all()
+    control = actions["arm"] == "control"
+    assert (actions.loc[control, "status"] == "holdout").all() and actions.loc[control, "channel"].isna().all()
+    assert 0.1 < control[actions["strategy_id"] == "winback"].mean() < 0.3
     queued = outbox(actions)
-    assert list(queued.columns) == OUTBOX_COLUMNS
-    assert set(queued["user_id"]) == set(consent.loc[~control & has, "user_id"])
-    assert not set(queued["user_id"]) & set(consent.loc[control | ~has, "user_id"])
-    # 'care' has no holdout; the others hold out roughly their share.
-    assert (actions.loc[actions["strategy_id"] == "care", "arm"] == "treatment").all()
-    assert 0.1 < (actions.loc[actions["strategy_id"] == "winback", "arm"] == "control").mean() < 0.3
+    assert list(queued.columns) == OUTBOX_COLUMNS and (queued["arm"] == "treatment").all()
+    # Sends go out the next day at 10:00 UTC unless that is inside the user's quiet hours.
+    first = queued[queued["timezone"] == "UTC"]
+    assert (first["scheduled_at"] == pd.Timestamp("2026-02-02 10:00", tz=UTC)).all()
+    assert queued["message"].notna().all() and queued["message"].str.startswith("nick").all()
 
 
-def test_unknown_user_or_missing_consent_is_suppressed() -> None:
-    tiers, users = _world(300)
-    users = users.iloc[10:].copy()
-    users["push_opt_in"] = users["push_opt_in"].astype("boolean")
-    users.loc[users.index[:5], "push_opt_in"] = pd.NA
-    actions = _plan(tiers, users)
-    unknown = actions[actions["user_id"].isin(tiers["user_id"].iloc[:15]) & (actions["arm"] == "treatment")]
-    assert len(unknown) and (unknown["status"] == "suppressed_no_consent").all()
+def test_low_value_users_not_worth_the_contact_are_skipped() -> None:
+    tiers = tier_rows([
+        {"user_id": "cheap", "value_tier": "low", "lifecycle_stage": "dormant_medium", "revenue_90d": 0.3},
+        {"user_id": "worth", "value_tier": "low", "lifecycle_stage": "dormant_medium", "revenue_90d": 300.0},
+        {"user_id": "medium", "value_tier": "medium", "lifecycle_stage": "dormant_medium", "revenue_90d": 0.3},
+    ])
+    actions = _plan(tiers, user_rows(["cheap", "worth", "medium"])).set_index("user_id")
+    # winback costs 0.05 (SMS) + 0.3 x $5 coupon; cheap expects 0.1 x 0.3 / 3 = 0.01.
+    assert (actions.at["cheap", "status"], actions.at["cheap", "reason"]) == ("skipped", "low_expected_value")
+    assert pd.isna(actions.at["cheap", "journey_id"])
+    assert actions.at["worth", "status"] in ("queued", "holdout") and actions.at["medium", "status"] in ("queued", "holdout")
 
 
-def test_cool_down_users_are_skipped() -> None:
-    tiers, users = _world()
-    full = _plan(tiers, users)
-    recent = full["user_id"].iloc[::3]
-    for given in (set(recent), recent):
-        actions = _plan(tiers, users, given)
-        assert not set(actions["user_id"]) & set(recent)
-        assert len(actions) == len(full) - len(recent)
-        # Skipping others does not move anyone between arms.
-        kept = full[~full["user_id"].isin(recent)].reset_index(drop=True)
-        pd.testing.assert_frame_equal(actions, kept)
+def test_active_dates_and_verticals_gate_strategies() -> None:
+    tiers = tier_rows([{"user_id": "u1", "lifecycle_stage": "at_risk"}])
+    users = user_rows(["u1"])
+    lib = library(**{"    priority: 5\n": "    priority: 5\n    active_from: 2026-02-03\n"})
+    assert _plan(tiers, users, lib).empty  # sends on Feb 2: not active yet
+    assert len(_plan(tiers, users, lib, day=date(2026, 2, 2))) == 1
+    lib = library(**{"    priority: 5\n": "    priority: 5\n    verticals: [game]\n"})
+    assert _plan(tiers, users, lib).empty
+    assert len(plan_day(DayInputs(day=DAY, tiers=tiers, users=users, vertical="game"), lib)) == 1
 
 
 def test_idempotent_and_order_independent() -> None:
-    tiers, users = _world()
+    tiers, users = random_world(3000)
     first = _plan(tiers, users)
     pd.testing.assert_frame_equal(first, _plan(tiers, users))
-    shuffled = _plan(tiers.sample(frac=1, random_state=3), users.sample(frac=1, random_state=4))
-    pd.testing.assert_frame_equal(first, shuffled)
-    other_day = plan_recall_actions(tiers, users, parse_strategy_library(SMALL_LIBRARY), date(2026, 2, 2), set())
-    assert not set(other_day["action_id"]) & set(first["action_id"])
-    assert (other_day["arm"].to_numpy() == first["arm"].to_numpy()).all()  # arms depend on user+strategy only
+    pd.testing.assert_frame_equal(first, _plan(tiers.sample(frac=1, random_state=3), users.sample(frac=1, random_state=4)))
 
 
-def test_rejects_duplicate_users_and_mixed_days() -> None:
-    tiers, users = _world(50)
-    with pytest.raises(ValueError, match="duplicate user_id"):
-        _plan(pd.concat([tiers, tiers.head(2)]), users)
-    mixed = tiers.copy()
-    mixed.loc[0, "tier_date"] = date(2026, 1, 31)
-    with pytest.raises(ValueError, match="single tier_date"):
-        _plan(mixed, users)
-    with pytest.raises(ValueError, match="lacks required columns: risk_score"):
-        _plan(tiers.drop(columns="risk_score"), users)
+def test_missing_nickname_cancels_the_step_with_the_variable() -> None:
+    tiers = tier_rows([{"user_id": "anon", "lifecycle_stage": "at_risk"}])
+    row = _plan(tiers, user_rows(["anon"], nickname=None)).iloc[0]
+    assert (row["status"], row["reason"], row["message"]) == ("cancelled", "missing_variable:nickname", None)
+
+
+def test_consent_is_per_channel() -> None:
+    tiers = tier_rows([{"user_id": "u1", "lifecycle_stage": "at_risk"}, {"user_id": "u2", "lifecycle_stage": "at_risk"}])
+    users = user_rows(["u1", "u2"], push_opt_in=[False, True], sms_opt_in=[True, False])
+    actions = _plan(tiers, users).set_index("user_id")
+    assert (actions.at["u1", "status"], actions.at["u1", "reason"]) == ("cancelled", "no_consent")
+    assert actions.at["u2", "status"] == "queued"
+    unknown = _plan(tiers, users.iloc[1:]).set_index("user_id")
+    assert unknown.at["u1", "reason"] == "no_consent"  # a user missing from the users table has no consent
+
+
+# --- the 48-hour cadence ------------------------------------------------------------------------
+
+VIP = {"lifecycle_stage": "dormant_light", "is_high_value_dormant": True, "value_tier": "high"}
+
+
+def _vip_treatment_users(n: int) -> list[str]:
+    ids = pd.Series([f"v{i:04d}" for i in range(200)])
+    arms = assign_arm(ids, "vip", 0.1, "churn-recall")
+    return ids[arms == "treatment"].head(n).tolist()
+
+
+def test_ladder_push_sms_call_then_cool_down() -> None:
+    (user,) = _vip_treatment_users(1)
+    history = run_days(library(), tier_rows([{"user_id": user, **VIP}]), user_rows([user]), DAY, 20)
+    steps = history[history["journey_id"].notna()]
+    first = steps[steps["journey_id"] == steps["journey_id"].iloc[0]]
+    assert first["channel"].tolist() == ["push", "sms", "call"]
+    assert first["status"].tolist() == ["queued"] * 3
+    start = pd.Timestamp("2026-02-02 10:00", tz=UTC)
+    assert first["scheduled_at"].tolist() == [start, start + pd.Timedelta(hours=24), start + pd.Timedelta(hours=48)]
+    assert first["coupon_code"].nunique() == 1 and first["message"].str.contains(first["coupon_code"].iloc[1]).iloc[1]
+    # Ends on Feb 3 (call planned), cool-down 14 days: a new journey is planned on Feb 18, not before.
+    starts = steps.loc[steps["step"] == 1, "action_date"].tolist()
+    assert starts == [DAY, date(2026, 2, 18)]
+
+
+def test_response_one_minute_before_the_sms_stops_the_journey() -> None:
+    early, late = _vip_treatment_users(2)
+    sms_due = pd.Timestamp("2026-02-03 10:00", tz=UTC)
+    responses = pd.DataFrame({"user_id": [early, late], "responded_at": [sms_due - pd.Timedelta(minutes=1), sms_due + pd.Timedelta(minutes=1)]})
+    history = run_days(library(), tier_rows([{"user_id": u, **VIP} for u in (early, late)]), user_rows([early, late]),
+                       DAY, 3, responses=responses, known_late=True)
+    by_user = {u: rows.sort_values("step") for u, rows in history.groupby("user_id")}
+    assert by_user[early][["channel", "status", "reason"]].values.tolist() == [
+        ["push", "queued", None], ["sms", "cancelled", "responded"]]
+    # One minute after the SMS was due: the SMS went out, the call is cancelled.
+    assert by_user[late][["status", "reason"]].values.tolist() == [["queued", None], ["queued", None], ["cancelled", "responded"]]
+    # A response before the journey started is not a response to it.
+    before = pd.DataFrame({"user_id": [early], "responded_at": [pd.Timestamp("2026-02-02 09:59", tz=UTC)]})
+    again = run_days(library(), tier_rows([{"user_id": early, **VIP}]), user_rows([early]), DAY, 3, responses=before, known_late=True)
+    assert again["status"].tolist() == ["queued"] * 3
+
+
+def test_a_user_in_a_journey_gets_no_second_one() -> None:
+    (user,) = _vip_treatment_users(1)
+    def tiers(day: date) -> pd.DataFrame:  # VIP first, then matched by another strategy mid-journey
+        return tier_rows([{"user_id": user, **VIP}] if day == DAY else [{"user_id": user, "lifecycle_stage": "at_risk"}])
+    history = run_days(library(), tiers, user_rows([user]), DAY, 5)
+    assert history["journey_id"].nunique() == 1 and history["strategy_id"].unique().tolist() == ["vip"]
+
+
+def test_control_journeys_are_never_sent_and_occupy_the_user() -> None:
+    ids = pd.Series([f"v{i:04d}" for i in range(200)])
+    control = ids[assign_arm(ids, "vip", 0.1, "churn-recall") == "control"].head(3).tolist()
+    history = run_days(library(), tier_rows([{"user_id": u, **VIP} for u in control]), user_rows(control), DAY, 10)
+    assert (history["status"] == "holdout").all() and (history["reason"] == "strategy_holdout").all()
+    assert outbox(history).empty and len(history) == 3
+    lib = library(**{"global_holdout_share: 0.0": "global_holdout_share: 0.5"})
+    tiers, users = random_world(2000)
+    actions = _plan(tiers, users, lib)
+    held = in_global_holdout(actions["user_id"], 0.5, "churn-recall")
+    journeys = actions["journey_id"].notna().to_numpy()
+    assert (actions.loc[held & journeys, "holdout"] == "global").all()
+    assert not outbox(actions)["user_id"].isin(actions.loc[held, "user_id"]).any()
+
+
+# --- guardrails at their boundaries --------------------------------------------------------------
+
+
+def test_quiet_hours_boundaries_in_the_users_timezone() -> None:
+    quiet = QuietHours(start="21:00", end="09:00")
+    local = ["2026-02-02 20:59", "2026-02-02 21:00", "2026-02-03 08:59", "2026-02-03 09:00", "2026-02-02 23:30"]
+    due = pd.Series([pd.Timestamp(t, tz="Asia/Shanghai").tz_convert(UTC) for t in local])
+    shifted = shift_out_of_quiet_hours(due, pd.Series(["Asia/Shanghai"] * 5), quiet).dt.tz_convert("Asia/Shanghai")
+    assert [t.strftime("%m-%d %H:%M") for t in shifted] == ["02-02 20:59", "02-03 09:00", "02-03 09:00", "02-03 09:00", "02-03 09:00"]
+    daytime = QuietHours(start="12:00", end="14:00")
+    noon = shift_out_of_quiet_hours(pd.Series([pd.Timestamp("2026-02-02 12:30", tz=UTC)]), pd.Series([UTC]), daytime)
+    assert noon.iloc[0] == pd.Timestamp("2026-02-02 14:00", tz=UTC)
+    # Across a DST change the local wall-clock end time is kept.
+    ny = shift_out_of_quiet_hours(pd.Series([pd.Timestamp("2026-03-08 02:00", tz=UTC)]), pd.Series(["America/New_York"]), quiet)
+    assert ny.iloc[0].tz_convert("America/New_York").strftime("%m-%d %H:%M") == "03-08 09:00"
+
+
+def test_planned_steps_land_outside_quiet_hours() -> None:
+    tiers = tier_rows([{"user_id": "la", "lifecycle_stage": "at_risk"}])  # 10:00 UTC is 02:00 in Los Angeles
+    row = _plan(tiers, user_rows(["la"], timezone="America/Los_Angeles")).iloc[0]
+    assert row["due_at"] == pd.Timestamp("2026-02-02 10:00", tz=UTC)
+    assert row["scheduled_at"] == pd.Timestamp("2026-02-02 09:00", tz="America/Los_Angeles")
+
+
+def _contacts(user: str, channel: str, *times: str) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": user, "channel": channel, "scheduled_at": [pd.Timestamp(t, tz=UTC) for t in times]})
+
+
+def test_frequency_cap_exactly_at_the_cap() -> None:
+    caps = [FrequencyCap(channel="any", max_contacts=3, window_days=7), FrequencyCap(channel="sms", max_contacts=1, window_days=7)]
+    now = "2026-02-10 10:00"
+    candidate = _contacts("u", "push", now)
+    two = _contacts("u", "push", "2026-02-08 10:00", "2026-02-09 10:00")
+    three = _contacts("u", "push", "2026-02-04 10:00", "2026-02-08 10:00", "2026-02-09 10:00")
+    assert not cap_blocked(candidate, two, caps)[0]  # becomes the 3rd contact in 7 days: allowed
+    assert cap_blocked(candidate, three, caps)[0]  # would be the 4th
+    week_old = _contacts("u", "push", "2026-02-03 10:00", "2026-02-08 10:00", "2026-02-09 10:00")
+    assert not cap_blocked(candidate, week_old, caps)[0]  # exactly 7 x 24 h ago is outside the window
+    assert cap_blocked(_contacts("u", "sms", now), _contacts("u", "sms", "2026-02-03 10:01"), caps)[0]
+    assert not cap_blocked(_contacts("u", "sms", now), _contacts("u", "push", "2026-02-09 10:00"), caps)[0]
+    assert not cap_blocked(_contacts("v", "push", now), three, caps)[0]  # other users' contacts do not count
+
+
+def _reasons(series: pd.Series) -> list:
+    return [value if isinstance(value, str) else None for value in series]
+
+
+def test_capacity_and_budget_serve_priority_then_value() -> None:
+    limits = {"push": ChannelLimits(cost=1.0, daily_budget=3.0), "sms": ChannelLimits(cost=0.1), "call": ChannelLimits(cost=1.0, daily_capacity=2)}
+    calls = pd.DataFrame({"user_id": ["a", "b", "c", "d"], "channel": "call", "cost": 1.0,
+                          "priority": [20, 10, 20, 10], "expected_value": [9.0, 1.0, 5.0, 2.0]})
+    assert _reasons(fill_channel_limits(calls, limits)) == ["over_capacity", None, "over_capacity", None]
+    pushes = pd.DataFrame({"user_id": list("abcd"), "channel": "push", "cost": 1.0, "priority": 10, "expected_value": [4.0, 3.0, 2.0, 1.0]})
+    assert _reasons(fill_channel_limits(pushes, limits)) == [None, None, None, "over_budget"]  # exactly the budget fits
+
+
+def test_call_capacity_in_a_plan() -> None:
+    users = _vip_treatment_users(5)
+    tiers = tier_rows([{"user_id": u, **VIP, "revenue_90d": 100.0 * (i + 1)} for i, u in enumerate(users)])
+    history = run_days(library(), tiers, user_rows(users), DAY, 3)
+    calls = history[history["step"] == 3].set_index("user_id")
+    assert (calls["status"] == "queued").sum() == 2  # daily_capacity: 2
+    served = calls.index[calls["status"] == "queued"].tolist()
+    assert set(served) == set(users[-2:])  # the two most valuable
+    assert set(calls.loc[calls["status"] != "queued", "reason"]) == {"over_capacity"}
+
+
+def test_assign_arm_is_fast_on_a_million() -> None:
+    users = _user_ids(1_000_000)
+    started = time.perf_counter()
+    assign_arm(users, "winback", 0.1, "churn-recall")
+    assert time.perf_counter() - started < 3

@@ -38,7 +38,8 @@ def demo_outcomes(seed: int = 1, weeks: int = 10, users: int = 300) -> pd.DataFr
                 "opened": treated & (rng.random(n) < 0.3), "clicked": treated & (rng.random(n) < 0.1),
                 "cost": np.where(treated, 0.05 * (s + 1), 0.0),
                 "pre_period_revenue": rng.gamma(1.5, 30.0, n),
-                "woke_up_7d": woke, "repurchased_30d": woke | (rng.random(n) < 0.05),
+                "wake_up_window_days": 7, "churn_threshold_days": 60,
+                "woke_up": woke, "repurchased_30d": woke | (rng.random(n) < 0.05), "return_date": np.where(woke, day, None),
                 "revenue_30d": np.where(woke, rng.gamma(2.0, 25.0, n), 0.0),
                 "revenue_90d": np.where(woke, rng.gamma(3.0, 25.0, n), 0.0),
                 "second_churned": pd.array(woke & (rng.random(n) < np.where(treated, 0.3, 0.45)), dtype="boolean"),
@@ -56,11 +57,17 @@ def demo_metrics() -> pd.DataFrame:
 def test_page_is_self_contained_with_every_chart() -> None:
     html = render_report(demo_metrics())
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 7  # 3 lifts, 2 trends, funnel, churn
+    assert "Wake-up rate (7 d)" in html and "silent 60 d or more" in html
     for outside in ("http://", "https://", "<script", "<link", "src="):
         assert outside not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     for text in ("Lift per strategy", "Funnel per channel", "Second churn by arm", "Trend over weeks", "winback_coupon",
                  "How each metric is defined", "sample-ratio alarms"):
         assert text in html, text
+    # Every rate in the glossary states its window, denominator and use of the control arm.
+    for rate in ("wake_up_rate", "repurchase_30d_rate", "revenue_per_user_30d", "revenue_per_user_90d",
+                 "second_churn_rate", "coupon_redemption_rate"):
+        entry = html.split(f"<dt>{rate}</dt><dd>")[1].split("</dd>")[0]
+        assert "Window" in entry and "Denominator" in entry and "Control" in entry, rate
 
 
 def test_page_without_data_or_mature_campaigns_still_renders() -> None:

@@ -30,3 +30,11 @@ def test_landing_days_are_sorted_and_ignore_other_folders(tmp_path):
     for name in ("2026-01-02", "2026-01-01", "notes"):
         (tmp_path / "landing" / name).mkdir(parents=True)
     assert Settings.from_env({"CHURN_RECALL_HOME": str(tmp_path)}).landing_days() == [date(2026, 1, 1), date(2026, 1, 2)]
+
+
+def test_wake_up_window_override_is_optional_and_validated():
+    assert Settings.from_env({}).wake_up_days is None
+    assert Settings.from_env({"CHURN_RECALL_WAKE_UP_DAYS": ""}).wake_up_days is None
+    assert Settings.from_env({"CHURN_RECALL_WAKE_UP_DAYS": "3"}).wake_up_days == 3
+    with pytest.raises(SystemExit, match="wake_up_days"):
+        Settings.from_env({"CHURN_RECALL_WAKE_UP_DAYS": "31"})

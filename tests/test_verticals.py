@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from orchestration.settings import DBT_PROJECT_DIR, Settings
-from orchestration.verticals import PRESETS_FILE, dbt_vars_for, load_presets, vertical_from_env
+from orchestration.verticals import PRESETS_FILE, dbt_vars_for, load_presets, measurement_windows, vertical_from_env
 
 DBT_VARS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 
@@ -47,6 +47,8 @@ def _write_variant(tmp_path: Path, **changes) -> Path:
         ({"key_action_events": ["teleport"]}, "missing from the event taxonomy"),
         ({"signal_drop_threshold": 1.5}, "signal_drop_threshold"),
         ({"no_such_var": 1}, "no_such_var"),
+        ({"measurement": {"wake_up_window_days": 31}}, "measurement.wake_up_window_days"),
+        ({"measurement": {"wake_up_days": 3}}, "measurement.wake_up_days"),
     ],
 )
 def test_invalid_preset_names_the_preset_and_the_field(tmp_path, changes, message):
@@ -63,3 +65,12 @@ def test_vertical_comes_from_the_environment_and_is_validated():
     assert Settings.from_env({"CHURN_RECALL_VERTICAL": "game"}).vertical == "game"
     with pytest.raises(SystemExit, match="unknown vertical"):
         Settings.from_env({"CHURN_RECALL_VERTICAL": "bank"})
+
+
+def test_measurement_windows_come_from_the_preset_and_stay_out_of_dbt():
+    assert measurement_windows("ecommerce") == (7, 60)
+    assert measurement_windows("game") == (7, 30) and measurement_windows("finance") == (7, 90)
+    assert measurement_windows("finance", wake_up_override=3) == (3, 90)
+    assert all("measurement" not in dbt_vars_for(name) for name in load_presets())
+    with pytest.raises(ValueError, match="wake-up window must be 1..30"):
+        measurement_windows("game", wake_up_override=0)

@@ -1,6 +1,7 @@
 """Cohort metrics for recall_metrics: per cohort (see cohorts.py) and arm the funnel, outcome rates,
-cost and coupon redemption; on treatment rows the lift over control with Welch 95% intervals,
-p-values, the CUPED-adjusted lift, incremental revenue, ROI and a sample-ratio-mismatch check.
+second churn among returned journeys, cost and coupon redemption; on treatment rows the lift over
+control with Welch 95% intervals, p-values, the CUPED-adjusted lift, incremental revenue, ROI and a
+sample-ratio-mismatch check.
 Cohorts that pool several campaigns (week, overall) combine per-campaign lifts weighted by
 treatment users, so campaigns with different holdout shares never bias each other."""
 

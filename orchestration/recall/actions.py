@@ -181,6 +181,9 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, recommendations: 
     else:
         frame["recommendation"] = None
     frame["recommendation"] = frame["recommendation"].fillna(library.default_recommendation)
+    # Consent first: a user who may not be contacted on the channel needs no message.
+    refused = frame["status"].isna() & frame["channel"].notna() & ~consent_for_channel(frame)
+    frame.loc[refused, ["status", "reason"]] = (CANCELLED, NO_CONSENT)
     frame["timezone"] = known_timezones(frame["timezone"], library.guardrails.default_timezone)
     frame["coupon_value"], frame["coupon_code"], frame["benefit_text"], frame["countdown"] = np.nan, None, None, None
     for name, benefit in library.benefits.items():
@@ -218,13 +221,10 @@ def consent_for_channel(frame: pd.DataFrame) -> np.ndarray:
 
 
 def apply_guardrails(frame: pd.DataFrame, history: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
-    """Consent, quiet hours, frequency caps and the channels' daily budget and capacity, in that order;
-    the rows that pass are queued."""
+    """Quiet hours, frequency caps and the channels' daily budget and capacity, in that order (consent
+    was checked when personalising); the rows that pass are queued."""
     rails = library.guardrails
     frame["scheduled_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    pending = frame["status"].isna()
-    refused = pending & ~consent_for_channel(frame)
-    frame.loc[refused, ["status", "reason"]] = (CANCELLED, NO_CONSENT)
     pending = frame["status"].isna()
     frame.loc[pending, "scheduled_at"] = shift_out_of_quiet_hours(frame.loc[pending, "due_at"], frame.loc[pending, "timezone"], rails.quiet_hours)
     sent = history.loc[history["status"] == QUEUED, ["user_id", "channel", "scheduled_at"]] if not history.empty else history

@@ -81,10 +81,10 @@ def render_bulk(template_names: pd.Series, values: pd.DataFrame, templates: dict
             text = text + literal
             if field is None:
                 continue
-            column = values.loc[rows, field]
-            absent = (column.isna() | (column.astype(str) == "")).to_numpy()
-            lacking = np.where(absent & pd.isna(lacking), field, lacking)
-            text = text + column.astype(str).to_numpy(dtype=object)
+            column = values.loc[rows, field].astype(object).where(values.loc[rows, field].notna(), "")
+            shown = column.astype(str).to_numpy(dtype=object)
+            lacking = np.where((shown == "") & pd.isna(lacking), field, lacking)
+            text = text + shown
         messages.loc[rows] = np.where(pd.isna(lacking), text, None)
         missing.loc[rows] = lacking
     return messages, missing

@@ -13,13 +13,17 @@ import pandas as pd
 from orchestration.reporting.svg import Interval, band_line, forest, grouped_bars
 from orchestration.tables import TABLES
 
-LIFTS = (("wake_up", "Wake-up rate (7 d), points", "points"), ("repurchase", "Repurchase (30 d), points", "points"),
+# "{wake}" is the wake-up window of the rows shown (a vertical setting, so not fixed here).
+LIFTS = (("wake_up", "Wake-up rate ({wake}), points", "points"), ("repurchase", "Repurchase (30 d), points", "points"),
          ("revenue", "Revenue per user (30 d)", "money"))
 FUNNEL = (("users", "assigned"), ("sends", "sent"), ("deliveries", "delivered"), ("opens", "opened"),
           ("clicks", "clicked"), ("conversions", "converted"))
 GLOSSARY = ("users", "wake_up_rate", "repurchase_30d_rate", "revenue_per_user_30d", "revenue_per_user_90d",
-            "second_churn_rate", "coupon_redemption_rate", "control_basis", "wake_up_lift", "wake_up_lift_cuped",
-            "incremental_revenue_30d", "roi_30d", "srm_p_value", "trustworthy", "small_cohort", "is_mature")
+            "second_churn_rate", "second_churn_users", "coupon_redemption_rate", "coupon_journeys", "conversions",
+            "wake_up_window_days", "churn_threshold_days", "control_basis", "wake_up_lift", "repurchase_lift",
+            "revenue_lift", "ltv_90d_lift", "wake_up_lift_cuped", "incremental_revenue_30d", "roi_30d",
+            "incremental_revenue_90d", "roi_90d", "srm_p_value", "trustworthy", "small_cohort", "wake_up_mature",
+            "is_mature", "second_churn_mature", "ltv_mature")
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#111827;background:#f9fafb}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px} p.note{color:#4b5563;margin:4px 0 10px}
@@ -47,6 +51,12 @@ def _warning(row: pd.Series) -> str:
     return ", ".join(flags)
 
 
+def _days(metrics: pd.DataFrame, column: str) -> str:
+    """A window column of the rows as text ("7 d"; "3/7 d" if they differ; "n/a" without one)."""
+    values = sorted({int(v) for v in metrics[column].dropna()}) if column in metrics else []
+    return "/".join(str(v) for v in values) + " d" if values else "n/a"
+
+
 def _lift_charts(metrics: pd.DataFrame) -> str:
     rows = metrics[(metrics["cohort_level"] == "overall") & (metrics["arm"] == "treatment")]
     if rows.empty:
@@ -58,7 +68,7 @@ def _lift_charts(metrics: pd.DataFrame) -> str:
                           r[f"{prefix}_lift_ci_low"], r[f"{prefix}_lift_ci_high"],
                           (r[f"{prefix}_lift_cuped"], r[f"{prefix}_lift_cuped_ci_low"], r[f"{prefix}_lift_cuped_ci_high"]),
                           _warning(r)) for _, r in rows.iterrows()]
-        charts.append(f'<div class="card">{forest(title, items, _fmt(kind))}</div>')
+        charts.append(f'<div class="card">{forest(title.format(wake=_days(rows, "wake_up_window_days")), items, _fmt(kind))}</div>')
     return '<div class="grid">' + "".join(charts) + "</div>"
 
 
@@ -75,13 +85,16 @@ def _funnel_chart(metrics: pd.DataFrame) -> str:
 def _second_churn_chart(metrics: pd.DataFrame) -> str:
     rows = metrics[(metrics["cohort_level"] == "campaign") & metrics["second_churn_mature"] & (metrics["second_churn_users"] > 0)]
     if rows.empty:
-        return '<p class="note">No campaign has a closed second-churn window (day 59) yet.</p>'
+        return ('<p class="note">No campaign has a closed second-churn window yet (final at the latest on day A+89+T, '
+                "T the vertical's churn threshold).</p>")
     rows = rows.assign(churned=rows["second_churn_rate"] * rows["second_churn_users"])
     g = rows.groupby(["strategy_id", "arm"])[["churned", "second_churn_users"]].sum()
     rate = (g["churned"] / g["second_churn_users"]).unstack("arm")
     series = {arm: [float(rate.loc[s, arm]) if arm in rate and pd.notna(rate.loc[s, arm]) else float("nan") for s in rate.index]
               for arm in ("treatment", "control")}
-    chart = grouped_bars("Second churn among woken-up users, by arm", list(rate.index), series, lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}")
+    threshold = _days(rows, "churn_threshold_days")
+    title = "Second churn among returned users, by arm" + (f" (silent {threshold} or more)" if threshold != "n/a" else "")
+    chart = grouped_bars(title, list(rate.index), series, lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}")
     return f'<div class="card">{chart}</div>'
 
 
@@ -92,7 +105,8 @@ def _trend_charts(metrics: pd.DataFrame) -> str:
     rows = rows.sort_values("assignment_date")
     labels = [pd.Timestamp(d).strftime("%d %b") for d in rows["assignment_date"]]
     charts = []
-    for prefix, title, kind, mature in (("wake_up", "Wake-up lift by assignment week", "points", "wake_up_mature"),
+    wake = _days(rows, "wake_up_window_days")
+    for prefix, title, kind, mature in (("wake_up", f"Wake-up ({wake}) lift by assignment week", "points", "wake_up_mature"),
                                         ("revenue", "30-day revenue lift by assignment week", "money", "is_mature")):
         charts.append(band_line(title, labels, rows[f"{prefix}_lift"].tolist(), rows[f"{prefix}_lift_ci_low"].tolist(),
                                 rows[f"{prefix}_lift_ci_high"].tolist(), _fmt(kind), hollow=(~rows[mature]).tolist()))
@@ -106,7 +120,8 @@ def _campaign_table(metrics: pd.DataFrame) -> str:
     def interval(r: pd.Series, prefix: str, f) -> str:
         return f"{f(r[f'{prefix}_lift'])} [{f(r[f'{prefix}_lift_ci_low'])}, {f(r[f'{prefix}_lift_ci_high'])}]"
 
-    head = ("assigned", "strategy", "treated / control", "wake-up lift", "repurchase lift", "revenue/user lift (30 d)",
+    head = ("assigned", "strategy", "treated / control", f"wake-up lift ({_days(rows, 'wake_up_window_days')})",
+            "repurchase lift (30 d)", "revenue/user lift (30 d)",
             "CUPED revenue lift", "cost", "ROI (30 d)", "SRM p", "status")
     body = []
     for _, r in rows.iterrows():
