@@ -11,7 +11,7 @@ from orchestration.assets.measurement import recall_metrics, recall_outcomes
 from orchestration.assets.recall import recall_actions, recall_outbox
 from orchestration.assets.report import recall_report
 from orchestration.assets.segments import user_segments
-from orchestration.checks.contracts import recall_outbox_contract, stg_events_contract
+from orchestration.checks.contracts import recall_guardrails_audit, recall_outbox_contract, stg_events_contract
 from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.schedules import daily_pipeline, daily_schedule
 from orchestration.settings import Settings
@@ -21,7 +21,7 @@ settings.export_env()
 
 defs = Definitions(
     assets=[*raw_assets, dbt_models, recall_actions, recall_outbox, recall_outcomes, recall_metrics, recall_report, user_segments],
-    asset_checks=[stg_events_contract, recall_outbox_contract],
+    asset_checks=[stg_events_contract, recall_outbox_contract, recall_guardrails_audit],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
     resources={

@@ -37,7 +37,11 @@ def test_contracts_and_outcome_windows(hillstrom) -> None:
     n_control = int((raw["segment"] == CONTROL_ARM).sum())
     assert len(outcomes) == len(raw) + n_control  # control customers are the control of both strategies
     assert outcomes[["woke_up_mature", "repurchased_30d_mature"]].all().all()
-    assert not outcomes["revenue_90d_mature"].any() and outcomes["second_churned"].isna().all()
+    assert not outcomes["revenue_90d_mature"].any()
+    # Visitors returned on A: their second churn is not observed by the data; the others never returned.
+    returned = outcomes["return_date"].notna()
+    assert (returned == outcomes["woke_up"]).all()  # a visit is a key action on A
+    assert outcomes.loc[returned, "second_churned"].isna().all() and not outcomes.loc[~returned, "second_churned"].any()
     assert outcomes["revenue_30d"].sum() == pytest.approx(raw["spend"].sum() + raw.loc[raw["segment"] == CONTROL_ARM, "spend"].sum())
 
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from orchestration.quality.expectations import EXPECTATIONS_DIR, load_suite, validate_frame
-from orchestration.recall.actions import outbox_contract_frame, plan_recall_actions
+from orchestration.recall.actions import DayInputs, outbox_contract_frame, plan_day
 from orchestration.recall.library import load_strategy_library
+from tests.recall_fixtures import random_world
 
 DAY = date(2026, 2, 1)
 IN_SET = "expect_column_values_to_be_in_set"
@@ -109,26 +110,9 @@ def test_missing_consent_status_and_unknown_channel_fail() -> None:
 
 
 def test_planned_outbox_satisfies_its_contract() -> None:
-    rng = np.random.default_rng(1)
-    n = 3000
-    ids = [f"u{i:07d}" for i in range(n)]
-    tiers = pd.DataFrame(
-        {
-            "user_id": ids,
-            "tier_date": DAY,
-            "lifecycle_stage": rng.choice(["at_risk", "dormant_light", "dormant_severe", "churned"], n),
-            "risk_level": "high",
-            "value_tier": rng.choice(["high", "medium", "low"], n),
-            "is_high_value_dormant": rng.random(n) < 0.2,
-            "risk_score": rng.random(n),
-        }
-    )
-    users = pd.DataFrame(
-        {"user_id": ids, "push_opt_in": rng.random(n) < 0.6, "sms_opt_in": rng.random(n) < 0.5,
-         "call_opt_in": rng.random(n) < 0.2}
-    )
+    tiers, users = random_world(6000, seed=1)
     library = load_strategy_library(Path(__file__).parents[1] / "orchestration" / "recall" / "strategies.yml")
-    actions = plan_recall_actions(tiers, users, library, DAY, set())
+    actions = plan_day(DayInputs(day=DAY, tiers=tiers, users=users), library)
     frame = outbox_contract_frame(actions, users)
     assert len(frame) > 1000
     assert validate_frame(frame, "recall_outbox").success

@@ -238,6 +238,9 @@ def test_overlapping_journeys(library: StrategyLibrary) -> None:
     early = send("u1", SEND + pd.Timedelta(days=2, hours=2), day=D + timedelta(days=2), journey="j_b")
     assert audit(library, treatment + [nxt], last=later)["overlapping_journeys"] == 0
     assert audit(library, treatment + [early], last=later)["overlapping_journeys"] == 1
+    assert audit(library, treatment + [early | {"journey_id": "j_0"}], last=later)["overlapping_journeys"] == 1  # either order
+    # Only overlaps within the audited days are reported.
+    assert audit(library, treatment + [early], first=later, last=later)["overlapping_journeys"] == 0
     # A control journey spans its strategy's ladder: 48 h -> D .. D + 2.
     assert audit(library, [control("u1", journey="j_a"), nxt], last=later)["overlapping_journeys"] == 0
     assert audit(library, [control("u1", journey="j_a"), early], last=later)["overlapping_journeys"] == 1

@@ -1,11 +1,18 @@
-"""Great Expectations suites as asset checks: the events contract (warns) and the outbox contract,
-which protects people (consent, holdout, one contact per day) and therefore blocks the export."""
+"""Asset checks that protect data and people: the events contract (GX, warns), the outbox contract
+(GX: consent, holdout, one contact per day) and the guardrail audit (consent, holdout, caps, quiet
+hours, budget, capacity, one journey at a time, re-derived in SQL from the outbox history). The last
+two block the export."""
 
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from datetime import timedelta
+from pathlib import Path
+
 from orchestration.partitions import daily_partitions
-from orchestration.resources import Warehouse
+from orchestration.quality.recall_audit import audit_outbox
+from orchestration.recall import load_strategy_library
+from orchestration.resources import PipelinePaths, Warehouse
 
 # The outbox row joined with the consent the user had for that channel on the action day.
 OUTBOX_WITH_CONSENT = """
@@ -66,3 +73,29 @@ def recall_outbox_contract(context: AssetCheckExecutionContext, warehouse: Wareh
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(OUTBOX_WITH_CONSENT, [window.start.date(), window.end.date()]).df()
     return _validate(frame, "recall_outbox")
+
+
+@asset_check(
+    asset="recall_actions",
+    blocking=True,
+    partitions_def=daily_partitions,
+    additional_deps=["int_user_versions"],
+    description="Guardrail audit of the outbox history, independent of the code that enforces the rules: zero "
+    "contacts without consent, to control or global-holdout users, inside quiet hours, over a frequency cap, "
+    "over a channel's daily budget or capacity, overlapping journeys, duplicate coupon codes or action ids. "
+    "Blocks the outbox export when any count is above zero.",
+)
+def recall_guardrails_audit(
+    context: AssetCheckExecutionContext, warehouse: Warehouse, paths: PipelinePaths
+) -> AssetCheckResult:
+    window = context.partition_time_window
+    library = load_strategy_library(Path(paths.strategies))
+    with warehouse.connect(read_only=True) as con:
+        counts = audit_outbox(con, window.start.date(), window.end.date() - timedelta(days=1), library)
+    violations = {rule: n for rule, n in counts.items() if rule != "outbox_rows" and n}
+    return AssetCheckResult(
+        passed=not violations,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"outbox_rows_audited": counts.get("outbox_rows", 0), "violations": MetadataValue.json(violations),
+                  "counts": MetadataValue.json(counts)},
+    )

@@ -14,8 +14,9 @@ Mapping (documented in docs/measurement.md):
 - lifecycle_stage is `new` (newbie) or `existing`, value_tier is `history_segment`, segment is the
   customer's past purchase channel (web, phone, multichannel);
 - it is measured with the ecommerce preset's windows (orchestration/verticals.yml) as of A+29: the
-  30-day windows are closed; the 90-day revenue and second churn are not observed by the data and
-  stay marked immature.
+  30-day windows are closed; the 90-day revenue and the second churn of customers who visited
+  (returned) are not observed by the data and stay marked immature (non-visitors never returned,
+  so theirs is false).
 """
 
 from __future__ import annotations

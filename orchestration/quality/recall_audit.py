@@ -58,7 +58,7 @@ group by r.rid"""
 
 _CHANNEL_DAYS = f"""
 select
-    count(*) filter (where l.daily_budget is not null and o.spent >= l.daily_budget),
+    count(*) filter (where l.daily_budget is not null and o.spent > l.daily_budget + 1e-9),
     count(*) filter (where l.daily_capacity is not null and o.contacts > l.daily_capacity)
 from (select action_date, channel, sum(cost) as spent, count(*) as contacts from ({_OUTBOX}) group by all) as o
 join (values {{limits}}) as l(channel, daily_budget, daily_capacity) on l.channel = o.channel"""

@@ -274,3 +274,12 @@ def holdout_assignments(actions: pd.DataFrame) -> pd.DataFrame:
     control = actions[actions["status"] == HOLDOUT]
     return control[["action_id", "journey_id", "action_date", "user_id", "strategy_id", "arm", "holdout",
                      "journey_started_at", "library_revision"]].reset_index(drop=True)
+
+
+def outbox_contract_frame(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """The frame the recall_outbox suite validates: the queued rows with their arm and status, and
+    consent re-read from `users` for each row's channel (has_consent)."""
+    exported = actions.loc[actions["status"] == QUEUED, ["action_id", "user_id", "action_date", "arm", "channel", "status"]]
+    frame = exported.merge(users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last"), on="user_id", how="left")
+    frame["has_consent"] = consent_for_channel(frame)
+    return frame[["action_id", "user_id", "action_date", "arm", "channel", "status", "has_consent"]]
