@@ -1,5 +1,5 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; `simulate`, `run`, `summary` and `benchmark` do one part."""
+the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark` and `benchmark-recall` do one part."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     bench = commands.add_parser("benchmark", help="time generation and daily partitions on a larger world")
     bench.add_argument("--users", type=int, default=50_000)
     bench.add_argument("--days", type=int, default=120)
+    recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
+    recall_bench.add_argument("--users", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     logging.getLogger("orchestration").setLevel(logging.INFO)  # our progress, not the libraries' chatter
@@ -84,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.benchmark import run_benchmark
 
         run_benchmark(args.users, args.days)
+    elif args.command == "benchmark-recall":
+        from orchestration.recall import load_strategy_library
+        from orchestration.recall.benchmark import run_recall_benchmark
+
+        run_recall_benchmark(load_strategy_library(settings.strategies), args.users)
 
 
 if __name__ == "__main__":

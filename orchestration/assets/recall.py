@@ -40,15 +40,12 @@ join awaiting on awaiting.user_id = touches.user_id and starts_with(touches.acti
 where coalesce(touches.clicked_at, touches.opened_at) < ?
 """
 TOP_FEATURE = """
-select user_id, arg_max(feature, uses) as feature
-from (
-    select user_id, feature, count(*) + 0.0 as uses
-    from stg_events
-    where event_date between cast(? as date) - 27 and ? and feature is not null
-      and user_id in (select user_id from candidates)
-    group by all
-)
-group by user_id
+select user_id, feature
+from stg_events
+where event_date between cast(? as date) - 27 and ? and feature is not null
+  and user_id in (select user_id from candidates)
+group by all
+qualify row_number() over (partition by user_id order by count(*) desc, feature) = 1
 """
 
 

@@ -154,18 +154,20 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
     """Variant, channel, template and benefit of each treatment row's step (null for control and skipped rows)."""
     out = pd.DataFrame({c: pd.Series(None, index=candidates.index, dtype=object)
                         for c in ("variant", "channel", "template", "benefit")})
-    live = (candidates["arm"] == TREATMENT).to_numpy()
+    live = candidates.loc[candidates["arm"] == TREATMENT, ["strategy_id", "step"]]
+    groups = live.groupby(["strategy_id", "step"], sort=False).indices
     for strategy in library.strategies:
         for number, step in enumerate(strategy.steps, start=1):
-            rows = candidates.index[live & (candidates["strategy_id"] == strategy.id).to_numpy() & (candidates["step"] == number).to_numpy()]
-            if not len(rows):
+            positions = groups.get((strategy.id, number))
+            if positions is None:
                 continue
+            rows = live.index[positions]
             arms = step.arms()
             chosen = assign_variant(candidates.loc[rows, "user_id"], strategy.id, number, [a.id for a in arms], [a.share for a in arms], library.salt)
-            by_id = {a.id: a for a in arms}
             out.loc[rows, "variant"] = chosen
             for column in ("channel", "template", "benefit"):
-                out.loc[rows, column] = [getattr(by_id[v], column) for v in chosen]
+                lookup = {a.id: getattr(a, column) for a in arms}
+                out.loc[rows, column] = pd.Series(chosen).map(lookup).to_numpy(dtype=object)
     return out
 
 

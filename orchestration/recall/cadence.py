@@ -37,11 +37,16 @@ def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) ->
     rows = history.loc[history["journey_id"].notna()]
     if rows.empty:
         return pd.DataFrame(columns=JOURNEY_ATTRIBUTES + ["last_step", "open", "end_day"])
-    rows = rows.sort_values(["journey_id", "step"], kind="stable").assign(responded=lambda r: r["reason"] == RESPONDED)
+    # Plain numpy types: object columns would send the group reductions down pandas' slow path.
+    rows = rows.assign(
+        step=pd.to_numeric(rows["step"]).astype("int64"),
+        action_day=pd.to_datetime(rows["action_date"]),
+        responded=(rows["reason"] == RESPONDED).to_numpy(dtype=bool),
+    ).sort_values(["journey_id", "step"], kind="stable")
     first = rows.drop_duplicates("journey_id", keep="first").set_index("journey_id")
     grouped = rows.groupby("journey_id", sort=True)
     state = first[[c for c in JOURNEY_ATTRIBUTES if c != "journey_id"]].join(
-        grouped.agg(last_step=("step", "max"), last_day=("action_date", "max"),
+        grouped.agg(last_step=("step", "max"), last_day=("action_day", "max"),
                     stopped=("responded", "max"))
     ).reset_index()
     known = {s.id: s for s in library.strategies}
@@ -51,8 +56,8 @@ def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) ->
     is_treatment = state["arm"] == TREATMENT
     state["open"] = is_treatment & ~state["stopped"] & (state["last_step"] < ladder_length.fillna(0))
     # Control journeys occupy the user for the ladder's span, like the treatment they stand in for.
-    control_end = (start_day + pd.to_timedelta(span_days, unit="D")).dt.date - timedelta(days=1)
-    state["end_day"] = np.where(is_treatment, state["last_day"], control_end)
+    control_end = start_day + pd.to_timedelta(span_days - 1, unit="D")
+    state["end_day"] = state["last_day"].where(is_treatment, control_end)
     state.loc[~is_treatment, "open"] = pd.to_datetime(state.loc[~is_treatment, "end_day"]) >= pd.Timestamp(day)
     return state.drop(columns=["last_day", "stopped"])
 

@@ -156,8 +156,8 @@ def fill_channel_limits(candidates: pd.DataFrame, channels: dict[str, ChannelLim
     important and most valuable users are served first.
     """
     reasons = pd.Series(None, index=candidates.index, dtype=object)
-    order = candidates.sort_values(["channel", "priority", "expected_value", "user_id"],
-                                   ascending=[True, True, False, True], kind="stable")
+    keys = ["channel", "priority", "expected_value", "user_id", "cost"]
+    order = candidates[keys].sort_values(keys[:4], ascending=[True, True, False, True], kind="stable")
     for channel, rows in order.groupby("channel", sort=False):
         limits = channels[channel]
         rank = np.arange(len(rows))
