@@ -44,7 +44,7 @@ select user_id, feature
 from stg_events
 where event_date between cast(? as date) - 27 and ? and feature is not null
   and user_id in (select user_id from candidates)
-group by all
+group by user_id, feature
 qualify row_number() over (partition by user_id order by count(*) desc, feature) = 1
 """
 
