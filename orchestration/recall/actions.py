@@ -107,31 +107,37 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     monthly_value = pd.to_numeric(users["revenue_90d"], errors="coerce").fillna(0).to_numpy(dtype=float) / 3
     wake = users["lifecycle_stage"].map(library.economics.wake_probability).fillna(0).to_numpy(dtype=float)
     users["expected_value"] = wake * monthly_value
-    users["priority"], users["arm"], users["holdout"] = 0, TREATMENT, None
-    cost = np.zeros(len(users))
-    ids = users["strategy_id"].to_numpy(dtype=object)
-    journey_ids = np.empty(len(users), dtype="<U16")
-    global_holdout = in_global_holdout(users["user_id"], library.global_holdout_share, library.salt)
-    for strategy in library.strategies:
-        rows = np.flatnonzero(ids == strategy.id)
-        if not len(rows):
-            continue
-        subset = users.iloc[rows]
-        cost[rows] = contact_cost(strategy, library, subset["avg_order_value"])
-        users.loc[rows, "priority"] = strategy.priority
-        users.loc[rows, "arm"] = assign_arm(subset["user_id"], strategy.id, strategy.holdout_share, library.salt).to_numpy()
-        journey_ids[rows] = hex16(stable_hash(subset["user_id"], hash_key("journey", send_day.isoformat(), strategy.id)))
-    users.loc[users["arm"] == CONTROL, "holdout"] = "strategy"
-    users.loc[global_holdout, ["arm", "holdout"]] = (CONTROL, "global")
+    # Per-strategy work on plain arrays, assigned to the frame once (1M-row frames are slow to .loc into).
+    n = len(users)
+    user_ids = users["user_id"].astype(object)
+    cost, priority = np.zeros(n), np.zeros(n, dtype=np.int64)
+    arm = np.full(n, TREATMENT, dtype=object)
+    journey_ids = np.empty(n, dtype="<U16")
+    codes, matched = pd.factorize(users["strategy_id"])
+    groups = pd.Series(np.arange(n)).groupby(codes).indices if n else {}
+    for code, strategy_id in enumerate(matched):
+        strategy, rows = library.get(strategy_id), groups[code]
+        subset = user_ids.iloc[rows]
+        cost[rows] = contact_cost(strategy, library, users["avg_order_value"].iloc[rows])
+        priority[rows] = strategy.priority
+        arm[rows] = assign_arm(subset, strategy.id, strategy.holdout_share, library.salt).to_numpy()
+        journey_ids[rows] = hex16(stable_hash(subset, hash_key("journey", send_day.isoformat(), strategy.id)))
+    holdout = np.where(arm == CONTROL, "strategy", None).astype(object)
+    global_holdout = in_global_holdout(user_ids, library.global_holdout_share, library.salt)
+    arm[global_holdout], holdout[global_holdout] = CONTROL, "global"
     skip = users["value_tier"].isin(library.economics.skip_below_cost_tiers).to_numpy() & (users["expected_value"].to_numpy() < cost)
-    users["journey_id"] = np.where(skip, None, np.char.add("j_", journey_ids).astype(object))
-    users["journey_started_at"] = cadence.day_start(send_day) + pd.Timedelta(hours=library.send_hour_utc)
-    users["due_at"] = users["journey_started_at"]
-    users["step"] = 1
-    users["status"] = np.where(skip, SKIPPED, np.where(users["arm"] == CONTROL, HOLDOUT, None))
-    users["reason"] = np.where(skip, LOW_EXPECTED_VALUE, np.where(users["arm"] == CONTROL, users["holdout"] + "_holdout", None))
-    users.loc[skip, ["arm", "holdout", "journey_started_at", "due_at", "step"]] = (None, None, pd.NaT, pd.NaT, None)
-    return users
+    started = cadence.day_start(send_day) + pd.Timedelta(hours=library.send_hour_utc)
+    control = arm == CONTROL
+    return users.assign(
+        priority=priority,
+        arm=np.where(skip, None, arm),
+        holdout=np.where(skip, None, holdout),
+        journey_id=np.where(skip, None, np.char.add("j_", journey_ids).astype(object)),
+        journey_started_at=pd.Series(started, index=users.index).where(~skip),
+        step=pd.array(np.where(skip, None, 1), dtype="Int64"),
+        status=np.where(skip, SKIPPED, np.where(control, HOLDOUT, None)),
+        reason=np.select([skip, holdout == "global", control], [LOW_EXPECTED_VALUE, "global_holdout", "strategy_holdout"], None),
+    ).assign(due_at=lambda f: f["journey_started_at"])
 
 
 def propose(inputs: DayInputs, library: StrategyLibrary) -> pd.DataFrame:
@@ -250,14 +256,19 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     frame = apply_guardrails(frame, inputs.history, library)
     frame["action_date"] = inputs.day
     frame["library_revision"] = library.revision
-    step = frame["step"].astype("Int64").astype(str)
-    skipped_ids = np.char.add("s_", hex16(stable_hash(frame["user_id"], hash_key("skip", inputs.day.isoformat()))).astype(object))
-    frame["action_id"] = np.where(frame["journey_id"].notna(), frame["journey_id"].astype(str) + "_" + step, skipped_ids)
+    in_journey = frame["journey_id"].notna().to_numpy()
+    action_ids = np.empty(len(frame), dtype=object)
+    steps = frame.loc[in_journey, "step"].astype("int64").to_numpy().astype("U3")
+    action_ids[in_journey] = np.char.add(np.char.add(frame.loc[in_journey, "journey_id"].to_numpy().astype("U18"), "_"), steps)
+    skipped = frame.loc[~in_journey, "user_id"]
+    action_ids[~in_journey] = np.char.add("s_", hex16(stable_hash(skipped, hash_key("skip", inputs.day.isoformat()))))
+    frame["action_id"] = action_ids
     frame["step"] = frame["step"].astype("Int64")
     frame["priority"] = frame["priority"].astype("Int64")
     frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT
     frame.loc[frame["status"].isin([HOLDOUT, SKIPPED]), ["timezone", "message", "cost"]] = (None, None, 0.0)
-    return frame[ACTION_COLUMNS].sort_values(["user_id", "action_id"], kind="stable").reset_index(drop=True)
+    # A user has one decision a day (one journey at a time), so user_id orders the rows fully.
+    return frame[ACTION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
 def plan_day(inputs: DayInputs, library: StrategyLibrary, recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
