@@ -1,4 +1,5 @@
-"""Plain-text summary of what a run produced: the latest day's tiers, outbox and campaign lifts."""
+"""Plain-text summary of what a run produced: the latest day's tiers, outbox and recall decisions,
+and the campaign lifts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ where tier_date = (select max(tier_date) from user_risk_tiers) group by 1 order 
 OUTBOX = """
 select channel, count(*) as steps from recall_outbox
 where action_date = (select max(action_date) from recall_actions) group by 1 order by 1
+"""
+DECISIONS = """
+select status, coalesce(reason, '') as reason, count(*) as decisions from recall_actions
+where action_date = (select max(action_date) from recall_actions) group by all order by 1, 3 desc
 """
 LIFTS = """
 select assignment_date, strategy_id, users, control_users, wake_up_window_days,
@@ -39,6 +44,8 @@ def summarize(warehouse: Path) -> str:
         outbox = con.execute(OUTBOX).fetchall()
         lines.append(f"Outbox on {last_day}: {sum(n for _, n in outbox):,} steps")
         lines += [f"  {channel:<16} {steps:>7,}" for channel, steps in outbox]
+        lines.append("Recall decisions that day (outbox history, recall_actions):")
+        lines += [f"  {status:<10} {reason:<26} {n:>7,}" for status, reason, n in con.execute(DECISIONS).fetchall()]
         lines.append("Past campaigns (mature cohorts, treatment vs control, 95% intervals):")
         lines.append(f"  {'assigned':<10} {'strategy':<16} {'treated/control':>15}  "
                      f"{'wake-up window: lift (95% CI)':<36} revenue/user lift, 30 d (95% CI)")

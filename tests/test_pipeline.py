@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from orchestration.pipeline import run_days
+from orchestration.quality.recall_audit import audit_outbox
+from orchestration.recall import load_strategy_library
 from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.settings import DEFAULT_STRATEGIES
 from orchestration.simulator import SimulationConfig, simulate, write_world
@@ -82,6 +84,8 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
                     and v.valid_from <= o.action_date and (v.valid_to is null or v.valid_to > o.action_date)
                     where (o.channel = 'push' and not v.push_opt_in) or (o.channel = 'sms' and not v.sms_opt_in)""") == [(0,)]
         assert q("select count(*) from (select user_id, action_date from recall_actions group by 1, 2 having count(*) > 1)") == [(0,)]
+        audit = audit_outbox(con, START, LAST, load_strategy_library(DEFAULT_STRATEGIES))
+        assert audit["outbox_rows"] > 0 and {k: n for k, n in audit.items() if k != "outbox_rows" and n} == {}
         arms = dict(q("select arm, count(*) from recall_actions group by 1"))
         assert arms["control"] > 0 and arms["treatment"] > arms["control"]
         assert (backfilled / "outbox" / f"{LAST}.parquet").is_file() and (backfilled / "outbox" / f"{LAST}.csv").is_file()

@@ -1,4 +1,4 @@
-"""A 100-day simulated world through the whole Dagster pipeline with a deliberately tight strategy
+"""A 95-day simulated world through the whole Dagster pipeline with a deliberately tight strategy
 library, so that every guardrail binds; then the independent audit of the outbox history must
 count zero violations, and every rule must have had work to do."""
 
@@ -19,7 +19,7 @@ from orchestration.settings import DEFAULT_STRATEGIES
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
 START = date(2026, 1, 1)
-WORLD = SimulationConfig(n_users=2500, n_days=100, start_date=START, seed=23, campaign_every_days=14)
+WORLD = SimulationConfig(n_users=1500, n_days=95, start_date=START, seed=23, campaign_every_days=14)
 # 14:00 UTC is 22:00 for the simulated users (UTC+8): every first step falls in quiet hours.
 TIGHT = {
     "send_hour_utc: 10": "send_hour_utc: 14",
