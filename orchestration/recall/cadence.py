@@ -37,18 +37,18 @@ def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) ->
     rows = history.loc[history["journey_id"].notna()]
     if rows.empty:
         return pd.DataFrame(columns=JOURNEY_ATTRIBUTES + ["last_step", "open", "end_day"])
-    # Plain numpy types: object columns would send the group reductions down pandas' slow path.
-    rows = rows.assign(
-        step=pd.to_numeric(rows["step"]).astype("int64"),
-        action_day=pd.to_datetime(rows["action_date"]),
-        responded=(rows["reason"] == RESPONDED).to_numpy(dtype=bool),
-    ).sort_values(["journey_id", "step"], kind="stable")
-    first = rows.drop_duplicates("journey_id", keep="first").set_index("journey_id")
-    grouped = rows.groupby("journey_id", sort=True)
-    state = first[[c for c in JOURNEY_ATTRIBUTES if c != "journey_id"]].join(
-        grouped.agg(last_step=("step", "max"), last_day=("action_day", "max"),
-                    stopped=("responded", "max"))
-    ).reset_index()
+    # Group with numpy over one factorization: pandas' string groupby is the slow part at 1M journeys.
+    codes, _ = pd.factorize(rows["journey_id"])
+    steps = pd.to_numeric(rows["step"]).to_numpy(dtype=np.int64)
+    order = np.lexsort((steps, codes))
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    first = rows.iloc[order[starts]]
+    state = first[JOURNEY_ATTRIBUTES].reset_index(drop=True)
+    state["last_step"] = steps[order][ends]
+    days = pd.to_datetime(rows["action_date"]).to_numpy()[order]
+    state["last_day"] = pd.to_datetime(np.maximum.reduceat(days, starts))
+    state["stopped"] = np.logical_or.reduceat((rows["reason"] == RESPONDED).to_numpy(dtype=bool)[order], starts)
     known = {s.id: s for s in library.strategies}
     ladder_length = state["strategy_id"].map({k: len(s.steps) for k, s in known.items()})
     span_days = state["strategy_id"].map({k: s.span_hours // 24 for k, s in known.items()}).fillna(0)
