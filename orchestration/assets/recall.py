@@ -11,9 +11,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from orchestration.assets.warehouse_io import replace_rows, table_description, table_exists, table_metadata
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days
 from orchestration.recall import (
-    ACTION_COLUMNS, DayInputs, finalize, history_days, holdout_assignments, load_strategy_library, outbox, propose,
+    DayInputs, finalize, history_days, holdout_assignments, load_strategy_library, outbox, propose,
 )
-from orchestration.recall.cadence import awaiting_response, day_start
+from orchestration.recall.cadence import JOURNEY_ATTRIBUTES, awaiting_response, day_start
 from orchestration.resources import PipelinePaths, Warehouse
 
 USERS_AS_OF = """
@@ -26,12 +26,18 @@ select tiers.*, {segment} as segment
 from user_risk_tiers as tiers {join}
 where tiers.tier_date = ?
 """
+HISTORY_COLUMNS = list(dict.fromkeys(JOURNEY_ATTRIBUTES + ["step", "action_date", "status", "reason", "channel", "scheduled_at"]))
+HISTORY = f"""
+select {", ".join(HISTORY_COLUMNS)} from recall_actions
+where action_date >= ? and action_date < ? and status <> 'skipped'
+"""
 # A response is an app session, a click on a recall message or a key action, after the journey began.
 RESPONSES = """
 select events.user_id, events.event_time as responded_at
 from stg_events as events
 join awaiting on awaiting.user_id = events.user_id
-where events.event_time >= awaiting.journey_started_at and events.event_time < ?
+where events.event_date >= (select cast(min(journey_started_at) as date) - 1 from awaiting)
+  and events.event_time >= awaiting.journey_started_at and events.event_time < ?
   and (events.category in ('session', 'recall_response') or events.is_key_action)
 union all
 select touches.user_id, coalesce(touches.clicked_at, touches.opened_at) as responded_at
@@ -55,10 +61,11 @@ def _day_inputs(con, day, library, vertical: str) -> DayInputs:
         segment="segments.segment" if has_segments else "null",
         join="left join user_segments as segments on segments.user_id = tiers.user_id "
              "and segments.segment_date = tiers.tier_date" if has_segments else ""), [day]).df()
-    history = pd.DataFrame(columns=ACTION_COLUMNS)
+    history = pd.DataFrame(columns=HISTORY_COLUMNS)
     if table_exists(con, "recall_actions"):
         since = day - timedelta(days=history_days(library))
-        history = con.execute("select * from recall_actions where action_date >= ? and action_date < ?", [since, day]).df()
+        # Only journeys and contacts matter to the next day: skipped users and rendered texts do not.
+        history = con.execute(HISTORY, [since, day]).df()
     known_until = day_start(day + timedelta(days=1))
     waiting = awaiting_response(history, library, day)
     con.register("awaiting", waiting)
