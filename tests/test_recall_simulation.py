@@ -18,6 +18,10 @@ from orchestration.resources import PipelinePaths, Warehouse
 from orchestration.settings import DEFAULT_STRATEGIES
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
+# A long simulation (about two minutes): run with `make test-slow`. The default suite audits the
+# 70-day end-to-end world of tests/test_pipeline.py and tests every rule at its boundary.
+pytestmark = pytest.mark.slow
+
 START = date(2026, 1, 1)
 WORLD = SimulationConfig(n_users=1500, n_days=95, start_date=START, seed=23, campaign_every_days=14)
 # 14:00 UTC is 22:00 for the simulated users (UTC+8): every first step falls in quiet hours.
