@@ -42,7 +42,6 @@ _OUTBOX = _cols(
     ("cost", "DOUBLE", "Contact cost of the step's channel (library guardrails), 0 for control and skipped rows."),
     ("library_revision", "VARCHAR", "Revision of the strategy library that took the decision."),
 )
-_OUTBOX_NAMES = [c.name for c in _OUTBOX]
 
 TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "recall_actions": (

@@ -13,7 +13,8 @@ from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_ru
 from orchestration.recall import (
     DayInputs, finalize, history_days, holdout_assignments, load_strategy_library, outbox, propose,
 )
-from orchestration.recall.cadence import JOURNEY_ATTRIBUTES, awaiting_response, day_start
+from orchestration.recall.actions import RECOMMENDATION_DAYS
+from orchestration.recall.cadence import JOURNEY_ATTRIBUTES, RESPONSE_CATEGORIES, awaiting_response, day_start, journey_state
 from orchestration.resources import PipelinePaths, Warehouse
 
 USERS_AS_OF = """
@@ -32,30 +33,31 @@ select {", ".join(HISTORY_COLUMNS)} from recall_actions
 where action_date >= ? and action_date < ? and status <> 'skipped'
 """
 # A response is an app session, a click on a recall message or a key action, after the journey began.
-RESPONSES = """
+RESPONSES = f"""
 select events.user_id, events.event_time as responded_at
 from stg_events as events
 join awaiting on awaiting.user_id = events.user_id
 where events.event_date >= (select cast(min(journey_started_at) as date) - 1 from awaiting)
   and events.event_time >= awaiting.journey_started_at and events.event_time < ?
-  and (events.category in ('session', 'recall_response') or events.is_key_action)
+  and (events.category in {RESPONSE_CATEGORIES} or events.is_key_action)
 union all
 select touches.user_id, coalesce(touches.clicked_at, touches.opened_at) as responded_at
 from stg_recall_touches as touches
 join awaiting on awaiting.user_id = touches.user_id and starts_with(touches.action_id, awaiting.journey_id)
 where coalesce(touches.clicked_at, touches.opened_at) < ?
 """
-TOP_FEATURE = """
+TOP_FEATURE = f"""
 select user_id, feature
 from stg_events
-where event_date between cast(? as date) - 27 and ? and feature is not null
+where event_date between cast(? as date) - {RECOMMENDATION_DAYS - 1} and ? and feature is not null
   and user_id in (select user_id from candidates)
 group by user_id, feature
 qualify row_number() over (partition by user_id order by count(*) desc, feature) = 1
 """
 
 
-def _day_inputs(con, day, library, vertical: str) -> DayInputs:
+def _day_inputs(con, day, library, vertical: str) -> tuple[DayInputs, pd.DataFrame]:
+    """The day's inputs, and the journey state folded from the history (folded once, used twice)."""
     has_segments = table_exists(con, "user_segments")
     tiers = con.execute(TIERS_WITH_SEGMENT.format(
         segment="segments.segment" if has_segments else "null",
@@ -67,24 +69,23 @@ def _day_inputs(con, day, library, vertical: str) -> DayInputs:
         # Only journeys and contacts matter to the next day: skipped users and rendered texts do not.
         history = con.execute(HISTORY, [since, day]).df()
     known_until = day_start(day + timedelta(days=1))
-    waiting = awaiting_response(history, library, day)
-    con.register("awaiting", waiting)
+    state = journey_state(history, library, day)
+    con.register("awaiting", awaiting_response(state))
     try:
         responses = con.execute(RESPONSES, [known_until, known_until]).df()
     finally:
         con.unregister("awaiting")
-    return DayInputs(day=day, tiers=tiers, users=con.execute(USERS_AS_OF, [day, day]).df(), history=history,
-                     responses=responses, vertical=vertical, known_until=known_until)
+    inputs = DayInputs(day=day, tiers=tiers, users=con.execute(USERS_AS_OF, [day, day]).df(), history=history,
+                       responses=responses, vertical=vertical, known_until=known_until)
+    return inputs, state
 
 
-def _recommendations(con, day, candidates: pd.DataFrame, library) -> pd.DataFrame:
+def _top_features(con, day, candidates: pd.DataFrame) -> pd.DataFrame:
     con.register("candidates", candidates[["user_id"]].drop_duplicates())
     try:
-        top = con.execute(TOP_FEATURE, [day, day]).df()
+        return con.execute(TOP_FEATURE, [day, day]).df()
     finally:
         con.unregister("candidates")
-    top["recommendation"] = top["feature"].map(library.recommendations_by_feature)
-    return top.dropna(subset=["recommendation"])
 
 
 @asset(
@@ -104,9 +105,9 @@ def recall_actions(context: AssetExecutionContext, warehouse: Warehouse, paths: 
         con.execute("set TimeZone = 'UTC'")
         days = window_days(context.partition_time_window)
         for n, day in enumerate(days, start=1):
-            inputs = _day_inputs(con, day, library, paths.vertical)
-            candidates = propose(inputs, library)
-            actions = finalize(candidates, inputs, library, _recommendations(con, day, candidates, library))
+            inputs, state = _day_inputs(con, day, library, paths.vertical)
+            candidates = propose(inputs, library, state)
+            actions = finalize(candidates, inputs, library, _top_features(con, day, candidates))
             replace_rows(con, "recall_actions", actions, "action_date = ?", [day])
             for key, count in actions.groupby(["status", "reason"], dropna=False).size().items():
                 label = key[0] if pd.isna(key[1]) else f"{key[0]}:{key[1]}"

@@ -50,7 +50,9 @@ from sends"""
 
 _CAP_WINDOWS = f"""
 with r as (select row_number() over () as rid, user_id, channel, scheduled_at from ({_OUTBOX})),
-     s as (select user_id, channel, scheduled_at from recall_actions where status = 'queued')
+     -- Sends go out within three days of their planning day: older rows cannot reach a window.
+     s as (select user_id, channel, scheduled_at from recall_actions
+           where status = 'queued' and action_date >= cast(? as date) - {{longest}} - 3)
 select {{counts}}
 from r join s on s.user_id = r.user_id and s.scheduled_at <= r.scheduled_at
     and s.scheduled_at > r.scheduled_at - to_hours(24 * {{longest}})
@@ -68,7 +70,8 @@ with spans as (
     select a.user_id, a.journey_id, min(a.action_date) as first_day,
         max(a.action_date + case when a.arm = 'control' then coalesce(l.span_days, 0) else 0 end) as last_day
     from recall_actions as a left join (values {ladders}) as l(strategy_id, span_days) on l.strategy_id = a.strategy_id
-    where a.journey_id is not null
+    -- A journey reaching the audited days started at most its ladder's span before them.
+    where a.journey_id is not null and a.action_date >= cast(? as date) - {longest} - 1
     group by all
 )
 select count(distinct x.user_id) from spans as x join spans as y
@@ -141,7 +144,7 @@ def audit_outbox(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
             + ("" if c.channel == "any" else f" and r.channel = '{c.channel}' and s.channel = '{c.channel}'")
             + f") > {c.max_contacts}" for c in caps)
         sql = _CAP_WINDOWS.format(counts=counts, longest=max(c.window_days for c in caps))
-        flags = np.array(con.execute(sql, days).fetchall(), dtype=bool).reshape(-1, len(caps))
+        flags = np.array(con.execute(sql, days + [first_day]).fetchall(), dtype=bool).reshape(-1, len(caps))
         for name, hits in zip(names, flags.sum(axis=0)):
             result[name] += int(hits)
         result["frequency_cap"] = int(flags.any(axis=1).sum())  # each row once, whichever caps it breaks
@@ -153,8 +156,9 @@ def audit_outbox(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
 
     # A control journey occupies the user for its ladder's span, as the treatment it stands in for would.
     ladders = [(s.id, s.steps[-1].delay_hours // 24) for s in library.strategies]
-    sql = _OVERLAPPING.format(ladders=", ".join("(?, ?::integer)" for _ in ladders))
-    result["overlapping_journeys"] = _scalar(con, sql, [v for row in ladders for v in row] + [last_day, first_day])
+    sql = _OVERLAPPING.format(ladders=", ".join("(?, ?::integer)" for _ in ladders), longest=max(d for _, d in ladders))
+    params = [v for row in ladders for v in row] + [first_day, last_day, first_day]
+    result["overlapping_journeys"] = _scalar(con, sql, params)
     result["duplicate_coupon_codes"] = _scalar(con, _DUPLICATE_COUPONS, days)
     result["duplicate_actions"] = _scalar(con, _DUPLICATE_ACTIONS, days)
     return result

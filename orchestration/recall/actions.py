@@ -20,6 +20,8 @@ from orchestration.recall.library import Strategy, StrategyLibrary
 from orchestration.recall.templates import render_bulk
 
 QUEUED, HOLDOUT, CANCELLED, SKIPPED = "queued", "holdout", "cancelled", "skipped"
+# The recommendation looks at the core features used over this many days up to the planning day.
+RECOMMENDATION_DAYS = 28
 LOW_EXPECTED_VALUE, NO_CONSENT, FREQUENCY_CAP = "low_expected_value", "no_consent", "frequency_cap"
 
 ACTION_COLUMNS: list[str] = [
@@ -140,8 +142,10 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     ).assign(due_at=lambda f: f["journey_started_at"])
 
 
-def propose(inputs: DayInputs, library: StrategyLibrary) -> pd.DataFrame:
-    """Continuing steps of running journeys and first steps of new ones, before personalisation."""
+def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Continuing steps of running journeys and first steps of new ones, before personalisation.
+
+    state: cadence.journey_state of inputs.history, when the caller has already folded it."""
     tiers = inputs.tiers
     _require(tiers, TIER_COLUMNS, "tiers")
     if "tier_date" in tiers.columns and tiers["tier_date"].nunique() > 1:
@@ -149,7 +153,8 @@ def propose(inputs: DayInputs, library: StrategyLibrary) -> pd.DataFrame:
     if tiers["user_id"].duplicated().any():
         raise ValueError(f"tiers has duplicate user_id rows (e.g. {tiers.loc[tiers['user_id'].duplicated(), 'user_id'].head(5).tolist()})")
     tiers = tiers.assign(**{c: None for c in OPTIONAL_TIER_COLUMNS if c not in tiers.columns})
-    state = cadence.journey_state(inputs.history, library, inputs.day)
+    if state is None:
+        state = cadence.journey_state(inputs.history, library, inputs.day)
     continuing = cadence.due_steps(state, library, inputs.day, inputs.responses, inputs.known_until)
     fresh = start_journeys(tiers, library, inputs.day, inputs.vertical, cadence.busy_users(state, library, inputs.day))
     columns = cadence.JOURNEY_ATTRIBUTES + ["step", "due_at", "status", "reason"]
@@ -177,15 +182,17 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
     return out
 
 
-def personalise(candidates: pd.DataFrame, users: pd.DataFrame, recommendations: pd.DataFrame | None,
+def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.DataFrame | None,
                 library: StrategyLibrary) -> pd.DataFrame:
     """Fill variant, benefit, coupon, message, timezone and cost; cancel rows lacking a template variable."""
     frame = candidates.reset_index(drop=True)
     frame = pd.concat([frame, _step_fields(frame, library)], axis=1)
     profile = users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last")
     frame = frame.merge(profile, on="user_id", how="left", sort=False)
-    if recommendations is not None and not recommendations.empty:
-        frame = frame.merge(recommendations[["user_id", "recommendation"]].drop_duplicates("user_id"), on="user_id", how="left")
+    # The recommendation: the library's phrase for the core feature the user used most lately.
+    if top_features is not None and not top_features.empty:
+        frame = frame.merge(top_features[["user_id", "feature"]].drop_duplicates("user_id"), on="user_id", how="left")
+        frame["recommendation"] = frame.pop("feature").map(library.recommendations_by_feature)
     else:
         frame["recommendation"] = None
     frame["recommendation"] = frame["recommendation"].fillna(library.default_recommendation)
@@ -249,10 +256,10 @@ def apply_guardrails(frame: pd.DataFrame, history: pd.DataFrame, library: Strate
 
 
 def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibrary,
-             recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+             top_features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Personalise and guard the proposed rows; one row per decision in ACTION_COLUMNS, sorted."""
     _require(inputs.users, USER_COLUMNS, "users")
-    frame = personalise(candidates, inputs.users, recommendations, library)
+    frame = personalise(candidates, inputs.users, top_features, library)
     frame = apply_guardrails(frame, inputs.history, library)
     frame["action_date"] = inputs.day
     frame["library_revision"] = library.revision
@@ -271,9 +278,12 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     return frame[ACTION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
-def plan_day(inputs: DayInputs, library: StrategyLibrary, recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """propose + finalize: the whole day's decisions (recall_actions rows for `inputs.day`)."""
-    return finalize(propose(inputs, library), inputs, library, recommendations)
+def plan_day(inputs: DayInputs, library: StrategyLibrary, top_features: pd.DataFrame | None = None) -> pd.DataFrame:
+    """propose + finalize: the whole day's decisions (recall_actions rows for `inputs.day`).
+
+    top_features: user_id, feature (the core feature each user used most in the last
+    RECOMMENDATION_DAYS days), for the {recommendation} of the messages."""
+    return finalize(propose(inputs, library), inputs, library, top_features)
 
 
 def outbox(actions: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from orchestration.recall.library import StrategyLibrary
 
 TREATMENT, CONTROL = "treatment", "control"
 RESPONDED = "responded"
+# Event categories that count as a response (besides key actions and opens/clicks in the delivery log).
+RESPONSE_CATEGORIES = ("session", "recall_response")
 # Carried from a journey's first row to every later step (what was known when it started).
 JOURNEY_ATTRIBUTES = [
     "journey_id", "user_id", "strategy_id", "arm", "holdout", "journey_started_at", "priority", "expected_value",
@@ -99,8 +101,7 @@ def due_steps(state: pd.DataFrame, library: StrategyLibrary, day: date, response
     return live.drop(columns=["open", "end_day", "last_step"]).reset_index(drop=True)
 
 
-def awaiting_response(history: pd.DataFrame, library: StrategyLibrary, day: date) -> pd.DataFrame:
+def awaiting_response(state: pd.DataFrame) -> pd.DataFrame:
     """Open treatment journeys (journey_id, user_id, journey_started_at): whose responses to look up."""
-    state = journey_state(history, library, day)
     live = state.loc[state["open"].astype(bool) & (state["arm"] == TREATMENT)]
     return live[["journey_id", "user_id", "journey_started_at"]].reset_index(drop=True)
