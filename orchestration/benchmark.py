@@ -3,7 +3,6 @@ long history (its cost must not grow with the history), all in one process so fi
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import timedelta
@@ -20,13 +19,12 @@ def _timed(label: str, action) -> float:
 
 def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[str, float]:
     """Simulate n_users over n_days in a scratch home, then time daily partitions at two history lengths."""
-    home = home or Path(tempfile.mkdtemp(prefix="churn-recall-bench-"))
-    os.environ.update({"CHURN_RECALL_HOME": str(home), "CHURN_RECALL_WAREHOUSE": str(home / "warehouse.duckdb")})
-    from orchestration.pipeline import run_days
-    from orchestration.settings import Settings
+    from orchestration.config import Settings
+    from orchestration.runner import run_days
     from orchestration.simulator import SimulationConfig, benchmark_generation, simulate, write_world
 
-    settings = Settings.from_env()
+    settings = Settings.under(home or Path(tempfile.mkdtemp(prefix="churn-recall-bench-")))
+    home = settings.home
     print(f"benchmark: {n_users:,} users x {n_days} days in {home}")
     generation = benchmark_generation(n_users, n_days)
     print(f"  generation: {generation['events']:,} events in {generation['seconds']:.2f} s "
@@ -37,13 +35,13 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
     early, late = start + timedelta(days=n_days // 4), start + timedelta(days=n_days - 1)
     figures = {"events": float(generation["events"]), "events_per_second": generation["events_per_second"]}
     figures["backfill_seconds"] = _timed(f"backfill {start}..{early - timedelta(days=1)} (one run)",
-                                         lambda: run_days(start, early - timedelta(days=1)))
+                                         lambda: run_days(settings, start, early - timedelta(days=1)))
     figures["early_day_seconds"] = _timed(f"daily partition {early} ({(early - start).days} days of history)",
-                                          lambda: run_days(early, early))
+                                          lambda: run_days(settings, early, early))
     _timed(f"backfill {early + timedelta(days=1)}..{late - timedelta(days=1)} (one run)",
-           lambda: run_days(early + timedelta(days=1), late - timedelta(days=1)))
+           lambda: run_days(settings, early + timedelta(days=1), late - timedelta(days=1)))
     figures["late_day_seconds"] = _timed(f"daily partition {late} ({(late - start).days} days of history)",
-                                         lambda: run_days(late, late))
+                                         lambda: run_days(settings, late, late))
     figures["late_over_early"] = figures["late_day_seconds"] / figures["early_day_seconds"]
     print(f"  late/early daily partition time ratio: {figures['late_over_early']:.2f} "
           f"(history {(late - start).days} vs {(early - start).days} days)")

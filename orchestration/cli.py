@@ -10,7 +10,7 @@ import time
 import warnings
 from datetime import date
 
-from orchestration.settings import Settings
+from orchestration.config.settings import Settings
 
 
 def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
@@ -27,11 +27,11 @@ def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
 
 
 def _run(settings: Settings, first: date, last: date) -> None:
-    from orchestration.pipeline import run_days
+    from orchestration.runner import persistent_instance, run_days
 
     started = time.perf_counter()
-    print(f"running {first}..{last} as one Dagster run (dbt, recall, measurement, checks)...", flush=True)
-    result = run_days(first, last, log_level="WARNING", raise_on_error=False)
+    print(f"running {first}..{last} as one run (dbt, recall, measurement, checks)...", flush=True)
+    result = run_days(settings, first, last, instance=persistent_instance(), log_level="WARNING", raise_on_error=False)
     print(f"pipeline run {first}..{last}: {'success' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f}s")
     if not result.success:
@@ -65,7 +65,6 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
 
     settings = Settings.from_env()
-    settings.export_env()
     if args.command == "simulate":
         _simulate(settings, args.users, args.days, args.seed)
     elif args.command == "demo":
@@ -73,13 +72,13 @@ def main(argv: list[str] | None = None) -> None:
             _simulate(settings, args.users, args.days, args.seed)
         days = settings.landing_days()
         _run(settings, days[0], days[-1])
-        from orchestration.summary import summarize
+        from orchestration.reporting.summary import summarize
 
         print(summarize(settings.warehouse))
     elif args.command == "run":
         _run(settings, args.first, args.last or args.first)
     elif args.command == "summary":
-        from orchestration.summary import summarize
+        from orchestration.reporting.summary import summarize
 
         print(summarize(settings.warehouse))
     elif args.command == "benchmark":

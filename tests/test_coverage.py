@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from orchestration.measurement.coverage import TRUE_EFFECT, coverage_study
+from orchestration.evaluation.coverage import TRUE_EFFECT, coverage_study
 
 
 def _check(replications: int, low: float, high: float) -> None:

@@ -4,7 +4,6 @@ unit tests and data tests), and a full build against day-by-day incremental runs
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -80,9 +79,13 @@ def user(user_id: str | None, signup: str, updated: str | None = None, sms: str 
 
 
 def run_dbt(args: list[str], warehouse: Path, work: Path) -> None:
-    os.environ["CHURN_RECALL_WAREHOUSE"] = str(warehouse)
+    """dbt <args> on `warehouse` (joined to the vars of `args`, as a Dagster run passes it)."""
+    args = list(args)
+    dbt_vars = json.loads(args.pop(args.index("--vars") + 1)) if "--vars" in args else {}
+    if "--vars" in args:
+        args.remove("--vars")
     result = dbtRunner().invoke([
-        *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        *args, "--vars", json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}), "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
     ])
     assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"

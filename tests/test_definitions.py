@@ -1,9 +1,21 @@
-"""The code location loads, and its asset graph is one connected chain from raw inputs to metrics."""
+"""The code location loads, its asset graph is one connected chain from raw inputs to metrics, the
+wiring stays in orchestration/defs, and loading it changes nothing in the process."""
 
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from dagster import AssetKey
 
-from orchestration.definitions import defs
+from orchestration.config import Settings
+from orchestration.defs import build_definitions
 
+ORCHESTRATION = Path(__file__).resolve().parents[1] / "orchestration"
+# The wiring, and the entry points that run a job.
+WIRING = {"defs", "definitions.py", "runner.py"}
 EXPECTED = [
     "raw_events", "raw_users", "raw_recall_touches", "stg_events", "quarantine_events", "stg_users",
     "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "user_risk_tiers",
@@ -11,17 +23,18 @@ EXPECTED = [
 ]
 
 
-def _graph():
-    return defs.resolve_asset_graph()
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory):
+    return build_definitions(Settings.under(tmp_path_factory.mktemp("defs")))
 
 
-def test_definitions_load_with_every_expected_asset():
-    keys = {key.to_user_string() for key in _graph().get_all_asset_keys()}
+def test_definitions_load_with_every_expected_asset(defs):
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert set(EXPECTED) <= keys
 
 
-def test_lineage_is_one_component_from_raw_to_metrics():
-    graph = _graph()
+def test_lineage_is_one_component_from_raw_to_metrics(defs):
+    graph = defs.resolve_asset_graph()
     keys = set(graph.get_all_asset_keys())
     neighbours = {key: set() for key in keys}
     for key in keys:
@@ -39,17 +52,29 @@ def test_lineage_is_one_component_from_raw_to_metrics():
     assert AssetKey("recall_metrics") in graph.get(AssetKey("int_user_daily_activity")).child_keys
 
 
-def test_every_asset_shares_the_daily_partitions_and_groups_follow_layers():
-    graph = _graph()
-    partitions = {graph.get(key).partitions_def for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
-    assert len(partitions) == 1 and next(iter(partitions)) is not None
+def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartitioned(defs):
+    graph = defs.resolve_asset_graph()
+    nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
+    partitioned = {node.partitions_def for node in nodes if node.partitions_def is not None}
+    assert len(partitioned) == 1
+    unpartitioned = {node.key.to_user_string() for node in nodes if node.partitions_def is None}
+    # Tables rebuilt from every landed row on each run; everything else is per business day.
+    assert unpartitioned == {"event_taxonomy", "stg_users", "quarantine_users", "stg_recall_touches",
+                             "quarantine_recall_touches", "int_user_versions"}
     assert graph.get(AssetKey("stg_events")).group_name == "staging"
+    assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"
     assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"
     assert graph.get(AssetKey("raw_events")).group_name == "raw"
 
 
-def test_outbox_contract_blocks_and_schedule_targets_the_daily_job():
-    graph = _graph()
+def test_partitions_start_on_the_configured_day(tmp_path):
+    defs = build_definitions(Settings.under(tmp_path, start_date="2025-06-01"))
+    node = defs.resolve_asset_graph().get(AssetKey("user_risk_tiers"))
+    assert node.partitions_def.get_first_partition_key() == "2025-06-01"
+
+
+def test_outbox_contract_blocks_and_schedule_targets_the_daily_job(defs):
+    graph = defs.resolve_asset_graph()
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert checks["recall_outbox_contract"].blocking and not checks["stg_events_contract"].blocking
     assert checks["recall_guardrails_audit"].blocking
@@ -58,23 +83,54 @@ def test_outbox_contract_blocks_and_schedule_targets_the_daily_job():
     assert schedule.job_name == "daily_pipeline" and schedule.cron_schedule == "0 6 * * *"
 
 
+def test_only_the_wiring_imports_dagster():
+    offenders = []
+    for path in ORCHESTRATION.rglob("*.py"):
+        relative = path.relative_to(ORCHESTRATION)
+        if relative.parts[0] in WIRING:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[0] in ("dagster", "dagster_dbt") for name in names):
+                offenders.append(str(relative))
+    assert offenders == [], f"Dagster imported outside orchestration/defs: {offenders}"
+
+
+def test_importing_the_code_location_starts_nothing_and_leaves_the_environment_alone():
+    # Dagster's own import runs `file` once (platform.architecture): import it before watching.
+    probe = (
+        "import os, subprocess, json, dagster, dagster_dbt\n"
+        "before = dict(os.environ)\n"
+        "started = []\n"
+        "real = subprocess.Popen.__init__\n"
+        "subprocess.Popen.__init__ = lambda self, *a, **k: started.append(a) or real(self, *a, **k)\n"
+        "import orchestration.definitions\n"
+        "print(json.dumps({'changed': sorted(k for k in set(before) | set(os.environ) "
+        "if before.get(k) != os.environ.get(k)), 'started': len(started)}))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHURN_RECALL_")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                          cwd=ORCHESTRATION.parent, check=True)
+    assert done.stdout.strip().splitlines()[-1] == '{"changed": [], "started": 0}'
+
+
 def test_manifest_is_stale_after_a_model_changes(tmp_path):
-    import os
     from types import SimpleNamespace
 
-    from orchestration.assets.dbt import _manifest_is_stale
+    from orchestration.defs.dbt.project import manifest_is_stale
 
     (tmp_path / "models").mkdir()
     (tmp_path / "dbt_project.yml").write_text("name: x\n")
     model = tmp_path / "models" / "m.sql"
     model.write_text("select 1")
     project = SimpleNamespace(project_dir=tmp_path, manifest_path=tmp_path / "target" / "manifest.json")
-    assert _manifest_is_stale(project)  # no manifest yet
+    assert manifest_is_stale(project)  # no manifest yet
     project.manifest_path.parent.mkdir()
     project.manifest_path.write_text("{}")
     os.utime(model, (1, 1))
     os.utime(tmp_path / "dbt_project.yml", (1, 1))
-    assert not _manifest_is_stale(project)
+    assert not manifest_is_stale(project)
     os.utime(model, None)  # edited after the manifest was built
     os.utime(project.manifest_path, (2, 2))
-    assert _manifest_is_stale(project)
+    assert manifest_is_stale(project)

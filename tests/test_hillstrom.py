@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from orchestration.measurement.hillstrom import CONTROL_ARM, SHARED_DATA_ENV, hillstrom_csv, load_hillstrom, measure_hillstrom, to_contracts
+from orchestration.evaluation.hillstrom import CONTROL_ARM, SHARED_DATA_ENV, hillstrom_csv, load_hillstrom, measure_hillstrom, to_contracts
 
 # Published arm differences (treatment minus No E-Mail), visit in points and spend in dollars per customer.
 KNOWN = {"mens_email": ("Mens E-Mail", 7.66, 0.770), "womens_email": ("Womens E-Mail", 4.52, 0.424)}

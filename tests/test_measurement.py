@@ -383,7 +383,7 @@ def test_journeys_as_of_only_knows_what_had_happened_by_that_day():
 
 
 def test_documented_schemas_match_the_frames():
-    from orchestration.tables import TABLES
+    from orchestration.warehouse.tables import TABLES
 
     assert [c.name for c in TABLES["recall_metrics"][1]] == METRIC_COLUMNS
     assert [c.name for c in TABLES["recall_outcomes"][1]] == OUTCOME_COLUMNS

@@ -3,7 +3,6 @@ re-runs, and a backfill equal to the same days run one by one."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,11 +11,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.pipeline import run_days
+from orchestration.config import DEFAULT_STRATEGIES, Settings
 from orchestration.quality.recall_audit import audit_outbox
 from orchestration.recall import load_strategy_library
-from orchestration.resources import PipelinePaths, Warehouse
-from orchestration.settings import DEFAULT_STRATEGIES
+from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
 START = date(2026, 1, 1)
@@ -38,12 +36,8 @@ def landing(tmp_path_factory) -> Path:
 
 
 def _run(home: Path, landing: Path, first: date, last: date):
-    os.environ["CHURN_RECALL_WAREHOUSE"] = str(home / "warehouse.duckdb")  # read by dbt's profiles.yml
-    resources = {
-        "warehouse": Warehouse(path=str(home / "warehouse.duckdb")),
-        "paths": PipelinePaths(landing=str(landing / "landing"), outbox=str(home / "outbox"), strategies=str(DEFAULT_STRATEGIES)),
-    }
-    result = run_days(first, last, resources=resources)
+    settings = Settings.under(home, landing=landing / "landing", truth=landing / "truth")
+    result = run_days(settings, first, last)
     assert result.success
     return result
 

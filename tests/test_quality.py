@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import duckdb
+
 from orchestration.quality.expectations import EXPECTATIONS_DIR, load_suite, validate_frame
-from orchestration.recall.actions import DayInputs, outbox_contract_frame, plan_day
+from orchestration.quality.outbox_contract import outbox_contract_frame
+from orchestration.recall.actions import DayInputs, plan_day
 from orchestration.recall.library import load_strategy_library
 from tests.recall_fixtures import random_world
 
@@ -113,13 +116,24 @@ def test_planned_outbox_satisfies_its_contract() -> None:
     tiers, users = random_world(6000, seed=1)
     library = load_strategy_library(Path(__file__).parents[1] / "orchestration" / "recall" / "strategies.yml")
     actions = plan_day(DayInputs(day=DAY, tiers=tiers, users=users), library)
-    frame = outbox_contract_frame(actions, users)
+    frame = _contract_frame_in_sql(actions, users)
     assert len(frame) > 1000
     assert validate_frame(frame, "recall_outbox").success
     # Had the planner ignored consent, the contract would catch it.
-    careless = outbox_contract_frame(actions.assign(status="queued", arm="treatment"), users)
+    careless = _contract_frame_in_sql(actions.assign(status="queued", arm="treatment"), users)
     summary = validate_frame(careless, "recall_outbox")
     assert _failed(summary, IN_SET, "has_consent")
+
+
+def _contract_frame_in_sql(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """The check's own builder, run on a warehouse holding the plan and the users' consent since before DAY."""
+    with duckdb.connect() as con:
+        con.register("planned", actions)
+        con.register("profiles", users)
+        con.execute("create table recall_actions as select * from planned")
+        con.execute("create table int_user_versions as select *, date '2026-01-01' as valid_from, "
+                    "cast(null as date) as valid_to from profiles")
+        return outbox_contract_frame(con, DAY, DAY)
 
 
 def test_good_events_pass() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.recall.benefits import coupon_codes, coupon_value
 from orchestration.recall.library import Benefit, StrategyLibraryError, load_strategy_library
-from orchestration.recall.templates import MissingVariableError, render, render_bulk
+from orchestration.recall.templates import render_bulk
 from tests.recall_fixtures import SMALL_LIBRARY, library
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[1] / "orchestration" / "recall" / "strategies.yml"
@@ -83,9 +83,6 @@ def test_template_errors_name_the_template_and_line(tmp_path: Path) -> None:
 
 
 def test_render_and_missing_variables() -> None:
-    assert render("{nickname}, hi", {"nickname": "Ann"}) == "Ann, hi"
-    with pytest.raises(MissingVariableError, match=r"\{nickname\}"):
-        render("{nickname}, hi", {"nickname": None})
     names = pd.Series(["a", "b", "a"])
     values = pd.DataFrame({"nickname": ["Ann", "Bo", None], "benefit": ["$5 coupon", None, None]})
     messages, missing = render_bulk(names, values, {"a": "{nickname}: {benefit}", "b": "{nickname}!"})

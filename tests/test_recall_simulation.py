@@ -4,18 +4,16 @@ count zero violations, and every rule must have had work to do."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.pipeline import run_days
+from orchestration.config import DEFAULT_STRATEGIES, Settings
 from orchestration.quality.recall_audit import audit_outbox
 from orchestration.recall import load_strategy_library
-from orchestration.resources import PipelinePaths, Warehouse
-from orchestration.settings import DEFAULT_STRATEGIES
+from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
 # A long simulation (about two minutes): run with `make test-slow`. The default suite audits the
@@ -45,12 +43,7 @@ def simulated(tmp_path_factory) -> tuple[Path, Path]:
         text = text.replace(old, new)
     strategies = root / "tight_strategies.yml"
     strategies.write_text(text)
-    os.environ["CHURN_RECALL_WAREHOUSE"] = str(root / "warehouse.duckdb")  # read by dbt's profiles.yml
-    resources = {
-        "warehouse": Warehouse(path=str(root / "warehouse.duckdb")),
-        "paths": PipelinePaths(landing=str(root / "landing"), outbox=str(root / "outbox"), strategies=str(strategies)),
-    }
-    result = run_days(START, WORLD.end_date, resources=resources)
+    result = run_days(Settings.under(root, strategies=strategies), START, WORLD.end_date)
     assert result.success
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}

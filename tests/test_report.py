@@ -77,16 +77,19 @@ def test_page_without_data_or_mature_campaigns_still_renders() -> None:
     assert "No campaign has a closed 30-day window yet" in html and "closed second-churn window" in html
 
 
-def test_asset_writes_the_page_and_links_it(tmp_path, monkeypatch) -> None:
-    from orchestration.assets.report import recall_report
-    from orchestration.resources import Warehouse
+def test_asset_writes_the_page_and_links_it(tmp_path) -> None:
+    from orchestration.config import Settings
+    from orchestration.defs.partitions import daily_partitions
+    from orchestration.defs.reporting.assets import reporting_assets
+    from orchestration.defs.resources import resources
 
-    monkeypatch.setenv("CHURN_RECALL_HOME", str(tmp_path))
+    settings = Settings.under(tmp_path)
+    [recall_report] = reporting_assets(daily_partitions(settings.start_date))
     metrics = demo_metrics()
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table recall_metrics as select * from metrics")
-    result = materialize([recall_report], partition_key=AS_OF.isoformat(), resources={"warehouse": Warehouse(path=str(warehouse))})
+    result = materialize([recall_report], partition_key=AS_OF.isoformat(), resources=resources(settings))
     assert result.success
     page = tmp_path / "reports" / "recall_report.html"
     assert page.is_file() and "winback_coupon" in page.read_text()

@@ -131,12 +131,15 @@ def test_adjusted_rand_index_known_values() -> None:
 def test_user_segments_asset_refits_on_mondays_and_carries_the_week(activity, tmp_path: Path) -> None:
     from dagster import materialize
 
-    from orchestration.assets.segments import user_segments
-    from orchestration.partitions import daily_partitions
-    from orchestration.resources import Warehouse
+    from orchestration.config import Settings
+    from orchestration.defs.partitions import daily_partitions
+    from orchestration.defs.resources import resources as pipeline_resources
+    from orchestration.defs.segments.assets import segment_assets
 
     rows, _ = activity
-    first = date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d"))
+    settings = Settings.under(tmp_path)
+    first = settings.start_date
+    [user_segments] = segment_assets(daily_partitions(first))
     rows = rows.assign(activity_date=rows["activity_date"] + (first - START))
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -144,7 +147,7 @@ def test_user_segments_asset_refits_on_mondays_and_carries_the_week(activity, tm
         con.execute("create table int_user_daily_activity as select * from frame")
     days = [first + timedelta(days=60 + k) for k in range(9)]
     keys = [d.isoformat() for d in days]
-    resources = {"warehouse": Warehouse(path=str(path))}
+    resources = pipeline_resources(settings)
     # Two runs out of order: the later days first, then the earlier ones; the result must not depend on it.
     for part in (keys[4:], keys[:4]):
         for key in part:

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.config.settings import REPO_ROOT, Settings
 
 
 def test_defaults_live_under_the_repository_data_folder():
@@ -38,3 +38,12 @@ def test_wake_up_window_override_is_optional_and_validated():
     assert Settings.from_env({"CHURN_RECALL_WAKE_UP_DAYS": "3"}).wake_up_days == 3
     with pytest.raises(SystemExit, match="wake_up_days"):
         Settings.from_env({"CHURN_RECALL_WAKE_UP_DAYS": "31"})
+
+
+def test_settings_are_resolved_once_into_a_frozen_object(tmp_path):
+    from pydantic import ValidationError
+
+    settings = Settings.under(tmp_path, vertical="game")
+    assert settings.warehouse == tmp_path.resolve() / "warehouse.duckdb" and settings.preset.stage_churned_days == 30
+    with pytest.raises(ValidationError):
+        settings.vertical = "finance"

@@ -5,29 +5,29 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.settings import DBT_PROJECT_DIR, Settings
-from orchestration.verticals import PRESETS_FILE, dbt_vars_for, load_presets, measurement_windows, vertical_from_env
+from orchestration.config.settings import DBT_PROJECT_DIR, Settings
+from orchestration.config.verticals import PRESETS_FILE, load_presets, measurement_windows, preset_for, vertical_names
 
 DBT_VARS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 
 
 def test_four_presets_load_and_every_key_is_a_dbt_var():
     presets = load_presets()
-    assert set(presets) == {"ecommerce", "game", "finance", "education"}
+    assert set(presets) == {"ecommerce", "game", "finance", "education"} == set(vertical_names())
     for name in presets:
-        assert set(dbt_vars_for(name)) <= set(DBT_VARS), name
+        assert set(preset_for(name).dbt_vars()) <= set(DBT_VARS), name
 
 
 def test_ecommerce_preset_equals_the_dbt_project_defaults():
-    ecommerce = dbt_vars_for("ecommerce")
+    ecommerce = preset_for("ecommerce").dbt_vars()
     assert {key: DBT_VARS[key] for key in ecommerce} == ecommerce
 
 
 def test_vertical_thresholds_differ_where_the_issue_says():
-    game, finance = dbt_vars_for("game"), dbt_vars_for("finance")
+    game, finance = preset_for("game").dbt_vars(), preset_for("finance").dbt_vars()
     assert game["stage_dormant_severe_days"] == 14 and game["key_action_events"] == ["login", "iap_purchase"]
     assert finance["stage_churned_days"] == 90 and finance["key_action_events"] == ["deposit", "invest"]
-    assert dbt_vars_for("education")["key_action_events"] == ["lesson_complete"]
+    assert preset_for("education").dbt_vars()["key_action_events"] == ["lesson_complete"]
 
 
 def _write_variant(tmp_path: Path, **changes) -> Path:
@@ -58,10 +58,8 @@ def test_invalid_preset_names_the_preset_and_the_field(tmp_path, changes, messag
 
 
 def test_vertical_comes_from_the_environment_and_is_validated():
-    assert vertical_from_env({}) == "ecommerce"
-    assert vertical_from_env({"CHURN_RECALL_VERTICAL": "finance"}) == "finance"
-    with pytest.raises(ValueError, match="unknown vertical 'bank'"):
-        vertical_from_env({"CHURN_RECALL_VERTICAL": "bank"})
+    assert Settings.from_env({}).vertical == "ecommerce"
+    assert Settings.from_env({"CHURN_RECALL_VERTICAL": "finance"}).preset == load_presets()["finance"]
     assert Settings.from_env({"CHURN_RECALL_VERTICAL": "game"}).vertical == "game"
     with pytest.raises(SystemExit, match="unknown vertical"):
         Settings.from_env({"CHURN_RECALL_VERTICAL": "bank"})
@@ -71,6 +69,6 @@ def test_measurement_windows_come_from_the_preset_and_stay_out_of_dbt():
     assert measurement_windows("ecommerce") == (7, 60)
     assert measurement_windows("game") == (7, 30) and measurement_windows("finance") == (7, 90)
     assert measurement_windows("finance", wake_up_override=3) == (3, 90)
-    assert all("measurement" not in dbt_vars_for(name) for name in load_presets())
+    assert all("measurement" not in preset_for(name).dbt_vars() for name in load_presets())
     with pytest.raises(ValueError, match="wake-up window must be 1..30"):
         measurement_windows("game", wake_up_override=0)

@@ -12,9 +12,6 @@ share among all not-yet-churned user-days (the base rate).
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -119,50 +116,26 @@ def evaluate_early_warning(
 def run_early_warning_evaluation(
     vertical: str, n_users: int, n_days: int, home: Path, seed: int = 7, horizon_days: int = HORIZON_DAYS,
 ) -> pd.DataFrame:
-    """Simulate a world of the vertical, run the whole pipeline over every day, and evaluate the early warning.
-
-    The pipeline runs in a child process whose environment points CHURN_RECALL_HOME and the warehouse at `home`
-    and selects the vertical preset (CHURN_RECALL_VERTICAL), since the code location reads them on import.
-    """
+    """Simulate a world of the vertical under `home`, run the whole pipeline over every day with that
+    vertical's preset, and evaluate the early warning against the simulator's truth."""
     import duckdb
     import pyarrow.parquet as pq
 
+    from orchestration.config import Settings
+    from orchestration.runner import run_days
     from orchestration.simulator import SimulationConfig, simulate, write_world
 
-    home = Path(home).resolve()
-    env = pipeline_env(home, vertical)
+    settings = Settings.under(home, vertical=vertical)
     config = SimulationConfig(n_users=n_users, n_days=n_days, seed=seed, vertical=vertical,
-                              start_date=date.fromisoformat(env["CHURN_RECALL_START_DATE"]))
-    write_world(simulate(config), Path(env["CHURN_RECALL_LANDING"]), Path(env["CHURN_RECALL_TRUTH"]))
-    code = ("from datetime import date; from orchestration.pipeline import run_days; "
-            f"run_days(date.fromisoformat('{config.start_date}'), date.fromisoformat('{config.end_date}'), "
-            "log_level='WARNING')")
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"pipeline run failed for {vertical}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    with duckdb.connect(env["CHURN_RECALL_WAREHOUSE"], read_only=True) as con:
+                              start_date=settings.start_date)
+    write_world(simulate(config), settings.landing, settings.truth)
+    run_days(settings, config.start_date, config.end_date, log_level="WARNING")
+    with duckdb.connect(str(settings.warehouse)) as con:
         tiers = con.execute(
             "select user_id, tier_date, lifecycle_stage, signals_fired, silent_days from user_risk_tiers"
         ).df()
-    truth = pq.read_table(Path(env["CHURN_RECALL_TRUTH"]) / "users.parquet").to_pandas()
+    truth = pq.read_table(settings.truth / "users.parquet").to_pandas()
     return evaluate_early_warning(tiers, truth, vertical, horizon_days)
-
-
-def pipeline_env(home: Path, vertical: str) -> dict[str, str]:
-    """The child environment: every generated path under `home`, the vertical preset selected."""
-    env = dict(os.environ)
-    env.pop("DAGSTER_HOME", None)
-    env.update({
-        "CHURN_RECALL_HOME": str(home),
-        "CHURN_RECALL_WAREHOUSE": str(home / "warehouse.duckdb"),
-        "CHURN_RECALL_LANDING": str(home / "landing"),
-        "CHURN_RECALL_TRUTH": str(home / "truth"),
-        "CHURN_RECALL_OUTBOX": str(home / "outbox"),
-        "CHURN_RECALL_VERTICAL": vertical,
-    })
-    env.setdefault("CHURN_RECALL_START_DATE", "2026-01-01")
-    return env
 
 
 def main(argv: list[str] | None = None) -> None:

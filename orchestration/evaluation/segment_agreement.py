@@ -33,11 +33,3 @@ def segment_agreement(assigned: pd.DataFrame, truth_users: pd.DataFrame) -> dict
         "accuracy": float((classified["segment"] == classified["true_segment"]).mean()),
         "adjusted_rand_index": adjusted_rand_index(classified["segment"].to_numpy(), classified["true_segment"].to_numpy()),
     }
-
-
-def segments_against_truth(con, truth_users: pd.DataFrame, as_of, window_days: int | None = None) -> dict[str, float]:
-    """Cluster the warehouse's int_user_daily_activity as of a day and compare with the true segments."""
-    from orchestration.segments import WINDOW_DAYS, assign_segments, window_totals
-
-    days = window_days or WINDOW_DAYS
-    return segment_agreement(assign_segments(window_totals(con, as_of, days), as_of, days), truth_users)

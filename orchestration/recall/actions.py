@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from orchestration.config.verticals import DEFAULT_VERTICAL
 from orchestration.recall import cadence
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, assign_variant, hash_key, hex16, in_global_holdout, stable_hash
 from orchestration.recall.benefits import benefit_text, coupon_codes, coupon_value, expected_benefit_cost
@@ -51,7 +52,7 @@ class DayInputs:
     users: pd.DataFrame
     history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ACTION_COLUMNS))
     responses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["user_id", "responded_at"]))
-    vertical: str = "ecommerce"
+    vertical: str = DEFAULT_VERTICAL
     known_until: pd.Timestamp | None = None
 
 
@@ -297,12 +298,3 @@ def holdout_assignments(actions: pd.DataFrame) -> pd.DataFrame:
     control = actions[actions["status"] == HOLDOUT]
     return control[["action_id", "journey_id", "action_date", "user_id", "strategy_id", "arm", "holdout",
                      "journey_started_at", "library_revision"]].reset_index(drop=True)
-
-
-def outbox_contract_frame(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
-    """The frame the recall_outbox suite validates: the queued rows with their arm and status, and
-    consent re-read from `users` for each row's channel (has_consent)."""
-    exported = actions.loc[actions["status"] == QUEUED, ["action_id", "user_id", "action_date", "arm", "channel", "status"]]
-    frame = exported.merge(users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last"), on="user_id", how="left")
-    frame["has_consent"] = consent_for_channel(frame)
-    return frame[["action_id", "user_id", "action_date", "arm", "channel", "status", "has_consent"]]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestration.config.verticals import vertical_names
 from orchestration.recall.guardrails import Guardrails
 from orchestration.recall.templates import template_problems
 
@@ -22,7 +23,6 @@ RISK_LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "lost")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
 SEGMENTS: tuple[str, ...] = ("price_sensitive", "feature_dependent", "social_driven", "unclassified")
 SPECIAL_TIERS: tuple[str, ...] = ("partial_churn", "large_withdrawal")
-VERTICALS: tuple[str, ...] = ("ecommerce", "game", "finance", "education")
 
 
 def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
@@ -129,7 +129,7 @@ class Strategy(_Model):
     @field_validator("verticals", mode="after")
     @classmethod
     def _verticals_known(cls, values: list[str]) -> list[str]:
-        return [_one_of(v, VERTICALS) for v in values]
+        return [_one_of(v, vertical_names()) for v in values]
 
     @model_validator(mode="after")
     def _ladder_and_dates(self) -> "Strategy":

@@ -22,10 +22,6 @@ NEEDS_BENEFIT = ("benefit", "coupon_code", "countdown")
 NICKNAME_WITHIN = 10
 
 
-class MissingVariableError(KeyError):
-    """A template needs a variable that has no value."""
-
-
 def parts(text: str) -> list[tuple[str, str | None]]:
     """(literal, variable or None) pairs of a template, in order."""
     return [(literal, field) for literal, field, _, _ in string.Formatter().parse(text)]
@@ -52,19 +48,6 @@ def template_problems(text: str, channel: str | None = None, has_benefit: bool =
         if position < 0 or position >= NICKNAME_WITHIN:
             problems.append(f"a {channel} message must start the nickname within its first {NICKNAME_WITHIN} characters")
     return problems
-
-
-def render(text: str, values: dict[str, object]) -> str:
-    """Render one message; raises MissingVariableError naming the variable without a value."""
-    out = []
-    for literal, field in parts(text):
-        out.append(literal)
-        if field is not None:
-            value = values.get(field)
-            if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-                raise MissingVariableError(f"template needs {{{field}}} but it has no value")
-            out.append(str(value))
-    return "".join(out)
 
 
 def render_bulk(template_names: pd.Series, values: pd.DataFrame, templates: dict[str, str]) -> tuple[pd.Series, pd.Series]:

@@ -11,7 +11,7 @@ from html import escape
 import pandas as pd
 
 from orchestration.reporting.svg import Interval, band_line, forest, grouped_bars
-from orchestration.tables import TABLES
+from orchestration.warehouse.tables import TABLES
 
 # "{wake}" is the wake-up window of the rows shown (a vertical setting, so not fixed here).
 LIFTS = (("wake_up", "Wake-up rate ({wake}), points", "points"), ("repurchase", "Repurchase (30 d), points", "points"),

@@ -1,11 +1,9 @@
 """Behaviour segments: users clustered on their behaviour mix over a trailing window and named by the dominant
 trait of their cluster (price_sensitive, feature_dependent, social_driven), or unclassified."""
 
-from .cadence import refresh_day
+from .cadence import refresh_day, segments_for_day
 from .clustering import SEGMENT_NAMES, UNCLASSIFIED, assign_segments, kmeans, name_clusters
-from .features import WINDOW_TOTALS_SQL, behaviour_features, window_totals, window_totals_from_rows
-
-WINDOW_DAYS = 56
+from .features import WINDOW_DAYS, WINDOW_TOTALS_SQL, behaviour_features, window_totals, window_totals_from_rows
 
 __all__ = [
     "SEGMENT_NAMES",
@@ -17,6 +15,7 @@ __all__ = [
     "kmeans",
     "name_clusters",
     "refresh_day",
+    "segments_for_day",
     "window_totals",
     "window_totals_from_rows",
 ]

@@ -9,6 +9,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+# The trailing window of daily activity the behaviour features cover.
+WINDOW_DAYS = 56
+
 TRAITS: tuple[str, ...] = ("coupon_share", "core_feature_share", "social_share")
 # Extra clustering features that separate the archetypes without naming them.
 EXTRA_FEATURES: tuple[str, ...] = ("feature_breadth", "log_order_value")

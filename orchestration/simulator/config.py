@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-SUPPORTED_VERTICALS: tuple[str, ...] = ("ecommerce", "game", "finance")
-KNOWN_VERTICALS: tuple[str, ...] = ("ecommerce", "finance", "game", "education")
+from orchestration.config.verticals import DEFAULT_VERTICAL, vertical_names
+
+from .presets import BEHAVIOURS  # the verticals the simulator can generate
+
 # A journey's responses end by day A+2 and the coupon of a response made then is valid 7 days,
 # so a campaign's effects stay inside its own block of days when campaigns are at least 9 days apart.
 MIN_CAMPAIGN_EVERY_DAYS = 9
@@ -20,7 +22,7 @@ class SimulationConfig:
     n_days: int = 120
     start_date: datetime.date = datetime.date(2026, 1, 1)
     seed: int = 7
-    vertical: str = "ecommerce"
+    vertical: str = DEFAULT_VERTICAL
     late_event_share: float = 0.02
     max_lateness_days: int = 2
     duplicate_share: float = 0.001
@@ -29,13 +31,13 @@ class SimulationConfig:
     holdout_share: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.vertical not in KNOWN_VERTICALS:
+        if self.vertical not in vertical_names():
             raise ValueError(
-                f"unknown vertical {self.vertical!r}; known verticals: {', '.join(KNOWN_VERTICALS)}"
+                f"unknown vertical {self.vertical!r}; known verticals: {', '.join(vertical_names())}"
             )
-        if self.vertical not in SUPPORTED_VERTICALS:
+        if self.vertical not in BEHAVIOURS:
             raise ValueError(
-                f"vertical {self.vertical!r} is not simulated yet; supported: {', '.join(SUPPORTED_VERTICALS)}"
+                f"vertical {self.vertical!r} is not simulated yet; supported: {', '.join(BEHAVIOURS)}"
             )
         if not isinstance(self.start_date, datetime.date) or isinstance(self.start_date, datetime.datetime):
             raise ValueError(f"start_date must be a datetime.date, got {self.start_date!r}")

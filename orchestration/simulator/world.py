@@ -22,7 +22,7 @@ from .activity import (
     outcome_path,
 )
 from .campaigns import Journeys, Observed, campaign_days, run_campaign, select_targets
-from .config import SimulationConfig
+from .config import DEFAULT_VERTICAL, SimulationConfig
 from .defects import delivered_events
 from .events import WorldPaths, build_events
 from .population import US_PER_DAY, Population, build_population
@@ -169,7 +169,7 @@ def _quiet(stage: str, fraction: float) -> None:
 
 
 def benchmark_generation(
-    n_users: int = 20_000, n_days: int = 120, seed: int = 7, vertical: str = "ecommerce"
+    n_users: int = 20_000, n_days: int = 120, seed: int = 7, vertical: str = DEFAULT_VERTICAL
 ) -> dict[str, float]:
     """Events generated per second of simulate() (file writing excluded)."""
     config = SimulationConfig(n_users=n_users, n_days=n_days, seed=seed, vertical=vertical)

@@ -1,10 +1,7 @@
 -- one row per user and active business day: counts and amounts of that day's accepted events.
 -- Incremental: recomputes event days [min_date - lookback_days, max_date) so late events land.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['user_id', 'activity_date'],
-    on_schema_change='append_new_columns',
     pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
 ) }}
 

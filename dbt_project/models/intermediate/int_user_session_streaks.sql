@@ -5,10 +5,7 @@
 -- 90 days before, and a session more than 90 days after the previous one starts a fresh run, so
 -- a daily run and a full build agree and a day costs only its window.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['user_id', 'activity_date'],
-    on_schema_change='append_new_columns',
     pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
 ) }}
 

@@ -5,10 +5,7 @@
 -- dates (last active, last key action, last comeback) are carried from the previous day's rows
 -- of this table, and the rolling windows come from a dense user x day grid of the last 90 days.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['user_id', 'label_date'],
-    on_schema_change='append_new_columns',
     contract={'enforced': true},
     pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
 ) }}

@@ -2,10 +2,7 @@
 -- (user_id, tier_date), derived
 -- row by row from user_daily_labels; incremental over [min_date - lookback_days, max_date).
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['user_id', 'tier_date'],
-    on_schema_change='append_new_columns',
     contract={'enforced': true},
     pre_hook="{{ delete_window('tier_date', lookback_start_date(), window_max_date()) }}"
 ) }}

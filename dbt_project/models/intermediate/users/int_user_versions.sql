@@ -1,0 +1,36 @@
+-- every valid version of a user's profile and consent with the business days it was in force,
+-- so that decisions for a past day read the consent the user had on that day (point in time).
+
+with
+
+validated as (
+    select * from {{ ref('base_users') }}
+    where content_reject_reason is null
+),
+
+versions as (
+    select
+        clean_user_id as user_id,
+        updated_at_utc as updated_at,
+        {{ business_date('updated_at_utc') }} as valid_from,
+        nullif(trim(nickname), '') as nickname,
+        nullif(trim(timezone), '') as timezone,
+        push_opt_in_flag as push_opt_in,
+        sms_opt_in_flag as sms_opt_in,
+        call_opt_in_flag as call_opt_in,
+        row_number() over (
+            partition by clean_user_id, updated_at_utc
+            order by _landing_date desc, _source_file desc, _row_number desc
+        ) as copy_rank
+    from validated
+),
+
+dated as (
+    select
+        * exclude (copy_rank),
+        lead(valid_from) over (partition by user_id order by updated_at) as valid_to
+    from versions
+    where copy_rank = 1
+)
+
+select * from dated

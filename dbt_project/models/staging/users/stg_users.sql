@@ -1,0 +1,27 @@
+-- one row per user: the latest valid profile version (by updated_at), typed.
+with
+
+validated as (
+    select * from {{ ref('base_users') }}
+    where reject_reason is null
+),
+
+typed as (
+    select
+        clean_user_id as user_id,
+        signup_at_utc as signup_at,
+        {{ business_date('signup_at_utc') }} as signup_date,
+        nullif(trim(nickname), '') as nickname,
+        nullif(trim(phone), '') as phone,
+        nullif(trim(timezone), '') as timezone,
+        push_opt_in_flag as push_opt_in,
+        sms_opt_in_flag as sms_opt_in,
+        call_opt_in_flag as call_opt_in,
+        updated_at_utc as updated_at,
+        _landing_date,
+        _source_file,
+        _row_number
+    from validated
+)
+
+select * from typed

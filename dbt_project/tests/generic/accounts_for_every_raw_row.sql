@@ -1,0 +1,38 @@
+{#- Generic test: per landing day, every raw row of the feed is either accepted (the model) or
+    quarantined, never dropped and never doubled. `windowed` models are rebuilt per processing
+    window only, so only the window's landing days are compared. -#}
+{% test accounts_for_every_raw_row(model, raw, quarantine, windowed=false) %}
+
+with
+
+raw_counts as (
+    select _landing_date, count(*) as raw_rows from {{ raw }} group by all
+),
+
+landed_counts as (
+    select _landing_date, count(*) as landed_rows
+    from (
+        select _landing_date from {{ model }}
+        union all
+        select _landing_date from {{ quarantine }}
+    ) as landed
+    group by all
+),
+
+compared as (
+    select
+        coalesce(raw_counts._landing_date, landed_counts._landing_date) as landing_date,
+        coalesce(raw_counts.raw_rows, 0) as raw_rows,
+        coalesce(landed_counts.landed_rows, 0) as landed_rows
+    from raw_counts
+    full outer join landed_counts on raw_counts._landing_date = landed_counts._landing_date
+)
+
+select * from compared
+where raw_rows <> landed_rows
+{% if windowed %}
+  and landing_date >= {{ window_min_date() }}
+  and landing_date < {{ window_max_date() }}
+{% endif %}
+
+{% endtest %}

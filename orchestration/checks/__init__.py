@@ -1,1 +1,0 @@
-"""Asset checks that run the Great Expectations suites of expectations/ against warehouse tables."""

@@ -1,0 +1,115 @@
+"""Runtime settings: read once from the environment (all optional, validated) into one frozen object
+that the Dagster wiring, dbt and the command line share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from orchestration.config.verticals import DEFAULT_VERTICAL, VerticalPreset, measurement_windows, preset_for, validate_vertical
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+DEFAULT_STRATEGIES = REPO_ROOT / "orchestration" / "recall" / "strategies.yml"
+DEFAULT_START_DATE = "2026-01-01"
+
+
+class Settings(BaseModel):
+    """Where the warehouse, landing files and exports live, the first partition, the late-data
+    lookback, the vertical preset and the measurement's wake-up override; every field has a default.
+
+    lookback_days: a daily run also recomputes this many earlier days, so events that arrive up
+    to that many days late are folded into the days they belong to.
+    vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
+    wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path
+    warehouse: Path
+    landing: Path
+    truth: Path
+    outbox: Path
+    strategies: Path = DEFAULT_STRATEGIES
+    start_date: date = date.fromisoformat(DEFAULT_START_DATE)
+    lookback_days: int = Field(default=3, ge=0, le=30)
+    vertical: str = DEFAULT_VERTICAL
+    wake_up_days: int | None = Field(default=None, ge=1, le=30)
+
+    @field_validator("vertical")
+    @classmethod
+    def _vertical_is_a_preset(cls, name: str) -> str:
+        return validate_vertical(name)
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies_exist(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"strategy library not found: {path} (set CHURN_RECALL_STRATEGIES)")
+        return path
+
+    @classmethod
+    def under(cls, home: Path, **overrides: object) -> "Settings":
+        """Every path under one folder (what tests and benchmarks use); other fields as given."""
+        home = Path(home).resolve()
+        paths = {"warehouse": home / "warehouse.duckdb", "landing": home / "landing", "truth": home / "truth",
+                 "outbox": home / "outbox"}
+        return cls(home=home, **{**paths, **overrides})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """The settings from CHURN_RECALL_* variables (os.environ by default); SystemExit naming the
+        bad variable when one is invalid."""
+        env = os.environ if env is None else env
+        home = Path(env.get("CHURN_RECALL_HOME") or REPO_ROOT / "data").resolve()
+
+        def path(name: str, default: Path) -> Path:
+            return Path(env.get(name) or default).resolve()
+
+        try:
+            return cls(
+                home=home,
+                warehouse=path("CHURN_RECALL_WAREHOUSE", home / "warehouse.duckdb"),
+                landing=path("CHURN_RECALL_LANDING", home / "landing"),
+                truth=path("CHURN_RECALL_TRUTH", home / "truth"),
+                outbox=path("CHURN_RECALL_OUTBOX", home / "outbox"),
+                strategies=path("CHURN_RECALL_STRATEGIES", DEFAULT_STRATEGIES),
+                start_date=env.get("CHURN_RECALL_START_DATE") or DEFAULT_START_DATE,
+                lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
+                vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
+                wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+            )
+        except ValidationError as exc:
+            raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
+
+    @property
+    def preset(self) -> VerticalPreset:
+        """The vertical's validated preset (loaded once per process)."""
+        return preset_for(self.vertical)
+
+    @property
+    def measurement_windows(self) -> tuple[int, int]:
+        """(wake-up window, churn threshold) in days for the measurement."""
+        return measurement_windows(self.vertical, self.wake_up_days)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def landing_days(self) -> list[date]:
+        """Days that have a landing folder, oldest first."""
+        if not self.landing.is_dir():
+            return []
+        days = []
+        for child in self.landing.iterdir():
+            try:
+                days.append(date.fromisoformat(child.name))
+            except ValueError:
+                continue
+        return sorted(days)

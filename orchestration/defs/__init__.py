@@ -1,0 +1,36 @@
+"""The Dagster wiring, one folder per concern; `build_definitions` assembles it for one set of settings.
+Thin by design: each asset reads its inputs, calls domain code outside this package, writes outputs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.config import Settings
+from orchestration.defs.dbt.assets import dbt_definitions
+from orchestration.defs.ingestion.assets import ingestion_definitions
+from orchestration.defs.jobs import job_definitions
+from orchestration.defs.measurement.assets import measurement_assets
+from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.quality.contracts import quality_checks
+from orchestration.defs.recall.assets import recall_assets
+from orchestration.defs.recall.checks import recall_checks
+from orchestration.defs.reporting.assets import reporting_assets
+from orchestration.defs.resources import resources
+from orchestration.defs.segments.assets import segment_assets
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Every asset, check, job, schedule and resource of the pipeline for `settings`."""
+    partitions = daily_partitions(settings.start_date)
+    return dg.Definitions.merge(
+        ingestion_definitions(partitions),
+        dbt_definitions(partitions),
+        dg.Definitions(
+            assets=[*segment_assets(partitions), *recall_assets(partitions), *measurement_assets(partitions),
+                    *reporting_assets(partitions)],
+            asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
+        ),
+        job_definitions(partitions),
+        # DuckDB allows one writer process: run steps one after another in the run's own process.
+        dg.Definitions(resources=resources(settings), executor=dg.in_process_executor),
+    )

@@ -1,0 +1,39 @@
+"""The dbt command line of a run (pure, unit-tested): the window, the vertical's rules and the warehouse."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+WINDOW_VARS = ("min_date", "max_date", "lookback_days", "warehouse_path")
+
+
+def dbt_build_args(
+    warehouse: Path,
+    vertical_vars: Mapping[str, Any] | None = None,
+    window: tuple[date, date] | None = None,
+    lookback_days: int = 0,
+) -> list[str]:
+    """`dbt build` on `warehouse` with a vertical's rules (`vertical_vars` override the rule vars of
+    dbt_project.yml). With a half-open business-day `window` [start, end), daily models process it
+    and recompute the `lookback_days` before it to fold in late events; without one, the
+    dbt_project.yml defaults apply (models rebuilt from every landed row ignore the window).
+
+    Unit tests are excluded: they check SQL logic, not data, and run in the test suite instead of
+    on every daily partition.
+    """
+    clashes = sorted(set(vertical_vars or {}) & set(WINDOW_VARS))
+    if clashes:
+        raise ValueError(f"vertical vars must not set the window vars {clashes}")
+    dbt_vars: dict[str, Any] = {**dict(vertical_vars or {}), "warehouse_path": str(warehouse)}
+    if window is not None:
+        start, end = window
+        if end <= start:
+            raise ValueError(f"empty dbt window [{start}, {end})")
+        if lookback_days < 0:
+            raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
+        dbt_vars.update(min_date=start.isoformat(), max_date=end.isoformat(), lookback_days=lookback_days)
+    return ["build", "--vars", json.dumps(dbt_vars, sort_keys=True), "--exclude", "test_type:unit"]

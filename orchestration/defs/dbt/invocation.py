@@ -1,0 +1,113 @@
+"""Run dbt in this process on the parsed manifest and report each node as a Dagster event: a
+materialization per model or seed (with the rows it holds for the window), an asset check result
+per data test. dagster-dbt chooses what to select when the run materializes a subset."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt.asset_utils import (
+    get_asset_check_key_for_test,
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.resource import DBT_INDIRECT_SELECTION_ENV
+
+from orchestration.defs.dbt.project import parsed_manifest
+from orchestration.defs.resources import Warehouse
+
+MATERIALIZED = ("model", "seed", "snapshot")
+
+
+def run_dbt(
+    context: dg.AssetExecutionContext,
+    args: Sequence[str],
+    work_dir: Path,
+    warehouse: Warehouse,
+    window: tuple[Any, Any] | None = None,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Invoke `dbt <args>` for the selected assets and checks of the running step; raise, naming every
+    failed node and its error, when a model or an error-severity test failed."""
+    from dbt.cli.main import dbtRunner
+
+    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    tags = context.op.tags
+    selection, indirect = get_subset_selection_for_context(
+        context=context, manifest=manifest, select=tags.get("dagster_dbt/select"),
+        exclude=tags.get("dagster_dbt/exclude"), selector=None, dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=os.getenv(DBT_INDIRECT_SELECTION_ENV),
+    )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # buildable: a test runs with the step that builds (or is downstream of) every model it reads,
+    # so each test runs in exactly one of the two dbt steps of a run.
+    command = [
+        *args, *selection, "--indirect-selection", indirect or "buildable",
+        "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+        "--target-path", str(work_dir), "--log-path", str(work_dir), "--quiet", "--no-write-json",
+    ]
+    try:
+        result = dbtRunner(manifest=parsed_manifest(project)).invoke(command)
+    finally:
+        _release_warehouse()
+    if result.result is None or not hasattr(result.result, "results"):
+        raise RuntimeError(f"dbt {' '.join(args[:1])} did not run: {result.exception}")
+    failures: list[str] = []
+    selected_checks = context.selected_asset_check_keys
+    with warehouse.connect() as con:
+        for node_result in result.result.results:
+            node = node_result.node
+            status = str(node_result.status)
+            if node.resource_type in MATERIALIZED:
+                if status == "success":
+                    key = translator.get_asset_spec(manifest, node.unique_id, project).key
+                    yield dg.MaterializeResult(asset_key=key, metadata=_window_metadata(con, node, window))
+                elif status != "skipped":
+                    failures.append(f"{node.name}: {node_result.message}")
+            elif node.resource_type == "test":
+                check = get_asset_check_key_for_test(manifest, translator, node.unique_id, project)
+                warn_only = str(node.config.severity).lower() == "warn"
+                if check is not None and check in selected_checks and status != "skipped":
+                    yield dg.AssetCheckResult(
+                        asset_key=check.asset_key, check_name=check.name, passed=status == "pass",
+                        severity=dg.AssetCheckSeverity.WARN if warn_only else dg.AssetCheckSeverity.ERROR,
+                        metadata={"status": status, "failing_rows": int(node_result.failures or 0)},
+                    )
+                if status == "error" or (status == "fail" and not warn_only):
+                    failures.append(f"{node.name}: {node_result.message}")
+    if failures or not result.success:
+        detail = "\n".join(failures) or str(result.exception)
+        raise RuntimeError(f"dbt {args[0]} failed:\n{detail}")
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB instance open in the process after a run; drop it so that the
+    file is free for other processes and for connections opened differently (read-only ones)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()  # the environment closes its database when collected
+
+
+def _window_metadata(con: Any, node: Any, window: tuple[Any, Any] | None) -> Mapping[str, Any]:
+    """Rows of the window in the model's day column (config meta `window_column`), and the counts by
+    a column on the window's last day (meta `count_by`): cheap, never a whole-table count."""
+    meta = node.config.meta or {}
+    column = meta.get("window_column")
+    if window is None or not column:
+        return {}
+    table = node.alias or node.name
+    first, end = window
+    rows = con.execute(f"select count(*) from {table} where {column} >= ? and {column} < ?", [first, end]).fetchall()
+    metadata: dict[str, Any] = {"rows_in_window": dg.MetadataValue.int(int(rows[0][0]))}
+    if meta.get("count_by"):
+        by = meta["count_by"]
+        counts = con.execute(
+            f"select {by}, count(*) from {table} where {column} = cast(? as date) - 1 group by 1 order by 1", [end]
+        ).fetchall()
+        metadata[f"{by}_on_last_day"] = dg.MetadataValue.json({str(k): int(v) for k, v in counts})
+    return metadata

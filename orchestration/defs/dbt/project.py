@@ -1,0 +1,68 @@
+"""The dbt project, parsed once per process and again only when its files change.
+
+Runs reuse the parsed manifest in-process instead of starting a dbt process that re-parses the
+project (the window and rules arrive as vars, which defeats dbt's partial parsing): this is what
+keeps the fixed cost of a daily run low.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtProject
+
+from orchestration.config import DBT_PROJECT_DIR
+
+SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+_lock = threading.Lock()
+_parsed: dict[Path, tuple[float, Any]] = {}
+
+
+@lru_cache(maxsize=1)
+def dbt_project() -> DbtProject:
+    """The project, with a manifest.json that matches its files (parsed here when missing or stale)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    parsed_manifest(project)
+    return project
+
+
+def newest_source_mtime(project_dir: Path) -> float:
+    """The latest modification time of a file dbt parses (models, macros, seeds, tests, project file)."""
+    sources = (path for folder in SOURCE_FOLDERS for path in (project_dir / folder).rglob("*"))
+    newest = max((path.stat().st_mtime for path in sources if path.is_file()), default=0.0)
+    return max(newest, (project_dir / "dbt_project.yml").stat().st_mtime)
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """True when manifest.json is missing or older than a file of the dbt project (e.g. after a pull)."""
+    if not project.manifest_path.exists():
+        return True
+    return newest_source_mtime(Path(project.project_dir)) > project.manifest_path.stat().st_mtime
+
+
+def parsed_manifest(project: DbtProject) -> Any:
+    """A private copy of the project's parsed dbt Manifest (dbt marks nodes while it compiles them, so
+    every invocation gets its own copy). Parses in-process, writing manifest.json, when needed."""
+    project_dir = Path(project.project_dir)
+    with _lock:
+        newest = newest_source_mtime(project_dir)
+        cached = _parsed.get(project_dir)
+        if cached is None or cached[0] < newest or manifest_is_stale(project):
+            _parsed[project_dir] = (newest, _parse(project))
+        return _parsed[project_dir][1].deepcopy()
+
+
+def _parse(project: DbtProject) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    target = Path(project.project_dir) / project.target_path
+    result = dbtRunner().invoke([
+        "parse", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+        "--target-path", str(target), "--log-path", str(target), "--quiet",
+    ])
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}")
+    return result.result

@@ -1,0 +1,65 @@
+"""The one daily partition set (the business day), its backfill policy, and the window of days a run
+processes, read from the run's context in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import dagster as dg
+
+from orchestration.config import Settings
+
+# A backfill of a range is one run: dbt processes the whole window at once and the Python assets
+# walk its days in order, which gives the same tables as running the days one by one.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+# DuckDB has one writer: every asset that writes the warehouse takes a slot in this pool.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=start_date.isoformat())
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """The business days a run processes, [first, last], with the late-data lookback before them
+    (never before the first partition)."""
+
+    first: date
+    last: date
+    lookback_days: int
+    first_partition: date
+
+    @property
+    def days(self) -> list[date]:
+        return _days(self.first, self.last)
+
+    @property
+    def end(self) -> date:
+        """The exclusive end of the window (the day after `last`)."""
+        return self.last + timedelta(days=1)
+
+    @property
+    def lookback_start(self) -> date:
+        return max(self.first - timedelta(days=self.lookback_days), self.first_partition)
+
+    def with_lookback(self) -> list[date]:
+        """The days plus the lookback days before them, oldest first."""
+        return _days(self.lookback_start, self.last)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def day_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, settings: Settings) -> DayWindow:
+    """The partition window of the running step as business days, with the settings' lookback."""
+    window = context.partition_time_window
+    return DayWindow(
+        first=window.start.date(),
+        last=window.end.date() - timedelta(days=1),
+        lookback_days=settings.lookback_days,
+        first_partition=settings.start_date,
+    )

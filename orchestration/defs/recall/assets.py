@@ -1,0 +1,67 @@
+"""Recall assets: plan each day's journeys and steps (recall_actions), then export the outbox once
+the blocking checks pass (recall_outbox)."""
+
+import dagster as dg
+import pandas as pd
+
+from orchestration.config import Settings
+from orchestration.defs.partitions import day_window
+from orchestration.defs.resources import Warehouse
+from orchestration.defs.tables import table_asset
+from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
+from orchestration.recall.readers import read_day_inputs, read_top_features
+from orchestration.warehouse import replace_rows
+
+
+def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @table_asset("recall_actions", partitions, group_name="recall",
+                 deps=["user_risk_tiers", "int_user_versions", "user_segments", "stg_events", "stg_recall_touches"])
+    def recall_actions(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+    ) -> dg.MaterializeResult:
+        library = load_strategy_library(settings.strategies)
+        decisions: dict[str, int] = {}
+        days = day_window(context, settings).days
+        with warehouse.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            for n, day in enumerate(days, start=1):
+                inputs, state = read_day_inputs(con, day, library, settings.vertical)
+                candidates = propose(inputs, library, state)
+                actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
+                replace_rows(con, "recall_actions", actions, "action_date = ?", [day])
+                for key, count in actions.groupby(["status", "reason"], dropna=False).size().items():
+                    label = key[0] if pd.isna(key[1]) else f"{key[0]}:{key[1]}"
+                    decisions[label] = decisions.get(label, 0) + int(count)
+                if n % 10 == 0 or n == len(days):
+                    context.log.info(f"recall_actions: planned {n}/{len(days)} days (through {day})")
+        return dg.MaterializeResult(metadata={
+            "decisions_by_status": dg.MetadataValue.json(dict(sorted(decisions.items()))),
+            "library_revision": library.revision,
+        })
+
+    @table_asset("recall_outbox", partitions, group_name="recall", deps=["recall_actions"], kinds={"parquet"})
+    def recall_outbox(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+    ) -> dg.MaterializeResult:
+        export_dir = settings.outbox
+        (export_dir / "holdout").mkdir(parents=True, exist_ok=True)
+        by_channel: dict[str, int] = {}
+        with warehouse.connect() as con:
+            for day in day_window(context, settings).days:
+                actions = con.execute("select * from recall_actions where action_date = ?", [day]).df()
+                due = outbox(actions)
+                replace_rows(con, "recall_outbox", due, "action_date = ?", [day])
+                stem = day.isoformat()
+                due.to_parquet(export_dir / f"{stem}.parquet", index=False)
+                due.to_csv(export_dir / f"{stem}.csv", index=False)
+                control = holdout_assignments(actions)
+                control.to_parquet(export_dir / "holdout" / f"{stem}.parquet", index=False)
+                control.to_csv(export_dir / "holdout" / f"{stem}.csv", index=False)
+                for channel, count in due["channel"].value_counts().items():
+                    by_channel[channel] = by_channel.get(channel, 0) + int(count)
+        return dg.MaterializeResult(metadata={
+            "outbox_by_channel": dg.MetadataValue.json(by_channel),
+            "export_dir": dg.MetadataValue.path(str(export_dir)),
+        })
+
+    return [recall_actions, recall_outbox]

@@ -1,0 +1,90 @@
+"""What one day's recall plan reads from the warehouse: the day's tiers and segments, the users'
+consent as of the day, the outbox history, the responses to open journeys (what a response is
+lives here), and each candidate's favourite core feature for the recommendation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from orchestration.recall.actions import RECOMMENDATION_DAYS, DayInputs
+from orchestration.recall.cadence import (
+    JOURNEY_ATTRIBUTES, RESPONSE_CATEGORIES, awaiting_response, day_start, history_days, journey_state,
+)
+from orchestration.recall.library import StrategyLibrary
+from orchestration.warehouse.io import table_exists
+
+USERS_AS_OF = """
+select user_id, nickname, timezone, push_opt_in, sms_opt_in, call_opt_in
+from int_user_versions
+where valid_from < cast(? as date) + 1 and (valid_to is null or valid_to >= cast(? as date) + 1)
+"""
+TIERS_WITH_SEGMENT = """
+select tiers.*, {segment} as segment
+from user_risk_tiers as tiers {join}
+where tiers.tier_date = ?
+"""
+HISTORY_COLUMNS = list(dict.fromkeys(JOURNEY_ATTRIBUTES + ["step", "action_date", "status", "reason", "channel", "scheduled_at"]))
+# Only journeys and contacts matter to the next day: skipped users and rendered texts do not.
+HISTORY = f"""
+select {", ".join(HISTORY_COLUMNS)} from recall_actions
+where action_date >= ? and action_date < ? and status <> 'skipped'
+"""
+# A response is an app session, a click on a recall message or a key action after the journey
+# began, or an open or click the delivery system logged for the journey.
+RESPONSES = f"""
+select events.user_id, events.event_time as responded_at
+from stg_events as events
+join awaiting on awaiting.user_id = events.user_id
+where events.event_date >= (select cast(min(journey_started_at) as date) - 1 from awaiting)
+  and events.event_time >= awaiting.journey_started_at and events.event_time < ?
+  and (events.category in {RESPONSE_CATEGORIES} or events.is_key_action)
+union all
+select touches.user_id, coalesce(touches.clicked_at, touches.opened_at) as responded_at
+from stg_recall_touches as touches
+join awaiting on awaiting.user_id = touches.user_id and starts_with(touches.action_id, awaiting.journey_id)
+where coalesce(touches.clicked_at, touches.opened_at) < ?
+"""
+TOP_FEATURE = f"""
+select user_id, feature
+from stg_events
+where event_date between cast(? as date) - {RECOMMENDATION_DAYS - 1} and ? and feature is not null
+  and user_id in (select user_id from candidates)
+group by user_id, feature
+qualify row_number() over (partition by user_id order by count(*) desc, feature) = 1
+"""
+
+
+def read_day_inputs(
+    con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str
+) -> tuple[DayInputs, pd.DataFrame]:
+    """The day's inputs, and the journey state folded from the history (folded once, used twice)."""
+    has_segments = table_exists(con, "user_segments")
+    tiers = con.execute(TIERS_WITH_SEGMENT.format(
+        segment="segments.segment" if has_segments else "null",
+        join="left join user_segments as segments on segments.user_id = tiers.user_id "
+             "and segments.segment_date = tiers.tier_date" if has_segments else ""), [day]).df()
+    history = pd.DataFrame(columns=HISTORY_COLUMNS)
+    if table_exists(con, "recall_actions"):
+        history = con.execute(HISTORY, [day - timedelta(days=history_days(library)), day]).df()
+    known_until = day_start(day + timedelta(days=1))
+    state = journey_state(history, library, day)
+    con.register("awaiting", awaiting_response(state))
+    try:
+        responses = con.execute(RESPONSES, [known_until, known_until]).df()
+    finally:
+        con.unregister("awaiting")
+    inputs = DayInputs(day=day, tiers=tiers, users=con.execute(USERS_AS_OF, [day, day]).df(), history=history,
+                       responses=responses, vertical=vertical, known_until=known_until)
+    return inputs, state
+
+
+def read_top_features(con: duckdb.DuckDBPyConnection, day: date, candidates: pd.DataFrame) -> pd.DataFrame:
+    """user_id, feature: each candidate's most used core feature over the recommendation window."""
+    con.register("candidates", candidates[["user_id"]].drop_duplicates())
+    try:
+        return con.execute(TOP_FEATURE, [day, day]).df()
+    finally:
+        con.unregister("candidates")

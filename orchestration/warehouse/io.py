@@ -1,0 +1,30 @@
+"""Writing the Python steps' tables: replace one slice of a documented table by a frame, atomically."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from orchestration.warehouse.tables import create_table_sql
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str, params: list) -> int:
+    """Delete the rows matching `where`, then append `frame`, in one transaction."""
+    con.execute(create_table_sql(table))
+    con.register("incoming_frame", frame)
+    try:
+        con.execute("begin transaction")
+        con.execute(f"delete from {table} where {where}", params)
+        con.execute(f"insert into {table} by name select * from incoming_frame")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("incoming_frame")
+    return len(frame)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    query = "select count(*) from information_schema.tables where table_name = ?"
+    return bool(con.execute(query, [table]).fetchall()[0][0])
