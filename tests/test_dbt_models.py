@@ -376,3 +376,32 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
         (day(6), "partial_churn"), (day(7), "partial_churn"), (day(8), "partial_churn")]
     assert "device_change" in query(full, "select signals_fired from user_daily_labels "
                                           "where user_id = 'g5' and label_date = '2026-01-04'")[0][0]
+
+
+# ---------------------------------------------------------------- the consolidated data tests
+
+def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path_factory, hand_world: Path) -> None:
+    """primary_key, not_null_columns, accepted_values_by_column and values_in_reference each fail on
+    the fault they exist for, inside the processing window, and ignore older rows."""
+    work = tmp_path_factory.mktemp("dbt_faults")
+    warehouse = work / "warehouse.duckdb"
+    with connect(hand_world) as con:
+        con.execute("checkpoint")  # everything in the file, none in the write-ahead log
+    warehouse.write_bytes(hand_world.read_bytes())
+    with connect(warehouse) as con:
+        con.execute("insert into user_risk_tiers select * from user_risk_tiers where tier_date = ? limit 1", [day(8)])
+        con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ? and user_id = 'u2'", [day(7)])
+        con.execute("update user_risk_tiers set value_tier = null where tier_date = ? and user_id = 'u3'", [day(7)])
+        con.execute("update stg_events set event_name = 'teleport' where event_id = 'e9'")
+        # the same faults on a day before the window are not this run's to check
+        con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ?", [day(1)])
+    window = json.dumps({"min_date": day(7).isoformat(), "max_date": day(9).isoformat(), "lookback_days": 1})
+    result = dbtRunner().invoke([
+        "test", "--select", "user_risk_tiers", "stg_events", "--exclude", "test_type:unit", "--vars",
+        json.dumps({**json.loads(window), "warehouse_path": str(warehouse)}),
+        "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
+    ])
+    failed = {r.node.name.split("_user_risk_tiers")[0].split("_stg_events")[0]: int(r.failures or 0)
+              for r in result.result.results if str(r.status) == "fail"}
+    assert failed == {"primary_key": 1, "not_null_columns": 1, "accepted_values_by_column": 1, "values_in_reference": 1}

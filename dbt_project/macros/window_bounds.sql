@@ -34,3 +34,10 @@
     ) -%}
     {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}
+
+{% macro window_filter(window_column) -%}
+    {#- `where` clause keeping the rows of the processing window, lookback included (data tests). -#}
+    {%- if window_column -%}
+    where {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ window_max_date() }}
+    {%- endif -%}
+{%- endmacro %}
