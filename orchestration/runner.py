@@ -37,6 +37,12 @@ def run_days(
     return job.execute_in_process(run_config=run_config, tags=tags, instance=instance, raise_on_error=raise_on_error)
 
 
+def prepare(settings: Settings) -> None:
+    """Load the code location for `settings` (definitions and the parsed dbt project) ahead of a run,
+    as a long-lived Dagster process has it loaded."""
+    _definitions(settings).resolve_job_def(DAILY_JOB)
+
+
 def persistent_instance() -> dg.DagsterInstance | None:
     """The instance of $DAGSTER_HOME when it is set (runs then show in `dagster dev`), else None."""
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None

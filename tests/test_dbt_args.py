@@ -47,3 +47,7 @@ def test_vertical_vars_cannot_move_the_window_or_the_warehouse():
         dbt_build_args(WAREHOUSE, {"warehouse_path": "/elsewhere.duckdb"})
     with pytest.raises(ValueError, match="lookback_days"):
         dbt_build_args(WAREHOUSE, window=(date(2026, 1, 1), date(2026, 1, 2)), lookback_days=-1)
+
+
+def test_memory_limit_reaches_the_profile():
+    assert _vars(dbt_build_args(WAREHOUSE, memory_limit="2GB"))["duckdb_memory_limit"] == "2GB"

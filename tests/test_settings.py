@@ -47,3 +47,10 @@ def test_settings_are_resolved_once_into_a_frozen_object(tmp_path):
     assert settings.warehouse == tmp_path.resolve() / "warehouse.duckdb" and settings.preset.stage_churned_days == 30
     with pytest.raises(ValidationError):
         settings.vertical = "finance"
+
+
+def test_duckdb_memory_limit_is_a_size():
+    assert Settings.from_env({}).duckdb_memory_limit == "3GB"
+    assert Settings.from_env({"CHURN_RECALL_DUCKDB_MEMORY_LIMIT": "512MB"}).duckdb_memory_limit == "512MB"
+    with pytest.raises(SystemExit, match="duckdb_memory_limit"):
+        Settings.from_env({"CHURN_RECALL_DUCKDB_MEMORY_LIMIT": "lots"})

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    duckdb_memory_limit: DuckDB's memory limit for the warehouse (dbt and the Python steps alike);
+    past it, large operators spill to `<warehouse>.tmp/` instead of failing.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
+    duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     @field_validator("vertical")
     @classmethod
@@ -84,6 +87,7 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+                duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc

@@ -16,13 +16,15 @@ class Warehouse(dg.ConfigurableResource):
     """The DuckDB file shared with dbt (the same path reaches dbt as the `warehouse_path` var)."""
 
     path: str
+    memory_limit: str | None = None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(self.path) as con:
+        with connect(self.path, self.memory_limit) as con:
             yield con
 
 
 def resources(settings: Settings) -> dict[str, object]:
     """`warehouse` for SQL, `settings` (the frozen Settings: paths, vertical preset, windows) for the rest."""
-    return {"warehouse": Warehouse(path=str(settings.warehouse)), "settings": settings}
+    warehouse = Warehouse(path=str(settings.warehouse), memory_limit=settings.duckdb_memory_limit)
+    return {"warehouse": warehouse, "settings": settings}

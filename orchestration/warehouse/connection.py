@@ -11,14 +11,17 @@ import duckdb
 
 
 @contextmanager
-def connect(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path | str, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the warehouse file (created when missing), closed on exit.
 
-    Always the same configuration: DuckDB shares an open file between connections of a process only
-    when they were opened alike, and dbt keeps its own connection to the file open between runs.
+    Always the same configuration: DuckDB shares an open file between the connections of a process
+    only when they were opened alike (dbt, in-process, opens it the same way). `memory_limit` is
+    DuckDB's limit for the database instance; past it, operators spill to disk.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
     try:
         yield con
     finally:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-WINDOW_VARS = ("min_date", "max_date", "lookback_days", "warehouse_path")
+WINDOW_VARS = ("min_date", "max_date", "lookback_days", "warehouse_path", "duckdb_memory_limit")
 
 
 def dbt_build_args(
@@ -16,11 +16,13 @@ def dbt_build_args(
     vertical_vars: Mapping[str, Any] | None = None,
     window: tuple[date, date] | None = None,
     lookback_days: int = 0,
+    memory_limit: str | None = None,
 ) -> list[str]:
     """`dbt build` on `warehouse` with a vertical's rules (`vertical_vars` override the rule vars of
     dbt_project.yml). With a half-open business-day `window` [start, end), daily models process it
     and recompute the `lookback_days` before it to fold in late events; without one, the
     dbt_project.yml defaults apply (models rebuilt from every landed row ignore the window).
+    `memory_limit` is DuckDB's memory limit for the run (profiles.yml reads it).
 
     Unit tests are excluded: they check SQL logic, not data, and run in the test suite instead of
     on every daily partition.
@@ -29,6 +31,8 @@ def dbt_build_args(
     if clashes:
         raise ValueError(f"vertical vars must not set the window vars {clashes}")
     dbt_vars: dict[str, Any] = {**dict(vertical_vars or {}), "warehouse_path": str(warehouse)}
+    if memory_limit:
+        dbt_vars["duckdb_memory_limit"] = memory_limit
     if window is not None:
         start, end = window
         if end <= start:

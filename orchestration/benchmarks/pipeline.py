@@ -1,0 +1,140 @@
+"""`churn-recall benchmark`: the pipeline at scale, against the limit.
+
+On a simulated world of N users over D days (generated in chunks when large), it times a single-run
+backfill, one early and one late daily partition, the fixed cost of a run (a one-day run of a
+100-user world: what every run pays whatever the data), and the hand-written reference query for the
+core labels of the late day on the same warehouse. Every run happens in a child process that loads
+the code location first (warm, like a long-lived Dagster process) and reports its own wall time and
+peak memory, so figures of one run never include another's. Compare figures as ratios: this machine
+is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from orchestration.config import Settings
+
+FIXED_COST_USERS = 100
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    seconds: float
+    peak_gib: float
+
+
+def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") -> RunFigures:
+    """Run first..last as one run in a child process; its wall time (after loading the code location)
+    and the child's peak resident memory."""
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.benchmarks.pipeline", "--child", str(home), first.isoformat(),
+         last.isoformat(), vertical],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"run {first}..{last} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return RunFigures(figures["seconds"], figures["peak_gib"])
+
+
+def _child(home: Path, first: date, last: date, vertical: str) -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    from orchestration.runner import prepare, run_days
+
+    settings = Settings.under(home, vertical=vertical)
+    prepare(settings)
+    started = time.perf_counter()
+    result = run_days(settings, first, last, log_level="ERROR", raise_on_error=False)
+    seconds = time.perf_counter() - started
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(event.step_failure_data.error.to_string(), file=sys.stderr)
+        sys.exit(1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+    print(json.dumps({"seconds": seconds, "peak_gib": peak}))
+
+
+def _generate(settings: Settings, n_users: int, n_days: int) -> int:
+    from orchestration.benchmarks.world import write_large_world
+
+    settings.landing.mkdir(parents=True, exist_ok=True)
+    return write_large_world(settings.landing, n_users, n_days, settings.start_date)
+
+
+def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[str, float]:
+    """Generate, backfill, time the partitions and the reference; print the figures and return them."""
+    from orchestration.benchmarks.reference import agreement, time_reference
+    from orchestration.warehouse import connect
+
+    home = Path(home or tempfile.mkdtemp(prefix="churn-recall-bench-")).resolve()
+    settings = Settings.under(home / "world")
+    start = settings.start_date
+    early, late = start + timedelta(days=max(1, n_days // 4)), start + timedelta(days=n_days - 1)
+    print(f"benchmark: {n_users:,} users x {n_days} days in {home}", flush=True)
+    began = time.perf_counter()
+    events = _generate(settings, n_users, n_days)
+    print(f"  world: {events:,} events ({events / n_days:,.0f} a day) generated in {time.perf_counter() - began:.0f} s",
+          flush=True)
+
+    figures: dict[str, float] = {}
+
+    def step(label: str, key: str, first: date, last: date) -> RunFigures:
+        run = timed_run(settings.home, first, last)
+        print(f"  {label:<52} {run.seconds:8.1f} s  peak {run.peak_gib:5.2f} GiB", flush=True)
+        figures[f"{key}_seconds"], figures[f"{key}_peak_gib"] = run.seconds, run.peak_gib
+        return run
+
+    step(f"backfill {start}..{early - timedelta(days=1)} (one run)", "backfill_early", start, early - timedelta(days=1))
+    step(f"early partition {early}", "early", early, early)
+    step(f"backfill {early + timedelta(days=1)}..{late - timedelta(days=1)} (one run)", "backfill_late",
+         early + timedelta(days=1), late - timedelta(days=1))
+    late_run = step(f"late partition {late}", "late", late, late)
+
+    tiny = Settings.under(home / "fixed")
+    _generate(tiny, FIXED_COST_USERS, n_days)
+    timed_run(tiny.home, start, late - timedelta(days=1))
+    fixed = timed_run(tiny.home, late, late)
+    print(f"  {'fixed cost: one day of a ' + str(FIXED_COST_USERS) + '-user world':<52} {fixed.seconds:8.1f} s", flush=True)
+
+    with connect(settings.warehouse, settings.duckdb_memory_limit) as con:
+        reference = time_reference(con, late, settings.preset)
+        agree = agreement(con, late, settings.preset)
+    compute = max(late_run.seconds - fixed.seconds, 0.0)
+    figures.update(reference_seconds=reference, fixed_seconds=fixed.seconds, compute_seconds=compute,
+                   reference_ratio=compute / reference if reference else float("nan"),
+                   late_over_early=figures["late_seconds"] / figures["early_seconds"], agreement=agree,
+                   peak_gib=max(v for k, v in figures.items() if k.endswith("_peak_gib")))
+    print(f"  reference query (core labels of {late}, best of 3) {reference:8.2f} s; pipeline labels agree on "
+          f"{agree:.2%} of users")
+    print(f"  late partition compute (minus fixed cost) {compute:.1f} s = {figures['reference_ratio']:.1f}x the "
+          f"reference; late / early partition {figures['late_over_early']:.2f}")
+    print(f"benchmark: {n_users} users, partition {late_run.seconds:.1f} s, reference ratio "
+          f"{figures['reference_ratio']:.1f}, fixed {fixed.seconds:.1f} s, peak {late_run.peak_gib:.1f} GiB")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="internal: one timed run in a child process")
+    parser.add_argument("--child", nargs=4, metavar=("HOME", "FIRST", "LAST", "VERTICAL"), required=True)
+    home, first, last, vertical = parser.parse_args(argv).child
+    _child(Path(home), date.fromisoformat(first), date.fromisoformat(last), vertical)
+
+
+if __name__ == "__main__":
+    main()
