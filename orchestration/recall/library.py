@@ -5,6 +5,7 @@ file name, the field path and the YAML line."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -344,10 +345,16 @@ def parse_strategy_library(text: str, source: str = "<string>") -> StrategyLibra
 
 
 def load_strategy_library(path: str | Path) -> StrategyLibrary:
-    """Read and validate a strategy library file; raises StrategyLibraryError listing every problem."""
+    """Read and validate a strategy library file; raises StrategyLibraryError listing every problem.
+    A file is parsed once per process until it changes (several steps of a run read it)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StrategyLibraryError([f"{path}: cannot read strategy library: {exc}"]) from exc
-    return parse_strategy_library(text, source=str(path))
+    return _parsed_library(text, str(path))
+
+
+@lru_cache(maxsize=8)
+def _parsed_library(text: str, source: str) -> StrategyLibrary:
+    return parse_strategy_library(text, source=source)

@@ -10,9 +10,8 @@ from pathlib import Path
 import duckdb
 
 
-@contextmanager
-def connect(path: Path | str, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to the warehouse file (created when missing), closed on exit.
+def open_warehouse(path: Path | str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the warehouse file (created when missing); the caller closes it.
 
     Always the same configuration: DuckDB shares an open file between the connections of a process
     only when they were opened alike (dbt, in-process, opens it the same way). `memory_limit` is
@@ -22,6 +21,13 @@ def connect(path: Path | str, memory_limit: str | None = None) -> Iterator[duckd
     con = duckdb.connect(str(path))
     if memory_limit:
         con.execute(f"set memory_limit = '{memory_limit}'")
+    return con
+
+
+@contextmanager
+def connect(path: Path | str, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`open_warehouse`, closed on exit."""
+    con = open_warehouse(path, memory_limit)
     try:
         yield con
     finally:
