@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-recall dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,8 +24,11 @@ test-browser: $(STAMP)  ## render the recall report in headless Chromium (instal
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PY) -m pytest -q -m browser
 
-benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on a larger world
-	$(VENV)/bin/churn-recall benchmark
+benchmark: $(STAMP)  ## 100,000 users x 120 days: backfill, early and late partitions, fixed cost, peak memory, reference ratio
+	$(VENV)/bin/churn-recall benchmark --users 100000 --days 120
+
+benchmark-1m: $(STAMP)  ## one daily partition at 1 million users (35 days of history), against the reference query
+	$(VENV)/bin/churn-recall benchmark --users 1000000 --days 35
 
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
