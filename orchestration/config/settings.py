@@ -27,6 +27,8 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    lock_wait_seconds: how long a run waits for another process to let go of the warehouse file
+    before it stops with a one-line explanation of who holds it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
+    lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
 
     @field_validator("vertical")
     @classmethod
@@ -84,6 +87,7 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+                lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -101,6 +105,11 @@ class Settings(BaseModel):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def bi_dir(self) -> Path:
+        """The BI snapshot (bi.duckdb and one Parquet file per table): what BI tools open."""
+        return self.home / "bi"
 
     def landing_days(self) -> list[date]:
         """Days that have a landing folder, oldest first."""
