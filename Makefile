@@ -30,8 +30,9 @@ benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
 
-dev: $(STAMP)  ## the Dagster UI on the same code location
-	$(VENV)/bin/dagster dev -w workspace.yaml
+dev: $(STAMP)  ## the Dagster UI on the same code location; its instance (run history) lives in .dagster_home/
+	mkdir -p .dagster_home && touch .dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
