@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.config import Settings
-from orchestration.defs.bi.assets import bi_assets
+from orchestration.defs.bi.assets import bi_assets, bi_postgres_assets
 from orchestration.defs.dbt.assets import dbt_definitions
 from orchestration.defs.ingestion.assets import ingestion_definitions
 from orchestration.defs.jobs import job_definitions
@@ -29,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dbt_definitions(partitions),
         dg.Definitions(
             assets=[*segment_assets(partitions), *recall_assets(partitions), *measurement_assets(partitions),
-                    *reporting_assets(partitions), *bi_assets()],
+                    *reporting_assets(partitions), *bi_assets(), *bi_postgres_assets(settings)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
         ),
         job_definitions(partitions),

@@ -3,7 +3,7 @@ $CHURN_RECALL_HOME/bi/ (bi.duckdb swapped atomically, one Parquet file per table
 
 import dagster as dg
 
-from orchestration.bi import BI_TABLES, publish_snapshot
+from orchestration.bi import BI_TABLES, DATABASE, publish_snapshot
 from orchestration.config import Settings
 from orchestration.defs.partitions import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
@@ -34,3 +34,28 @@ def bi_assets() -> list[dg.AssetsDefinition]:
         })
 
     return [bi_snapshot]
+
+
+def bi_postgres_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The snapshot's copy in PostgreSQL, when CHURN_RECALL_BI_POSTGRES_URL is set: an asset of its own, so
+    that a Postgres outage fails only this step (the files in bi/ are published already)."""
+    if settings.bi_postgres_url is None:
+        return []
+
+    @dg.asset(
+        name="bi_postgres", group_name="bi", deps=["bi_snapshot"], kinds={"postgres"},
+        description="The BI snapshot's tables in PostgreSQL (schema churn_recall_bi), swapped in one transaction; "
+        "readers holding the previous tables keep them (docs/bi.md).",
+    )
+    def bi_postgres(context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]) -> dg.MaterializeResult:
+        from orchestration.bi.postgres import SCHEMA, publish_to_postgres
+
+        outcome = publish_to_postgres(settings.bi_dir / DATABASE, settings.bi_postgres_url)
+        if not outcome.published:
+            context.log.warning(outcome.detail)
+        return dg.MaterializeResult(metadata={
+            "published": outcome.published, "detail": outcome.detail, "schema": SCHEMA,
+            "rows": dg.MetadataValue.json(outcome.rows),
+        })
+
+    return [bi_postgres]
