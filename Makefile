@@ -33,8 +33,9 @@ benchmark-1m: $(STAMP)  ## one daily partition at 1 million users (35 days of hi
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
 
-dev: $(STAMP)  ## the Dagster UI on the same code location
-	$(VENV)/bin/dagster dev -w workspace.yaml
+dev: $(STAMP)  ## the Dagster UI on the same code location; its instance (run history) lives in .dagster_home/
+	mkdir -p .dagster_home && touch .dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

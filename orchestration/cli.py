@@ -28,18 +28,33 @@ def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
 
 
 def _run(settings: Settings, first: date, last: date) -> None:
-    from orchestration.runner import persistent_instance, run_days
+    from orchestration.runner import failure_messages, persistent_instance, run_days
 
     started = time.perf_counter()
     print(f"running {first}..{last} as one run (dbt, recall, measurement, checks)...", flush=True)
-    result = run_days(settings, first, last, instance=persistent_instance(), log_level="WARNING", raise_on_error=False)
+    result = run_days(settings, first, last, instance=persistent_instance(), progress=True, raise_on_error=False)
     print(f"pipeline run {first}..{last}: {'success' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f}s")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"{event.step_key} failed: {event.step_failure_data.error.to_string()}", file=sys.stderr)
+        for message in failure_messages(result):
+            print(message, file=sys.stderr)
         sys.exit(1)
+
+
+# Libraries whose INFO lines would drown ours: dbt, Dagster (and dagster-dbt, which logs through it),
+# Great Expectations (whose modules set their own levels, hence the handler filter below too).
+LIBRARY_LOGGERS = ("dbt", "dagster", "dagster_dbt", "great_expectations")
+
+
+def _configure_logging() -> None:
+    """Our progress (loggers under `orchestration`) at INFO; anything else only from WARNING up."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("orchestration").setLevel(logging.INFO)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    ours = logging.Filter("orchestration")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(lambda record: record.levelno >= logging.WARNING or ours.filter(record))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,8 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
     recall_bench.add_argument("--users", type=int, default=1_000_000)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    logging.getLogger("orchestration").setLevel(logging.INFO)  # our progress, not the libraries' chatter
+    _configure_logging()
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
 
     settings = Settings.from_env()
@@ -78,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.reporting.summary import summarize
 
         print(summarize(settings.warehouse))
+        print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only) and one Parquet file "
+              f"per table beside it; never the warehouse.")
     elif args.command == "run":
         _run(settings, args.first, args.last or args.first)
     elif args.command == "summary":

@@ -12,6 +12,8 @@ import dagster as dg
 from orchestration.config import Settings
 from orchestration.defs import build_definitions
 from orchestration.defs.jobs import DAILY_JOB
+from orchestration.defs.run_start import PROCESS_TAG
+from orchestration.operations import process_identity
 
 # Building the definitions reads the dbt manifest: once per settings is enough in a process.
 _definitions = lru_cache(maxsize=4)(build_definitions)
@@ -24,17 +26,43 @@ def run_days(
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
     log_level: str = "INFO",
+    progress: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the partitions first..last (inclusive) in a single run, recorded
-    in `instance` (an in-memory one by default)."""
+    in `instance` (an in-memory one by default). Dagster's console logs at `log_level`, or with
+    `progress` one short line per step instead (orchestration/defs/progress.py)."""
     job = _definitions(settings).resolve_job_def(DAILY_JOB)
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
+        PROCESS_TAG: process_identity(),  # so that the next run can tell if this one was killed
     }
     instance = instance or dg.DagsterInstance.ephemeral()
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    return job.execute_in_process(run_config=run_config, tags=tags, instance=instance, raise_on_error=raise_on_error)
+    loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}
+    return job.execute_in_process(run_config={"loggers": loggers}, tags=tags, instance=instance,
+                                  raise_on_error=raise_on_error)
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What went wrong in a failed run, one entry per failed step (or failed run start), each the
+    innermost error's message without Dagster's wrapping and traceback."""
+    messages: list[str] = []
+    for event in result.all_events:
+        if event.event_type_value not in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE", "PIPELINE_FAILURE"):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        if error is None:
+            continue
+        while error.cause is not None:
+            error = error.cause
+        text = error.message.strip()
+        prefix = f"{error.cls_name}: "
+        text = text.split(prefix, 1)[1] if prefix in text.split("\n", 1)[0] else text
+        where = event.step_key or "run start"
+        entry = f"{where}: {text}"
+        if not any(text in known for known in messages):
+            messages.append(entry)
+    return messages
 
 
 def prepare(settings: Settings) -> None:

@@ -20,6 +20,7 @@ EXPECTED = [
     "raw_events", "raw_users", "raw_recall_touches", "stg_events", "quarantine_events", "stg_users",
     "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "user_risk_tiers",
     "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
+    "churn_health_daily", "churn_health_stages", "churn_health_monthly", "bi_snapshot",
 ]
 
 
@@ -58,13 +59,29 @@ def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartition
     partitioned = {node.partitions_def for node in nodes if node.partitions_def is not None}
     assert len(partitioned) == 1
     unpartitioned = {node.key.to_user_string() for node in nodes if node.partitions_def is None}
-    # Tables rebuilt from every landed row on each run; everything else is per business day.
+    # Tables rebuilt from every landed row on each run, the reporting marts and the BI snapshot (which
+    # hold every day so far); everything else is per business day.
     assert unpartitioned == {"event_taxonomy", "stg_users", "quarantine_users", "stg_recall_touches",
-                             "quarantine_recall_touches", "int_user_versions"}
+                             "quarantine_recall_touches", "int_user_versions", "churn_health_daily",
+                             "churn_health_stages", "churn_health_monthly", "bi_snapshot"}
     assert graph.get(AssetKey("stg_events")).group_name == "staging"
     assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"
     assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"
     assert graph.get(AssetKey("raw_events")).group_name == "raw"
+    assert graph.get(AssetKey("churn_health_daily")).group_name == "reporting"
+    assert graph.get(AssetKey("bi_snapshot")).group_name == "bi"
+
+
+def test_reporting_marts_run_after_the_python_steps_they_read_and_feed_the_bi_snapshot(defs):
+    graph = defs.resolve_asset_graph()
+    parents = {key.to_user_string() for key in graph.get(AssetKey("churn_health_daily")).parent_keys}
+    assert {"user_risk_tiers", "recall_actions", "recall_outcomes"} <= parents
+    bi_parents = {key.to_user_string() for key in graph.get(AssetKey("bi_snapshot")).parent_keys}
+    assert {"churn_health_daily", "churn_health_stages", "churn_health_monthly", "user_risk_tiers",
+            "user_daily_labels", "user_segments", "recall_actions", "recall_outcomes", "recall_metrics"} == bi_parents
+    # The daily dbt set does not hold the reporting marts (that would be a cycle through the Python steps).
+    daily = defs.resolve_assets_def(AssetKey("user_risk_tiers"))
+    assert AssetKey("churn_health_daily") not in daily.keys
 
 
 def test_partitions_start_on_the_configured_day(tmp_path):

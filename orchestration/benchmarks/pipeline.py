@@ -112,7 +112,7 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
     fixed = timed_run(tiny.home, late, late)
     print(f"  {'fixed cost: one day of a ' + str(FIXED_COST_USERS) + '-user world':<52} {fixed.seconds:8.1f} s", flush=True)
 
-    with connect(settings.warehouse, settings.duckdb_memory_limit) as con:
+    with connect(settings.warehouse, memory_limit=settings.duckdb_memory_limit) as con:
         reference = time_reference(con, late, settings.preset)
         agree = agreement(con, late, settings.preset)
     compute = max(late_run.seconds - fixed.seconds, 0.0)

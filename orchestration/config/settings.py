@@ -29,6 +29,10 @@ class Settings(BaseModel):
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
     duckdb_memory_limit: DuckDB's memory limit for the warehouse (dbt and the Python steps alike);
     past it, large operators spill to `<warehouse>.tmp/` instead of failing.
+    lock_wait_seconds: how long a run waits for another process to let go of the warehouse file
+    before it stops with a one-line explanation of who holds it.
+    bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
+    (schema churn_recall_bi), e.g. postgresql://bi_writer@localhost:5432/analytics.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,11 +48,20 @@ class Settings(BaseModel):
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
     duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
+    bi_postgres_url: str | None = None
 
     @field_validator("vertical")
     @classmethod
     def _vertical_is_a_preset(cls, name: str) -> str:
         return validate_vertical(name)
+
+    @field_validator("bi_postgres_url")
+    @classmethod
+    def _postgres_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user[:password]@host[:port]/database")
+        return url
 
     @field_validator("strategies")
     @classmethod
@@ -88,6 +101,8 @@ class Settings(BaseModel):
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
                 duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
+                lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
+                bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -105,6 +120,11 @@ class Settings(BaseModel):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def bi_dir(self) -> Path:
+        """The BI snapshot (bi.duckdb and one Parquet file per table): what BI tools open."""
+        return self.home / "bi"
 
     def landing_days(self) -> list[date]:
         """Days that have a landing folder, oldest first."""

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.config import Settings
+from orchestration.defs.bi.assets import bi_assets, bi_postgres_assets
 from orchestration.defs.dbt.assets import dbt_definitions
 from orchestration.defs.ingestion.assets import ingestion_definitions
 from orchestration.defs.jobs import job_definitions
 from orchestration.defs.measurement.assets import measurement_assets
 from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.progress import progress_logger
 from orchestration.defs.quality.contracts import quality_checks
 from orchestration.defs.recall.assets import recall_assets
 from orchestration.defs.recall.checks import recall_checks
@@ -27,10 +29,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dbt_definitions(partitions),
         dg.Definitions(
             assets=[*segment_assets(partitions), *recall_assets(partitions), *measurement_assets(partitions),
-                    *reporting_assets(partitions)],
+                    *reporting_assets(partitions), *bi_assets(), *bi_postgres_assets(settings)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
         ),
         job_definitions(partitions),
         # DuckDB allows one writer process: run steps one after another in the run's own process.
-        dg.Definitions(resources=resources(settings), executor=dg.in_process_executor),
+        # The progress logger is used only when a run's config names it (the command line does).
+        dg.Definitions(resources=resources(settings), executor=dg.in_process_executor,
+                       loggers={"console": dg.colored_console_logger, "progress": progress_logger}),
     )

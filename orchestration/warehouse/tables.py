@@ -71,7 +71,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "recall_outbox": (
         "The steps to send: queued treatment rows of recall_actions, exported per day as Parquet and CSV for the "
         "delivery system (with the day's control assignments in holdout/ for its log), only after the blocking "
-        "outbox checks have passed. Re-running a day replaces its rows and files.",
+        "outbox checks have passed, each file renamed into place and <day>.manifest.json (names, rows, SHA-256) "
+        "written last. Re-running a day replaces its rows and files.",
         _OUTBOX,
     ),
     "recall_outcomes": (

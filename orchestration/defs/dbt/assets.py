@@ -1,6 +1,8 @@
-"""The dbt project as Dagster assets: the daily models (incremental per business day, partitioned)
-and the models rebuilt from every landed row on each run (unpartitioned, so the UI's partition
-status says what is true), keyed by table name and grouped by dbt folder."""
+"""The dbt project as Dagster assets: the daily models (incremental per business day, partitioned),
+the models rebuilt from every landed row on each run (unpartitioned, so the UI's partition status
+says what is true), and the reporting marts, rebuilt on each run after the Python steps whose tables
+they read (a set of their own: in the daily set they would make a cycle between dbt and Python);
+keyed by table name (sources too, so Python tables map onto their assets) and grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -15,12 +17,17 @@ from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 
-# Incremental models are processed per business day; tables and seeds are rebuilt from every landed row.
+# Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
+# the reporting marts (views, so in neither set) read Python-written tables (dbt sources keyed like the
+# Python assets). Selecting the sets by exclusion instead would drag tests across sets (dbt's buildable
+# indirect selection looks at ancestors before the exclusion).
+REPORTING = "path:models/marts/reporting"
 DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Asset key = table name (sources map onto the raw ingestion assets); group = dbt folder."""
+    """Asset key = table name (sources map onto the raw ingestion assets and the Python tables); group =
+    dbt folder, a folder under marts naming its own group (marts/reporting: reporting)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         return dg.AssetKey(dbt_resource_props["name"])
@@ -29,6 +36,8 @@ class LayerTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "seed":
             return "staging"
         fqn = dbt_resource_props.get("fqn", [])
+        if len(fqn) > 3 and fqn[1] == "marts":
+            return fqn[2]
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
@@ -61,4 +70,14 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         )
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
 
-    return dg.Definitions(assets=[rebuilt_models, daily_models])
+    @dbt_assets(
+        manifest=project.manifest_path, project=project, select=REPORTING, name="dbt_reporting_models",
+        dagster_dbt_translator=LayerTranslator(), pool=WAREHOUSE_POOL,
+    )
+    def reporting_models(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+    ) -> Iterator[Any]:
+        args = dbt_build_args(settings.warehouse, settings.preset.dbt_vars())
+        yield from run_dbt(context, args, settings.home / "dbt", warehouse)
+
+    return dg.Definitions(assets=[rebuilt_models, daily_models, reporting_models])

@@ -21,6 +21,7 @@ from orchestration.defs.dbt.project import parsed_manifest
 from orchestration.defs.resources import Warehouse
 
 MATERIALIZED = ("model", "seed", "snapshot")
+LOG_FILE_MAX_BYTES = 2 * 1024 * 1024
 
 
 def run_dbt(
@@ -47,7 +48,10 @@ def run_dbt(
     command = [
         *args, *selection, "--indirect-selection", indirect or "buildable",
         "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
-        "--target-path", str(work_dir), "--log-path", str(work_dir), "--quiet", "--no-write-json",
+        "--target-path", str(work_dir), "--log-path", str(work_dir), "--no-write-json",
+        # Nothing on the console (failures come back in the exception below, once); a bounded log file
+        # (dbt rolls it over at the size given and keeps a few old ones).
+        "--log-level", "none", "--log-level-file", "info", "--log-file-max-bytes", str(LOG_FILE_MAX_BYTES),
     ]
     try:
         result = dbtRunner(manifest=parsed_manifest(project)).invoke(command)

@@ -65,4 +65,8 @@ def _parse(project: DbtProject) -> Any:
     ])
     if not result.success:
         raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}")
-    return result.result
+    manifest = result.result
+    # dbt 1.11's Manifest.deepcopy cannot copy selectors (it parses them as plain dicts). Runs always
+    # pass an explicit --select, which overrides the default selector of selectors.yml, so drop them.
+    manifest.selectors = {}
+    return manifest

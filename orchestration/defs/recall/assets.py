@@ -9,6 +9,7 @@ from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
+from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.warehouse import replace_rows
 
@@ -44,7 +45,7 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
         export_dir = settings.outbox
-        (export_dir / "holdout").mkdir(parents=True, exist_ok=True)
+        remove_partials(export_dir)  # left by an export that was killed
         by_channel: dict[str, int] = {}
         with warehouse.connect() as con:
             for day in day_window(context, settings).days:
@@ -52,11 +53,7 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
                 due = outbox(actions)
                 replace_rows(con, "recall_outbox", due, "action_date = ?", [day])
                 stem = day.isoformat()
-                due.to_parquet(export_dir / f"{stem}.parquet", index=False)
-                due.to_csv(export_dir / f"{stem}.csv", index=False)
-                control = holdout_assignments(actions)
-                control.to_parquet(export_dir / "holdout" / f"{stem}.parquet", index=False)
-                control.to_csv(export_dir / "holdout" / f"{stem}.csv", index=False)
+                export_day(export_dir, day, {stem: due, f"holdout/{stem}": holdout_assignments(actions)})
                 for channel, count in due["channel"].value_counts().items():
                     by_channel[channel] = by_channel.get(channel, 0) + int(count)
         return dg.MaterializeResult(metadata={

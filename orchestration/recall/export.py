@@ -1,0 +1,162 @@
+"""The outbox export as the delivery system sees it: each file of a day written aside and renamed
+into place, then a per-day manifest written last (file names, row counts, SHA-256 checksums).
+
+The delivery side's rule: read `<day>.manifest.json` first, then only the files it lists, checking
+each checksum; a day without a manifest is not ready (being written, or the export was killed) and
+is ignored. Re-exporting a day removes its manifest before touching its files, so a day is never
+presented as ready with a mix of old and new files. Unfinished files carry a hidden name ending in
+`.partial`, which no reader of `*.parquet` or `*.csv` picks up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+MANIFEST_SUFFIX = ".manifest.json"
+PARTIAL_SUFFIX = ".partial"
+FORMATS = ("parquet", "csv")
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    name: str  # path relative to the export folder, with '/' separators
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def manifest_path(export_dir: Path, day: date) -> Path:
+    return Path(export_dir) / f"{day.isoformat()}{MANIFEST_SUFFIX}"
+
+
+def export_day(export_dir: Path, day: date, frames: Mapping[str, pd.DataFrame]) -> list[ExportedFile]:
+    """Write every frame of `day` as Parquet and CSV, then the day's manifest; return what it lists.
+
+    `frames` maps a path relative to `export_dir`, without extension, to its rows (the outbox uses
+    `<day>` and `holdout/<day>`). Each file is written to a hidden `.partial` name, synced and
+    renamed; the manifest goes last, the same way, so its presence means the day is complete.
+    """
+    export_dir = Path(export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    manifest = manifest_path(export_dir, day)
+    if manifest.exists():  # withdraw the day before replacing any of its files
+        manifest.unlink()
+        _sync_dir(export_dir)
+    written: list[ExportedFile] = []
+    for stem, frame in frames.items():
+        for fmt in FORMATS:
+            target = export_dir / f"{stem}.{fmt}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written.append(_write_aside(target, export_dir, frame, fmt))
+    body = {
+        "manifest_version": MANIFEST_VERSION,
+        "day": day.isoformat(),
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": [vars(f) for f in written],
+    }
+    partial = _partial_name(manifest)
+    partial.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    _sync_file(partial)
+    os.replace(partial, manifest)
+    _sync_dir(export_dir)
+    return written
+
+
+def remove_partials(export_dir: Path) -> list[Path]:
+    """Delete unfinished files left by an export that was killed (the pipeline is the only writer)."""
+    export_dir = Path(export_dir)
+    if not export_dir.is_dir():
+        return []
+    leftovers = [p for p in export_dir.rglob(f".*{PARTIAL_SUFFIX}") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
+def read_manifest(export_dir: Path, day: date) -> dict | None:
+    """The day's manifest, or None when the day is not ready."""
+    path = manifest_path(export_dir, day)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ready_days(export_dir: Path) -> list[date]:
+    """Days with a manifest, oldest first: the only days a delivery system may read."""
+    days = []
+    for path in Path(export_dir).glob(f"*{MANIFEST_SUFFIX}"):
+        try:
+            days.append(date.fromisoformat(path.name.removesuffix(MANIFEST_SUFFIX)))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
+def verify_day(export_dir: Path, day: date) -> list[str]:
+    """Problems with a ready day (a listed file missing, resized or with another checksum); empty when
+    the day is complete. A day without a manifest is reported as not ready."""
+    manifest = read_manifest(export_dir, day)
+    if manifest is None:
+        return [f"{day}: no manifest (not ready)"]
+    problems = []
+    for entry in manifest["files"]:
+        path = Path(export_dir) / entry["name"]
+        if not path.is_file():
+            problems.append(f"{entry['name']}: listed but missing")
+        elif path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+            problems.append(f"{entry['name']}: differs from the manifest")
+    return problems
+
+
+def _write_aside(target: Path, export_dir: Path, frame: pd.DataFrame, fmt: str) -> ExportedFile:
+    partial = _partial_name(target)
+    if fmt == "parquet":
+        frame.to_parquet(partial, index=False)
+    else:
+        frame.to_csv(partial, index=False)
+    _sync_file(partial)
+    entry = ExportedFile(
+        name=target.relative_to(export_dir).as_posix(), rows=len(frame), bytes=partial.stat().st_size,
+        sha256=_sha256(partial),
+    )
+    os.replace(partial, target)
+    _sync_dir(target.parent)
+    return entry
+
+
+def _partial_name(target: Path) -> Path:
+    # Hidden and not ending in .parquet/.csv/.json: invisible to pollers of the final names.
+    return target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX: the directory entry is synced with the directory)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
