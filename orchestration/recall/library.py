@@ -206,11 +206,15 @@ class DecisionPolicy(_Model):
     objective: the incremental margin the choice maximises, over 90 days (default) or 30 days; a
     treatment whose 90-day model is not mature yet is judged on 30 days.
     min_expected_profit: a treatment is chosen only when its expected profit exceeds this (per user).
+    choose_variants: the decision may pick the variant of an A/B-tested step per user (a treatment is a
+    ladder with its variants fixed); false keeps the variants drawn at random, as in the rules, so
+    that an experiment the operators run stays a clean A/B test.
     refit_every_days: the cadence of the uplift models' refit."""
 
     exploration_share: float = Field(default=0.05, ge=0, le=0.5)
     objective: Literal["margin_90d", "margin_30d"] = "margin_90d"
     min_expected_profit: float = Field(default=0.0, ge=0)
+    choose_variants: bool = True
     refit_every_days: int = Field(default=7, ge=1, le=90)
 
 
