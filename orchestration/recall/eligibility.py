@@ -45,23 +45,28 @@ def value_check(tiers: pd.DataFrame, min_checks: int) -> pd.DataFrame:
                          "value_check_reason": reason}, index=tiers.index)
 
 
+def _signal_table(tiers: pd.DataFrame, signals: list[str] | tuple[str, ...]) -> np.ndarray:
+    """(rows, signals) booleans: which of `signals` fired on each row, from `signals_fired`.
+
+    The comma-separated text takes few distinct values (combinations of ten signals), so each
+    distinct value is parsed once and the rows take its answer by code."""
+    unknown = sorted(set(signals) - set(SIGNALS))
+    if unknown:
+        raise ValueError(f"unknown signals {unknown}; known: {', '.join(SIGNALS)}")
+    if "signals_fired" not in tiers.columns:
+        return np.zeros((len(tiers), len(signals)), dtype=bool)
+    codes, uniques = pd.factorize(tiers["signals_fired"], use_na_sentinel=True)
+    parsed = [{part.strip() for part in str(text).split(",")} for text in uniques]
+    table = np.array([[name in fired for name in signals] for fired in parsed] + [[False] * len(signals)], dtype=bool)
+    return table[codes]  # code -1 (missing) takes the last, all-false row
+
+
 def fired_signals(tiers: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per known signal (SIGNALS), from the comma-separated `signals_fired`
     column (empty or missing: none fired); the index is the tiers' index."""
-    text = tiers["signals_fired"] if "signals_fired" in tiers.columns else pd.Series("", index=tiers.index)
-    wrapped = "," + text.fillna("").astype(str).str.replace(" ", "", regex=False) + ","
-    return pd.DataFrame({name: wrapped.str.contains(f",{name},", regex=False).to_numpy(dtype=bool) for name in SIGNALS},
-                        index=tiers.index)
+    return pd.DataFrame(_signal_table(tiers, SIGNALS), columns=list(SIGNALS), index=tiers.index)
 
 
 def any_signal(tiers: pd.DataFrame, signals: list[str]) -> np.ndarray:
     """True where at least one of `signals` fired (a single strong signal is enough to act)."""
-    unknown = sorted(set(signals) - set(SIGNALS))
-    if unknown:
-        raise ValueError(f"unknown signals {unknown}; known: {', '.join(SIGNALS)}")
-    text = tiers["signals_fired"] if "signals_fired" in tiers.columns else pd.Series("", index=tiers.index)
-    wrapped = "," + text.fillna("").astype(str).str.replace(" ", "", regex=False) + ","
-    hit = np.zeros(len(tiers), dtype=bool)
-    for name in signals:
-        hit |= wrapped.str.contains(f",{name},", regex=False).to_numpy(dtype=bool)
-    return hit
+    return _signal_table(tiers, signals).any(axis=1)

@@ -181,8 +181,9 @@ def _choose(pairs: pd.DataFrame, library: StrategyLibrary, scorer: UpliftScorer 
     pick = np.full(n_users, -1, dtype=np.int64)
     basis = np.full(n_users, None, dtype=object)
     reason = np.full(n_users, None, dtype=object)
-    user_of_row = pd.Series(np.arange(n_users), index=users["row"].to_numpy())
-    at = user_of_row.loc[rows[service_first]].to_numpy()
+    user_of_row = np.full(rows.max() + 1, -1, dtype=np.int64)
+    user_of_row[users["row"].to_numpy()] = np.arange(n_users)
+    at = user_of_row[rows[service_first]]
     pick[at], basis[at], reason[at] = service_first, SERVICE, SERVICE_STRATEGY
     open_users = basis == None  # noqa: E711 (elementwise on an object array)
     # Exploration: a keyed hash of the user and the day, then a uniform draw among the user's treatments.
@@ -201,7 +202,7 @@ def _choose(pairs: pd.DataFrame, library: StrategyLibrary, scorer: UpliftScorer 
     if scored.any():
         scored_pairs = np.flatnonzero(scored)
         best = _first_per_row(rows, scored_pairs[np.lexsort((-profit[scored_pairs], rows[scored_pairs]))])
-        at = user_of_row.loc[rows[best]].to_numpy()
+        at = user_of_row[rows[best]]
         take = open_users[at]
         at, best = at[take], best[take]
         profitable = profit[best] > min_profit
@@ -246,16 +247,17 @@ def _reachable(chosen: pd.DataFrame, channels: np.ndarray, users: pd.DataFrame |
     """Whether each chosen user may be contacted on `channels` (the consent rule of the planner)."""
     if users is None:
         return np.ones(len(chosen), dtype=bool)
-    flags = users.drop_duplicates("user_id", keep="last").set_index("user_id")
-    known = chosen["user_id"].isin(flags.index).to_numpy()
+    flags = users.drop_duplicates("user_id", keep="last")
+    position = pd.Index(flags["user_id"].astype(object)).get_indexer(chosen["user_id"].astype(object))
+    known = position >= 0
     ok = np.zeros(len(chosen), dtype=bool)
     for channel, column in CONSENT_COLUMNS.items():
         rows = channels == channel
         if column is None:
             ok |= rows & known
         elif column in flags.columns:
-            opted = chosen["user_id"].map(flags[column]).astype("boolean").fillna(False).to_numpy(dtype=bool)
-            ok |= rows & opted
+            opted = flags[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            ok |= rows & known & opted[np.where(known, position, 0)]
     return ok
 
 

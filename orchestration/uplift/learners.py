@@ -11,6 +11,9 @@ boosting: the meta-learner for randomized arms of unequal size, which ours are (
    tau1 and tau0 are fitted on them.
 4. tau(x) = g x tau0(x) + (1 - g) x tau1(x), g = the treated share (the known propensity of the
    randomization), so the estimate leans on the side learned from the larger arm.
+5. Distilled: one more boosting fitted to tau(x) on the training rows, which is what scores. A
+   deterministic target is learned almost exactly, and scoring a million users costs one ensemble
+   per treatment instead of two (the held-out Qini in the card is the distilled model's).
 
 Chosen over the T-learner (noisier: the difference of two separate fits) and the DR-learner (inverse
 propensity weights of 1/0.15 make its pseudo-outcomes very noisy on small holdouts); on the
@@ -56,16 +59,24 @@ def fit_outcome_model(x: np.ndarray, y: np.ndarray, params: BoostingParams, cate
 
 @dataclass
 class XLearner:
-    """tau(x) = propensity x tau_control(x) + (1 - propensity) x tau_treated(x)."""
+    """tau(x) = propensity x tau_control(x) + (1 - propensity) x tau_treated(x), scored through its
+    distilled model when there is one."""
 
     tau_treated: HistGradientBoostingRegressor
     tau_control: HistGradientBoostingRegressor
     propensity: float
+    distilled: HistGradientBoostingRegressor | None = None
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def combined(self, x: np.ndarray) -> np.ndarray:
+        """The X-learner's own estimate (both effect models)."""
         if not len(x):
             return np.zeros(0)
         return self.propensity * self.tau_control.predict(x) + (1 - self.propensity) * self.tau_treated.predict(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.distilled is None or not len(x):
+            return self.combined(x)
+        return self.distilled.predict(x)
 
 
 def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.ndarray, y_control: np.ndarray,
@@ -77,4 +88,8 @@ def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.nd
     tau_treated = boosting(params, categorical).fit(x_treated, y_treated - mu0.predict(x_treated))
     tau_control = boosting(params, categorical).fit(x_control, mu1.predict(x_control) - y_control)
     propensity = len(x_treated) / (len(x_treated) + len(x_control))
-    return XLearner(tau_treated, tau_control, propensity)
+    learner = XLearner(tau_treated, tau_control, propensity)
+    rows = np.vstack([x_treated, x_control])
+    learner.distilled = boosting(params, categorical).set_params(min_samples_leaf=max(1, params.min_samples_leaf // 3)).fit(
+        rows, learner.combined(rows))
+    return learner

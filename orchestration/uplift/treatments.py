@@ -113,8 +113,10 @@ def allowed_treatments(tiers: pd.DataFrame, library: StrategyLibrary, send_day: 
                              "treatment_key": pd.Series(dtype=object), "strategy_id": pd.Series(dtype=object),
                              "priority": pd.Series(dtype=np.int64), "service": pd.Series(dtype=bool)})
     row = np.concatenate(rows)
-    return pd.DataFrame({"row": row, "user_id": tiers["user_id"].to_numpy(dtype=object)[row],
-                         "treatment_key": np.concatenate(keys), "strategy_id": np.concatenate(strategies),
+    # Object columns kept as such: inferring a string dtype for millions of pairs costs seconds.
+    return pd.DataFrame({"row": row, "user_id": pd.Series(tiers["user_id"].to_numpy(dtype=object)[row], dtype=object),
+                         "treatment_key": pd.Series(np.concatenate(keys), dtype=object),
+                         "strategy_id": pd.Series(np.concatenate(strategies), dtype=object),
                          "priority": np.concatenate(priorities), "service": np.concatenate(service)})
 
 
