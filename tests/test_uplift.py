@@ -15,7 +15,7 @@ from orchestration.uplift.evaluation import auuc, mean_difference, qini_coeffici
 from orchestration.uplift.features import available_features, feature_matrix
 from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner
 from orchestration.uplift.money import margin_roi, realized_benefit_cost, treatment_costs
-from orchestration.uplift.registry import latest_model, load_model, refit_due, save_model
+from orchestration.uplift.registry import latest_model, load_model, model_for_day, refit_due, save_model
 from orchestration.uplift.synthetic import synthetic_history
 from orchestration.uplift.training import TrainingConfig, train_uplift_models, training_frame
 from orchestration.uplift.treatments import (
@@ -224,16 +224,22 @@ def test_training_frame_joins_decisions_outcomes_and_the_days_features() -> None
     lib = uplift_library()
     journeys = pd.DataFrame({"journey_id": ["j1", "j2", "j3"], "user_id": ["a", "b", "c"], "strategy_id": ["pack", "pack", "care"],
                              "arm": ["treatment", "control", "treatment"], "action_date": [date(2026, 3, 1)] * 3})
-    outcomes = pd.DataFrame({"journey_id": ["j1", "j2"], "woke_up": [True, False], "woke_up_mature": [True, True],
-                             "revenue_30d": [10.0, 0.0], "revenue_30d_mature": [True, True],
-                             "revenue_90d": [12.0, 0.0], "revenue_90d_mature": [False, False]})
+    outcomes = pd.DataFrame({"journey_id": ["j1", "j2"], "wake_up_window_days": 7, "woke_up": [True, False],
+                             "woke_up_mature": [True, True], "revenue_30d": [10.0, 0.0], "revenue_30d_mature": [True, True],
+                             "revenue_90d": [12.0, 0.0], "revenue_90d_mature": [False, True]})
     tiers = users([{"user_id": u} for u in "abc"])
     features = pd.concat([tiers.assign(tier_date=date(2026, 3, 1)), tiers.assign(tier_date=date(2026, 2, 28), revenue_90d=1.0)])
-    frame = training_frame(journeys, outcomes, features, lib).set_index("journey_id")
+    frame = training_frame(journeys, outcomes, features, lib, as_of=date(2026, 3, 31)).set_index("journey_id")
     assert frame["revenue_90d"].tolist() == [100.0] * 3  # the tier row of the planning day, never the outcome
     assert frame["outcome_revenue_30d"].tolist()[:2] == [10.0, 0.0] and frame.at["j3", "outcome_revenue_30d_mature"] == False  # noqa: E712
     assert frame["treatment_key"].tolist()[0] == "pack" and pd.isna(frame.at["j2", "treatment_key"])
     assert frame.at["j1", "assignment_date"] == date(2026, 3, 2)
+    # Point in time: assigned Mar 2, the 30-day window closes Mar 31; the 90-day one is not closed on
+    # Mar 31 even where a later measurement already calls it mature.
+    assert frame.loc[["j1", "j2"], "outcome_revenue_30d_mature"].tolist() == [True, True]
+    assert not frame["outcome_revenue_90d_mature"].any()
+    earlier = training_frame(journeys, outcomes, features, lib, as_of=date(2026, 3, 30)).set_index("journey_id")
+    assert not earlier["outcome_revenue_30d_mature"].any() and earlier.loc[["j1", "j2"], "outcome_woke_up_mature"].all()
 
 
 def test_registry_round_trip_latest_and_refit_cadence(fitted, tmp_path: Path, history) -> None:
@@ -259,3 +265,23 @@ def test_the_default_library_trains_on_its_own_treatments() -> None:
     training, _ = synthetic_history(lib, 6000, date(2026, 1, 1), seed=2)
     assert set(training["treatment_key"].dropna()) <= set(library_treatments(lib))
     assert {"dormant_medium_coupon/1=coupon_20pct", "dormant_medium_coupon/1=coupon_15pct"} <= set(training["treatment_key"])
+
+
+def test_the_model_of_a_day_is_refitted_on_the_librarys_cadence(history, tmp_path: Path) -> None:
+    training, _ = history
+    lib = uplift_library(**{"decision: {exploration_share: 0.0}": "decision: {exploration_share: 0.0, refit_every_days: 3}"})
+    asked: list[date] = []
+
+    def load(through: date) -> pd.DataFrame:
+        asked.append(through)
+        return training.loc[pd.to_datetime(training["assignment_date"]) <= pd.Timestamp(through)]
+
+    config = FAST.model_copy(update={"bootstrap_reps": 0})
+    first = model_for_day(tmp_path, date(2026, 4, 1), lib, load, config)
+    assert first.card["trained_through"] == "2026-03-31" and asked == [date(2026, 3, 31)]
+    # It decides Apr 1, 2 and 3; on Apr 4 it has served its three days.
+    assert model_for_day(tmp_path, date(2026, 4, 3), lib, load, config).version == first.version and len(asked) == 1
+    refitted = model_for_day(tmp_path, date(2026, 4, 4), lib, load, config)
+    assert refitted.card["trained_through"] == "2026-04-03" and asked[-1] == date(2026, 4, 3)
+    # Nothing to learn from yet: no model, and the decision falls back to the rules.
+    assert model_for_day(tmp_path / "empty", date(2026, 1, 1), lib, lambda through: training.iloc[:0], config) is None

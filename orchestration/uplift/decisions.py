@@ -264,9 +264,9 @@ def _reachable(chosen: pd.DataFrame, channels: np.ndarray, users: pd.DataFrame |
 def _usage(chosen: pd.DataFrame, library: StrategyLibrary, users: pd.DataFrame | None) -> pd.DataFrame:
     """channel and cost of the first step each chosen treatment sends on the send day (null channel
     when nothing is sent: no treatment, control arm, or a user who cannot be reached on it)."""
-    channels = np.full(len(chosen), None, dtype=object)
-    for key in chosen["treatment_key"].dropna().unique():
-        channels[(chosen["treatment_key"] == key).to_numpy()] = _treatment(key, library).first_channel
+    keys = chosen["treatment_key"].astype(object)
+    first_channel = {key: _treatment(key, library).first_channel for key in keys.dropna().unique()}
+    channels = keys.map(first_channel).to_numpy(dtype=object)
     sends = (chosen["decision"] == TREAT).to_numpy() & (chosen["arm"] == TREATMENT).to_numpy()
     sends &= _reachable(chosen, channels, users)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}

@@ -13,7 +13,8 @@ boosting: the meta-learner for randomized arms of unequal size, which ours are (
    randomization), so the estimate leans on the side learned from the larger arm.
 5. Distilled: one more boosting fitted to tau(x) on the training rows, which is what scores. A
    deterministic target is learned almost exactly, and scoring a million users costs one ensemble
-   per treatment instead of two (the held-out Qini in the card is the distilled model's).
+   per treatment instead of two, without the category encoder (the held-out Qini in the card is the
+   distilled model's).
 
 Chosen over the T-learner (noisier: the difference of two separate fits) and the DR-learner (inverse
 propensity weights of 1/0.15 make its pseudo-outcomes very noisy on small holdouts); on the
@@ -90,6 +91,8 @@ def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.nd
     propensity = len(x_treated) / (len(x_treated) + len(x_control))
     learner = XLearner(tau_treated, tau_control, propensity)
     rows = np.vstack([x_treated, x_control])
-    learner.distilled = boosting(params, categorical).set_params(min_samples_leaf=max(1, params.min_samples_leaf // 3)).fit(
-        rows, learner.combined(rows))
+    # Categories enter the distilled model as their codes: scoring then skips scikit-learn's category
+    # encoder, a third of the scoring time; the codes are fixed vocabularies, so the splits still separate them.
+    learner.distilled = boosting(params, [False] * len(categorical)).set_params(
+        min_samples_leaf=max(1, params.min_samples_leaf // 3)).fit(rows, learner.combined(rows))
     return learner

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import joblib
+import pandas as pd
 
-from orchestration.uplift.training import UpliftModelSet
+from orchestration.recall.library import StrategyLibrary
+from orchestration.uplift.training import TrainingConfig, UpliftModelSet, train_uplift_models
 
 MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
 
@@ -86,3 +89,18 @@ def refit_due(home: Path, as_of: date, every_days: int) -> bool:
     `every_days` days by `as_of`, or when there is none."""
     trained = [t for t, _, _ in _cards(home) if t < as_of]
     return not trained or trained[-1] + timedelta(days=every_days) < as_of
+
+
+def model_for_day(home: Path, day: date, library: StrategyLibrary, load_training: Callable[[date], pd.DataFrame],
+                  config: TrainingConfig = TrainingConfig()) -> UpliftModelSet | None:
+    """The model the decision of planning day `day` uses: refitted through `day - 1` and saved when
+    the library's cadence (`economics.decision.refit_every_days`) says a refit is due, else the
+    latest saved one; None when there are no randomized journeys to learn from yet.
+
+    load_training(trained_through): the training frame as of that day (training.training_frame)."""
+    if refit_due(home, day, library.economics.decision.refit_every_days):
+        through = day - timedelta(days=1)
+        training = load_training(through)
+        if len(training):
+            save_model(train_uplift_models(training, library, through, config), home)
+    return latest_model(home, day)

@@ -118,9 +118,15 @@ def _validate(training: pd.DataFrame, library: StrategyLibrary, trained_through:
     return training.loc[training["strategy_id"].isin(known)].reset_index(drop=True)
 
 
+# Outcome windows in days from the assignment day (the wake-up window comes from the outcome rows).
+WINDOW_DAYS = {"revenue_30d": 30, "revenue_90d": 90}
+
+
 def training_frame(journeys: pd.DataFrame, outcomes: pd.DataFrame, features: pd.DataFrame,
-                   library: StrategyLibrary) -> pd.DataFrame:
-    """The training frame from the warehouse's tables, one row per assigned journey.
+                   library: StrategyLibrary, as_of: date) -> pd.DataFrame:
+    """The training frame from the warehouse's tables, one row per assigned journey, point in time:
+    an outcome counts as mature only when its window closed by `as_of` (the day the model is trained
+    through), whatever later day the outcome table was measured on.
 
     journeys: the first row of each journey in recall_actions: journey_id, user_id, strategy_id, arm,
       action_date (the planning day D; the journey is assigned on D + 1), and treatment_key when the
@@ -131,7 +137,7 @@ def training_frame(journeys: pd.DataFrame, outcomes: pd.DataFrame, features: pd.
     A journey without an outcome row yet is kept with immature outcomes; one without a tier row keeps
     null features (the boosting routes missing values); neither is dropped."""
     need = {"journeys": (journeys, ["journey_id", "user_id", "strategy_id", "arm", "action_date"]),
-            "outcomes": (outcomes, ["journey_id", *[c for n in OUTCOMES for c in (n, n + "_mature")]]),
+            "outcomes": (outcomes, ["journey_id", "wake_up_window_days", *[c for n in OUTCOMES for c in (n, n + "_mature")]]),
             "features": (features, ["user_id", "tier_date"])}
     for name, (frame, columns) in need.items():
         missing = [c for c in columns if c not in frame.columns]
@@ -139,17 +145,37 @@ def training_frame(journeys: pd.DataFrame, outcomes: pd.DataFrame, features: pd.
             raise ValueError(f"{name} lack required columns: {', '.join(missing)}")
     if journeys["journey_id"].duplicated().any():
         raise ValueError("journeys must hold one row per journey_id (its first step)")
-    renamed = outcomes[["journey_id", *[c for n in OUTCOMES for c in (n, n + "_mature")]]].drop_duplicates("journey_id")
-    renamed = renamed.rename(columns={c: OUTCOME_PREFIX + c for c in renamed.columns if c != "journey_id"})
+    renamed = outcomes[["journey_id", "wake_up_window_days", *[c for n in OUTCOMES for c in (n, n + "_mature")]]]
+    renamed = renamed.drop_duplicates("journey_id").rename(
+        columns={c: OUTCOME_PREFIX + c for c in renamed.columns if c not in ("journey_id", "wake_up_window_days")})
     frame = journeys.assign(treatment_key=journey_treatment_keys(journeys, library, library.economics.decision.choose_variants),
                             tier_date=pd.to_datetime(journeys["action_date"]).dt.date,
                             assignment_date=(pd.to_datetime(journeys["action_date"]) + pd.Timedelta(days=1)).dt.date)
     frame = frame.drop(columns=[c for c in frame.columns if c in features.columns and c not in ("user_id", "tier_date")])
     feats = features.assign(tier_date=pd.to_datetime(features["tier_date"]).dt.date).drop_duplicates(["user_id", "tier_date"])
     frame = frame.merge(feats, on=["user_id", "tier_date"], how="left").merge(renamed, on="journey_id", how="left")
+    assigned = pd.to_datetime(frame["assignment_date"])
+    windows = {"woke_up": pd.to_numeric(frame.pop("wake_up_window_days"), errors="coerce"), **WINDOW_DAYS}
     for name in OUTCOMES:
-        frame[OUTCOME_PREFIX + name + "_mature"] = frame[OUTCOME_PREFIX + name + "_mature"].astype("boolean").fillna(False)
+        closes = assigned + pd.to_timedelta(windows[name] - 1, unit="D")
+        flag = frame[OUTCOME_PREFIX + name + "_mature"].astype("boolean").fillna(False)
+        frame[OUTCOME_PREFIX + name + "_mature"] = flag & (closes <= pd.Timestamp(as_of)).fillna(False)
     return frame
+
+
+def card_summary(card: dict[str, Any]) -> dict[str, Any]:
+    """The card in a few flat figures (for asset metadata): version, mature treatments per outcome,
+    and per mature treatment the 90-day (else 30-day) Qini with its interval."""
+    mature = [e for e in card.get("treatments", []) if e.get("mature")]
+    summary: dict[str, Any] = {"version": card.get("version"), "trained_through": card.get("trained_through"),
+                               "journeys": card.get("journeys")}
+    for outcome in OUTCOMES:
+        summary[f"mature_treatments_{outcome}"] = sorted(e["treatment_key"] for e in mature if e["outcome"] == outcome)
+    for entry in mature:
+        if entry["outcome"] in ("revenue_90d", "revenue_30d") and "qini" in entry:
+            key = f"qini_{entry['outcome']}:{entry['treatment_key']}"
+            summary[key] = f"{entry['qini']['value']:.4g} [{entry['qini']['low']:.4g}, {entry['qini']['high']:.4g}]"
+    return summary
 
 
 def heldout_mask(user_ids: pd.Series, share: float) -> np.ndarray:
