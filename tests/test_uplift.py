@@ -13,7 +13,7 @@ import pytest
 from orchestration.recall import load_strategy_library
 from orchestration.uplift.evaluation import auuc, mean_difference, qini_coefficient, ranking_scores
 from orchestration.uplift.features import available_features, feature_matrix
-from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner
+from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner, one_thread
 from orchestration.uplift.money import margin_roi, realized_benefit_cost, treatment_costs
 from orchestration.uplift.registry import latest_model, load_model, model_for_day, refit_due, save_model
 from orchestration.uplift.synthetic import synthetic_history
@@ -148,9 +148,10 @@ def test_x_learner_recovers_a_known_heterogeneous_effect() -> None:
     y = 2.0 * x[:, 1] + rng.normal(0, 1.0, n) + treated * truth
     train = np.arange(n) < 8000
     params = BoostingParams()
-    mu0 = fit_outcome_model(x[train & ~treated], y[train & ~treated], params, [False] * 3)
-    learner = fit_x_learner(x[train & treated], y[train & treated], x[train & ~treated], y[train & ~treated], mu0, params, [False] * 3)
-    predicted = learner.predict(x[~train])
+    with one_thread():
+        mu0 = fit_outcome_model(x[train & ~treated], y[train & ~treated], params, [False] * 3)
+        learner = fit_x_learner(x[train & treated], y[train & treated], x[train & ~treated], y[train & ~treated], mu0, params, [False] * 3)
+        predicted = learner.predict(x[~train])
     assert np.corrcoef(predicted, truth[~train])[0, 1] > 0.85
     assert abs(predicted.mean() - truth[~train].mean()) < 0.2
     assert ranking_scores(predicted, treated[~train], y[~train], reps=100)["qini"].low > 0
@@ -209,7 +210,8 @@ def test_training_uses_mature_outcomes_only_and_is_point_in_time(history) -> Non
     training, _ = history
     lib = uplift_library()
     open_window = training.assign(outcome_revenue_90d_mature=False)
-    model = train_uplift_models(open_window, lib, date(2026, 3, 31), FAST.model_copy(update={"bootstrap_reps": 0}))
+    model = train_uplift_models(open_window, lib, date(2026, 3, 31),
+                                FAST.model_copy(update={"bootstrap_reps": 0, "boosting": BoostingParams(max_iter=10)}))
     assert not model.mature_keys("revenue_90d") and "care" in model.mature_keys("revenue_30d")
     with pytest.raises(ValueError, match="assigned after trained_through 2026-02-01"):
         train_uplift_models(training, lib, date(2026, 2, 1), FAST)
@@ -268,7 +270,7 @@ def test_the_default_library_trains_on_its_own_treatments() -> None:
 
 
 def test_the_model_of_a_day_is_refitted_on_the_librarys_cadence(history, tmp_path: Path) -> None:
-    training, _ = history
+    training = history[0].sample(n=5000, random_state=1)
     lib = uplift_library(**{"decision: {exploration_share: 0.0}": "decision: {exploration_share: 0.0, refit_every_days: 3}"})
     asked: list[date] = []
 
@@ -276,7 +278,8 @@ def test_the_model_of_a_day_is_refitted_on_the_librarys_cadence(history, tmp_pat
         asked.append(through)
         return training.loc[pd.to_datetime(training["assignment_date"]) <= pd.Timestamp(through)]
 
-    config = FAST.model_copy(update={"bootstrap_reps": 0})
+    config = FAST.model_copy(update={"bootstrap_reps": 0, "min_treated": 50, "min_control": 20,
+                                     "boosting": BoostingParams(max_iter=10)})
     first = model_for_day(tmp_path, date(2026, 4, 1), lib, load, config)
     assert first.card["trained_through"] == "2026-03-31" and asked == [date(2026, 3, 31)]
     # It decides Apr 1, 2 and 3; on Apr 4 it has served its three days.

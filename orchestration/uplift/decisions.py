@@ -30,11 +30,11 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, hash_key, in_global_holdout, stable_hash, unit_interval
 from orchestration.recall.guardrails import CONSENT_COLUMNS, ChannelLimits, fill_channel_limits
 from orchestration.recall.library import StrategyLibrary
+from orchestration.uplift.learners import one_thread
 from orchestration.uplift.money import treatment_costs
 from orchestration.uplift.training import OBJECTIVE_OUTCOMES, UpliftScorer
 from orchestration.uplift.treatments import Treatment, allowed_treatments, journey_treatment_keys, parse_treatment_key
@@ -102,7 +102,7 @@ def decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScore
     parts, the arm the holdout hashes give and the model version."""
     # Predictions on one thread: OpenMP threads competing with the other steps of a run (or other
     # processes on the machine) made scoring 6x slower than one thread, not faster.
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with one_thread():
         return _decide(inputs, library, scorer)
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 
 class BoostingParams(BaseModel):
@@ -53,9 +54,20 @@ def boosting(params: BoostingParams, categorical: list[bool]) -> HistGradientBoo
         early_stopping=False, random_state=params.random_state)
 
 
+def _fit(model: HistGradientBoostingRegressor, x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
+    return model.fit(x, y)
+
+
+def one_thread() -> threadpool_limits:
+    """The context every caller fits and scores in: one OpenMP thread. These fits are small, and
+    threads competing with the rest of the machine thrash (a 5,000-row fit took 14 s with every
+    core's threads busy, 0.5 s on one). Entered once per refit or decision (it costs ~10 ms)."""
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def fit_outcome_model(x: np.ndarray, y: np.ndarray, params: BoostingParams, categorical: list[bool]) -> HistGradientBoostingRegressor:
     """An outcome model (mu0 or mu1)."""
-    return boosting(params, categorical).fit(x, y)
+    return _fit(boosting(params, categorical), x, y)
 
 
 @dataclass
@@ -82,17 +94,19 @@ class XLearner:
 
 def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.ndarray, y_control: np.ndarray,
                   mu0: HistGradientBoostingRegressor, params: BoostingParams, categorical: list[bool]) -> XLearner:
-    """Fit one treatment's X-learner given the shared control-outcome model mu0."""
+    """Fit one treatment's X-learner given the shared control-outcome model mu0 (call within `one_thread()`)."""
     if len(x_treated) < 2 or len(x_control) < 2:
         raise ValueError(f"an X-learner needs at least two rows per arm, got {len(x_treated)} treated and {len(x_control)} control")
     mu1 = fit_outcome_model(x_treated, y_treated, params, categorical)
-    tau_treated = boosting(params, categorical).fit(x_treated, y_treated - mu0.predict(x_treated))
-    tau_control = boosting(params, categorical).fit(x_control, mu1.predict(x_control) - y_control)
+    imputed_treated, imputed_control = y_treated - mu0.predict(x_treated), mu1.predict(x_control) - y_control
+    tau_treated = _fit(boosting(params, categorical), x_treated, imputed_treated)
+    tau_control = _fit(boosting(params, categorical), x_control, imputed_control)
     propensity = len(x_treated) / (len(x_treated) + len(x_control))
     learner = XLearner(tau_treated, tau_control, propensity)
     rows = np.vstack([x_treated, x_control])
+    target = learner.combined(rows)
     # Categories enter the distilled model as their codes: scoring then skips scikit-learn's category
     # encoder, a third of the scoring time; the codes are fixed vocabularies, so the splits still separate them.
-    learner.distilled = boosting(params, [False] * len(categorical)).set_params(
-        min_samples_leaf=max(1, params.min_samples_leaf // 3)).fit(rows, learner.combined(rows))
+    learner.distilled = _fit(boosting(params, [False] * len(categorical)).set_params(
+        min_samples_leaf=max(1, params.min_samples_leaf // 3)), rows, target)
     return learner

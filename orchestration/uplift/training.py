@@ -26,14 +26,13 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 import sklearn
-from threadpoolctl import threadpool_limits
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestration.recall.assignment import CONTROL, TREATMENT, hash_key, stable_hash, unit_interval
 from orchestration.recall.library import StrategyLibrary
 from orchestration.uplift.evaluation import mean_difference, ranking_scores
 from orchestration.uplift.features import available_features, categorical_mask, feature_matrix
-from orchestration.uplift.learners import BoostingParams, XLearner, fit_outcome_model, fit_x_learner
+from orchestration.uplift.learners import BoostingParams, XLearner, fit_outcome_model, fit_x_learner, one_thread
 from orchestration.uplift.treatments import journey_treatment_keys, library_treatments
 
 # The outcomes learned (recall_outcomes names); in the training frame as outcome_<name> and outcome_<name>_mature.
@@ -195,9 +194,8 @@ def train_uplift_models(training: pd.DataFrame, library: StrategyLibrary, traine
     """Fit, evaluate and describe the X-learners of every treatment of the library with enough
     randomized journeys, for each outcome. Treatments below the minimum get no model (their card
     entry says why); the decision then falls back to the rules for users with only those."""
-    # One thread per fit: the fits are small, and OpenMP threads on a shared machine thrash (a
-    # 5,000-row fit took 14 s with every core's threads competing, 0.5 s on one).
-    with threadpool_limits(limits=1, user_api="openmp"):
+    # One thread for the whole refit (fits and held-out scoring; see learners._fit for why).
+    with one_thread():
         return _train(training, library, trained_through, config)
 
 
