@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.recall.actions import match_strategies
 from orchestration.recall.assignment import assign_arm
-from orchestration.uplift.decisions import DECISION_COLUMNS, DecisionInputs, decide
+from orchestration.uplift.decisions import DECISION_COLUMNS, DecisionInputs, decide, decide_by_risk
 from orchestration.uplift.synthetic import TrueEffectScorer, synthetic_history, synthetic_tiers, true_effects
 from orchestration.uplift.training import TrainingConfig, train_uplift_models
 from orchestration.uplift.treatments import library_treatments
@@ -45,7 +45,7 @@ def test_expected_profit_is_uplift_times_margin_minus_costs() -> None:
     assert (row["expected_margin"], row["uplift_revenue"], row["contact_cost"], row["benefit_cost"]) == pytest.approx((10, 20, 0.06, 3))
     assert row["profit_per_cost"] == pytest.approx(6.94 / 3.06)
     assert row["uplift_wake_up"] == pytest.approx(2.0) and row["objective"] == "margin_90d"
-    assert row["treatments_considered"] == 4 and row["model_version"] == "fixed-test"
+    assert row["treatments_considered"] == 4 and row["uplift_model_version"] == "fixed-test"
     # The same scores at another margin change the choice: at 10% only the care message pays.
     cheap = uplift_library(**{"margin_rate: {default: 0.5}": "margin_rate: {default: 0.1}"})
     assert _decide(users([{"user_id": "u1"}]), cheap, scorer).at["u1", "treatment_key"] == "care"
@@ -72,7 +72,7 @@ def test_without_a_mature_model_the_rules_decide_and_say_so() -> None:
     rules = dict(zip(tiers["user_id"], match_strategies(tiers, lib, DAY + pd.Timedelta(days=1), "ecommerce")))
     assert set(decided["basis"]) == {"rules"} and set(decided["reason"]) == {"no_mature_model"}
     assert decided["strategy_id"].to_dict() == {u: s for u, s in rules.items() if isinstance(s, str)}
-    assert decided["model_version"].isna().all() and decided["expected_profit"].isna().all()
+    assert decided["uplift_model_version"].isna().all() and decided["expected_profit"].isna().all()
     # The rules' variants are the planner's hash draw, recorded as the treatment key.
     coupon = decided[decided["strategy_id"] == "coupon_ab"]
     assert set(coupon["treatment_key"]) == {"coupon_ab/1=big", "coupon_ab/1=small"}
@@ -142,6 +142,22 @@ def test_controls_use_no_budget_and_get_the_planners_arm() -> None:
     expected[in_global_holdout(pd.Series(served.index), 0.05, lib.salt)] = "control"
     assert served["arm"].tolist() == expected.tolist()
     assert (decided.loc[decided["decision"] == "none", "reason"] == "over_capacity").all()
+
+
+def test_targeting_by_risk_serves_the_likeliest_to_churn_first() -> None:
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 3}"})
+    ids = _treated_users("coupon_ab", 8, lib)
+    tiers = users([{"user_id": u, "churn_probability": p} for u, p in zip(ids, [0.9, 0.2, 0.8, 0.1, 0.7, 0.3, 0.6, 0.5])])
+    decided = decide(DecisionInputs(day=DAY, tiers=tiers, vertical="ecommerce"), lib).set_index("user_id")
+    by_risk = decide_by_risk(DecisionInputs(day=DAY, tiers=tiers, vertical="ecommerce"), lib).set_index("user_id")
+    # The rules' strategy for everyone; the three push contacts go to the highest churn probabilities.
+    assert (by_risk["strategy_id"].dropna() == "coupon_ab").all() and set(by_risk["basis"]) == {"risk"}
+    assert set(by_risk.index[by_risk["decision"] == "treat"]) == {ids[0], ids[2], ids[4]}
+    assert set(by_risk.loc[by_risk["decision"] == "none", "reason"]) == {"over_capacity"}
+    # The rules decision leaves the cut to the planner's guardrails (by priority and expected value).
+    assert (decided["decision"] == "treat").all()
+    with pytest.raises(ValueError, match="risk score column 'churn_probability'"):
+        decide_by_risk(DecisionInputs(day=DAY, tiers=tiers.drop(columns="churn_probability"), vertical="ecommerce"), lib)
 
 
 def test_decisions_have_their_columns_and_fail_clearly() -> None:

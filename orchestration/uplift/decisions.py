@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,8 @@ from orchestration.uplift.training import OBJECTIVE_OUTCOMES, UpliftScorer
 from orchestration.uplift.treatments import Treatment, allowed_treatments, journey_treatment_keys, parse_treatment_key
 
 TREAT, NO_TREATMENT = "treat", "none"
-SERVICE, EXPLORATION, MODEL, RULES = "service", "exploration", "model", "rules"
+SERVICE, EXPLORATION, MODEL, RULES, RISK = "service", "exploration", "model", "rules", "risk"
+HIGHEST_RISK_FIRST = "highest_risk_first"
 SERVICE_STRATEGY = "service_strategy"
 EXPLORATION_DRAW = "exploration"
 BEST_EXPECTED_PROFIT = "best_expected_profit"
@@ -54,7 +56,7 @@ _MIN_COST = 1e-6
 DECISION_COLUMNS: list[str] = [
     "user_id", "decision", "basis", "reason", "strategy_id", "treatment_key", "arm", "expected_profit",
     "expected_margin", "uplift_revenue", "uplift_wake_up", "objective", "contact_cost", "benefit_cost",
-    "profit_per_cost", "treatments_considered", "model_version",
+    "profit_per_cost", "treatments_considered", "uplift_model_version",
 ]
 
 
@@ -106,6 +108,32 @@ def decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScore
         return _decide(inputs, library, scorer)
 
 
+def decide_by_risk(inputs: DecisionInputs, library: StrategyLibrary, score_column: str = "churn_probability") -> pd.DataFrame:
+    """Targeting by churn risk, the policy the profit decision is compared with: each user gets the
+    rules' strategy (service strategies first), and the send day's budgets are filled by
+    `score_column` (highest first) instead of profit per unit of cost; no exploration, no second
+    chance. Same columns as `decide` (basis `risk`, reason `highest_risk_first`; no profit figures)."""
+    with one_thread():
+        tiers = inputs.tiers.reset_index(drop=True)
+        if score_column not in tiers.columns:
+            raise ValueError(f"tiers lack the risk score column {score_column!r}")
+        if tiers["user_id"].duplicated().any():
+            raise ValueError("tiers must hold one row per user")
+        policy = library.economics.decision
+        pairs = allowed_treatments(tiers, library, inputs.day + timedelta(days=1), inputs.vertical, policy.choose_variants)
+        if pairs.empty:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS})
+        pairs, _, _ = _price(pairs, tiers, library, library.economics.margin_for(inputs.vertical), None, policy.objective)
+        chosen = _choose(pairs, library, None, inputs.day, policy.min_expected_profit, exploration_share=0.0)
+        by_rules = (chosen["basis"] == RULES).to_numpy()
+        chosen.loc[by_rules, "basis"], chosen.loc[by_rules, "reason"] = RISK, HIGHEST_RISK_FIRST
+        chosen["risk"] = pd.to_numeric(tiers[score_column], errors="coerce").to_numpy(dtype=float)[chosen["row"].to_numpy()]
+        chosen = _fill_budgets(_arms(chosen, library), pairs, inputs, library, policy.min_expected_profit,
+                               contending_basis=RISK, rank="risk", second_chance=False)
+        chosen["uplift_model_version"] = None
+        return chosen[DECISION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
+
+
 def _decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScorer | None) -> pd.DataFrame:
     tiers = inputs.tiers.reset_index(drop=True)
     if "user_id" not in tiers.columns:
@@ -127,13 +155,14 @@ def _decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScor
         for key, index in chosen.index[chosen["treatment_key"].notna()].groupby(chosen["treatment_key"].dropna()).items():
             if key in scorer.mature_keys(WAKE_UP):
                 chosen.loc[index, "uplift_wake_up"] = scorer.predict(prepared, rows[index], key, WAKE_UP)
-    chosen["model_version"] = scorer.version if scorer is not None else None
+    chosen["uplift_model_version"] = scorer.version if scorer is not None else None
     return chosen[DECISION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
 def _price(pairs: pd.DataFrame, tiers: pd.DataFrame, library: StrategyLibrary, margin: float,
-           scorer: UpliftScorer | None, objective: str) -> pd.DataFrame:
-    """Costs, predicted uplifts and expected profit of every (user, treatment) pair."""
+           scorer: UpliftScorer | None, objective: str) -> tuple[pd.DataFrame, Any, np.ndarray | None]:
+    """Costs, predicted uplifts and expected profit of every (user, treatment) pair; also the
+    scorer's prepared features and each tier row's position in them (for scoring the choice later)."""
     n = len(pairs)
     contact, benefit = np.zeros(n), np.zeros(n)
     uplift_revenue, uplift_wake = np.full(n, np.nan), np.full(n, np.nan)  # wake-up: for the chosen pairs only
@@ -289,25 +318,26 @@ def _remaining(limits: dict[str, ChannelLimits], used: pd.DataFrame) -> dict[str
 
 
 def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInputs, library: StrategyLibrary,
-                  min_profit: float) -> pd.DataFrame:
-    """Cut model choices to the send day's budgets by profit per unit of cost, after what the
-    continuing journeys and every other choice use; a user who does not fit gets one second chance
-    on a channel with room left."""
+                  min_profit: float, contending_basis: str = MODEL, rank: str = "profit_per_cost",
+                  second_chance: bool = True) -> pd.DataFrame:
+    """Cut the choices on `contending_basis` (the model's) to the send day's budgets, highest `rank`
+    (profit per unit of cost) first, after what the continuing journeys and every other choice use;
+    a user who does not fit gets one second chance on a channel with room left."""
     usage = _usage(chosen, library, inputs.users)
-    contending = (chosen["basis"] == MODEL).to_numpy() & usage["channel"].notna().to_numpy()
+    contending = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy()
     committed = inputs.committed[["channel", "cost"]] if inputs.committed is not None and len(inputs.committed) else \
         pd.DataFrame({"channel": pd.Series(dtype=object), "cost": pd.Series(dtype=float)})
     limits = _remaining(library.guardrails.channels, pd.concat([committed, usage.loc[~contending]], ignore_index=True))
 
     def fill(index: pd.Index) -> pd.Series:
-        contenders = usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, "profit_per_cost"].astype(float),
+        contenders = usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, rank].astype(float),
                                              user_id=chosen.loc[index, "user_id"])
         return fill_channel_limits(contenders, limits)
 
     cut = fill(chosen.index[contending])
     limits = _remaining(limits, usage.loc[cut.index[cut.isna()]])
     rejected = cut.loc[cut.notna()]
-    if len(rejected):
+    if len(rejected) and second_chance:
         retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit)
         if len(retry):
             chosen.loc[retry.index, retry.columns] = retry
@@ -315,6 +345,7 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
             sending = retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()]
             again = fill(sending)
             rejected = pd.concat([rejected.drop(retry.index), again.loc[again.notna()]])
+    if len(rejected):
         chosen.loc[rejected.index, "decision"] = NO_TREATMENT
         chosen.loc[rejected.index, "reason"] = rejected.to_numpy()
         chosen.loc[rejected.index, ["strategy_id", "treatment_key", "arm"]] = None

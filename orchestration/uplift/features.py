@@ -21,7 +21,7 @@ NUMERIC: tuple[str, ...] = (
     "orders_90d", "revenue_90d", "r_score", "f_score", "m_score", "signal_count", "value_check_score",
     "is_high_value_dormant", "value_depth", "value_duration", "value_decision",
     # from the churn-probability mart (issue 10) and the 12-month value model, when the frame carries them
-    "churn_probability", "predicted_value_12m",
+    "churn_probability", "rules_risk_score", "predicted_value_12m",
 )
 SIGNAL_PREFIX = "signal:"
 
