@@ -13,7 +13,7 @@ The truth, per treatment and user, in revenue over 90 days (30 days: half; wake-
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
