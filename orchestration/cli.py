@@ -1,5 +1,6 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark` and `benchmark-recall` do one part."""
+the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark`, `benchmark-recall`,
+`benchmark-uplift` and `evaluate-uplift-hillstrom` do one part."""
 
 from __future__ import annotations
 
@@ -77,6 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--home", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
     recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
     recall_bench.add_argument("--users", type=int, default=1_000_000)
+    uplift_bench = commands.add_parser("benchmark-uplift", help="time planning with the uplift models (refit, decide, "
+                                       "plan) on N synthetic users")
+    uplift_bench.add_argument("--users", type=int, default=1_000_000)
+    uplift_bench.add_argument("--train-users", type=int, default=40_000)
+    hillstrom = commands.add_parser("evaluate-uplift-hillstrom", help="Qini / AUUC with intervals of the uplift "
+                                    "learner on the held-out third of the Hillstrom e-mail campaign")
+    hillstrom.add_argument("--reps", type=int, default=200, help="bootstrap resamples")
     args = parser.parse_args(argv)
     _configure_logging()
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
@@ -109,6 +117,15 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.recall.benchmark import run_recall_benchmark
 
         run_recall_benchmark(load_strategy_library(settings.strategies), args.users)
+    elif args.command == "benchmark-uplift":
+        from orchestration.recall import load_strategy_library
+        from orchestration.uplift.benchmark import run_uplift_benchmark
+
+        run_uplift_benchmark(load_strategy_library(settings.strategies), args.users, args.train_users)
+    elif args.command == "evaluate-uplift-hillstrom":
+        from orchestration.evaluation.hillstrom_uplift import run_hillstrom_uplift
+
+        run_hillstrom_uplift(args.reps)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,20 @@ def test_planned_outbox_satisfies_its_contract() -> None:
     assert _failed(summary, IN_SET, "has_consent")
 
 
+def test_in_app_messages_need_a_known_user_not_an_opt_in() -> None:
+    library = load_strategy_library(Path(__file__).parents[1] / "orchestration" / "recall" / "strategies.yml")
+    tiers, users = random_world(300, seed=2)
+    tiers = tiers.assign(lifecycle_stage="active", signals_fired="core_feature_drop")
+    users = users.assign(push_opt_in=False, sms_opt_in=False, call_opt_in=False)
+    actions = plan_day(DayInputs(day=DAY, tiers=tiers, users=users), library)
+    queued = actions[actions["status"] == "queued"]
+    assert len(queued) > 100 and set(queued["channel"]) == {"in_app"}
+    assert validate_frame(_contract_frame_in_sql(actions, users), "recall_outbox").success
+    # Had the planner messaged users unknown on the day, the contract would catch it.
+    strangers = _contract_frame_in_sql(actions, users.iloc[:0])
+    assert _failed(validate_frame(strangers, "recall_outbox"), IN_SET, "has_consent")
+
+
 def _contract_frame_in_sql(actions: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
     """The check's own builder, run on a warehouse holding the plan and the users' consent since before DAY."""
     with duckdb.connect() as con:

@@ -71,7 +71,7 @@ TYPES = {
     "strategy_id": "varchar", "arm": "varchar", "holdout": "varchar", "step": "integer", "channel": "varchar",
     "coupon_code": "varchar", "scheduled_at": "timestamptz", "cost": "double", "status": "varchar", "reason": "varchar",
 }
-COSTS = {"push": 0.001, "sms": 0.04, "call": 1.20}
+COSTS = {"push": 0.001, "sms": 0.04, "call": 1.20, "in_app": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,16 @@ def test_no_consent_uses_the_version_valid_on_the_planning_day(library: Strategy
     result = audit(library, rows, versions)
     assert result["no_consent"] == 3
     assert audit(library, rows[:1], versions)["no_consent"] == 0
+
+
+def test_in_app_needs_no_opt_in_but_a_known_user(library: StrategyLibrary) -> None:
+    rows = [send("u1", SEND, "in_app"), send("u2", SEND, "in_app")]
+    # u1 opted out of every channel: an in-app message needs no opt-in; u2 is unknown on the day.
+    assert audit(library, rows, [version("u1", push=False, sms=False, call=False)])["no_consent"] == 1
+    assert audit(library, rows[:1], [version("u1", push=False, sms=False, call=False)])["no_consent"] == 0
+    # It is still a contact: never to a control user.
+    assert audit(library, [control("u3"), send("u3", SEND, "in_app", day=D + timedelta(days=1), journey="j_u3_0302", step=2)],
+                 last=D + timedelta(days=1))["control_contacted"] == 1
 
 
 def test_control_contacted_strategy_and_global_holdout(library: StrategyLibrary) -> None:

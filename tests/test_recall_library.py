@@ -33,7 +33,10 @@ def test_default_library_encodes_the_playbook() -> None:
     by_id = {s.id: s for s in lib.strategies}
     covered = {stage for s in lib.strategies for stage in s.match.lifecycle_stage}
     assert {"at_risk", "dormant_light", "dormant_medium", "dormant_severe", "churned"} <= covered
-    assert not covered & {"new", "active", "reactivated"}
+    # New, active and reactivated users are reached only on an early-warning signal.
+    for strategy in lib.strategies:
+        if set(strategy.match.lifecycle_stage) & {"new", "active", "reactivated"}:
+            assert strategy.match.signals, strategy.id
     assert [(s.channel, s.delay_hours) for s in by_id["high_value_dormant_vip"].steps] == [("push", 0), ("sms", 24), ("call", 48)]
     # Vertical playbooks: game callback at severe, finance service call and A/B test on partial churn.
     assert by_id["game_severe_callback"].verticals == ["game"] and by_id["game_severe_callback"].steps[-1].channel == "call"
@@ -45,8 +48,46 @@ def test_default_library_encodes_the_playbook() -> None:
 def test_bad_channel_names_file_strategy_field_and_line(tmp_path: Path) -> None:
     text = SMALL_LIBRARY.replace("{channel: sms, delay_hours: 0", "{channel: fax, delay_hours: 0")
     message = _error_for(tmp_path, text)
-    assert "strategies.yml: strategies[1] (id=winback): steps[0].channel: 'fax' is not one of push, sms, call" in message
+    assert "strategies.yml: strategies[1] (id=winback): steps[0].channel: 'fax' is not one of push, sms, call, in_app" in message
     assert f"(line {_line(text, 'channel: fax')})" in message
+
+
+def test_signals_lead_to_the_seeds_responses() -> None:
+    lib = load_strategy_library(DEFAULT_LIBRARY)
+    by_signal = {signal: s for s in lib.strategies for signal in s.match.signals}
+    # Each early warning has its response, opening in the app.
+    assert by_signal["login_drop"].steps[0].template == "care_inapp"
+    assert by_signal["payment_interruption"].steps[0].benefit == "payment_comeback_coupon"
+    assert by_signal["social_zero"].steps[0].template.startswith("community_invite")
+    assert by_signal["device_change"].steps[0].template.startswith("security_check") and by_signal["device_change"].service
+    # One strong signal is enough: the nudge needs no second signal and reaches active users.
+    assert by_signal["core_feature_drop"].match.signals == ["core_feature_drop"]
+    assert "active" in by_signal["core_feature_drop"].match.lifecycle_stage
+    assert all(s.steps[0].channel == "in_app" for s in by_signal.values())
+    assert "in_app" in lib.guardrails.channels and lib.economics.margin_for("finance") < lib.economics.margin_for("game")
+
+
+def test_signals_value_checks_channels_and_margins_are_validated(tmp_path: Path) -> None:
+    text = SMALL_LIBRARY.replace("match: {lifecycle_stage: [at_risk]}", "match: {lifecycle_stage: [at_risk], signals: [login_dropp]}")
+    assert "match: signals: 'login_dropp' is not one of login_drop" in _error_for(tmp_path, text)
+    text = SMALL_LIBRARY.replace("match: {lifecycle_stage: [at_risk]}", "match: {lifecycle_stage: [at_risk], min_value_checks: 4}")
+    assert "min_value_checks: Input should be less than or equal to 3" in _error_for(tmp_path, text)
+    # An in-app step needs the channel's limits in the guardrails.
+    text = SMALL_LIBRARY.replace("{channel: push, delay_hours: 0, template: care_push}", "{channel: in_app, delay_hours: 0, template: care_push}")
+    assert "steps[0].channel: channel 'in_app' has no limits in guardrails.channels" in _error_for(tmp_path, text)
+    assert "in_app" in library(text.replace("    call: {cost: 1.0, daily_capacity: 2}\n",
+                                            "    call: {cost: 1.0, daily_capacity: 2}\n    in_app: {cost: 0.0}\n")).guardrails.channels
+    economics = "  skip_below_cost_tiers: [low]\n"
+    assert "economics.margin_rate: 'shop' is not one of ecommerce" in _error_for(
+        tmp_path, SMALL_LIBRARY.replace(economics, economics + "  margin_rate: {shop: 0.3}\n"))
+    assert "margin_rate[game] must be in (0, 1]" in _error_for(tmp_path, SMALL_LIBRARY.replace(economics, economics + "  margin_rate: {game: 1.5}\n"))
+    only_game = library(SMALL_LIBRARY.replace(economics, economics + "  margin_rate: {game: 0.7}\n"))
+    assert only_game.economics.margin_for("game") == 0.7
+    with pytest.raises(ValueError, match="no entry for vertical 'finance' and no 'default'"):
+        only_game.economics.margin_for("finance")
+    assert library().economics.margin_for("finance") == 0.3  # the default map
+    assert "exploration_share: Input should be less than or equal to 0.5" in _error_for(
+        tmp_path, SMALL_LIBRARY.replace(economics, economics + "  decision: {exploration_share: 0.9}\n"))
 
 
 def test_holdout_duplicates_missing_and_unknown_fields(tmp_path: Path) -> None:

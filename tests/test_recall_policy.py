@@ -289,3 +289,75 @@ def test_assign_arm_is_fast_on_a_million() -> None:
     started = time.perf_counter()
     assign_arm(users, "winback", 0.1, "churn-recall")
     assert time.perf_counter() - started < 3
+
+
+# --- signals, the value check and the in-app channel ------------------------------------------------
+
+
+def _default_library():
+    from orchestration.recall import load_strategy_library
+
+    return load_strategy_library(DEFAULT_LIBRARY)
+
+
+def test_signals_choose_their_response_and_one_strong_signal_is_enough() -> None:
+    from orchestration.recall.actions import match_strategies
+
+    lib = _default_library()
+    rows = [("quiet", ""), ("core", "core_feature_drop"), ("login", "login_drop"), ("social", "social_zero"),
+            ("device", "login_drop,device_change"), ("pay_no_value", "payment_interruption"),
+            ("pay_value", "payment_interruption"), ("other_only", "spend_drop")]
+    tiers = tier_rows([{"user_id": u, "lifecycle_stage": "active", "risk_level": "none", "signals_fired": fired,
+                        "value_depth": u == "pay_value", "value_duration": False, "value_decision": False}
+                       for u, fired in rows])
+    chosen = dict(zip(tiers["user_id"], match_strategies(tiers, lib, DAY, "ecommerce")))
+    assert chosen["core"] == "core_feature_drop_nudge" and chosen["login"] == "login_anomaly_care"
+    assert chosen["social"] == "social_silence_invite" and chosen["device"] == "security_check_device_change"
+    assert chosen["pay_value"] == "payment_interruption_offer"
+    # The changed benefit goes only to users passing a value check; without a listed signal nothing matches.
+    assert pd.isna(chosen["pay_no_value"]) and pd.isna(chosen["quiet"]) and pd.isna(chosen["other_only"])
+    # Tiers without signals_fired (older warehouses) simply match no signal strategy.
+    assert match_strategies(tiers.drop(columns="signals_fired"), lib, DAY, "ecommerce").isna().all()
+
+
+def test_value_check_gates_costly_offers_and_explains_itself() -> None:
+    from orchestration.recall.eligibility import value_check
+
+    tiers = tier_rows([{"user_id": "none"}, {"user_id": "depth", "value_depth": True},
+                       {"user_id": "two", "value_depth": True, "value_decision": True}]).assign(
+        value_depth=lambda f: f["value_depth"].fillna(False).astype(bool),
+        value_duration=False, value_decision=lambda f: f["value_decision"].fillna(False).astype(bool))
+    checked = value_check(tiers, 2)
+    assert checked["value_checks_passed"].tolist() == [0, 1, 2]
+    assert checked["value_eligible"].tolist() == [False, False, True]
+    assert checked["value_check_reason"].tolist() == ["value_check:0/3(none)", "value_check:1/3(depth)",
+                                                      "value_check:2/3(depth,decision)"]
+    # The score column stands in when the three flags are absent.
+    assert value_check(pd.DataFrame({"value_check_score": [3, None]}), 3)["value_eligible"].tolist() == [True, False]
+    # In the default library a medium-value dormant user without any passed check gets no coupon.
+    lib = _default_library()
+    dormant = tier_rows([{"user_id": u, "lifecycle_stage": "dormant_medium", "value_depth": u == "b",
+                          "value_duration": False, "value_decision": False} for u in ("a", "b")])
+    actions = _plan(dormant, user_rows(["a", "b"]), lib).set_index("user_id")
+    assert "a" not in actions.index and actions.at["b", "strategy_id"] == "dormant_medium_coupon"
+
+
+def test_in_app_message_needs_no_opt_in_but_obeys_holdouts_and_caps() -> None:
+    lib = _default_library().model_copy(update={"global_holdout_share": 0.0})
+    ids = pd.Series([f"s{i:03d}" for i in range(60)])
+    tiers = tier_rows([{"user_id": u, "lifecycle_stage": "active", "signals_fired": "core_feature_drop"} for u in ids])
+    users = user_rows(ids.tolist(), push_opt_in=False, sms_opt_in=False, call_opt_in=False)
+    actions = _plan(tiers, users, lib)
+    treated = actions[actions["arm"] == "treatment"]
+    assert (treated["channel"] == "in_app").all() and (treated["status"] == "queued").all()
+    assert treated["message"].str.contains("waiting for you").all()
+    control = actions[actions["arm"] == "control"]
+    assert len(control) > 0 and control["channel"].isna().all() and not outbox(actions)["user_id"].isin(control["user_id"]).any()
+    # A user unknown to the users table may not be messaged, in the app or elsewhere.
+    unknown = _plan(tiers.head(5), users.iloc[:0].reindex(columns=users.columns), lib)
+    assert set(unknown.loc[unknown["arm"] == "treatment", "reason"]) == {"no_consent"}
+    # The in-app cap (1 in 3 days) blocks a second in-app contact two days later, not four.
+    sent = outbox(actions).head(1)[["user_id", "channel", "scheduled_at"]]
+    for days, expected in ((2, True), (4, False)):
+        probe = sent.assign(scheduled_at=sent["scheduled_at"] + pd.Timedelta(days=days))
+        assert cap_blocked(probe, sent, lib.guardrails.frequency_caps)[0] == expected

@@ -29,7 +29,9 @@ TIGHT = {
     "cooldown_days: 14": "cooldown_days: 3",
     "sms: {cost: 0.04, daily_budget: 40.0}": "sms: {cost: 0.04, daily_budget: 0.6}",
     "daily_capacity: 80": "daily_capacity: 3",
-    "push: {cost: 0.001, daily_budget: 50.0}": "push: {cost: 0.001, daily_budget: 0.1}",
+    # Signal strategies open with an in-app message, which leaves fewer pushes: both limits are tight.
+    "push: {cost: 0.001, daily_budget: 50.0}": "push: {cost: 0.001, daily_budget: 0.03}",
+    "in_app: {cost: 0.0002, daily_capacity: 20000}": "in_app: {cost: 0.0002, daily_capacity: 5}",
 }
 
 
@@ -67,9 +69,11 @@ def test_every_guardrail_had_work_to_do(simulated) -> None:
         reasons = dict(con.execute("select coalesce(reason, status), count(*) from recall_actions group by 1").fetchall())
         shifted = con.execute("select count(*) from recall_actions where status = 'queued' and scheduled_at > due_at").fetchall()[0][0]
         steps = dict(con.execute("select step, count(*) from recall_actions where status = 'queued' group by 1").fetchall())
+        channels = dict(con.execute("select channel, count(*) from recall_actions where status = 'queued' group by 1").fetchall())
         exported = len(list((root / "outbox").glob("*.parquet")))
     for reason in ("no_consent", "frequency_cap", "over_capacity", "over_budget", "responded",
                    "strategy_holdout", "global_holdout", "low_expected_value"):
         assert reasons.get(reason, 0) > 0, f"no step was ever {reason}: the simulation does not exercise it ({reasons})"
     assert shifted > 0 and steps.get(2, 0) > 0 and steps.get(3, 0) > 0
+    assert set(channels) == {"push", "sms", "call", "in_app"}  # the signal strategies' in-app messages went out too
     assert exported == WORLD.n_days

@@ -15,6 +15,8 @@ select
         when 'push' then users.push_opt_in
         when 'sms' then users.sms_opt_in
         when 'call' then users.call_opt_in
+        -- an in-app message needs no opt-in, only a user known on the day (docs/recall.md)
+        when 'in_app' then users.user_id is not null
     end, false) as has_consent
 from recall_actions as actions
 left join int_user_versions as users

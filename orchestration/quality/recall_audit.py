@@ -31,7 +31,9 @@ select count(*) from ({_OUTBOX}) as a
 where not exists (
     select 1 from int_user_versions as v
     where {_VALID_ON_DAY}
-      and case a.channel when 'push' then v.push_opt_in when 'sms' then v.sms_opt_in when 'call' then v.call_opt_in end
+      -- in-app messages need no opt-in (docs/recall.md), only a user known on the day
+      and case a.channel when 'push' then v.push_opt_in when 'sms' then v.sms_opt_in when 'call' then v.call_opt_in
+                         when 'in_app' then true end
 )"""
 
 _CONTROL_CONTACTED = f"""

@@ -16,7 +16,8 @@ from orchestration.config.verticals import DEFAULT_VERTICAL
 from orchestration.recall import cadence
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, assign_variant, hash_key, hex16, in_global_holdout, stable_hash
 from orchestration.recall.benefits import benefit_text, coupon_codes, coupon_value, expected_benefit_cost
-from orchestration.recall.guardrails import cap_blocked, fill_channel_limits, known_timezones, shift_out_of_quiet_hours
+from orchestration.recall.eligibility import any_signal, value_checks_passed
+from orchestration.recall.guardrails import CONSENT_COLUMNS, cap_blocked, fill_channel_limits, known_timezones, shift_out_of_quiet_hours
 from orchestration.recall.library import Strategy, StrategyLibrary
 from orchestration.recall.templates import render_bulk
 
@@ -38,7 +39,7 @@ OUTBOX_COLUMNS: list[str] = [
     "journey_started_at", "cost", "library_revision",
 ]
 TIER_COLUMNS = ["user_id", "lifecycle_stage", "risk_level", "value_tier", "is_high_value_dormant", "risk_score"]
-OPTIONAL_TIER_COLUMNS = ["segment", "special_tier", "orders_90d", "revenue_90d"]
+OPTIONAL_TIER_COLUMNS = ["segment", "special_tier", "orders_90d", "revenue_90d", "signals_fired"]
 USER_COLUMNS = ["user_id", "nickname", "timezone", "push_opt_in", "sms_opt_in", "call_opt_in"]
 
 
@@ -63,7 +64,8 @@ def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
 
 
 def match_mask(tiers: pd.DataFrame, strategy: Strategy) -> pd.Series:
-    """Boolean mask of the tier rows a strategy's match targets (empty list / null = any)."""
+    """Boolean mask of the tier rows a strategy's match targets (empty list / null = any): tier
+    values, at least one of the listed signals fired, and the value check when the match asks for it."""
     rule = strategy.match
     mask = pd.Series(True, index=tiers.index)
     for column in ("lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier"):
@@ -72,6 +74,10 @@ def match_mask(tiers: pd.DataFrame, strategy: Strategy) -> pd.Series:
             mask &= tiers[column].isin(allowed)
     if rule.high_value_dormant is not None:
         mask &= tiers["is_high_value_dormant"].fillna(False).astype(bool) == rule.high_value_dormant
+    if rule.signals:
+        mask &= any_signal(tiers, rule.signals)
+    if rule.min_value_checks is not None:
+        mask &= value_checks_passed(tiers) >= rule.min_value_checks
     return mask
 
 
@@ -228,10 +234,13 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.
 
 
 def consent_for_channel(frame: pd.DataFrame) -> np.ndarray:
-    """Whether each row's user opted in to the row's channel (unknown users and missing flags: no)."""
-    flags = {c: frame[f"{c}_opt_in"].astype("boolean").fillna(False).to_numpy(dtype=bool) for c in ("push", "sms", "call")}
+    """Whether each row's user may be contacted on the row's channel: opted in to it (unknown users
+    and missing flags: no); a channel that needs no opt-in (in_app) only needs a known user."""
+    # A user missing from the users table has null flags on every channel (the merge found no row).
+    known_user = frame[[c for c in CONSENT_COLUMNS.values() if c]].notna().any(axis=1).to_numpy()
     consent = np.zeros(len(frame), dtype=bool)
-    for channel, allowed in flags.items():
+    for channel, column in CONSENT_COLUMNS.items():
+        allowed = known_user if column is None else frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
         consent |= (frame["channel"] == channel).to_numpy() & allowed
     return consent
 

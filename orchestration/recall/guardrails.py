@@ -12,6 +12,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ANY_CHANNEL = "any"
+# Every channel the recall engine knows; a library lists the limits of those its strategies use.
+CHANNELS: tuple[str, ...] = ("push", "sms", "call", "in_app")
+# Consent rule per channel: the opt-in column of the users contract that must be true, or None when
+# the channel needs no opt-in. An in-app message is shown inside the app to a user who opens it (it
+# is not a notification reaching the phone), so it needs no opt-in; like every channel it is still
+# subject to quiet hours, frequency caps, channel limits and the holdouts.
+CONSENT_COLUMNS: dict[str, str | None] = {"push": "push_opt_in", "sms": "sms_opt_in", "call": "call_opt_in", "in_app": None}
 OVER_CAPACITY = "over_capacity"
 OVER_BUDGET = "over_budget"
 _KNOWN_ZONES = frozenset(available_timezones())
@@ -44,8 +51,8 @@ class FrequencyCap(_Model):
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str) -> str:
-        if value not in (ANY_CHANNEL, "push", "sms", "call"):
-            raise ValueError(f"{value!r} is not one of any, push, sms, call")
+        if value not in (ANY_CHANNEL, *CHANNELS):
+            raise ValueError(f"{value!r} is not one of {', '.join((ANY_CHANNEL, *CHANNELS))}")
         return value
 
 
@@ -73,10 +80,13 @@ class Guardrails(_Model):
     @field_validator("channels")
     @classmethod
     def _all_channels(cls, value: dict[str, ChannelLimits]) -> dict[str, ChannelLimits]:
+        # push, sms and call are the ladder's rungs and always listed; in_app only when a strategy uses it
+        # (the library checks that every channel a step uses has limits here).
         missing = {"push", "sms", "call"} - set(value)
-        unknown = set(value) - {"push", "sms", "call"}
+        unknown = set(value) - set(CHANNELS)
         if missing or unknown:
-            raise ValueError(f"channels must list exactly push, sms and call (missing {sorted(missing)}, unknown {sorted(unknown)})")
+            raise ValueError(f"channels must list push, sms and call, and may list in_app "
+                             f"(missing {sorted(missing)}, unknown {sorted(unknown)})")
         return value
 
     @property

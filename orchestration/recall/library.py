@@ -13,10 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestration.config.verticals import vertical_names
-from orchestration.recall.guardrails import Guardrails
+from orchestration.recall.guardrails import CHANNELS, Guardrails
 from orchestration.recall.templates import template_problems
 
-CHANNELS: tuple[str, ...] = ("push", "sms", "call")
 LIFECYCLE_STAGES: tuple[str, ...] = (
     "new", "active", "at_risk", "dormant_light", "dormant_medium", "dormant_severe", "churned", "reactivated",
 )
@@ -24,6 +23,13 @@ RISK_LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "lost")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
 SEGMENTS: tuple[str, ...] = ("price_sensitive", "feature_dependent", "social_driven", "unclassified")
 SPECIAL_TIERS: tuple[str, ...] = ("partial_churn", "large_withdrawal")
+# Early-warning signals as named in user_daily_labels.signals_fired (carried into user_risk_tiers).
+SIGNALS: tuple[str, ...] = (
+    "login_drop", "depth_drop", "spend_drop", "core_feature_drop", "no_core_sessions", "payment_interruption",
+    "social_zero", "device_change", "large_withdrawal", "partial_churn",
+)
+# The three-dimension value check of user_daily_labels (depth, duration, decision point).
+VALUE_CHECKS: tuple[str, ...] = ("value_depth", "value_duration", "value_decision")
 
 
 def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
@@ -95,19 +101,26 @@ class Step(_Model):
 
 
 class Match(_Model):
-    """Which users a strategy targets; an empty list or null means "any"."""
+    """Which users a strategy targets; an empty list or null means "any".
+
+    signals: at least one of these early-warning signals fired on the day (one is enough to act).
+    min_value_checks: the user passes at least this many of the three value checks (depth, duration,
+    decision point; recall/eligibility.py), so costly offers go to users worth them."""
 
     lifecycle_stage: list[str] = Field(default_factory=list)
     risk_level: list[str] = Field(default_factory=list)
     value_tier: list[str] = Field(default_factory=list)
     segment: list[str] = Field(default_factory=list)
     special_tier: list[str] = Field(default_factory=list)
+    signals: list[str] = Field(default_factory=list)
     high_value_dormant: bool | None = None
+    min_value_checks: int | None = Field(default=None, ge=1, le=len(VALUE_CHECKS))
 
     @model_validator(mode="after")
     def _values_known(self) -> "Match":
         for name, allowed in (("lifecycle_stage", LIFECYCLE_STAGES), ("risk_level", RISK_LEVELS),
-                              ("value_tier", VALUE_TIERS), ("segment", SEGMENTS), ("special_tier", SPECIAL_TIERS)):
+                              ("value_tier", VALUE_TIERS), ("segment", SEGMENTS), ("special_tier", SPECIAL_TIERS),
+                              ("signals", SIGNALS)):
             for value in getattr(self, name):
                 if value not in allowed:
                     raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
@@ -125,6 +138,9 @@ class Strategy(_Model):
     holdout_share: float = Field(ge=0, lt=1)
     active_from: date | None = None
     active_to: date | None = None
+    # A service message (security check, service call): applied by priority whatever the uplift
+    # models say, never judged on profit (decisions.py gives it precedence over the model's choice).
+    service: bool = False
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("verticals", mode="after")
@@ -181,15 +197,63 @@ class Benefit(_Model):
         return self
 
 
-class Economics(_Model):
-    """What a recall is expected to bring back, used to skip users not worth the contact and to
-    serve the most valuable first when a channel runs out of budget or capacity."""
+class DecisionPolicy(_Model):
+    """How the uplift models choose treatments (orchestration/uplift/decisions.py).
 
-    # Share of users expected to come back after a recall, by stage (operators' prior; refine from recall_metrics).
+    exploration_share: share of eligible users, drawn each day by a keyed hash, who get one of their
+    allowed treatments at random instead of the model's choice, so that every treatment keeps
+    randomized evidence (the strategy holdouts still split them into treatment and control).
+    objective: the incremental margin the choice maximises, over 90 days (default) or 30 days; a
+    treatment whose 90-day model is not mature yet is judged on 30 days.
+    min_expected_profit: a treatment is chosen only when its expected profit exceeds this (per user).
+    choose_variants: the decision may pick the variant of an A/B-tested step per user (a treatment is a
+    ladder with its variants fixed); false keeps the variants drawn at random, as in the rules, so
+    that an experiment the operators run stays a clean A/B test.
+    refit_every_days: the cadence of the uplift models' refit."""
+
+    exploration_share: float = Field(default=0.05, ge=0, le=0.5)
+    objective: Literal["margin_90d", "margin_30d"] = "margin_90d"
+    min_expected_profit: float = Field(default=0.0, ge=0)
+    choose_variants: bool = True
+    refit_every_days: int = Field(default=7, ge=1, le=90)
+
+
+class Economics(_Model):
+    """What a recall is expected to bring back and what it costs: the margin earned on revenue, the
+    benefits' redemption, the rule that skips users not worth the contact, and the decision policy."""
+
+    # Share of users expected to come back after a recall, by stage (operators' prior; the rules'
+    # estimate of value until the uplift models are mature).
     wake_probability: dict[str, float]
     # Value tiers to which the "expected return below the cost of contact: do not recall" rule applies.
     skip_below_cost_tiers: list[str] = Field(default_factory=lambda: ["low"])
     coupon_redemption_rate: float = Field(default=0.3, ge=0, le=1)
+    # Gross margin earned per unit of the vertical's revenue (what purchase_events amount to), by
+    # vertical name or 'default'. Revenue means different things per vertical (an order, an in-app
+    # purchase, a deposit), hence the map; operators set their own business's margin here.
+    margin_rate: dict[str, float] = Field(default_factory=lambda: {"default": 0.3})
+    # Whether order amounts are what the user paid after a coupon (true for the simulated app):
+    # then a redeemed coupon already lowered revenue and costs only (1 - margin) x its value more.
+    revenue_net_of_coupons: bool = True
+    decision: DecisionPolicy = DecisionPolicy()
+
+    @field_validator("margin_rate")
+    @classmethod
+    def _margins(cls, values: dict[str, float]) -> dict[str, float]:
+        for key, rate in values.items():
+            if key != "default":
+                _one_of(key, vertical_names())
+            if not 0 < rate <= 1:
+                raise ValueError(f"margin_rate[{key}] must be in (0, 1], got {rate}")
+        return values
+
+    def margin_for(self, vertical: str) -> float:
+        """The margin rate of a vertical: its own entry, else 'default'; a clear error without either."""
+        if vertical in self.margin_rate:
+            return self.margin_rate[vertical]
+        if "default" in self.margin_rate:
+            return self.margin_rate["default"]
+        raise ValueError(f"economics.margin_rate has no entry for vertical {vertical!r} and no 'default'")
 
     @field_validator("wake_probability")
     @classmethod
@@ -291,6 +355,8 @@ def _cross_references(library: StrategyLibrary) -> list[tuple[tuple[Any, ...], s
                 if variant.template not in library.templates:
                     problems.append((loc + ("template",), f"unknown template {variant.template!r}"))
                     continue
+                if variant.channel not in library.guardrails.channels:
+                    problems.append((loc + ("channel",), f"channel {variant.channel!r} has no limits in guardrails.channels"))
                 if variant.benefit is not None and variant.benefit not in library.benefits:
                     problems.append((loc + ("benefit",), f"unknown benefit {variant.benefit!r}"))
                 problems += [(loc + ("template",), f"template {variant.template!r}: {msg}")

@@ -24,7 +24,7 @@ _OUTBOX = _cols(
     ("step", "INTEGER", "Rung of the strategy's ladder (1 = first contact); null for skipped users."),
     ("action_date", "DATE", "Planning day D (the partition): decided on data through the end of D, sent on D + 1."),
     ("user_id", "VARCHAR", "The user."),
-    ("channel", "VARCHAR", "push, sms or call (after the A/B variant); null for control and skipped rows."),
+    ("channel", "VARCHAR", "push, sms, call or in_app (after the A/B variant); null for control and skipped rows."),
     ("scheduled_at", "TIMESTAMPTZ", "When to send (UTC): due_at, moved to the end of quiet hours in the user's "
      "timezone when it fell inside them; null unless queued."),
     ("timezone", "VARCHAR", "The user's IANA timezone used for quiet hours (library default when unknown)."),

@@ -37,7 +37,7 @@ checked as (
             when step_number is null
                 or (clean_arm = 'treatment' and step_number not in (1, 2, 3))
                 or (clean_arm = 'control' and step_number <> 0) then 'invalid_step'
-            when (clean_arm = 'treatment' and (clean_channel is null or clean_channel not in ('push', 'sms', 'call')))
+            when (clean_arm = 'treatment' and (clean_channel is null or clean_channel not in ('push', 'sms', 'call', 'in_app')))
                 or (clean_arm = 'control' and clean_channel is not null) then 'invalid_channel'
             when clean_status is null or clean_status not in ('delivered', 'failed', 'holdout')
                 or (clean_arm = 'control') <> (clean_status = 'holdout') then 'invalid_status'

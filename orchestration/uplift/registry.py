@@ -1,0 +1,106 @@
+"""The uplift model registry: one folder per fitted model set under
+$CHURN_RECALL_HOME/models/uplift/<version>/, holding the fitted learners (model.joblib) and the card
+(card.json: version, training window, features, journeys per treatment and arm, held-out Qini / AUUC
+with intervals, which treatments are mature and why the others are not).
+
+A version is `uplift-<trained through yyyymmdd>-<digest of the inputs>`; a folder is written aside
+and renamed, so a reader never sees half a model. The decision of day D uses the newest model
+trained through a day before D (point in time: a backfill of D never uses a later model)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from orchestration.recall.library import StrategyLibrary
+from orchestration.uplift.training import TrainingConfig, UpliftModelSet, train_uplift_models
+
+MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
+
+
+def registry_root(home: Path) -> Path:
+    return Path(home) / "models" / "uplift"
+
+
+def save_model(model_set: UpliftModelSet, home: Path) -> Path:
+    """Write the model set and its card; returns its folder (an existing version is left as it is)."""
+    root = registry_root(home)
+    target = root / model_set.version
+    if target.exists():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".writing-", dir=root))
+    try:
+        joblib.dump({"version": model_set.version, "features": model_set.features, "models": model_set.models},
+                    scratch / MODEL_FILE)
+        (scratch / CARD_FILE).write_text(json.dumps(model_set.card, indent=2, default=str) + "\n")
+        scratch.rename(target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch)
+    return target
+
+
+def load_model(folder: Path) -> UpliftModelSet:
+    """The model set of a registry folder; a clear error when a file is missing."""
+    folder = Path(folder)
+    for name in (MODEL_FILE, CARD_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"uplift model folder {folder} lacks {name}")
+    stored = joblib.load(folder / MODEL_FILE)
+    card = json.loads((folder / CARD_FILE).read_text())
+    return UpliftModelSet(version=stored["version"], features=stored["features"], models=stored["models"], card=card)
+
+
+def _cards(home: Path) -> list[tuple[date, str, Path]]:
+    root = registry_root(home)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        card = folder / CARD_FILE
+        if folder.name.startswith(".") or not card.is_file():
+            continue
+        meta = json.loads(card.read_text())
+        found.append((date.fromisoformat(meta["trained_through"]), meta["version"], folder))
+    return sorted(found)
+
+
+def latest_model_folder(home: Path, as_of: date) -> Path | None:
+    """The newest model trained through a day before `as_of`, or None."""
+    usable = [folder for trained, _, folder in _cards(home) if trained < as_of]
+    return usable[-1] if usable else None
+
+
+def latest_model(home: Path, as_of: date) -> UpliftModelSet | None:
+    folder = latest_model_folder(home, as_of)
+    return load_model(folder) if folder is not None else None
+
+
+def refit_due(home: Path, as_of: date, every_days: int) -> bool:
+    """True when the newest usable model (trained through T, deciding from T + 1) has served
+    `every_days` days by `as_of`, or when there is none."""
+    trained = [t for t, _, _ in _cards(home) if t < as_of]
+    return not trained or trained[-1] + timedelta(days=every_days) < as_of
+
+
+def model_for_day(home: Path, day: date, library: StrategyLibrary, load_training: Callable[[date], pd.DataFrame],
+                  config: TrainingConfig = TrainingConfig()) -> UpliftModelSet | None:
+    """The model the decision of planning day `day` uses: refitted through `day - 1` and saved when
+    the library's cadence (`economics.decision.refit_every_days`) says a refit is due, else the
+    latest saved one; None when there are no randomized journeys to learn from yet.
+
+    load_training(trained_through): the training frame as of that day (training.training_frame)."""
+    if refit_due(home, day, library.economics.decision.refit_every_days):
+        through = day - timedelta(days=1)
+        training = load_training(through)
+        if len(training):
+            save_model(train_uplift_models(training, library, through, config), home)
+    return latest_model(home, day)
