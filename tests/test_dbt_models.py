@@ -13,18 +13,13 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from orchestration.ingestion import FEEDS, ensure_raw_tables
+
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
+# the fixtures land text (as a CSV would): feed name -> contract columns
 RAW_COLUMNS: dict[str, list[str]] = {
-    "raw_events": ["event_id", "user_id", "event_name", "event_time", "received_at", "properties"],
-    "raw_users": [
-        "user_id", "signup_at", "nickname", "phone", "timezone",
-        "push_opt_in", "sms_opt_in", "call_opt_in", "updated_at",
-    ],
-    "raw_recall_touches": [
-        "touch_id", "action_id", "user_id", "strategy_id", "arm", "step", "channel", "scheduled_at",
-        "sent_at", "status", "opened_at", "clicked_at", "cost", "coupon_code", "coupon_value",
-    ],
+    f"raw_{name}": list(feed.column_names) for name, feed in FEEDS.items()
 }
 D0 = date(2026, 1, 1)
 
@@ -39,12 +34,7 @@ def ts(n: int, hour: int = 9, minute: int = 0) -> str:
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table, columns in RAW_COLUMNS.items():
-        cols = ", ".join(f"{c} varchar" for c in columns)
-        con.execute(
-            f"create table if not exists {table} ({cols}, _landing_date date, "
-            "_source_file varchar, _row_number bigint)"
-        )
+    ensure_raw_tables(con)
 
 
 def land(con: duckdb.DuckDBPyConnection, table: str, landing: date, rows: list[dict[str, Any]]) -> None:
@@ -57,7 +47,9 @@ def land(con: duckdb.DuckDBPyConnection, table: str, landing: date, rows: list[d
     ]
     if values:
         marks = ", ".join("?" for _ in range(len(columns) + 3))
-        con.executemany(f"insert into {table} values ({marks})", values)
+        target = FEEDS[table.removeprefix("raw_")].qualified_table
+        con.executemany(f"insert into {target} ({', '.join(columns)}, _landing_date, _source_file, _row_number) "
+                        f"values ({marks})", values)
 
 
 def event(
@@ -317,7 +309,7 @@ def load_days(warehouse: Path, world: dict[date, dict[str, list[dict[str, Any]]]
 def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
-    models = ["stg_events", "quarantine_events", "stg_users", "quarantine_users",
+    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
               "int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")

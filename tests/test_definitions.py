@@ -60,7 +60,7 @@ def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartition
     unpartitioned = {node.key.to_user_string() for node in nodes if node.partitions_def is None}
     # Tables rebuilt from every landed row on each run; everything else is per business day.
     assert unpartitioned == {"event_taxonomy", "stg_users", "quarantine_users", "stg_recall_touches",
-                             "quarantine_recall_touches", "int_user_versions"}
+                             "quarantine_recall_touches", "int_user_versions", "base_users", "user_contacts"}
     assert graph.get(AssetKey("stg_events")).group_name == "staging"
     assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"
     assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"

@@ -41,3 +41,25 @@
     where {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ window_max_date() }}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro clear_relation() -%}
+    {#- Pre-hook of a work table that holds only the current window: empty it before the insert. -#}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none and not flags.FULL_REFRESH -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro accepted_copy_before_window(accepted, event_id, landing_date) -%}
+    {#- An accepted event with this id landed on one of the dedup horizon's landing days before the
+        window (an anti-join on stg_events: the window's own copies are ranked in base_events). -#}
+    exists (
+        select 1 from {{ accepted }} as earlier
+        where earlier.event_id = {{ event_id }}
+          and earlier._landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
+          and earlier._landing_date < {{ window_min_date() }}
+          and earlier._landing_date >= {{ landing_date }} - {{ var('dedup_horizon_days') | int }}
+    )
+{%- endmacro %}

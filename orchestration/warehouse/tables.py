@@ -44,6 +44,29 @@ _OUTBOX = _cols(
 )
 
 TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "raw_landing_log": (
+        "What arrived for each feed and landing day, from its latest load (primary key feed, landing_date): the "
+        "operator's record of days where nothing arrived (no file, an empty or header-only file), of files "
+        "rejected for missing columns or unreadable, and of malformed lines quarantined. A day where nothing "
+        "loaded keeps the raw rows an earlier load left.",
+        _cols(
+            ("feed", "VARCHAR", "events, users or recall_touches (primary key part)."),
+            ("landing_date", "DATE", "The landing folder's day (primary key part)."),
+            ("status", "VARCHAR", "loaded; no_file (nothing arrived); empty_file (0 bytes, a header alone or no "
+             "rows: nothing arrived); rejected_file (a required column missing: no row loaded); unreadable_file "
+             "(not readable as its format: no row loaded)."),
+            ("source_file", "VARCHAR", "YYYY-MM-DD/<file> of the file read; null when no file arrived."),
+            ("file_format", "VARCHAR", "parquet, csv or jsonl; null when no file arrived."),
+            ("raw_rows", "BIGINT", "The day's rows in the raw table after the load (rows kept from an earlier load "
+             "when nothing loaded)."),
+            ("malformed_rows", "BIGINT", "Lines that could not be read into columns (loaded with _load_error, "
+             "quarantined as malformed_line)."),
+            ("missing_columns", "VARCHAR", "Contract columns the file lacked, comma-separated: optional ones load "
+             "as null; a required one rejects the file."),
+            ("detail", "VARCHAR", "What happened, in words (e.g. 'header only', the reader's error)."),
+            ("loaded_at", "TIMESTAMPTZ", "When this load ran."),
+        ),
+    ),
     "recall_actions": (
         "The outbox history: every recall decision of a day, one row per journey step (treatment and control) "
         "and per skipped user. status queued = in the outbox; holdout = control journey started (measured, never "

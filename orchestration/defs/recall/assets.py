@@ -15,7 +15,7 @@ from orchestration.warehouse import replace_rows
 
 def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
     @table_asset("recall_actions", partitions, group_name="recall",
-                 deps=["user_risk_tiers", "int_user_versions", "user_segments", "stg_events", "stg_recall_touches"])
+                 deps=["user_risk_tiers", "int_user_versions", "user_contacts", "user_segments", "stg_events", "stg_recall_touches"])
     def recall_actions(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:

@@ -8,22 +8,33 @@ with
 
 validated as (
     select * from {{ ref('base_events') }}
-    where reject_reason is not null
+),
+
+accepted as (
+    select * from {{ ref('stg_events') }}
 ),
 
 rejected as (
     select
-        reject_reason,
+        coalesce(
+            reject_reason,
+            -- the complement of stg_events' anti-join: accepted earlier within the dedup horizon
+            case when {{ accepted_copy_before_window('accepted', 'validated.clean_event_id', 'validated._landing_date') }}
+                then 'duplicate_event_id' end
+        ) as reject_reason,
         event_id,
         user_id,
         event_name,
-        event_time,
-        received_at,
+        {{ landed_text('event_time', '_ts') }} as event_time,
+        {{ landed_text('received_at', '_ts') }} as received_at,
         properties,
         _landing_date,
         _source_file,
-        _row_number
+        _row_number,
+        _load_error,
+        _line_text
     from validated
 )
 
 select * from rejected
+where reject_reason is not null

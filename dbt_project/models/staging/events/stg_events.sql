@@ -11,20 +11,26 @@ validated as (
     where reject_reason is null
 ),
 
+not_seen_before as (
+    -- an event accepted on an earlier landing day of the dedup horizon is a duplicate (quarantined)
+    select * from validated
+    {% if is_incremental() %}
+    where not {{ accepted_copy_before_window(this, 'validated.clean_event_id', 'validated._landing_date') }}
+    {% endif %}
+),
+
 typed as (
     select
         clean_event_id as event_id,
         clean_user_id as user_id,
         event_name,
         category,
-        event_name in (
-            {%- for e in var('key_action_events') %}'{{ e }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        ) as is_key_action,
+        event_name in ({{ quoted_list(var('key_action_events')) }}) as is_key_action,
         event_time_utc as event_time,
         received_at_utc as received_at,
         {{ business_date('event_time_utc') }} as event_date,
         amount_value as amount,
-        try_cast(json_extract_string(properties_text, '$.balance') as double) as balance,
+        balance_value as balance,
         json_extract_string(properties_text, '$.currency') as currency,
         json_extract_string(properties_text, '$.feature') as feature,
         json_extract_string(properties_text, '$.device_id') as device_id,
@@ -34,7 +40,7 @@ typed as (
         _landing_date,
         _source_file,
         _row_number
-    from validated
+    from not_seen_before
 )
 
 select * from typed
