@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from orchestration.config.input_bounds import InputBounds
 from orchestration.config.verticals import DEFAULT_VERTICAL, VerticalPreset, measurement_windows, preset_for, validate_vertical
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,7 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    input_bounds: the limits of the staging rules (CHURN_RECALL_MAX_AMOUNT etc., see InputBounds).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
+    input_bounds: InputBounds = InputBounds()
 
     @field_validator("vertical")
     @classmethod
@@ -84,6 +87,7 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+                input_bounds=InputBounds.from_env(env),
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -92,6 +96,10 @@ class Settings(BaseModel):
     def preset(self) -> VerticalPreset:
         """The vertical's validated preset (loaded once per process)."""
         return preset_for(self.vertical)
+
+    def dbt_rule_vars(self) -> dict[str, object]:
+        """The dbt vars of the run's rules: the vertical preset's and the input bounds."""
+        return {**self.preset.dbt_vars(), **self.input_bounds.dbt_vars()}
 
     @property
     def measurement_windows(self) -> tuple[int, int]:

@@ -118,17 +118,18 @@ class _Line:
 
 
 def _lines(data: bytes) -> list[_Line]:
-    """Non-blank physical lines with their 1-based numbers; a line that is not UTF-8 is kept with an error."""
+    """Non-blank physical lines with their 1-based numbers (a line of whitespace is blank); a line that is
+    not UTF-8 is kept with an error."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     raw = data.split(b"\n")
     try:
         decoded = data.decode("utf-8").split("\n")
-        return [_Line(n, text.removesuffix("\r")) for n, text in enumerate(decoded, 1) if text.strip("\r")]
+        return [_Line(n, text.removesuffix("\r")) for n, text in enumerate(decoded, 1) if text.strip()]
     except UnicodeDecodeError:
         lines = []
         for n, chunk in enumerate(raw, 1):
-            if not chunk.strip(b"\r"):
+            if not chunk.strip():
                 continue
             try:
                 lines.append(_Line(n, chunk.decode("utf-8").removesuffix("\r")))

@@ -42,7 +42,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def rebuilt_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.preset.dbt_vars())
+        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars())
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     @dbt_assets(
@@ -56,7 +56,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         window = day_window(context, settings)
         context.log.info(f"dbt: {window.first}..{window.last} with the rules of vertical {settings.vertical!r}")
         args = dbt_build_args(
-            settings.warehouse, settings.preset.dbt_vars(), (window.first, window.end), settings.lookback_days
+            settings.warehouse, settings.dbt_rule_vars(), (window.first, window.end), settings.lookback_days
         )
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
 
