@@ -1,5 +1,6 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark` and `benchmark-recall` do one part."""
+the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark`, `benchmark-recall`
+and `benchmark-staging` do one part."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 import warnings
 from datetime import date
+from pathlib import Path
 
 from orchestration.config.settings import Settings
 
@@ -59,6 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--days", type=int, default=120)
     recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
     recall_bench.add_argument("--users", type=int, default=1_000_000)
+    staging_bench = commands.add_parser(
+        "benchmark-staging", help="time one landing day's ingestion, staging and events contract")
+    staging_bench.add_argument("--users", type=int, default=100_000)
+    staging_bench.add_argument("--days", type=int, default=9, help="the last day is timed, after the others")
+    staging_bench.add_argument("--landing", type=Path, default=None, help="an existing landing folder to read")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     logging.getLogger("orchestration").setLevel(logging.INFO)  # our progress, not the libraries' chatter
@@ -90,6 +97,10 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.recall.benchmark import run_recall_benchmark
 
         run_recall_benchmark(load_strategy_library(settings.strategies), args.users)
+    elif args.command == "benchmark-staging":
+        from orchestration.ingestion.benchmark import run_staging_benchmark
+
+        run_staging_benchmark(args.users, args.days, landing=args.landing)
 
 
 if __name__ == "__main__":

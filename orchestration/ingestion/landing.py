@@ -67,6 +67,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, feeds: Iterable[str] = FEE
             if column not in present:  # a warehouse built before typed columns and load errors existed
                 con.execute(f"alter table {feed.qualified_table} add column {column} {kind}")
     con.execute(create_table_sql(LOG_TABLE))
+    con.execute(f"alter table {LOG_TABLE} add column if not exists staged_at timestamptz")
 
 
 def _move_from_main(con: duckdb.DuckDBPyConnection, feed: Feed) -> None:
@@ -137,6 +138,8 @@ def _record(con: duckdb.DuckDBPyConnection, result: LoadResult, path: Path | Non
     con.execute(
         f"insert into {LOG_TABLE} by name select ? as feed, ? as landing_date, ? as status, ? as source_file, "
         "? as file_format, ? as raw_rows, ? as malformed_rows, ? as missing_columns, ? as detail, "
-        "current_timestamp as loaded_at",
+        # a day whose rows did not change needs no staging
+        "current_timestamp as loaded_at, case when ? = 'loaded' then null else current_timestamp end as staged_at",
         [result.feed, result.day, result.status, result.source_file, path.suffix.lstrip(".") if path else None,
-         result.rows, result.malformed_rows, ", ".join(result.missing_columns) or None, result.detail or None])
+         result.rows, result.malformed_rows, ", ".join(result.missing_columns) or None, result.detail or None,
+         result.status])

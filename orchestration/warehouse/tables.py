@@ -65,6 +65,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "as null; a required one rejects the file."),
             ("detail", "VARCHAR", "What happened, in words (e.g. 'header only', the reader's error)."),
             ("loaded_at", "TIMESTAMPTZ", "When this load ran."),
+            ("staged_at", "TIMESTAMPTZ", "When a successful dbt step staged the day as loaded; null while a run that "
+             "loaded it failed before staging (the next run's dbt step resumes from the earliest such day)."),
         ),
     ),
     "recall_actions": (
