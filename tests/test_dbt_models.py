@@ -397,3 +397,40 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
     failed = {r.node.name.split("_user_risk_tiers")[0].split("_stg_events")[0]: int(r.failures or 0)
               for r in result.result.results if str(r.status) == "fail"}
     assert failed == {"primary_key": 1, "not_null_columns": 1, "accepted_values_by_column": 1, "values_in_reference": 1}
+
+
+def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None:
+    """Every column of the landing-to-staging models is in its YAML, and the YAML names no other."""
+    import yaml
+
+    documented: dict[str, list[str]] = {}
+    for folder in ("staging", "quarantine", "restricted", "intermediate/users"):
+        for path in (PROJECT_DIR / "models" / folder).rglob("*.yml"):
+            for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+                documented[model["name"]] = [c["name"] for c in model.get("columns", [])]
+    built = {}
+    for schema, table, column in query(hand_world, """
+            select table_schema, table_name, column_name from information_schema.columns
+            order by table_schema, table_name, ordinal_position"""):
+        if table in documented:
+            built.setdefault(table, []).append(column)
+    assert set(built) == set(documented)
+    assert {t: sorted(c) for t, c in built.items()} == {t: sorted(c) for t, c in documented.items()}
+
+
+def test_input_bounds_are_dbt_vars(tmp_path_factory, hand_world: Path) -> None:
+    """Tighter bounds passed as vars move rows into quarantine: an amount above max_amount, an id
+    longer than id_max_length."""
+    work = tmp_path_factory.mktemp("dbt_bounds")
+    warehouse = work / "warehouse.duckdb"
+    with connect(hand_world) as con:
+        con.execute("checkpoint")
+    warehouse.write_bytes(hand_world.read_bytes())
+    bounds = {"max_amount": 120, "id_max_length": 1, "min_date": day(1).isoformat(), "max_date": day(2).isoformat()}
+    run_dbt(["run", "--select", "base_events", "stg_events", "quarantine_events", "--vars", json.dumps(bounds)],
+            warehouse, work)
+    reasons = dict(query(warehouse, "select event_id || '@' || _row_number, reject_reason from quarantine_events "
+                                    "where _landing_date = '2026-01-01'"))
+    assert reasons["e2@2"] == "implausible_amount"       # 150 > 120
+    assert reasons["e1@1"] == "invalid_event_id"         # 'e1' is longer than one character
+    assert query(warehouse, "select count(*) from stg_events where _landing_date = '2026-01-01'") == [(0,)]

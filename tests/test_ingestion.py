@@ -192,3 +192,16 @@ def test_an_older_warehouse_layout_is_upgraded_in_place(tmp_path):
 def test_unknown_feed_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown feed 'orders'"):
         load_landing_day(duckdb.connect(), "orders", DAY, tmp_path)
+
+
+def test_a_parquet_column_of_another_type_lands_as_text_for_staging_to_parse(tmp_path):
+    frame = _events(2).astype({"event_time": str})
+    frame.loc[1, "event_time"] = "soon"
+    frame["properties"] = [{"amount": 1}, {"amount": 2}]  # a struct column: rendered as JSON text
+    _write(tmp_path / DAY.isoformat(), frame, "parquet")
+    con = duckdb.connect()
+    load_landing_day(con, "events", DAY, tmp_path)
+    rows = con.execute("select event_time, event_time_ts, received_at_ts is not null, properties "
+                       "from raw_events order by _row_number").fetchall()
+    assert rows[0][0].startswith("2026-01-05 08:00:00") and rows[0][1] is None and rows[0][2]
+    assert rows[1][0] == "soon" and rows[0][3] == '{"amount":1}'

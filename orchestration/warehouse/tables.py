@@ -28,8 +28,8 @@ _OUTBOX = _cols(
     ("scheduled_at", "TIMESTAMPTZ", "When to send (UTC): due_at, moved to the end of quiet hours in the user's "
      "timezone when it fell inside them; null unless queued."),
     ("timezone", "VARCHAR", "The user's IANA timezone used for quiet hours (library default when unknown)."),
-    ("message", "VARCHAR", "The rendered message (push/SMS text, or the call script)."),
-    ("template", "VARCHAR", "Template of the library the message was rendered from."),
+    ("template", "VARCHAR", "Template of the library the message was rendered from (the rendered text, personal "
+     "data, is in restricted.recall_messages and the exported outbox files only)."),
     ("benefit", "VARCHAR", "Benefit of the library offered with the step, null when none."),
     ("coupon_code", "VARCHAR", "Unique code of the journey's benefit (same on every step offering it)."),
     ("coupon_value", "DOUBLE", "Benefit value: coupons share_of_order x the user's average order over 90 days, "
@@ -98,6 +98,16 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         "delivery system (with the day's control assignments in holdout/ for its log), only after the blocking "
         "outbox checks have passed. Re-running a day replaces its rows and files.",
         _OUTBOX,
+    ),
+    "restricted.recall_messages": (
+        "The rendered message of each queued step (personal data: it names the user), in the restricted schema "
+        "with the other personal data; written with recall_actions and exported with the outbox files, never "
+        "kept in the main schema.",
+        _cols(
+            ("action_id", "VARCHAR", "The step's decision id in recall_actions (primary key)."),
+            ("action_date", "DATE", "Planning day D of the decision."),
+            ("message", "VARCHAR", "The rendered message (push/SMS text, or the call script)."),
+        ),
     ),
     "recall_outcomes": (
         "One row per journey of the delivery log (treatment and control) with its outcome windows, "
@@ -259,5 +269,7 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
 
 
 def create_table_sql(table: str) -> str:
+    """The `create table if not exists` of a documented table (and of its schema, when it names one)."""
     _, columns = TABLES[table]
-    return f"create table if not exists {table} ({', '.join(f'{c.name} {c.type}' for c in columns)})"
+    schema = f"create schema if not exists {table.split('.')[0]}; " if "." in table else ""
+    return f"{schema}create table if not exists {table} ({', '.join(f'{c.name} {c.type}' for c in columns)})"

@@ -9,6 +9,7 @@ from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
+from orchestration.recall.messages import MESSAGES_TABLE, move_messages_out_of_main, split_messages, with_messages
 from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.warehouse import replace_rows
 
@@ -24,11 +25,14 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         days = day_window(context, settings).days
         with warehouse.connect() as con:
             con.execute("set TimeZone = 'UTC'")
+            move_messages_out_of_main(con)
             for n, day in enumerate(days, start=1):
                 inputs, state = read_day_inputs(con, day, library, settings.vertical)
                 candidates = propose(inputs, library, state)
                 actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
-                replace_rows(con, "recall_actions", actions, "action_date = ?", [day])
+                decided, messages = split_messages(actions)  # messages name the user: restricted schema
+                replace_rows(con, "recall_actions", decided, "action_date = ?", [day])
+                replace_rows(con, MESSAGES_TABLE, messages, "action_date = ?", [day])
                 for key, count in actions.groupby(["status", "reason"], dropna=False).size().items():
                     label = key[0] if pd.isna(key[1]) else f"{key[0]}:{key[1]}"
                     decisions[label] = decisions.get(label, 0) + int(count)
@@ -48,9 +52,9 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         by_channel: dict[str, int] = {}
         with warehouse.connect() as con:
             for day in day_window(context, settings).days:
-                actions = con.execute("select * from recall_actions where action_date = ?", [day]).df()
+                actions = with_messages(con, "select * from recall_actions where action_date = ?", [day])
                 due = outbox(actions)
-                replace_rows(con, "recall_outbox", due, "action_date = ?", [day])
+                replace_rows(con, "recall_outbox", due.drop(columns=["message"]), "action_date = ?", [day])
                 stem = day.isoformat()
                 due.to_parquet(export_dir / f"{stem}.parquet", index=False)
                 due.to_csv(export_dir / f"{stem}.csv", index=False)

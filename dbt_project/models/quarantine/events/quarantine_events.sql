@@ -14,14 +14,20 @@ accepted as (
     select * from {{ ref('stg_events') }}
 ),
 
+reasoned as (
+    -- rows base_events rejected, and (the complement of stg_events' anti-join) rows accepted on an
+    -- earlier landing day of the dedup horizon
+    select *, reject_reason as final_reason from validated
+    where reject_reason is not null
+    union all
+    select *, 'duplicate_event_id' as final_reason from validated
+    where reject_reason is null
+      and {{ accepted_copy_before_window('accepted', 'validated.clean_event_id', 'validated._landing_date') }}
+),
+
 rejected as (
     select
-        coalesce(
-            reject_reason,
-            -- the complement of stg_events' anti-join: accepted earlier within the dedup horizon
-            case when {{ accepted_copy_before_window('accepted', 'validated.clean_event_id', 'validated._landing_date') }}
-                then 'duplicate_event_id' end
-        ) as reject_reason,
+        final_reason as reject_reason,
         event_id,
         user_id,
         event_name,
@@ -33,8 +39,7 @@ rejected as (
         _row_number,
         _load_error,
         _line_text
-    from validated
+    from reasoned
 )
 
 select * from rejected
-where reject_reason is not null

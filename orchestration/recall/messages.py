@@ -1,0 +1,40 @@
+"""Rendered messages are personal data (they name the user): they are kept apart from the decisions, in
+the restricted schema, and joined back only for the export to the delivery system."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+MESSAGES_TABLE = "restricted.recall_messages"
+MESSAGE_COLUMNS = ["action_id", "action_date", "message"]
+
+
+def split_messages(actions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the decisions without their message, the rendered messages of the rows that have one)."""
+    messages = actions.loc[actions["message"].notna(), MESSAGE_COLUMNS].reset_index(drop=True)
+    return actions.drop(columns=["message"]), messages
+
+
+def with_messages(con: duckdb.DuckDBPyConnection, actions_sql: str, params: list) -> pd.DataFrame:
+    """The decisions selected by `actions_sql` (a query on recall_actions) with their messages joined back."""
+    return con.execute(
+        f"select decisions.*, messages.message from ({actions_sql}) as decisions "
+        f"left join {MESSAGES_TABLE} as messages using (action_id)", params).df()
+
+
+def move_messages_out_of_main(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written before messages were kept apart: move them out of recall_actions and drop the
+    column there and in recall_outbox (the exported files keep theirs)."""
+    from orchestration.warehouse.tables import create_table_sql
+
+    columns = set(con.execute("select table_name || '.' || column_name from information_schema.columns "
+                              "where table_schema = 'main' and column_name = 'message'").fetchall())
+    columns = {name for (name,) in columns}
+    if "recall_actions.message" in columns:
+        con.execute(create_table_sql(MESSAGES_TABLE))
+        con.execute(f"insert into {MESSAGES_TABLE} select action_id, action_date, message from recall_actions "
+                    f"where message is not null and action_id not in (select action_id from {MESSAGES_TABLE})")
+        con.execute("alter table recall_actions drop column message")
+    if "recall_outbox.message" in columns:
+        con.execute("alter table recall_outbox drop column message")
