@@ -414,23 +414,22 @@ def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None
             order by table_schema, table_name, ordinal_position"""):
         if table in documented:
             built.setdefault(table, []).append(column)
-    assert set(built) == set(documented)
-    assert {t: sorted(c) for t, c in built.items()} == {t: sorted(c) for t, c in documented.items()}
+    assert set(documented) - set(built) == {"base_recall_touches"}  # ephemeral: no table to compare
+    assert {t: sorted(c) for t, c in built.items()} == {t: sorted(documented[t]) for t in built}
 
 
 def test_input_bounds_are_dbt_vars(tmp_path_factory, hand_world: Path) -> None:
-    """Tighter bounds passed as vars move rows into quarantine: an amount above max_amount, an id
-    longer than id_max_length."""
+    """Tighter bounds passed as vars move rows into quarantine: an amount above max_amount, an event
+    received more than max_event_age_days after it happened."""
     work = tmp_path_factory.mktemp("dbt_bounds")
     warehouse = work / "warehouse.duckdb"
     with connect(hand_world) as con:
         con.execute("checkpoint")
     warehouse.write_bytes(hand_world.read_bytes())
-    bounds = {"max_amount": 120, "id_max_length": 1, "min_date": day(1).isoformat(), "max_date": day(2).isoformat()}
+    bounds = {"max_amount": 120, "max_event_age_days": 1, "min_date": day(1).isoformat(), "max_date": day(7).isoformat()}
     run_dbt(["run", "--select", "base_events", "stg_events", "quarantine_events", "--vars", json.dumps(bounds)],
             warehouse, work)
-    reasons = dict(query(warehouse, "select event_id || '@' || _row_number, reject_reason from quarantine_events "
-                                    "where _landing_date = '2026-01-01'"))
-    assert reasons["e2@2"] == "implausible_amount"       # 150 > 120
-    assert reasons["e1@1"] == "invalid_event_id"         # 'e1' is longer than one character
-    assert query(warehouse, "select count(*) from stg_events where _landing_date = '2026-01-01'") == [(0,)]
+    reasons = dict(query(warehouse, "select event_id, reject_reason from quarantine_events where event_id in ('e2', 'e8')"))
+    assert reasons == {"e2": "implausible_amount",   # 150 > 120 (its copy too)
+                       "e8": "event_too_old"}        # happened on day 4 at 20:00, received on day 6
+    assert query(warehouse, "select count(*) from stg_events where event_id in ('e2', 'e8')") == [(0,)]

@@ -155,11 +155,11 @@ def test_no_personal_data_in_the_main_schema(backfilled):
         q = lambda sql, *p: con.execute(sql, list(p)).fetchall()  # noqa: E731
         assert q("select count(*) from restricted.recall_messages")[0][0] > 0
         assert q("select count(nickname), count(phone) from restricted.user_contacts")[0][0] > 0
+        columns = q("""select table_name, column_name, data_type from information_schema.columns
+                       where table_schema = 'main'""")
         con.register("personal", con.execute("""
             select distinct value from restricted.raw_users, unnest([nickname, phone]) as t(value)
             where value is not null and length(value) >= 4""").df())
-        columns = q("""select table_name, column_name, data_type from information_schema.columns
-                       where table_schema = 'main'""")
         assert not {c for _, c, _ in columns} & {"nickname", "phone", "message"}
         for table, column, kind in columns:
             if kind != "VARCHAR":

@@ -12,17 +12,21 @@ validated as (
 
 accepted as (
     select * from {{ ref('stg_events') }}
+    where _landing_date >= {{ window_min_date() }}
+      and _landing_date < {{ window_max_date() }}
 ),
 
 reasoned as (
-    -- rows base_events rejected, and (the complement of stg_events' anti-join) rows accepted on an
-    -- earlier landing day of the dedup horizon
-    select *, reject_reason as final_reason from validated
-    where reject_reason is not null
-    union all
-    select *, 'duplicate_event_id' as final_reason from validated
-    where reject_reason is null
-      and {{ accepted_copy_before_window('accepted', 'validated.clean_event_id', 'validated._landing_date') }}
+    -- every row of the window that stg_events did not accept: rejected by base_events, or (the
+    -- complement of stg_events' anti-join) accepted on an earlier landing day of the dedup horizon
+    select
+        validated.*,
+        coalesce(validated.reject_reason, 'duplicate_event_id') as final_reason
+    from validated
+    left join accepted
+        on accepted._source_file = validated._source_file
+        and accepted._row_number = validated._row_number
+    where accepted._row_number is null
 ),
 
 rejected as (

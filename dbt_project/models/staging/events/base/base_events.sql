@@ -49,21 +49,30 @@ with_properties as (
 ),
 
 with_values as (
+    -- one parse of the properties for every key staging reads
     select
         with_properties.*,
-        case when is_valid_json then json_extract_string(properties_text, '$.amount') end as amount_text,
-        case when is_valid_json then try_cast(json_extract_string(properties_text, '$.amount') as double) end
-            as amount_value,
-        case when is_valid_json then json_extract_string(properties_text, '$.balance') end as balance_text,
-        case when is_valid_json then try_cast(json_extract_string(properties_text, '$.balance') as double) end
-            as balance_value
+        case when is_valid_json then json_extract_string(
+            properties_text,
+            ['$.amount', '$.balance', '$.currency', '$.feature', '$.device_id', '$.order_id', '$.coupon_code']
+        ) end as property_values
     from with_properties
+),
+
+with_amounts as (
+    select
+        with_values.*,
+        property_values[1] as amount_text,
+        try_cast(property_values[1] as double) as amount_value,
+        property_values[2] as balance_text,
+        try_cast(property_values[2] as double) as balance_value
+    from with_values
 ),
 
 checked as (
     -- the first failing rule names the row's reason; the rules and bounds: docs/contracts.md
     select
-        with_values.*,
+        with_amounts.*,
         case
             when _load_error is not null then 'malformed_line'
             else coalesce(
@@ -92,19 +101,39 @@ checked as (
                 end
             )
         end as content_reject_reason
-    from with_values
+    from with_amounts
 ),
 
-ranked as (
-    -- among the window's otherwise valid rows, the previous copy of the same event_id: earlier
-    -- landing day first, then earlier received_at (the partition on the reason keeps rejects apart)
+repeated_ids as (
+    -- event_ids with more than one otherwise valid row in the window (few): only these are ranked
+    select clean_event_id from checked
+    where content_reject_reason is null
+    group by clean_event_id
+    having count(*) > 1
+),
+
+repeats as (
+    -- the previous valid copy of a repeated event_id: earlier landing day first, then earlier received_at
     select
-        checked.*,
+        _source_file,
+        _row_number,
         lag(_landing_date) over (
-            partition by clean_event_id, content_reject_reason is null
+            partition by clean_event_id
             order by _landing_date, received_at_utc, _source_file, _row_number
         ) as previous_landing_date
     from checked
+    where content_reject_reason is null
+      and clean_event_id in (select clean_event_id from repeated_ids)
+),
+
+ranked as (
+    select
+        checked.*,
+        repeats.previous_landing_date
+    from checked
+    left join repeats
+        on repeats._source_file = checked._source_file
+        and repeats._row_number = checked._row_number
 ),
 
 validated as (
@@ -125,6 +154,11 @@ validated as (
         properties_text,
         amount_value,
         balance_value,
+        property_values[3] as currency,
+        property_values[4] as feature,
+        property_values[5] as device_id,
+        property_values[6] as order_id,
+        nullif(property_values[7], '') as coupon_code,
         coalesce(
             content_reject_reason,
             case when previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
