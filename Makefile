@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-recall dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-recall benchmark-staging dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on
 
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
+
+benchmark-staging: $(STAMP)  ## one landing day of a 100,000-user app: ingestion, staging and the events contract, wall and CPU seconds
+	$(VENV)/bin/churn-recall benchmark-staging --users 100000
 
 dev: $(STAMP)  ## the Dagster UI on the same code location
 	$(VENV)/bin/dagster dev -w workspace.yaml

@@ -433,3 +433,32 @@ def test_input_bounds_are_dbt_vars(tmp_path_factory, hand_world: Path) -> None:
     assert reasons == {"e2": "implausible_amount",   # 150 > 120 (its copy too)
                        "e8": "event_too_old"}        # happened on day 4 at 20:00, received on day 6
     assert query(warehouse, "select count(*) from stg_events where event_id in ('e2', 'e8')") == [(0,)]
+
+
+def test_a_simulated_feed_loses_no_good_row(tmp_path_factory) -> None:
+    """On the simulator's landing files (late events, duplicates, its four kinds of invalid rows), every
+    valid event is accepted and exactly the injected duplicates and invalid rows are quarantined."""
+    from orchestration.ingestion import load_landing_range
+    from orchestration.simulator import SimulationConfig, simulate, write_world
+
+    work = tmp_path_factory.mktemp("dbt_simulated")
+    config = SimulationConfig(n_users=1500, n_days=6, seed=2, late_event_share=0.1, duplicate_share=0.01,
+                              invalid_share=0.01)
+    world = simulate(config)
+    write_world(world, work / "landing", work / "truth")
+    warehouse = work / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        load_landing_range(con, [config.start_date + timedelta(days=i) for i in range(config.n_days)], work / "landing")
+    run_dbt(["seed"], warehouse, work)
+    run_dbt(["run", "--select", "path:models/staging", "path:models/quarantine"], warehouse, work)
+    stats = world.stats
+    assert query(warehouse, "select count(*) from stg_events") == [(stats["valid_events"],)]
+    reasons = dict(query(warehouse, "select reject_reason, count(*) from quarantine_events group by 1"))
+    assert reasons == {
+        "duplicate_event_id": stats["duplicate_events"],
+        "missing_user_id": stats["invalid_missing_user_id"],
+        "unknown_event_name": stats["invalid_unknown_event_name"],
+        "negative_amount": stats["invalid_negative_amount"],
+        "invalid_event_time": stats["invalid_missing_event_time"],
+    }
+    assert query(warehouse, "select count(*) from quarantine_users where reject_reason <> 'superseded'") == [(0,)]

@@ -54,7 +54,7 @@
 
 {% macro accepted_copy_before_window(accepted, event_id, landing_date) -%}
     {#- An accepted event with this id landed on one of the dedup horizon's landing days before the
-        window (an anti-join on stg_events: the window's own copies are ranked in base_events). -#}
+        window (an anti-join on stg_events: the window's own copies are ranked by stg_events). -#}
     exists (
         select 1 from {{ accepted }} as earlier
         where earlier.event_id = {{ event_id }}

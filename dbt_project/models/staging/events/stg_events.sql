@@ -11,11 +11,49 @@ validated as (
     where reject_reason is null
 ),
 
-not_seen_before as (
-    -- an event accepted on an earlier landing day of the dedup horizon is a duplicate (quarantined)
-    select * from validated
+valid_copies as (
+    -- narrow: what finding duplicates needs
+    select clean_event_id, _landing_date, received_at_utc, _source_file, _row_number
+    from {{ ref('base_events') }}
+    where reject_reason is null
+),
+
+repeated_ids as (
+    -- event_ids with several valid rows in the window (few): only these are ranked
+    select clean_event_id from valid_copies
+    group by clean_event_id
+    having count(*) > 1
+),
+
+later_copies as (
+    -- a valid row with an earlier valid copy in the window (earlier landing day first, then earlier
+    -- received_at) that landed within the dedup horizon
+    select _source_file, _row_number
+    from (
+        select
+            _source_file,
+            _row_number,
+            _landing_date,
+            lag(_landing_date) over (
+                partition by clean_event_id
+                order by _landing_date, received_at_utc, _source_file, _row_number
+            ) as previous_landing_date
+        from valid_copies
+        where clean_event_id in (select clean_event_id from repeated_ids)
+    ) as ranked
+    where previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
+),
+
+first_copies as (
+    -- duplicates (quarantined): later copies within the window, and events accepted on an earlier
+    -- landing day of the dedup horizon (an anti-join on stg_events)
+    select validated.* from validated
+    left join later_copies
+        on later_copies._source_file = validated._source_file
+        and later_copies._row_number = validated._row_number
+    where later_copies._row_number is null
     {% if is_incremental() %}
-    where not {{ accepted_copy_before_window(this, 'validated.clean_event_id', 'validated._landing_date') }}
+      and not {{ accepted_copy_before_window(this, 'validated.clean_event_id', 'validated._landing_date') }}
     {% endif %}
 ),
 
@@ -40,7 +78,7 @@ typed as (
         _landing_date,
         _source_file,
         _row_number
-    from not_seen_before
+    from first_copies
 )
 
 select * from typed

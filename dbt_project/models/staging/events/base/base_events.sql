@@ -1,6 +1,6 @@
 -- the processing window's raw event rows, parsed and checked once: stg_events and quarantine_events
--- read this table (it holds the last processed window only). Copies of an event accepted on an
--- earlier landing day are found by stg_events / quarantine_events (an anti-join on stg_events).
+-- read this table (it holds the last processed window only). Duplicate copies of an event are
+-- found by stg_events (which keeps the first valid copy); quarantine_events takes the rest.
 {{ config(
     unique_key='_landing_date',
     pre_hook="{{ clear_relation() }}"
@@ -104,38 +104,6 @@ checked as (
     from with_amounts
 ),
 
-repeated_ids as (
-    -- event_ids with more than one otherwise valid row in the window (few): only these are ranked
-    select clean_event_id from checked
-    where content_reject_reason is null
-    group by clean_event_id
-    having count(*) > 1
-),
-
-repeats as (
-    -- the previous valid copy of a repeated event_id: earlier landing day first, then earlier received_at
-    select
-        _source_file,
-        _row_number,
-        lag(_landing_date) over (
-            partition by clean_event_id
-            order by _landing_date, received_at_utc, _source_file, _row_number
-        ) as previous_landing_date
-    from checked
-    where content_reject_reason is null
-      and clean_event_id in (select clean_event_id from repeated_ids)
-),
-
-ranked as (
-    select
-        checked.*,
-        repeats.previous_landing_date
-    from checked
-    left join repeats
-        on repeats._source_file = checked._source_file
-        and repeats._row_number = checked._row_number
-),
-
 validated as (
     select
         event_id,
@@ -159,17 +127,13 @@ validated as (
         property_values[5] as device_id,
         property_values[6] as order_id,
         nullif(property_values[7], '') as coupon_code,
-        coalesce(
-            content_reject_reason,
-            case when previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
-                then 'duplicate_event_id' end
-        ) as reject_reason,
+        content_reject_reason as reject_reason,
         _landing_date,
         _source_file,
         _row_number,
         _load_error,
         _line_text
-    from ranked
+    from checked
 )
 
 select * from validated
