@@ -52,14 +52,3 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro accepted_copy_before_window(accepted, event_id, landing_date) -%}
-    {#- An accepted event with this id landed on one of the dedup horizon's landing days before the
-        window (an anti-join on stg_events: the window's own copies are ranked by stg_events). -#}
-    exists (
-        select 1 from {{ accepted }} as earlier
-        where earlier.event_id = {{ event_id }}
-          and earlier._landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
-          and earlier._landing_date < {{ window_min_date() }}
-          and earlier._landing_date >= {{ landing_date }} - {{ var('dedup_horizon_days') | int }}
-    )
-{%- endmacro %}

@@ -18,6 +18,17 @@ valid_copies as (
     where reject_reason is null
 ),
 
+earlier_accepted as (
+    -- events accepted on the dedup horizon's landing days before the window
+    {% if is_incremental() %}
+    select event_id, _landing_date from {{ this }}
+    where _landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
+      and _landing_date < {{ window_min_date() }}
+    {% else %}
+    select cast(null as varchar) as event_id, cast(null as date) as _landing_date where false
+    {% endif %}
+),
+
 repeated_ids as (
     -- event_ids with several valid rows in the window (few): only these are ranked
     select clean_event_id from valid_copies
@@ -31,30 +42,43 @@ later_copies as (
     select _source_file, _row_number
     from (
         select
-            _source_file,
-            _row_number,
-            _landing_date,
-            lag(_landing_date) over (
-                partition by clean_event_id
-                order by _landing_date, received_at_utc, _source_file, _row_number
+            valid_copies._source_file,
+            valid_copies._row_number,
+            valid_copies._landing_date,
+            lag(valid_copies._landing_date) over (
+                partition by valid_copies.clean_event_id
+                order by valid_copies._landing_date, valid_copies.received_at_utc, valid_copies._source_file,
+                    valid_copies._row_number
             ) as previous_landing_date
         from valid_copies
-        where clean_event_id in (select clean_event_id from repeated_ids)
+        join repeated_ids on repeated_ids.clean_event_id = valid_copies.clean_event_id
     ) as ranked
     where previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
 ),
 
+copies_accepted_before as (
+    -- valid rows whose event was accepted on a landing day of the dedup horizon before the window
+    select valid_copies._source_file, valid_copies._row_number
+    from valid_copies
+    join earlier_accepted
+        on earlier_accepted.event_id = valid_copies.clean_event_id
+        and earlier_accepted._landing_date >= valid_copies._landing_date - {{ var('dedup_horizon_days') | int }}
+),
+
+duplicates as (
+    select _source_file, _row_number from later_copies
+    union
+    select _source_file, _row_number from copies_accepted_before
+),
+
 first_copies as (
-    -- duplicates (quarantined): later copies within the window, and events accepted on an earlier
-    -- landing day of the dedup horizon (an anti-join on stg_events)
-    select validated.* from validated
-    left join later_copies
-        on later_copies._source_file = validated._source_file
-        and later_copies._row_number = validated._row_number
-    where later_copies._row_number is null
-    {% if is_incremental() %}
-      and not {{ accepted_copy_before_window(this, 'validated.clean_event_id', 'validated._landing_date') }}
-    {% endif %}
+    -- the valid rows less the duplicates (quarantined by quarantine_events)
+    select validated.*
+    from validated
+    left join duplicates
+        on duplicates._source_file = validated._source_file
+        and duplicates._row_number = validated._row_number
+    where duplicates._row_number is null
 ),
 
 typed as (
