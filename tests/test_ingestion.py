@@ -205,3 +205,12 @@ def test_a_parquet_column_of_another_type_lands_as_text_for_staging_to_parse(tmp
                        "from raw_events order by _row_number").fetchall()
     assert rows[0][0].startswith("2026-01-05 08:00:00") and rows[0][1] is None and rows[0][2]
     assert rows[1][0] == "soon" and rows[0][3] == '{"amount":1}'
+
+
+def test_a_json_lines_file_without_one_object_is_unreadable(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir()
+    (folder / "events.jsonl").write_text("not json\n[1]\n")
+    con = duckdb.connect()
+    result = load_landing_day(con, "events", DAY, tmp_path)
+    assert result.status == "unreadable_file" and "none of the 2 lines" in result.detail and result.rows == 0

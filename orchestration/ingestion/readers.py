@@ -256,6 +256,8 @@ def _json_lines(con: duckdb.DuckDBPyConnection, feed: Feed, lines: list[_Line]) 
         malformed = con.execute("select count(*) from landing_rows where _load_error is not null").fetchall()[0][0]
     finally:
         con.unregister("landing_lines")
+    if malformed == len(lines):
+        return LandedFile("unreadable_file", detail=f"none of the {len(lines)} lines is a JSON object")
     checked = _check_columns(feed, keys)
     if checked is not None:
         return checked
