@@ -98,7 +98,7 @@ typed as (
         device_id,
         order_id,
         coupon_code,
-        cast(properties_text as json) as properties,
+        cast(coalesce(nullif(trim(properties), ''), '{}') as json) as properties,
         _landing_date,
         _source_file,
         _row_number

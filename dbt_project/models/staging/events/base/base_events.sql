@@ -2,7 +2,7 @@
 -- read this table (it holds the last processed window only). Duplicate copies of an event are
 -- found by stg_events (which keeps the first valid copy); quarantine_events takes the rest.
 {{ config(
-    unique_key='_landing_date',
+    incremental_strategy='append',
     pre_hook="{{ clear_relation() }}"
 ) }}
 
@@ -119,7 +119,6 @@ validated as (
         event_time_utc,
         received_at_utc,
         category,
-        properties_text,
         amount_value,
         balance_value,
         property_values[3] as currency,
