@@ -28,9 +28,9 @@ def move_messages_out_of_main(con: duckdb.DuckDBPyConnection) -> None:
     column there and in recall_outbox (the exported files keep theirs)."""
     from orchestration.warehouse.tables import create_table_sql
 
-    columns = set(con.execute("select table_name || '.' || column_name from information_schema.columns "
-                              "where table_schema = 'main' and column_name = 'message'").fetchall())
-    columns = {name for (name,) in columns}
+    columns = {name for (name,) in con.execute(
+        "select table_name || '.' || column_name from information_schema.columns "
+        "where table_schema = 'main' and column_name = 'message'").fetchall()}
     if "recall_actions.message" in columns:
         con.execute(create_table_sql(MESSAGES_TABLE))
         con.execute(f"insert into {MESSAGES_TABLE} select action_id, action_date, message from recall_actions "

@@ -1,6 +1,8 @@
 """Raw ingestion: the three landing feeds of every day of the partition window, loaded in one step and
 one transaction (all feeds and days, or none), each feed its own asset."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from orchestration.config import Settings
@@ -36,7 +38,7 @@ def raw_assets(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
     )
     def raw_landing_files(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
-    ):
+    ) -> Iterator[dg.MaterializeResult]:
         days = day_window(context, settings).days
         with warehouse.connect() as con:
             results = load_landing_range(con, days, settings.landing)
