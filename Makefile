@@ -3,11 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-<<<<<<< HEAD
-.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall dev clean
-=======
-.PHONY: demo test test-slow test-browser benchmark benchmark-recall benchmark-uplift dev clean
->>>>>>> uplift
+.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall benchmark-uplift benchmark-staging dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,17 +33,15 @@ benchmark-1m: $(STAMP)  ## one daily partition at 1 million users (35 days of hi
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
 
-<<<<<<< HEAD
-dev: $(STAMP)  ## the Dagster UI on the same code location; its instance (run history) lives in .dagster_home/
-	mkdir -p .dagster_home && touch .dagster_home/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
-=======
 benchmark-uplift: $(STAMP)  ## planning 1 million synthetic users with the uplift models: refit, decide, plan
 	$(VENV)/bin/churn-recall benchmark-uplift --users 1000000
 
-dev: $(STAMP)  ## the Dagster UI on the same code location
-	$(VENV)/bin/dagster dev -w workspace.yaml
->>>>>>> uplift
+benchmark-staging: $(STAMP)  ## one landing day of a 100,000-user app: ingestion, staging and the events contract, wall and CPU seconds
+	$(VENV)/bin/churn-recall benchmark-staging --users 100000
+
+dev: $(STAMP)  ## the Dagster UI on the same code location; its instance (run history) lives in .dagster_home/
+	mkdir -p .dagster_home && touch .dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

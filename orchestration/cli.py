@@ -1,6 +1,6 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark`, `benchmark-recall`,
-`benchmark-uplift` and `evaluate-uplift-hillstrom` do one part."""
+the pipeline as one run and prints the result; the other commands do one part (simulate, run, summary)
+or measure (benchmarks and evaluations)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     hillstrom = commands.add_parser("evaluate-uplift-hillstrom", help="Qini / AUUC with intervals of the uplift "
                                     "learner on the held-out third of the Hillstrom e-mail campaign")
     hillstrom.add_argument("--reps", type=int, default=200, help="bootstrap resamples")
+    staging_bench = commands.add_parser(
+        "benchmark-staging", help="time one landing day's ingestion, staging and events contract")
+    staging_bench.add_argument("--users", type=int, default=100_000)
+    staging_bench.add_argument("--days", type=int, default=9, help="the last day is timed, after the others")
+    staging_bench.add_argument("--landing", type=Path, default=None, help="an existing landing folder to read")
     args = parser.parse_args(argv)
     _configure_logging()
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
@@ -126,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.evaluation.hillstrom_uplift import run_hillstrom_uplift
 
         run_hillstrom_uplift(args.reps)
+    elif args.command == "benchmark-staging":
+        from orchestration.ingestion.benchmark import run_staging_benchmark
+
+        run_staging_benchmark(args.users, args.days, landing=args.landing)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,13 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from orchestration.ingestion import FEEDS, ensure_raw_tables
+
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
+# the fixtures land text (as a CSV would): feed name -> contract columns
 RAW_COLUMNS: dict[str, list[str]] = {
-    "raw_events": ["event_id", "user_id", "event_name", "event_time", "received_at", "properties"],
-    "raw_users": [
-        "user_id", "signup_at", "nickname", "phone", "timezone",
-        "push_opt_in", "sms_opt_in", "call_opt_in", "updated_at",
-    ],
-    "raw_recall_touches": [
-        "touch_id", "action_id", "user_id", "strategy_id", "arm", "step", "channel", "scheduled_at",
-        "sent_at", "status", "opened_at", "clicked_at", "cost", "coupon_code", "coupon_value",
-    ],
+    f"raw_{name}": list(feed.column_names) for name, feed in FEEDS.items()
 }
 D0 = date(2026, 1, 1)
 
@@ -39,12 +34,7 @@ def ts(n: int, hour: int = 9, minute: int = 0) -> str:
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table, columns in RAW_COLUMNS.items():
-        cols = ", ".join(f"{c} varchar" for c in columns)
-        con.execute(
-            f"create table if not exists {table} ({cols}, _landing_date date, "
-            "_source_file varchar, _row_number bigint)"
-        )
+    ensure_raw_tables(con)
 
 
 def land(con: duckdb.DuckDBPyConnection, table: str, landing: date, rows: list[dict[str, Any]]) -> None:
@@ -57,7 +47,9 @@ def land(con: duckdb.DuckDBPyConnection, table: str, landing: date, rows: list[d
     ]
     if values:
         marks = ", ".join("?" for _ in range(len(columns) + 3))
-        con.executemany(f"insert into {table} values ({marks})", values)
+        target = FEEDS[table.removeprefix("raw_")].qualified_table
+        con.executemany(f"insert into {target} ({', '.join(columns)}, _landing_date, _source_file, _row_number) "
+                        f"values ({marks})", values)
 
 
 def event(
@@ -317,7 +309,7 @@ def load_days(warehouse: Path, world: dict[date, dict[str, list[dict[str, Any]]]
 def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
-    models = ["stg_events", "quarantine_events", "stg_users", "quarantine_users",
+    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
               "int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
@@ -405,3 +397,68 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
     failed = {r.node.name.split("_user_risk_tiers")[0].split("_stg_events")[0]: int(r.failures or 0)
               for r in result.result.results if str(r.status) == "fail"}
     assert failed == {"primary_key": 1, "not_null_columns": 1, "accepted_values_by_column": 1, "values_in_reference": 1}
+
+
+def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None:
+    """Every column of the landing-to-staging models is in its YAML, and the YAML names no other."""
+    import yaml
+
+    documented: dict[str, list[str]] = {}
+    for folder in ("staging", "quarantine", "restricted", "intermediate/users"):
+        for path in (PROJECT_DIR / "models" / folder).rglob("*.yml"):
+            for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+                documented[model["name"]] = [c["name"] for c in model.get("columns", [])]
+    built = {}
+    for schema, table, column in query(hand_world, """
+            select table_schema, table_name, column_name from information_schema.columns
+            order by table_schema, table_name, ordinal_position"""):
+        if table in documented:
+            built.setdefault(table, []).append(column)
+    assert set(documented) - set(built) == {"base_recall_touches"}  # ephemeral: no table to compare
+    assert {t: sorted(c) for t, c in built.items()} == {t: sorted(documented[t]) for t in built}
+
+
+def test_input_bounds_are_dbt_vars(tmp_path_factory, hand_world: Path) -> None:
+    """Tighter bounds passed as vars move rows into quarantine: an amount above max_amount, an event
+    received more than max_event_age_days after it happened."""
+    work = tmp_path_factory.mktemp("dbt_bounds")
+    warehouse = work / "warehouse.duckdb"
+    with connect(hand_world) as con:
+        con.execute("checkpoint")
+    warehouse.write_bytes(hand_world.read_bytes())
+    bounds = {"max_amount": 120, "max_event_age_days": 1, "min_date": day(1).isoformat(), "max_date": day(7).isoformat()}
+    run_dbt(["run", "--select", "base_events", "stg_events", "quarantine_events", "--vars", json.dumps(bounds)],
+            warehouse, work)
+    reasons = dict(query(warehouse, "select event_id, reject_reason from quarantine_events where event_id in ('e2', 'e8')"))
+    assert reasons == {"e2": "implausible_amount",   # 150 > 120 (its copy too)
+                       "e8": "event_too_old"}        # happened on day 4 at 20:00, received on day 6
+    assert query(warehouse, "select count(*) from stg_events where event_id in ('e2', 'e8')") == [(0,)]
+
+
+def test_a_simulated_feed_loses_no_good_row(tmp_path_factory) -> None:
+    """On the simulator's landing files (late events, duplicates, its four kinds of invalid rows), every
+    valid event is accepted and exactly the injected duplicates and invalid rows are quarantined."""
+    from orchestration.ingestion import load_landing_range
+    from orchestration.simulator import SimulationConfig, simulate, write_world
+
+    work = tmp_path_factory.mktemp("dbt_simulated")
+    config = SimulationConfig(n_users=1500, n_days=6, seed=2, late_event_share=0.1, duplicate_share=0.01,
+                              invalid_share=0.01)
+    world = simulate(config)
+    write_world(world, work / "landing", work / "truth")
+    warehouse = work / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        load_landing_range(con, [config.start_date + timedelta(days=i) for i in range(config.n_days)], work / "landing")
+    run_dbt(["seed"], warehouse, work)
+    run_dbt(["run", "--select", "path:models/staging", "path:models/quarantine"], warehouse, work)
+    stats = world.stats
+    assert query(warehouse, "select count(*) from stg_events") == [(stats["valid_events"],)]
+    reasons = dict(query(warehouse, "select reject_reason, count(*) from quarantine_events group by 1"))
+    assert reasons == {
+        "duplicate_event_id": stats["duplicate_events"],
+        "missing_user_id": stats["invalid_missing_user_id"],
+        "unknown_event_name": stats["invalid_unknown_event_name"],
+        "negative_amount": stats["invalid_negative_amount"],
+        "invalid_event_time": stats["invalid_missing_event_time"],
+    }
+    assert query(warehouse, "select count(*) from quarantine_users where reject_reason <> 'superseded'") == [(0,)]

@@ -63,7 +63,8 @@ def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartition
     # hold every day so far); everything else is per business day.
     assert unpartitioned == {"event_taxonomy", "stg_users", "quarantine_users", "stg_recall_touches",
                              "quarantine_recall_touches", "int_user_versions", "churn_health_daily",
-                             "churn_health_stages", "churn_health_monthly", "bi_snapshot"}
+                             "churn_health_stages", "churn_health_monthly", "bi_snapshot", "base_users",
+                             "user_contacts"}
     assert graph.get(AssetKey("stg_events")).group_name == "staging"
     assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"
     assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"

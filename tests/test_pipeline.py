@@ -3,6 +3,7 @@ re-runs, and a backfill equal to the same days run one by one."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -146,3 +147,29 @@ def test_backfill_equals_the_same_days_run_one_by_one(backfilled, history, landi
         if table in ("recall_actions", "recall_outbox"):
             continue  # decisions see what had landed by their day; a range run also sees later landings
         pd.testing.assert_frame_equal(backfill[table], one_by_one[table], obj=table)
+
+
+def test_no_personal_data_in_the_main_schema(backfilled):
+    """Nicknames, phones and rendered messages live only in the restricted schema."""
+    with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
+        q = lambda sql, *p: con.execute(sql, list(p)).fetchall()  # noqa: E731
+        assert q("select count(*) from restricted.recall_messages")[0][0] > 0
+        assert q("select count(nickname), count(phone) from restricted.user_contacts")[0][0] > 0
+        columns = q("""select table_name, column_name, data_type from information_schema.columns
+                       where table_schema = 'main'""")
+        con.register("personal", con.execute("""
+            select distinct value from restricted.raw_users, unnest([nickname, phone]) as t(value)
+            where value is not null and length(value) >= 4""").df())
+        assert not {c for _, c, _ in columns} & {"nickname", "phone", "message"}
+        for table, column, kind in columns:
+            if kind != "VARCHAR":
+                continue
+            exact = q(f'select count(*) from main."{table}" where "{column}" in (select value from personal)')[0][0]
+            assert exact == 0, f"personal data in main.{table}.{column}"
+        names = "|".join(re.escape(v) for (v,) in q("select value from personal where not starts_with(value, '+')"))
+        for table in ("recall_actions", "recall_outbox"):
+            for _, column, kind in [c for c in columns if c[0] == table and c[2] == "VARCHAR"]:
+                found = q(f'select count(*) from {table} where regexp_matches("{column}", ?)', names)[0][0]
+                assert found == 0, f"a nickname inside {table}.{column}"
+    outbox = pd.read_parquet(backfilled / "outbox" / f"{LAST}.parquet")
+    assert "message" in outbox.columns and outbox["message"].notna().all()  # delivery still gets its text

@@ -192,3 +192,23 @@ def test_event_suite_matches_the_taxonomy_seed() -> None:
     sets = {e.column: set(e.value_set) for e in load_suite("stg_events").expectations if hasattr(e, "value_set")}
     assert sets["event_name"] == set(seed["event_name"])
     assert sets["category"] >= set(seed["category"])
+
+
+def test_events_contract_validates_a_bounded_sample_that_keeps_duplicates_together() -> None:
+    from orchestration.quality.events_contract import events_contract_sample
+
+    con = duckdb.connect()
+    con.execute("""create table stg_events as
+        select 'e' || (i % 10000) as event_id, 'u1' as user_id, 'app_open' as event_name, 'session' as category,
+               timestamp '2026-02-01 08:00:00' as event_time, cast(null as double) as amount, '{}' as properties,
+               date '2026-02-01' + cast(i % 3 as integer) as _landing_date
+        from range(20000) as t(i)""")
+    small = events_contract_sample(con, date(2026, 2, 1), date(2026, 2, 1), max_rows=100_000)
+    assert small.rows_in_window == len(small.frame) == con.execute(
+        "select count(*) from stg_events where _landing_date = '2026-02-01'").fetchall()[0][0]
+    sample = events_contract_sample(con, date(2026, 2, 1), date(2026, 2, 3), max_rows=2_000)
+    assert sample.rows_in_window == 20_000 and 1_400 <= len(sample.frame) <= 2_600
+    assert (sample.frame["event_id"].value_counts() == 2).all()  # every drawn id with both its copies
+    summary = validate_frame(sample.frame, "stg_events")
+    assert _failed(summary, "expect_column_values_to_be_unique", "event_id")
+    assert not _failed(summary, IN_SET, "event_name")

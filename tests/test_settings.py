@@ -54,3 +54,25 @@ def test_duckdb_memory_limit_is_a_size():
     assert Settings.from_env({"CHURN_RECALL_DUCKDB_MEMORY_LIMIT": "512MB"}).duckdb_memory_limit == "512MB"
     with pytest.raises(SystemExit, match="duckdb_memory_limit"):
         Settings.from_env({"CHURN_RECALL_DUCKDB_MEMORY_LIMIT": "lots"})
+def test_input_bounds_default_to_the_dbt_vars_and_come_from_the_environment():
+    import yaml
+
+    from orchestration.config.input_bounds import InputBounds
+    from orchestration.config.settings import DBT_PROJECT_DIR
+
+    dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    defaults = InputBounds().dbt_vars()
+    assert {name: dbt_vars[name] for name in defaults} == defaults
+    settings = Settings.from_env({"CHURN_RECALL_MAX_AMOUNT": "5000", "CHURN_RECALL_ID_MAX_LENGTH": "16"})
+    assert settings.input_bounds.max_amount == 5000 and settings.input_bounds.id_max_length == 16
+    rule_vars = settings.dbt_rule_vars()
+    assert rule_vars["max_amount"] == 5000 and rule_vars["key_action_events"] == ["order_paid"]
+
+
+@pytest.mark.parametrize("name, value", [
+    ("MAX_CLOCK_SKEW_MINUTES", "-1"), ("MAX_AMOUNT", "0"), ("ID_MAX_LENGTH", "many"),
+    ("ID_PATTERN", "[a-z"), ("ID_PATTERN", "[a-z]*"), ("ID_PATTERN", "x' or '1"),
+])
+def test_bad_input_bounds_are_named(name, value):
+    with pytest.raises(SystemExit, match=name.lower()):
+        Settings.from_env({f"CHURN_RECALL_{name}": value})

@@ -41,3 +41,14 @@
     where {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ window_max_date() }}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro clear_relation() -%}
+    {#- Pre-hook of a work table that holds only the current window: empty it before the insert. -#}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none and not flags.FULL_REFRESH -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from orchestration.config.input_bounds import InputBounds
 from orchestration.config.verticals import DEFAULT_VERTICAL, VerticalPreset, measurement_windows, preset_for, validate_vertical
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ class Settings(BaseModel):
     before it stops with a one-line explanation of who holds it.
     bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
     (schema churn_recall_bi), e.g. postgresql://bi_writer@localhost:5432/analytics.
+    input_bounds: the limits of the staging rules (CHURN_RECALL_MAX_AMOUNT etc., see InputBounds).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -50,6 +52,7 @@ class Settings(BaseModel):
     duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None
+    input_bounds: InputBounds = InputBounds()
 
     @field_validator("vertical")
     @classmethod
@@ -103,6 +106,7 @@ class Settings(BaseModel):
                 duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
                 lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
+                input_bounds=InputBounds.from_env(env),
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -111,6 +115,10 @@ class Settings(BaseModel):
     def preset(self) -> VerticalPreset:
         """The vertical's validated preset (loaded once per process)."""
         return preset_for(self.vertical)
+
+    def dbt_rule_vars(self) -> dict[str, object]:
+        """The dbt vars of the run's rules: the vertical preset's and the input bounds."""
+        return {**self.preset.dbt_vars(), **self.input_bounds.dbt_vars()}
 
     @property
     def measurement_windows(self) -> tuple[int, int]:

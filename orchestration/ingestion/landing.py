@@ -1,96 +1,145 @@
-"""Load one day's landing file of a feed into its raw table, idempotently.
+"""Load the landing files of a range of days into the raw tables, all feeds in one transaction.
 
-Raw tables keep every contract column as VARCHAR, exactly as landed, so that typing and rejection
-happen in dbt staging where a bad row becomes a quarantine row with a reason instead of a crash.
+A day's rows of a feed are replaced only by a file that has rows. A day whose file is missing, empty,
+rejected or unreadable keeps the rows an earlier load left (nothing is deleted silently) and gets a
+record in `raw_landing_log` that says what arrived, so the operator sees "nothing arrived" as such.
+Either every feed and day of the range is loaded, or (on an unexpected error) none: the raw layer
+never moves ahead of the models because a later day of a range failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-FEEDS: dict[str, tuple[str, ...]] = {
-    "events": ("event_id", "user_id", "event_name", "event_time", "received_at", "properties"),
-    "users": (
-        "user_id", "signup_at", "nickname", "phone", "timezone",
-        "push_opt_in", "sms_opt_in", "call_opt_in", "updated_at",
-    ),
-    "recall_touches": (
-        "touch_id", "action_id", "user_id", "strategy_id", "arm", "step", "channel", "scheduled_at",
-        "sent_at", "status", "opened_at", "clicked_at", "cost", "coupon_code", "coupon_value",
-    ),
-}
-LINEAGE_COLUMNS = ("_landing_date DATE", "_source_file VARCHAR", "_row_number BIGINT")
-# Preference order when a day folder holds the same feed in several formats.
-READERS = {
-    ".parquet": "read_parquet({path})",
-    ".csv": "read_csv({path}, all_varchar = true, header = true)",
-    ".jsonl": "read_json({path}, format = 'newline_delimited', records = true)",
-}
+from orchestration.ingestion.contract import FEEDS, RESTRICTED_SCHEMA, Feed, feed_spec, raw_columns
+from orchestration.ingestion.readers import FORMATS, LandedFile, read_landing_file
+from orchestration.warehouse.tables import create_table_sql
+
+LOG_TABLE = "raw_landing_log"
 
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What one feed's landing folder of one day held, and what the raw table now has for that day."""
+
     feed: str
     day: date
-    rows: int
+    status: str  # loaded | no_file | empty_file | rejected_file | unreadable_file
+    rows: int  # the day's raw rows after the load (kept earlier rows when nothing new loaded)
     source_file: str | None
+    malformed_rows: int = 0
     missing_columns: list[str] = field(default_factory=list)
+    detail: str = ""
 
-
-def raw_table(feed: str) -> str:
-    if feed not in FEEDS:
-        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}")
-    return f"raw_{feed}"
-
-
-def ensure_raw_table(con: duckdb.DuckDBPyConnection, feed: str) -> None:
-    columns = [f"{name} VARCHAR" for name in FEEDS[feed]] + list(LINEAGE_COLUMNS)
-    con.execute(f"create table if not exists {raw_table(feed)} ({', '.join(columns)})")
+    @property
+    def nothing_arrived(self) -> bool:
+        return self.status != "loaded"
 
 
 def find_landing_file(landing_dir: Path, day: date, feed: str) -> Path | None:
-    """The feed's file in the day's folder, or None when nothing arrived that day."""
+    """The feed's file in the day's folder (Parquet first, then CSV, then JSON lines), or None."""
     folder = landing_dir / day.isoformat()
-    for suffix in READERS:
+    for suffix in FORMATS:
         candidate = folder / f"{feed}{suffix}"
         if candidate.is_file():
             return candidate
     return None
 
 
-def load_landing_day(con: duckdb.DuckDBPyConnection, feed: str, day: date, landing_dir: Path) -> LoadResult:
-    """Replace the raw rows of `day` with the day's landing file (no file: the day is emptied).
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, feeds: Iterable[str] = FEEDS) -> None:
+    """Create the raw tables (and the restricted schema), adding any column an older layout lacks."""
+    con.execute(f"create schema if not exists {RESTRICTED_SCHEMA}")
+    for name in feeds:
+        feed = feed_spec(name)
+        _move_from_main(con, feed)
+        columns = raw_columns(feed)
+        con.execute(f"create table if not exists {feed.qualified_table} "
+                    f"({', '.join(f'{column} {kind}' for column, kind in columns)})")
+        present = {row[0] for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [feed.schema, feed.table]).fetchall()}
+        for column, kind in columns:
+            if column not in present:  # a warehouse built before typed columns and load errors existed
+                con.execute(f"alter table {feed.qualified_table} add column {column} {kind}")
+    con.execute(create_table_sql(LOG_TABLE))
+    con.execute(f"alter table {LOG_TABLE} add column if not exists staged_at timestamptz")
 
-    Columns missing from the file load as NULL and are reported, so staging quarantines the rows
-    that needed them; extra columns are ignored.
-    """
-    table = raw_table(feed)
-    ensure_raw_table(con, feed)
-    path = find_landing_file(landing_dir, day, feed)
+
+def _move_from_main(con: duckdb.DuckDBPyConnection, feed: Feed) -> None:
+    """An older warehouse kept every raw table in `main`: move a restricted feed's table out of it."""
+    if feed.schema == "main" or not _table_exists(con, "main", feed.table):
+        return
+    if not _table_exists(con, feed.schema, feed.table):
+        con.execute(f"create table {feed.qualified_table} as select * from main.{feed.table}")
+    con.execute(f"drop table main.{feed.table}")
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchall()[0][0])
+
+
+def load_landing_range(
+    con: duckdb.DuckDBPyConnection, days: Sequence[date], landing_dir: Path, feeds: Iterable[str] = FEEDS
+) -> list[LoadResult]:
+    """Load every feed of every day in one transaction; on any unexpected error nothing is kept."""
+    feeds = list(feeds)
+    ensure_raw_tables(con, feeds)
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from {table} where _landing_date = ?", [day])
-        if path is None:
-            con.execute("commit")
-            return LoadResult(feed, day, 0, None)
-        reader = READERS[path.suffix].format(path="$path")
-        present = {row[0] for row in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()}
-        missing = [name for name in FEEDS[feed] if name not in present]
-        projections = [
-            f'cast("{name}" as varchar)' if name in present else "cast(null as varchar)" for name in FEEDS[feed]
-        ]
-        con.execute(
-            f"insert into {table} select {', '.join(projections)}, $day, $file, row_number() over () "
-            f"from {reader}",
-            {"path": str(path), "day": day, "file": f"{day.isoformat()}/{path.name}"},
-        )
-        rows = con.execute(f"select count(*) from {table} where _landing_date = ?", [day]).fetchall()[0][0]
+        results = [_load_day(con, feed_spec(feed), day, landing_dir) for day in days for feed in feeds]
         con.execute("commit")
-    except Exception as exc:
+    except Exception:
         con.execute("rollback")
-        raise RuntimeError(f"could not load {path} into {table}: {exc}") from exc
-    return LoadResult(feed, day, rows, str(path), missing)
+        raise
+    return results
+
+
+def load_landing_day(con: duckdb.DuckDBPyConnection, feed: str, day: date, landing_dir: Path) -> LoadResult:
+    """One feed's landing file of one day (its own transaction)."""
+    return load_landing_range(con, [day], landing_dir, [feed])[0]
+
+
+def _load_day(con: duckdb.DuckDBPyConnection, feed: Feed, day: date, landing_dir: Path) -> LoadResult:
+    path = find_landing_file(landing_dir, day, feed.name)
+    source_file = f"{day.isoformat()}/{path.name}" if path else None
+    landed = read_landing_file(con, feed, path) if path else LandedFile("empty_file", detail="no file")
+    status = landed.status if path else "no_file"
+    try:
+        if status == "loaded":
+            con.execute(f"delete from {feed.qualified_table} where _landing_date = ?", [day])
+            if landed.arrow is not None:
+                con.register("landing_rows", landed.arrow)
+            con.execute(
+                f"insert into {feed.qualified_table} by name select {landed.select}, "
+                f"cast($day as date) as _landing_date, $file as _source_file from {landed.source}",
+                {"day": day, "file": source_file})
+    finally:
+        if landed.arrow is not None:
+            con.unregister("landing_rows")
+        con.execute("drop table if exists temp.landing_rows")
+    rows = con.execute(f"select count(*) from {feed.qualified_table} where _landing_date = ?", [day]).fetchall()[0][0]
+    detail = landed.detail
+    if status != "loaded" and rows:
+        detail = f"{detail}; kept the {rows} rows an earlier load of this day left".lstrip("; ")
+    result = LoadResult(feed.name, day, status, rows, source_file, landed.malformed, landed.missing, detail)
+    _record(con, result, path)
+    return result
+
+
+def _record(con: duckdb.DuckDBPyConnection, result: LoadResult, path: Path | None) -> None:
+    con.execute(f"delete from {LOG_TABLE} where feed = ? and landing_date = ?", [result.feed, result.day])
+    con.execute(
+        f"insert into {LOG_TABLE} by name select ? as feed, ? as landing_date, ? as status, ? as source_file, "
+        "? as file_format, ? as raw_rows, ? as malformed_rows, ? as missing_columns, ? as detail, "
+        # a day whose rows did not change needs no staging
+        "current_timestamp as loaded_at, case when ? = 'loaded' then null else current_timestamp end as staged_at",
+        [result.feed, result.day, result.status, result.source_file, path.suffix.lstrip(".") if path else None,
+         result.rows, result.malformed_rows, ", ".join(result.missing_columns) or None, result.detail or None,
+         result.status])

@@ -1,6 +1,7 @@
 """What one day's recall plan reads from the warehouse: the day's tiers and segments, the users'
-consent as of the day, the outbox history, the responses to open journeys (what a response is
-lives here), and each candidate's favourite core feature for the recommendation."""
+consent as of the day (and their nickname, from the restricted schema), the outbox history, the
+responses to open journeys (what a response is lives here), and each candidate's favourite core
+feature for the recommendation."""
 
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ from orchestration.recall.cadence import (
 from orchestration.recall.library import StrategyLibrary
 from orchestration.warehouse.io import table_exists
 
+# Consent and timezone as of the day; the nickname (personal data) from the restricted schema's
+# contacts of the same profile version, the only place it is kept.
 USERS_AS_OF = """
-select user_id, nickname, timezone, push_opt_in, sms_opt_in, call_opt_in
-from int_user_versions
-where valid_from < cast(? as date) + 1 and (valid_to is null or valid_to >= cast(? as date) + 1)
+select versions.user_id, contacts.nickname, versions.timezone, versions.push_opt_in, versions.sms_opt_in,
+       versions.call_opt_in
+from int_user_versions as versions
+left join restricted.user_contacts as contacts
+    on contacts.user_id = versions.user_id and contacts.updated_at = versions.updated_at
+where versions.valid_from < cast(? as date) + 1 and (versions.valid_to is null or versions.valid_to >= cast(? as date) + 1)
 """
 TIERS_WITH_SEGMENT = """
 select tiers.*, {segment} as segment

@@ -26,5 +26,7 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    query = "select count(*) from information_schema.tables where table_name = ?"
-    return bool(con.execute(query, [table]).fetchall()[0][0])
+    """Whether `table` (`name`, or `schema.name`; main by default) exists."""
+    schema, _, name = table.rpartition(".")
+    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return bool(con.execute(query, [schema or "main", name]).fetchall()[0][0])

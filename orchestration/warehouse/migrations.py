@@ -55,8 +55,23 @@ def _baseline(con: duckdb.DuckDBPyConnection) -> None:
     recall_outbox, recall_outcomes, recall_metrics, user_segments): nothing to change."""
 
 
+def _messages_apart(con: duckdb.DuckDBPyConnection) -> None:
+    """Rendered messages name the user: move them from recall_actions to restricted.recall_messages
+    and drop the column in recall_actions and recall_outbox (the exported files keep theirs)."""
+    if table_exists(con, "recall_actions") and "message" in table_columns(con, "recall_actions"):
+        con.execute("create schema if not exists restricted")
+        con.execute("create table if not exists restricted.recall_messages "
+                    "(action_id VARCHAR, action_date DATE, message VARCHAR)")
+        con.execute("insert into restricted.recall_messages select action_id, action_date, message "
+                    "from recall_actions where message is not null "
+                    "and action_id not in (select action_id from restricted.recall_messages)")
+    drop_column(con, "recall_actions", "message")
+    drop_column(con, "recall_outbox", "message")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
+    Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
 )
 
 
@@ -83,11 +98,12 @@ def drop_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a table of the main schema, in table order."""
+    """Column name -> DuckDB type of a table (`name` in main, or `schema.name`), in table order."""
+    schema, _, name = table.rpartition(".")
     rows = con.execute(
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and table_name = ? order by ordinal_position",
-        [table],
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema or "main", name],
     ).fetchall()
     return {name: type_ for name, type_ in rows}
 

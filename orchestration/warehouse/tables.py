@@ -28,8 +28,8 @@ _OUTBOX = _cols(
     ("scheduled_at", "TIMESTAMPTZ", "When to send (UTC): due_at, moved to the end of quiet hours in the user's "
      "timezone when it fell inside them; null unless queued."),
     ("timezone", "VARCHAR", "The user's IANA timezone used for quiet hours (library default when unknown)."),
-    ("message", "VARCHAR", "The rendered message (push/SMS text, or the call script)."),
-    ("template", "VARCHAR", "Template of the library the message was rendered from."),
+    ("template", "VARCHAR", "Template of the library the message was rendered from (the rendered text, personal "
+     "data, is in restricted.recall_messages and the exported outbox files only)."),
     ("benefit", "VARCHAR", "Benefit of the library offered with the step, null when none."),
     ("coupon_code", "VARCHAR", "Unique code of the journey's benefit (same on every step offering it)."),
     ("coupon_value", "DOUBLE", "Benefit value: coupons share_of_order x the user's average order over 90 days, "
@@ -44,6 +44,31 @@ _OUTBOX = _cols(
 )
 
 TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "raw_landing_log": (
+        "What arrived for each feed and landing day, from its latest load (primary key feed, landing_date): the "
+        "operator's record of days where nothing arrived (no file, an empty or header-only file), of files "
+        "rejected for missing columns or unreadable, and of malformed lines quarantined. A day where nothing "
+        "loaded keeps the raw rows an earlier load left.",
+        _cols(
+            ("feed", "VARCHAR", "events, users or recall_touches (primary key part)."),
+            ("landing_date", "DATE", "The landing folder's day (primary key part)."),
+            ("status", "VARCHAR", "loaded; no_file (nothing arrived); empty_file (0 bytes, a header alone or no "
+             "rows: nothing arrived); rejected_file (a required column missing: no row loaded); unreadable_file "
+             "(not readable as its format: no row loaded)."),
+            ("source_file", "VARCHAR", "YYYY-MM-DD/<file> of the file read; null when no file arrived."),
+            ("file_format", "VARCHAR", "parquet, csv or jsonl; null when no file arrived."),
+            ("raw_rows", "BIGINT", "The day's rows in the raw table after the load (rows kept from an earlier load "
+             "when nothing loaded)."),
+            ("malformed_rows", "BIGINT", "Lines that could not be read into columns (loaded with _load_error, "
+             "quarantined as malformed_line)."),
+            ("missing_columns", "VARCHAR", "Contract columns the file lacked, comma-separated: optional ones load "
+             "as null; a required one rejects the file."),
+            ("detail", "VARCHAR", "What happened, in words (e.g. 'header only', the reader's error)."),
+            ("loaded_at", "TIMESTAMPTZ", "When this load ran."),
+            ("staged_at", "TIMESTAMPTZ", "When a successful dbt step staged the day as loaded; null while a run that "
+             "loaded it failed before staging (the next run's dbt step resumes from the earliest such day)."),
+        ),
+    ),
     "recall_actions": (
         "The outbox history: every recall decision of a day, one row per journey step (treatment and control) "
         "and per skipped user. status queued = in the outbox; holdout = control journey started (measured, never "
@@ -74,6 +99,16 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         "outbox checks have passed, each file renamed into place and <day>.manifest.json (names, rows, SHA-256) "
         "written last. Re-running a day replaces its rows and files.",
         _OUTBOX,
+    ),
+    "restricted.recall_messages": (
+        "The rendered message of each queued step (personal data: it names the user), in the restricted schema "
+        "with the other personal data; written with recall_actions and exported with the outbox files, never "
+        "kept in the main schema.",
+        _cols(
+            ("action_id", "VARCHAR", "The step's decision id in recall_actions (primary key)."),
+            ("action_date", "DATE", "Planning day D of the decision."),
+            ("message", "VARCHAR", "The rendered message (push/SMS text, or the call script)."),
+        ),
     ),
     "recall_outcomes": (
         "One row per journey of the delivery log (treatment and control) with its outcome windows, "
@@ -235,5 +270,7 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
 
 
 def create_table_sql(table: str) -> str:
+    """The `create table if not exists` of a documented table (and of its schema, when it names one)."""
     _, columns = TABLES[table]
-    return f"create table if not exists {table} ({', '.join(f'{c.name} {c.type}' for c in columns)})"
+    schema = f"create schema if not exists {table.split('.')[0]}; " if "." in table else ""
+    return f"{schema}create table if not exists {table} ({', '.join(f'{c.name} {c.type}' for c in columns)})"

@@ -14,19 +14,21 @@ rejected as (
         user_id,
         strategy_id,
         arm,
-        step,
+        {{ landed_text('step', '_num') }} as step,
         channel,
-        scheduled_at,
-        sent_at,
+        {{ landed_text('scheduled_at', '_ts') }} as scheduled_at,
+        {{ landed_text('sent_at', '_ts') }} as sent_at,
         status,
-        opened_at,
-        clicked_at,
-        cost,
+        {{ landed_text('opened_at', '_ts') }} as opened_at,
+        {{ landed_text('clicked_at', '_ts') }} as clicked_at,
+        {{ landed_text('cost', '_num') }} as cost,
         coupon_code,
-        coupon_value,
+        {{ landed_text('coupon_value', '_num') }} as coupon_value,
         _landing_date,
         _source_file,
-        _row_number
+        _row_number,
+        _load_error,
+        _line_text
     from validated
 )
 

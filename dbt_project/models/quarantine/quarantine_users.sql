@@ -1,4 +1,6 @@
--- raw user rows not kept in stg_users, as landed, with the reason (invalid or superseded).
+-- raw user rows not kept in stg_users, as landed, with the reason (invalid or superseded); without
+-- nickname, phone or the unreadable line's text (personal data): restricted.raw_users has the full
+-- row, found by _source_file and _row_number.
 with
 
 validated as (
@@ -10,17 +12,16 @@ rejected as (
     select
         reject_reason,
         user_id,
-        signup_at,
-        nickname,
-        phone,
+        {{ landed_text('signup_at', '_ts') }} as signup_at,
         timezone,
-        push_opt_in,
-        sms_opt_in,
-        call_opt_in,
-        updated_at,
+        {{ landed_text('push_opt_in', '_bool') }} as push_opt_in,
+        {{ landed_text('sms_opt_in', '_bool') }} as sms_opt_in,
+        {{ landed_text('call_opt_in', '_bool') }} as call_opt_in,
+        {{ landed_text('updated_at', '_ts') }} as updated_at,
         _landing_date,
         _source_file,
-        _row_number
+        _row_number,
+        _load_error
     from validated
 )
 

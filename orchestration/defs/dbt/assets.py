@@ -16,6 +16,7 @@ from orchestration.defs.dbt.invocation import run_dbt
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
+from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
 # Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
 # the reporting marts (views, so in neither set) read Python-written tables (dbt sources keyed like the
@@ -51,7 +52,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def rebuilt_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.preset.dbt_vars(), memory_limit=settings.duckdb_memory_limit)
+        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     @dbt_assets(
@@ -63,12 +64,18 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
         window = day_window(context, settings)
-        context.log.info(f"dbt: {window.first}..{window.last} with the rules of vertical {settings.vertical!r}")
-        args = dbt_build_args(
-            settings.warehouse, settings.preset.dbt_vars(), (window.first, window.end), settings.lookback_days,
-            settings.duckdb_memory_limit,
-        )
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
+        with warehouse.connect() as con:
+            resumed = first_unstaged_day(con, window.first)
+        first = resumed or window.first
+        if resumed:
+            context.log.warning(f"dbt resumes from {resumed}: landing days loaded by a run that failed before "
+                                f"staging them are staged with this window")
+        context.log.info(f"dbt: {first}..{window.last} with the rules of vertical {settings.vertical!r}")
+        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), (first, window.end), settings.lookback_days,
+                              settings.duckdb_memory_limit)
+        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (first, window.end))
+        with warehouse.connect() as con:
+            mark_staged(con, first, window.end)
 
     @dbt_assets(
         manifest=project.manifest_path, project=project, select=REPORTING, name="dbt_reporting_models",
@@ -77,7 +84,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def reporting_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.preset.dbt_vars())
+        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     return dg.Definitions(assets=[rebuilt_models, daily_models, reporting_models])

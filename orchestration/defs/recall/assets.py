@@ -10,13 +10,14 @@ from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
 from orchestration.recall.export import export_day, remove_partials
+from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
 from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.warehouse import replace_rows
 
 
 def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
     @table_asset("recall_actions", partitions, group_name="recall",
-                 deps=["user_risk_tiers", "int_user_versions", "user_segments", "stg_events", "stg_recall_touches"])
+                 deps=["user_risk_tiers", "int_user_versions", "user_contacts", "user_segments", "stg_events", "stg_recall_touches"])
     def recall_actions(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
@@ -29,7 +30,9 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
                 inputs, state = read_day_inputs(con, day, library, settings.vertical)
                 candidates = propose(inputs, library, state)
                 actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
-                replace_rows(con, "recall_actions", actions, "action_date = ?", [day])
+                decided, messages = split_messages(actions)  # messages name the user: restricted schema
+                replace_rows(con, "recall_actions", decided, "action_date = ?", [day])
+                replace_rows(con, MESSAGES_TABLE, messages, "action_date = ?", [day])
                 for key, count in actions.groupby(["status", "reason"], dropna=False).size().items():
                     label = key[0] if pd.isna(key[1]) else f"{key[0]}:{key[1]}"
                     decisions[label] = decisions.get(label, 0) + int(count)
@@ -49,9 +52,9 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         by_channel: dict[str, int] = {}
         with warehouse.connect() as con:
             for day in day_window(context, settings).days:
-                actions = con.execute("select * from recall_actions where action_date = ?", [day]).df()
+                actions = with_messages(con, "select * from recall_actions where action_date = ?", [day])
                 due = outbox(actions)
-                replace_rows(con, "recall_outbox", due, "action_date = ?", [day])
+                replace_rows(con, "recall_outbox", due.drop(columns=["message"]), "action_date = ?", [day])
                 stem = day.isoformat()
                 export_day(export_dir, day, {stem: due, f"holdout/{stem}": holdout_assignments(actions)})
                 for channel, count in due["channel"].value_counts().items():

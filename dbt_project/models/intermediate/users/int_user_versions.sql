@@ -1,5 +1,6 @@
--- every valid version of a user's profile and consent with the business days it was in force,
+-- every valid version of a user's consent and timezone with the business days it was in force,
 -- so that decisions for a past day read the consent the user had on that day (point in time).
+-- No personal data: restricted.user_contacts has the nickname and phone of each version.
 
 with
 
@@ -13,11 +14,12 @@ versions as (
         clean_user_id as user_id,
         updated_at_utc as updated_at,
         {{ business_date('updated_at_utc') }} as valid_from,
-        nullif(trim(nickname), '') as nickname,
         nullif(trim(timezone), '') as timezone,
         push_opt_in_flag as push_opt_in,
         sms_opt_in_flag as sms_opt_in,
         call_opt_in_flag as call_opt_in,
+        _source_file,
+        _row_number,
         row_number() over (
             partition by clean_user_id, updated_at_utc
             order by _landing_date desc, _source_file desc, _row_number desc

@@ -11,30 +11,98 @@ validated as (
     where reject_reason is null
 ),
 
+valid_copies as (
+    -- narrow: what finding duplicates needs
+    select clean_event_id, _landing_date, received_at_utc, _source_file, _row_number
+    from {{ ref('base_events') }}
+    where reject_reason is null
+),
+
+earlier_accepted as (
+    -- events accepted on the dedup horizon's landing days before the window
+    {% if is_incremental() %}
+    select event_id, _landing_date from {{ this }}
+    where _landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
+      and _landing_date < {{ window_min_date() }}
+    {% else %}
+    select cast(null as varchar) as event_id, cast(null as date) as _landing_date where false
+    {% endif %}
+),
+
+repeated_ids as (
+    -- event_ids with several valid rows in the window (few): only these are ranked
+    select clean_event_id from valid_copies
+    group by clean_event_id
+    having count(*) > 1
+),
+
+later_copies as (
+    -- a valid row with an earlier valid copy in the window (earlier landing day first, then earlier
+    -- received_at) that landed within the dedup horizon
+    select _source_file, _row_number
+    from (
+        select
+            valid_copies._source_file,
+            valid_copies._row_number,
+            valid_copies._landing_date,
+            lag(valid_copies._landing_date) over (
+                partition by valid_copies.clean_event_id
+                order by valid_copies._landing_date, valid_copies.received_at_utc, valid_copies._source_file,
+                    valid_copies._row_number
+            ) as previous_landing_date
+        from valid_copies
+        join repeated_ids on repeated_ids.clean_event_id = valid_copies.clean_event_id
+    ) as ranked
+    where previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
+),
+
+copies_accepted_before as (
+    -- valid rows whose event was accepted on a landing day of the dedup horizon before the window
+    select valid_copies._source_file, valid_copies._row_number
+    from valid_copies
+    join earlier_accepted
+        on earlier_accepted.event_id = valid_copies.clean_event_id
+        and earlier_accepted._landing_date >= valid_copies._landing_date - {{ var('dedup_horizon_days') | int }}
+),
+
+duplicates as (
+    select _source_file, _row_number from later_copies
+    union
+    select _source_file, _row_number from copies_accepted_before
+),
+
+first_copies as (
+    -- the valid rows less the duplicates (quarantined by quarantine_events)
+    select validated.*
+    from validated
+    left join duplicates
+        on duplicates._source_file = validated._source_file
+        and duplicates._row_number = validated._row_number
+    where duplicates._row_number is null
+),
+
 typed as (
     select
         clean_event_id as event_id,
         clean_user_id as user_id,
         event_name,
         category,
-        event_name in (
-            {%- for e in var('key_action_events') %}'{{ e }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        ) as is_key_action,
+        event_name in ({{ quoted_list(var('key_action_events')) }}) as is_key_action,
         event_time_utc as event_time,
         received_at_utc as received_at,
         {{ business_date('event_time_utc') }} as event_date,
         amount_value as amount,
-        try_cast(json_extract_string(properties_text, '$.balance') as double) as balance,
-        json_extract_string(properties_text, '$.currency') as currency,
-        json_extract_string(properties_text, '$.feature') as feature,
-        json_extract_string(properties_text, '$.device_id') as device_id,
-        json_extract_string(properties_text, '$.order_id') as order_id,
-        nullif(json_extract_string(properties_text, '$.coupon_code'), '') as coupon_code,
-        cast(properties_text as json) as properties,
+        balance_value as balance,
+        currency,
+        feature,
+        device_id,
+        order_id,
+        coupon_code,
+        cast(coalesce(nullif(trim(properties), ''), '{}') as json) as properties,
         _landing_date,
         _source_file,
         _row_number
-    from validated
+    from first_copies
 )
 
 select * from typed

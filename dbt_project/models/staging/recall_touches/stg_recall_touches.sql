@@ -13,7 +13,7 @@ typed as (
         clean_user_id as user_id,
         clean_strategy_id as strategy_id,
         clean_arm as arm,
-        step_number as step,
+        cast(step_value as integer) as step,
         clean_channel as channel,
         scheduled_at_utc as scheduled_at,
         {{ business_date('scheduled_at_utc') }} as scheduled_date,

@@ -1,4 +1,5 @@
--- one row per user: the latest valid profile version (by updated_at), typed.
+-- one row per user: the latest valid profile version (by updated_at), typed, without personal data
+-- (nickname and phone live in restricted.user_contacts).
 with
 
 validated as (
@@ -11,8 +12,6 @@ typed as (
         clean_user_id as user_id,
         signup_at_utc as signup_at,
         {{ business_date('signup_at_utc') }} as signup_date,
-        nullif(trim(nickname), '') as nickname,
-        nullif(trim(phone), '') as phone,
         nullif(trim(timezone), '') as timezone,
         push_opt_in_flag as push_opt_in,
         sms_opt_in_flag as sms_opt_in,

@@ -1,12 +1,16 @@
--- every raw event row of the landing window with its parsed fields and a reject_reason
--- (null when accepted); stg_events and quarantine_events split it, so raw = stg + quarantine.
+-- the processing window's raw event rows, parsed and checked once: stg_events and quarantine_events
+-- read this table (it holds the last processed window only). Duplicate copies of an event are
+-- found by stg_events (which keeps the first valid copy); quarantine_events takes the rest.
+{{ config(
+    incremental_strategy='append',
+    pre_hook="{{ clear_relation() }}"
+) }}
 
 with
 
 raw_events as (
-    -- the window plus the dedup horizon before it: duplicates are looked up only that far back
     select * from {{ source('raw', 'raw_events') }}
-    where _landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
+    where _landing_date >= {{ window_min_date() }}
       and _landing_date < {{ window_max_date() }}
 ),
 
@@ -14,17 +18,25 @@ taxonomy as (
     select * from {{ ref('event_taxonomy') }}
 ),
 
+known_users as (
+    -- every user with a users row landed so far (valid or not): an event of anyone else is orphaned
+    select distinct trim(user_id) as user_id from {{ source('restricted', 'raw_users') }}
+),
+
 parsed as (
     select
         raw_events.*,
         nullif(trim(raw_events.event_id), '') as clean_event_id,
         nullif(trim(raw_events.user_id), '') as clean_user_id,
-        {{ parse_utc_timestamp('raw_events.event_time') }} as event_time_utc,
-        {{ parse_utc_timestamp('raw_events.received_at') }} as received_at_utc,
+        {{ landed_timestamp('raw_events.event_time') }} as event_time_utc,
+        {{ landed_timestamp('raw_events.received_at') }} as received_at_utc,
         taxonomy.category,
-        coalesce(nullif(trim(raw_events.properties), ''), '{}') as properties_text
+        coalesce(taxonomy.requires_amount, false) as requires_amount,
+        coalesce(nullif(trim(raw_events.properties), ''), '{}') as properties_text,
+        known_users.user_id is not null as is_known_user
     from raw_events
     left join taxonomy on taxonomy.event_name = raw_events.event_name
+    left join known_users on known_users.user_id = trim(raw_events.user_id)
 ),
 
 with_properties as (
@@ -36,56 +48,91 @@ with_properties as (
     from parsed
 ),
 
-with_amount as (
+with_values as (
+    -- one parse of the properties for every key staging reads
     select
         with_properties.*,
-        case when is_valid_json then json_extract_string(properties_text, '$.amount') end as amount_text,
-        case when is_valid_json
-            then try_cast(json_extract_string(properties_text, '$.amount') as double) end as amount_value
+        case when is_valid_json then json_extract_string(
+            properties_text,
+            ['$.amount', '$.balance', '$.currency', '$.feature', '$.device_id', '$.order_id', '$.coupon_code']
+        ) end as property_values
     from with_properties
 ),
 
-checked as (
+with_amounts as (
     select
-        with_amount.*,
-        case
-            when clean_event_id is null then 'missing_event_id'
-            when clean_user_id is null then 'missing_user_id'
-            when event_time_utc is null then 'invalid_event_time'
-            when received_at_utc is null then 'invalid_received_at'
-            when category is null then 'unknown_event_name'
-            when not is_valid_json then 'invalid_properties_json'
-            when amount_text is not null and (amount_value is null or not isfinite(amount_value))
-                then 'non_numeric_amount'
-            when amount_value < 0 then 'negative_amount'
-        end as content_reject_reason
-    from with_amount
+        with_values.*,
+        property_values[1] as amount_text,
+        try_cast(property_values[1] as double) as amount_value,
+        property_values[2] as balance_text,
+        try_cast(property_values[2] as double) as balance_value
+    from with_values
 ),
 
-ranked as (
-    -- among otherwise valid rows (the partition on the reason keeps rejected rows apart), the
-    -- previous row with the same event_id: earlier landing day first, then earlier received_at
+checked as (
+    -- the first failing rule names the row's reason; the rules and bounds: docs/contracts.md
     select
-        checked.*,
-        lag(_landing_date) over (
-            partition by clean_event_id, content_reject_reason is null
-            order by _landing_date, received_at_utc, _source_file, _row_number
-        ) as previous_landing_date
-    from checked
+        with_amounts.*,
+        case
+            when _load_error is not null then 'malformed_line'
+            else coalesce(
+                {{ id_reason('clean_event_id', 'event_id') }},
+                {{ id_reason('clean_user_id', 'user_id') }},
+                case
+                    when event_time_utc is null then 'invalid_event_time'
+                    when received_at_utc is null then 'invalid_received_at'
+                    when received_at_utc >= {{ arrival_ceiling('_landing_date') }}
+                        or received_at_utc < {{ dbt.dateadd('day', -(var('max_landing_delay_days') | int), 'cast(_landing_date as timestamp)') }}
+                        then 'received_at_off_landing_day'
+                    when event_time_utc >= {{ arrival_ceiling('_landing_date') }} then 'event_time_in_future'
+                    when event_time_utc > {{ skewed('received_at_utc') }} then 'received_before_event_time'
+                    when event_time_utc < {{ dbt.dateadd('day', -(var('max_event_age_days') | int), 'received_at_utc') }}
+                        then 'event_too_old'
+                    when category is null then 'unknown_event_name'
+                    when not is_valid_json then 'invalid_properties_json'
+                    when amount_text is not null and (amount_value is null or not isfinite(amount_value))
+                        then 'non_numeric_amount'
+                    when amount_value < 0 then 'negative_amount'
+                    when amount_value > {{ var('max_amount') }} then 'implausible_amount'
+                    when requires_amount and amount_value is null then 'missing_amount'
+                    when balance_text is not null and (balance_value is null or not isfinite(balance_value)
+                        or abs(balance_value) > {{ var('max_amount') }}) then 'invalid_balance'
+                    when not is_known_user then 'unknown_user'
+                end
+            )
+        end as content_reject_reason
+    from with_amounts
 ),
 
 validated as (
-    -- a valid row is a duplicate when an earlier valid copy landed within the dedup horizon
     select
-        ranked.*,
-        coalesce(
-            content_reject_reason,
-            case when previous_landing_date >= _landing_date - {{ var('dedup_horizon_days') | int }}
-                then 'duplicate_event_id' end
-        ) as reject_reason
-    from ranked
+        event_id,
+        user_id,
+        event_name,
+        event_time,
+        event_time_ts,
+        received_at,
+        received_at_ts,
+        properties,
+        clean_event_id,
+        clean_user_id,
+        event_time_utc,
+        received_at_utc,
+        category,
+        amount_value,
+        balance_value,
+        property_values[3] as currency,
+        property_values[4] as feature,
+        property_values[5] as device_id,
+        property_values[6] as order_id,
+        nullif(property_values[7], '') as coupon_code,
+        content_reject_reason as reject_reason,
+        _landing_date,
+        _source_file,
+        _row_number,
+        _load_error,
+        _line_text
+    from checked
 )
 
 select * from validated
-where _landing_date >= {{ window_min_date() }}
-  and _landing_date < {{ window_max_date() }}

@@ -6,49 +6,72 @@ raw_touches as (
     select * from {{ source('raw', 'raw_recall_touches') }}
 ),
 
+known_users as (
+    select distinct trim(user_id) as user_id from {{ source('restricted', 'raw_users') }}
+),
+
 parsed as (
     select
         raw_touches.*,
-        nullif(trim(touch_id), '') as clean_touch_id,
-        nullif(trim(action_id), '') as clean_action_id,
-        nullif(trim(user_id), '') as clean_user_id,
-        nullif(trim(strategy_id), '') as clean_strategy_id,
-        lower(trim(arm)) as clean_arm,
-        try_cast(try_cast(nullif(trim(step), '') as double) as integer) as step_number,
-        nullif(lower(trim(channel)), '') as clean_channel,
-        lower(trim(status)) as clean_status,
-        {{ parse_utc_timestamp('scheduled_at') }} as scheduled_at_utc,
-        {{ parse_utc_timestamp('sent_at') }} as sent_at_utc,
-        {{ parse_utc_timestamp('opened_at') }} as opened_at_utc,
-        {{ parse_utc_timestamp('clicked_at') }} as clicked_at_utc,
-        try_cast(nullif(trim(cost), '') as double) as cost_value,
-        try_cast(nullif(trim(coupon_value), '') as double) as coupon_value_number
+        nullif(trim(raw_touches.touch_id), '') as clean_touch_id,
+        nullif(trim(raw_touches.action_id), '') as clean_action_id,
+        nullif(trim(raw_touches.user_id), '') as clean_user_id,
+        nullif(trim(raw_touches.strategy_id), '') as clean_strategy_id,
+        lower(trim(raw_touches.arm)) as clean_arm,
+        {{ landed_number('step') }} as step_value,
+        nullif(lower(trim(raw_touches.channel)), '') as clean_channel,
+        lower(trim(raw_touches.status)) as clean_status,
+        {{ landed_timestamp('scheduled_at') }} as scheduled_at_utc,
+        {{ landed_timestamp('sent_at') }} as sent_at_utc,
+        {{ landed_timestamp('opened_at') }} as opened_at_utc,
+        {{ landed_timestamp('clicked_at') }} as clicked_at_utc,
+        {{ landed_number('cost') }} as cost_value,
+        {{ landed_number('coupon_value') }} as coupon_value_number,
+        known_users.user_id is not null as is_known_user
     from raw_touches
+    left join known_users on known_users.user_id = trim(raw_touches.user_id)
 ),
 
 checked as (
+    -- the first failing rule names the row's reason; the rules and bounds: docs/contracts.md
     select
         parsed.*,
         case
-            when clean_touch_id is null then 'missing_touch_id'
-            when clean_action_id is null then 'missing_action_id'
-            when clean_user_id is null then 'missing_user_id'
-            when clean_arm is null or clean_arm not in ('treatment', 'control') then 'invalid_arm'
-            when step_number is null
-                or (clean_arm = 'treatment' and step_number not in (1, 2, 3))
-                or (clean_arm = 'control' and step_number <> 0) then 'invalid_step'
-            when (clean_arm = 'treatment' and (clean_channel is null or clean_channel not in ('push', 'sms', 'call', 'in_app')))
-                or (clean_arm = 'control' and clean_channel is not null) then 'invalid_channel'
-            when clean_status is null or clean_status not in ('delivered', 'failed', 'holdout')
-                or (clean_arm = 'control') <> (clean_status = 'holdout') then 'invalid_status'
-            when scheduled_at_utc is null then 'invalid_scheduled_at'
-            when (nullif(trim(sent_at), '') is not null and sent_at_utc is null)
-                or (nullif(trim(opened_at), '') is not null and opened_at_utc is null)
-                or (nullif(trim(clicked_at), '') is not null and clicked_at_utc is null)
-                then 'invalid_timestamp'
-            when cost_value is null or cost_value < 0 then 'invalid_cost'
-            when nullif(trim(coupon_value), '') is not null
-                and (coupon_value_number is null or coupon_value_number < 0) then 'invalid_coupon_value'
+            when _load_error is not null then 'malformed_line'
+            else coalesce(
+                {{ id_reason('clean_touch_id', 'touch_id') }},
+                {{ id_reason('clean_action_id', 'action_id') }},
+                {{ id_reason('clean_user_id', 'user_id') }},
+                {{ id_reason('clean_strategy_id', 'strategy_id') }},
+                case
+                    when clean_arm is null or clean_arm not in ('treatment', 'control') then 'invalid_arm'
+                    -- a step is a whole number: 2.5 is not step 2
+                    when step_value is null or not isfinite(step_value) or step_value <> floor(step_value)
+                        or (clean_arm = 'treatment' and step_value not in (1, 2, 3))
+                        or (clean_arm = 'control' and step_value <> 0) then 'invalid_step'
+                    when (clean_arm = 'treatment' and (clean_channel is null or clean_channel not in ('push', 'sms', 'call', 'in_app')))
+                        or (clean_arm = 'control' and clean_channel is not null) then 'invalid_channel'
+                    when clean_status is null or clean_status not in ('delivered', 'failed', 'holdout')
+                        or (clean_arm = 'control') <> (clean_status = 'holdout') then 'invalid_status'
+                    when scheduled_at_utc is null then 'invalid_scheduled_at'
+                    when ({{ has_text('sent_at') }} and sent_at_utc is null)
+                        or ({{ has_text('opened_at') }} and opened_at_utc is null)
+                        or ({{ has_text('clicked_at') }} and clicked_at_utc is null)
+                        then 'invalid_timestamp'
+                    when scheduled_at_utc >= {{ arrival_ceiling('_landing_date') }} then 'scheduled_at_in_future'
+                    when sent_at_utc is null and (opened_at_utc is not null or clicked_at_utc is not null)
+                        then 'response_without_send'
+                    when opened_at_utc < {{ skewed('sent_at_utc', '-') }} then 'opened_before_sent'
+                    when clicked_at_utc < {{ skewed('sent_at_utc', '-') }} then 'clicked_before_sent'
+                    when cost_value is null or not isfinite(cost_value) or cost_value < 0
+                        or cost_value > {{ var('max_touch_cost') }} then 'invalid_cost'
+                    when ({{ has_text('coupon_value') }} or coupon_value_num is not null)
+                        and (coupon_value_number is null or not isfinite(coupon_value_number)
+                             or coupon_value_number < 0 or coupon_value_number > {{ var('max_amount') }})
+                        then 'invalid_coupon_value'
+                    when not is_known_user then 'unknown_user'
+                end
+            )
         end as content_reject_reason
     from parsed
 ),

@@ -1,33 +1,44 @@
 -- every raw user row with parsed fields and a reject_reason (null for the kept latest version);
--- older versions of a user are marked `superseded` so raw = stg + quarantine per landing day.
+-- older valid versions of a user are marked `superseded` so raw = stg + quarantine per landing day.
+-- Holds nickname and phone: it lives in the restricted schema with the raw users.
 
 with
 
 raw_users as (
-    select * from {{ source('raw', 'raw_users') }}
+    select * from {{ source('restricted', 'raw_users') }}
 ),
 
 parsed as (
     select
         raw_users.*,
         nullif(trim(user_id), '') as clean_user_id,
-        {{ parse_utc_timestamp('signup_at') }} as signup_at_utc,
-        {{ parse_utc_timestamp('updated_at') }} as updated_at_utc,
-        {{ parse_boolean('push_opt_in') }} as push_opt_in_flag,
-        {{ parse_boolean('sms_opt_in') }} as sms_opt_in_flag,
-        {{ parse_boolean('call_opt_in') }} as call_opt_in_flag
+        {{ landed_timestamp('signup_at') }} as signup_at_utc,
+        {{ landed_timestamp('updated_at') }} as updated_at_utc,
+        {{ landed_boolean('push_opt_in') }} as push_opt_in_flag,
+        {{ landed_boolean('sms_opt_in') }} as sms_opt_in_flag,
+        {{ landed_boolean('call_opt_in') }} as call_opt_in_flag
     from raw_users
 ),
 
 checked as (
+    -- the first failing rule names the row's reason; the rules and bounds: docs/contracts.md
     select
         parsed.*,
         case
-            when clean_user_id is null then 'missing_user_id'
-            when signup_at_utc is null then 'invalid_signup_at'
-            when updated_at_utc is null then 'invalid_updated_at'
-            when push_opt_in_flag is null or sms_opt_in_flag is null or call_opt_in_flag is null
-                then 'invalid_consent_flag'
+            when _load_error is not null then 'malformed_line'
+            else coalesce(
+                {{ id_reason('clean_user_id', 'user_id') }},
+                case
+                    when signup_at_utc is null then 'invalid_signup_at'
+                    when updated_at_utc is null then 'invalid_updated_at'
+                    when signup_at_utc >= {{ arrival_ceiling('_landing_date') }} then 'signup_at_in_future'
+                    -- a version from the future would mask every later real change (an opt-out)
+                    when updated_at_utc >= {{ arrival_ceiling('_landing_date') }} then 'updated_at_in_future'
+                    when updated_at_utc < {{ skewed('signup_at_utc', '-') }} then 'updated_before_signup'
+                    when push_opt_in_flag is null or sms_opt_in_flag is null or call_opt_in_flag is null
+                        then 'invalid_consent_flag'
+                end
+            )
         end as content_reject_reason
     from parsed
 ),
