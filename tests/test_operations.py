@@ -231,7 +231,8 @@ def test_bi_holds_no_phone_nickname_or_message(readers_run, world):
     with duckdb.connect() as con:
         users = con.execute(f"select distinct phone, nickname from read_parquet('{world}/landing/*/users.parquet')").fetchall()
     with duckdb.connect(str(readers_run.home / "warehouse.duckdb"), read_only=True) as con:
-        messages = {m for (m,) in con.execute("select distinct message from recall_actions where message is not null").fetchall()}
+        messages = {m for (m,) in con.execute(
+            "select distinct message from restricted.recall_messages where message is not null").fetchall()}
         codes = {c for (c,) in con.execute("select distinct coupon_code from recall_actions where coupon_code is not null").fetchall()}
     phones, nicknames = {p for p, _ in users if p}, {n for _, n in users if n}
     assert len(phones) > 200 and len(nicknames) > 200 and len(messages) > 10
@@ -354,9 +355,15 @@ def test_a_previous_version_warehouse_is_upgraded_and_a_killed_run_marked_failed
         kept = con.execute("select * from recall_actions where action_date <= ? order by action_id",
                            [HISTORY_LAST]).df()
         upgraded_day = con.execute("select * from recall_actions where action_date = ? order by action_id", [day]).df()
+        moved = con.execute("select action_id, message from restricted.recall_messages "
+                            "where action_date <= ? order by action_id", [HISTORY_LAST]).df()
     assert [v for (v,) in log] == [m.version for m in MIGRATIONS]
-    previous_columns = [part.split()[0] for part in PREVIOUS_SCHEMA["recall_actions"].split(", ")]
+    # Every column but the rendered message is kept in place; the messages moved, one per action.
+    previous_columns = [part.split()[0] for part in PREVIOUS_SCHEMA["recall_actions"].split(", ")
+                        if part.split()[0] != "message"]
     pd.testing.assert_frame_equal(kept[previous_columns], before[previous_columns])
+    had_message = before[before["message"].notna()][["action_id", "message"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(moved.reset_index(drop=True), had_message, check_dtype=False)
     with duckdb.connect(str(readers_run.home / "warehouse.duckdb"), read_only=True) as con:
         expected_day = con.execute("select * from recall_actions where action_date = ? order by action_id", [day]).df()
     assert len(upgraded_day) > 0
