@@ -1,5 +1,6 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark` and `benchmark-recall` do one part."""
+the pipeline as one run and prints the result; `simulate`, `run`, `summary`, `benchmark`, `benchmark-recall`
+and `benchmark-scoring` do one part; `evaluate-early-warning` judges the early warning."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 import warnings
 from datetime import date
+from pathlib import Path
 
 from orchestration.config.settings import Settings
 
@@ -59,6 +61,22 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--days", type=int, default=120)
     recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
     recall_bench.add_argument("--users", type=int, default=1_000_000)
+    scoring_bench = commands.add_parser(
+        "benchmark-scoring", help="time one churn-model refit on a simulated world and scoring 1 million users")
+    scoring_bench.add_argument("--users", type=int, default=20_000, help="users of the simulated world (refit)")
+    scoring_bench.add_argument("--days", type=int, default=120)
+    scoring_bench.add_argument("--score-users", type=int, default=1_000_000, help="label rows scored at once")
+    scoring_bench.add_argument("--home", type=Path, help="reuse (or keep) the benchmark world in this folder")
+    evaluate = commands.add_parser(
+        "evaluate-early-warning",
+        help="ROC/PR AUC, top-decile precision, Brier and lead time of the churn probability, the rules, recency "
+             "and BG/NBD on the current warehouse and a simulated world per preset")
+    evaluate.add_argument("--users", type=int, default=2_000, help="users of each simulated world")
+    evaluate.add_argument("--days", type=int, default=120, help="days of each simulated world")
+    evaluate.add_argument("--presets", nargs="*", default=["ecommerce", "game", "finance"])
+    evaluate.add_argument("--no-current", action="store_true", help="skip the current warehouse")
+    evaluate.add_argument("--cdnow", action="store_true", help="also the real CDNOW purchase log (slow)")
+    evaluate.add_argument("--home", type=Path, help="folder for the simulated worlds (default: a temporary one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     logging.getLogger("orchestration").setLevel(logging.INFO)  # our progress, not the libraries' chatter
@@ -90,6 +108,14 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.recall.benchmark import run_recall_benchmark
 
         run_recall_benchmark(load_strategy_library(settings.strategies), args.users)
+    elif args.command == "benchmark-scoring":
+        from orchestration.scoring.benchmark import run_scoring_benchmark
+
+        run_scoring_benchmark(args.users, args.days, args.score_users, args.home)
+    elif args.command == "evaluate-early-warning":
+        from orchestration.evaluation.early_warning_command import run_command
+
+        run_command(settings, args.presets, args.users, args.days, not args.no_current, args.cdnow, args.home)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ ORCHESTRATION = Path(__file__).resolve().parents[1] / "orchestration"
 WIRING = {"defs", "definitions.py", "runner.py"}
 EXPECTED = [
     "raw_events", "raw_users", "raw_recall_touches", "stg_events", "quarantine_events", "stg_users",
-    "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "user_risk_tiers",
-    "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
+    "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "churn_model", "user_churn_scores",
+    "user_risk_tiers", "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
 ]
 
 
@@ -65,6 +65,20 @@ def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartition
     assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"
     assert graph.get(AssetKey("user_risk_tiers")).group_name == "marts"
     assert graph.get(AssetKey("raw_events")).group_name == "raw"
+
+
+def test_churn_scores_sit_between_the_labels_and_the_tiers_in_their_own_steps(defs):
+    graph = defs.resolve_asset_graph()
+    assert AssetKey("user_daily_labels") in graph.get(AssetKey("churn_model")).parent_keys
+    assert AssetKey("churn_model") in graph.get(AssetKey("user_churn_scores")).parent_keys
+    assert AssetKey("user_churn_scores") in graph.get(AssetKey("user_risk_tiers")).parent_keys
+    assert graph.get(AssetKey("user_churn_scores")).group_name == "scoring"
+    # user_risk_tiers is the dbt set downstream of the scores, so the daily dbt set has no cycle to break
+    tiers_set = graph.assets_def_for_key(AssetKey("user_risk_tiers"))
+    labels_set = graph.assets_def_for_key(AssetKey("user_daily_labels"))
+    assert tiers_set is not labels_set and AssetKey("user_daily_labels") not in tiers_set.keys
+    plan = [node.name for node in defs.resolve_job_def("daily_pipeline").graph.node_defs]
+    assert {"dbt_daily_models", "dbt_scored_models", "churn_model", "user_churn_scores"} <= set(plan)
 
 
 def test_partitions_start_on_the_configured_day(tmp_path):

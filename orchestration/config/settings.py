@@ -27,6 +27,8 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    at_risk_max_share: replaces the preset's at_risk_max_share, the share of the day's users the churn
+    model may flag at_risk: the volume the team can serve (None: the preset's).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
+    at_risk_max_share: float | None = Field(default=None, gt=0, le=1)
 
     @field_validator("vertical")
     @classmethod
@@ -84,6 +87,7 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+                at_risk_max_share=env.get("CHURN_RECALL_AT_RISK_MAX_SHARE") or None,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -92,6 +96,11 @@ class Settings(BaseModel):
     def preset(self) -> VerticalPreset:
         """The vertical's validated preset (loaded once per process)."""
         return preset_for(self.vertical)
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The preset's rules as dbt vars, with the settings' overrides applied."""
+        overrides = {} if self.at_risk_max_share is None else {"at_risk_max_share": self.at_risk_max_share}
+        return {**self.preset.dbt_vars(), **overrides}
 
     @property
     def measurement_windows(self) -> tuple[int, int]:

@@ -1,6 +1,7 @@
-"""The dbt project as Dagster assets: the daily models (incremental per business day, partitioned)
-and the models rebuilt from every landed row on each run (unpartitioned, so the UI's partition
-status says what is true), keyed by table name and grouped by dbt folder."""
+"""The dbt project as Dagster assets: the daily models (incremental per business day, partitioned),
+the daily models that read the Python churn scores (their own step, after the scoring assets), and
+the models rebuilt from every landed row on each run (unpartitioned, so the UI's partition status
+says what is true), keyed by table name and grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -17,6 +18,10 @@ from orchestration.defs.resources import Warehouse
 
 # Incremental models are processed per business day; tables and seeds are rebuilt from every landed row.
 DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
+# Models downstream of the Python scoring assets (user_risk_tiers reads user_churn_scores) form their own
+# asset set: inside the daily set they would make a cycle (labels -> scores -> tiers) that Dagster can only
+# break by re-colouring every dbt asset set, which also splits the rebuilt set and its tests apart.
+SCORED = "source:scoring+"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -42,22 +47,29 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def rebuilt_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.preset.dbt_vars())
+        args = dbt_build_args(settings.warehouse, settings.dbt_vars())
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
-    @dbt_assets(
-        manifest=project.manifest_path, project=project, select=DAILY, name="dbt_daily_models",
-        partitions_def=partitions, backfill_policy=SINGLE_RUN, dagster_dbt_translator=LayerTranslator(),
-        pool=WAREHOUSE_POOL,
-    )
-    def daily_models(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
-    ) -> Iterator[Any]:
-        window = day_window(context, settings)
-        context.log.info(f"dbt: {window.first}..{window.last} with the rules of vertical {settings.vertical!r}")
-        args = dbt_build_args(
-            settings.warehouse, settings.preset.dbt_vars(), (window.first, window.end), settings.lookback_days
+    def daily_set(name: str, select: str, exclude: str | None) -> dg.AssetsDefinition:
+        @dbt_assets(
+            manifest=project.manifest_path, project=project, select=select, exclude=exclude, name=name,
+            partitions_def=partitions, backfill_policy=SINGLE_RUN, dagster_dbt_translator=LayerTranslator(),
+            pool=WAREHOUSE_POOL,
         )
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
+        def daily_models(
+            context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+        ) -> Iterator[Any]:
+            window = day_window(context, settings)
+            context.log.info(f"dbt: {window.first}..{window.last} with the rules of vertical {settings.vertical!r}")
+            args = dbt_build_args(
+                settings.warehouse, settings.dbt_vars(), (window.first, window.end), settings.lookback_days
+            )
+            yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
 
-    return dg.Definitions(assets=[rebuilt_models, daily_models])
+        return daily_models
+
+    return dg.Definitions(assets=[
+        rebuilt_models,
+        daily_set("dbt_daily_models", DAILY, exclude=SCORED),
+        daily_set("dbt_scored_models", SCORED, exclude=None),
+    ])
