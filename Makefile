@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-recall dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-recall benchmark-scoring evaluate-early-warning dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,12 @@ benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on
 
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000
+
+benchmark-scoring: $(STAMP)  ## one churn-model refit on 20,000 users x 120 days, and scoring 1 million users
+	$(VENV)/bin/churn-recall benchmark-scoring
+
+evaluate-early-warning: $(STAMP)  ## churn probability vs rules vs recency vs BG/NBD, per preset (and CDNOW)
+	$(VENV)/bin/churn-recall evaluate-early-warning --cdnow
 
 dev: $(STAMP)  ## the Dagster UI on the same code location
 	$(VENV)/bin/dagster dev -w workspace.yaml

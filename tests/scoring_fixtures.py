@@ -19,7 +19,7 @@ DATE_COLUMNS = {"label_date", "last_key_action_date", "last_reactivated_date", "
 
 def label_columns() -> list[str]:
     """Every user_daily_labels column the features read, plus the keys and last_key_action_date."""
-    referenced = {name for sql in FEATURES.values() for name in re.findall(r"labels\.(\w+)", sql)}
+    referenced = {name for sql, _ in FEATURES.values() for name in re.findall(r"labels\.(\w+)", sql)}
     return ["user_id", "label_date", "last_key_action_date", *sorted(referenced - {"user_id", "label_date"})]
 
 

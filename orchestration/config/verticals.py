@@ -65,7 +65,7 @@ class VerticalPreset(BaseModel):
     value_renewal_window_days: int = Field(ge=0)
     # the churn probability (orchestration/scoring) and the tiers built on it
     churn_horizon_days: int = Field(default=30, ge=7, le=365)
-    at_risk_max_share: float = Field(default=0.10, gt=0, le=1)
+    at_risk_max_share: float = Field(default=0.05, gt=0, le=1)
     at_risk_min_probability: float = Field(default=0.5, ge=0, lt=1)
     risk_level_probabilities: list[float] = Field(default=[0.5, 0.7, 0.85], min_length=3, max_length=3)
     measurement: MeasurementPreset = MeasurementPreset()

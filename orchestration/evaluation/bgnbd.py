@@ -19,9 +19,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter
+from lifetimes.utils import ConvergenceError
 
-# A light L2 penalty keeps the fit finite on simulated logs where almost everyone repeats daily.
-PENALIZER = 0.001
+# L2 penalties tried in turn: a light one keeps the fit finite on logs where almost everyone repeats
+# daily (a game's logins); stronger ones when the optimizer still does not converge.
+PENALIZERS = (0.001, 0.01, 0.1)
 
 
 def key_action_days(con: duckdb.DuckDBPyConnection, until: date) -> pd.DataFrame:
@@ -46,10 +48,14 @@ def rfm_summary(actions: pd.DataFrame, as_of: date) -> pd.DataFrame:
     })
 
 
-def fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter:
-    fitter = BetaGeoFitter(penalizer_coef=PENALIZER)
-    fitter.fit(summary["frequency"], summary["recency"], summary["T"])
-    return fitter
+def fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter | None:
+    """The BG/NBD fit of the summary with the lightest penalty that converges; None when none does."""
+    for penalizer in PENALIZERS:
+        try:
+            return BetaGeoFitter(penalizer_coef=penalizer).fit(summary["frequency"], summary["recency"], summary["T"])
+        except ConvergenceError:
+            continue
+    return None
 
 
 def p_no_key_action(fitter: BetaGeoFitter, summary: pd.DataFrame, horizon_days: int) -> pd.Series:

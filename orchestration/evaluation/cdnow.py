@@ -130,6 +130,8 @@ def cutoff_figures(con: duckdb.DuckDBPyConnection, purchases: pd.DataFrame, cuto
     wait = (pd.to_datetime(tiers.index.map(next_purchase)) - pd.Timestamp(cutoff)).days
     summary = rfm_summary(key_action_days(con, cutoff), cutoff)
     bgnbd = fit_bgnbd(summary)
+    if bgnbd is None:
+        raise RuntimeError("the BG/NBD fit of CDNOW did not converge with any penalty")
     aucs, base_rates = {}, {}
     for horizon in TARGET_DAYS:
         scores = {

@@ -207,7 +207,11 @@ def evaluate_warehouse(
     if truth_users is not None:
         truth = truth_users.dropna(subset=["churn_date"]).set_index("user_id")["churn_date"]
     churn_dates = truth if truth is not None else churn_dates_observed(con, horizon_days)
-    model_days = frame["scored_by"].eq("model").all()
-    note = "" if model_days else "no model-scored day with a known outcome yet: the model column is empty"
+    notes = []
+    if not frame["scored_by"].eq("model").all():
+        notes.append("no model-scored day with a known outcome yet: the model column is empty")
+    if frame["bgnbd"].isna().any():
+        notes.append("BG/NBD: no converged fit for some weeks, its figures are left out")
+    note = "; ".join(notes)
     return Evaluation(name, horizon_days, min(frame["day"]), max(frame["day"]), len(frame),
                       scorer_table(frame, churn_dates), at_risk_figures(frame, truth, horizon_days), note)

@@ -4,7 +4,7 @@ rules standing in during a cold start)."""
 
 from .features import FEATURE_NAMES, FEATURES
 from .model import Quality, calibration_error, churn_probability, fit_model, quality
-from .refit import ModelInForce, ScoringContext, model_in_force, refit
+from .cadence import ModelInForce, ScoringContext, model_in_force, refit
 from .registry import ModelCard, load_card, load_model, model_version, registry_root
 from .scores import SCORE_COLUMNS, day_features, model_row, score_day
 from .training import MIN_MATURED_DAYS, TrainingWindow, training_window

@@ -13,7 +13,7 @@ import duckdb
 
 from orchestration.warehouse.io import replace_rows
 
-from .refit import ModelInForce, ScoringContext, refit
+from .cadence import ModelInForce, ScoringContext, refit
 from .registry import model_version
 from .scores import model_row, score_day
 

@@ -21,8 +21,8 @@ import sklearn
 from pydantic import BaseModel, ConfigDict
 
 from . import training
-from .features import FEATURE_NAMES
-from .model import BOOSTING
+from .features import FEATURES
+from .model import BOOSTING, RECENCY_CAP_QUANTILE
 
 MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
 
@@ -42,6 +42,7 @@ class ModelCard(BaseModel):
     test: dict[str, float]
     baseline_roc_auc: dict[str, float]  # recency baselines on the same test days
     accepted: bool  # beats every baseline: the model scores; otherwise the rules stand in
+    recency_cap_days: float  # recency features were capped here (the training history's long silences)
     boosting: dict[str, Any]
     library: dict[str, str]
     warehouse: str
@@ -56,10 +57,10 @@ def registry_root(home: Path) -> Path:
 def model_version(vertical: str, horizon_days: int, cutoff: date) -> str:
     """<vertical>-<cutoff yyyymmdd>-<digest of how the fit is made>."""
     spec = {
-        "vertical": vertical, "horizon_days": horizon_days, "features": list(FEATURE_NAMES), "boosting": BOOSTING,
+        "vertical": vertical, "horizon_days": horizon_days, "features": FEATURES, "boosting": BOOSTING,
         "training": [training.TRAINING_WINDOW_DAYS, training.CALIBRATION_DAYS, training.TEST_DAYS,
                      training.MIN_TRAIN_DAYS, training.MAX_TRAIN_ROWS, training.MAX_HOLDOUT_ROWS],
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": sklearn.__version__, "recency_cap_quantile": RECENCY_CAP_QUANTILE,
     }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
     return f"{vertical}-{cutoff:%Y%m%d}-{digest}"

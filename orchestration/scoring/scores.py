@@ -11,11 +11,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .features import feature_select
-from .model import churn_probability
 from orchestration.warehouse.io import table_exists
 
-from .refit import ModelInForce
+from .features import feature_select
+from .model import churn_probability
+from .cadence import ModelInForce
 from .registry import has_model, load_model
 
 SCORE_COLUMNS = ["user_id", "score_date", "churn_probability", "horizon_days", "model_version", "scored_by",

@@ -20,6 +20,8 @@ import pandas as pd
 
 from .features import feature_select
 
+# Recency baselines (uncapped label columns) a refit reports its test days' ROC AUC against.
+BASELINES = ("days_since_last_key_action", "silent_days")
 # 12 weeks of matured days at most: enough for the weekly rhythm, recent enough to follow the app.
 TRAINING_WINDOW_DAYS = 84
 CALIBRATION_DAYS = 7
@@ -81,14 +83,16 @@ def first_label_day(con: duckdb.DuckDBPyConnection) -> date | None:
 def labelled_rows(
     con: duckdb.DuckDBPyConnection, first: date, last: date, horizon_days: int, max_rows: int
 ) -> pd.DataFrame:
-    """Feature rows of label days first..last with their outcome `churned`, sampled down to about
-    `max_rows` by a hash of (user, day) so that a rerun reads the same rows."""
+    """Feature rows of label days first..last with their outcome `churned` and the recency baselines
+    (`baseline_<column>`), sampled down to about `max_rows` by a hash of (user, day) so that a rerun reads
+    the same rows."""
     users = con.execute(
         "select count(*) from user_daily_labels where label_date between ? and ?", [first, last]
     ).fetchall()[0][0]
     keep = min(1.0, max_rows / users) if users else 1.0
     sql = f"""
         select {feature_select()},
+            {", ".join(f"labels.{name} as baseline_{name}" for name in BASELINES)},
             (later.last_key_action_date is null or later.last_key_action_date <= labels.label_date) as churned
         from user_daily_labels as labels
         join user_daily_labels as later

@@ -30,6 +30,7 @@ def _model_metadata(in_force: ModelInForce) -> dict[str, dg.MetadataValue]:
         metadata["training_window"] = dg.MetadataValue.json({k: [str(d) for d in v] for k, v in card.training_window.items()})
         for name in ("roc_auc", "pr_auc", "brier", "calibration_error", "base_rate"):
             metadata[f"test_{name}"] = dg.MetadataValue.float(float(card.test[name]))
+        metadata["test_roc_auc_of_recency_baselines"] = dg.MetadataValue.json(card.baseline_roc_auc)
     return metadata
 
 

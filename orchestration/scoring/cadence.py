@@ -28,11 +28,8 @@ from orchestration.segments.cadence import refresh_day
 from .features import FEATURE_NAMES
 from .model import BOOSTING, churn_probability, fit_model, quality
 from .registry import ModelCard, has_model, load_card, model_version, registry_root, save_model
-from .training import first_label_day, too_few, training_rows, training_window
+from .training import BASELINES, first_label_day, too_few, training_rows, training_window
 
-# Recency baselines a model must beat on its test days to take over from the rules; a user without the
-# event ranks above everyone (silent since forever).
-BASELINES = ("days_since_last_key_action", "silent_days")
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
     problem = too_few(slices)
     if problem:
         return problem
-    model = fit_model(slices["train"], slices["calibration"])
+    model = fit_model(slices["train"], slices["calibration"], ctx.horizon_days)
     test = slices["test"]
     outcome = test["churned"].to_numpy(dtype=bool)
     held_out = quality(churn_probability(model, test), outcome)
@@ -97,6 +94,7 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
         training_window=window.slices(), features=list(FEATURE_NAMES),
         rows={name: len(rows) for name, rows in slices.items()}, test=held_out.as_dict(),
         baseline_roc_auc=baselines, accepted=held_out.roc_auc > max(baselines.values()), boosting=BOOSTING,
+        recency_cap_days=model.recency_cap,
         library={"scikit-learn": sklearn.__version__}, warehouse=str(ctx.warehouse),
         fitted_at=datetime.now(timezone.utc), fit_seconds=round(time.perf_counter() - started, 3),
     )
@@ -105,8 +103,8 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
 
 
 def baseline_auc(rows: pd.DataFrame, column: str) -> float:
-    """ROC AUC of a recency column for `churned` (a user without the event ranks first)."""
-    score = rows[column].to_numpy(dtype=float)
+    """ROC AUC of a recency baseline for `churned` (a user without the event ranks first, silent since ever)."""
+    score = rows[f"baseline_{column}"].to_numpy(dtype=float)
     return float(roc_auc_score(rows["churned"].to_numpy(dtype=bool), np.nan_to_num(score, nan=1e12)))
 
 
