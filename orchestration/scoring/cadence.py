@@ -5,9 +5,9 @@ the reason, while the matured history is too short (cold start: the rules stand 
 
 "Too short" has two tests: a fixed minimum of matured days and rows of each outcome, then the fitted
 model itself: it takes over only when it ranks the held-out test days better than both recency
-baselines (days since the last key action, days since any activity), which the rules build on. On a
-small young app the first weeks' models do not (ROC AUC 0.62 against 0.63 on a simulated 1,500-user
-shop); the registry keeps such a model with its card, marked not accepted, and the rules go on.
+baselines (days since the last key action, days since any activity), which the rules build on (on
+CDNOW, a model whose recency was capped at 30 days did not: test ROC AUC 0.726 against 0.758). The
+registry keeps such a model with its card, marked not accepted, and the rules go on.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ them into calibrated ones (monotone, so the ranking is unchanged).
 
 The recency features are capped at the silence 99% of the training rows stay under (at least H days):
 on a young app that is where its history stops (a game's first model: 14 days), on an old one it keeps
-the long silences apart (CDNOW: 200+ days; a cap at H = 30 days there cost 0.03 of ROC AUC, because
-nearly every customer is silent for longer and the ranking among them is the whole question).
+the long silences apart (CDNOW, as of 1997-09-29: 213 days; capped at H = 30 days the model's test ROC AUC
+was 0.729 instead of 0.773, below recency's 0.766, because nearly every customer is silent for longer and
+the ranking among them is the whole question).
 """
 
 from __future__ import annotations
