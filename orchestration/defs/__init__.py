@@ -27,8 +27,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ingestion_definitions(partitions),
         dbt_definitions(partitions),
         dg.Definitions(
-            assets=[*scoring_assets(partitions), *segment_assets(partitions), *recall_assets(partitions), *measurement_assets(partitions),
-                    *reporting_assets(partitions)],
+            assets=[*scoring_assets(partitions), *segment_assets(partitions), *recall_assets(partitions),
+                    *measurement_assets(partitions), *reporting_assets(partitions)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
         ),
         job_definitions(partitions),

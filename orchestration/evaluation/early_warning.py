@@ -164,7 +164,8 @@ def scorer_table(frame: pd.DataFrame, churn_dates: pd.Series) -> pd.DataFrame:
         row.update(roc_auc=roc_auc_score(outcome, score), pr_auc=average_precision_score(outcome, score),
                    top_decile_precision=precision, top_decile_lift=precision / base if base else float("nan"),
                    brier=brier_score_loss(outcome, score) if is_probability else float("nan"),
-                   calibration_error=calibration_error(score, outcome.astype(float)) if is_probability else float("nan"),
+                   calibration_error=(calibration_error(score, outcome.astype(float)) if is_probability
+                                      else float("nan")),
                    median_lead_days=lead, churners_caught=caught)
         rows.append(row)
     return pd.DataFrame(rows).set_index("scorer")

@@ -76,7 +76,8 @@ def summary_line(evaluations: Sequence[Evaluation]) -> str:
                   if not e.scorers.empty and "roc_auc" in e.scorers and pd.notna(e.scorers.loc[scorer, "roc_auc"])]
         return float(np.mean(values)) if values else float("nan")
 
-    return f"early warning AUC: model {mean_auc('model'):.3f}, rules {mean_auc('rules'):.3f}, recency {mean_auc('recency'):.3f}"
+    return (f"early warning AUC: model {mean_auc('model'):.3f}, rules {mean_auc('rules'):.3f}, "
+            f"recency {mean_auc('recency'):.3f}")
 
 
 def run_command(settings: Settings, presets: Sequence[str], n_users: int, n_days: int, current: bool,

@@ -54,7 +54,8 @@ def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Pat
         refit_seconds, refit_cpu = time.perf_counter() - started, time.process_time() - cpu
     if isinstance(card, str):
         raise SystemExit(f"no refit possible on this world: {card}")
-    print(f"  refit as of {last_day}: {refit_seconds:6.1f} s ({refit_cpu:.1f} s of CPU)  ({card.rows['train']:,} train, "
+    print(f"  refit as of {last_day}: {refit_seconds:6.1f} s ({refit_cpu:.1f} s of CPU)  "
+          f"({card.rows['train']:,} train, "
           f"{card.rows['calibration']:,} calibration, {card.rows['test']:,} test user-days; test ROC AUC "
           f"{card.test['roc_auc']:.3f}, calibration error {card.test['calibration_error']:.3f})", flush=True)
 

@@ -111,7 +111,8 @@ def baseline_auc(rows: pd.DataFrame, column: str) -> float:
 def _rejected_reason(card: ModelCard) -> str:
     best = max(card.baseline_roc_auc, key=card.baseline_roc_auc.get)
     return (f"cold start: the model fitted as of {card.cutoff} ({card.version}, test ROC AUC "
-            f"{card.test['roc_auc']:.3f}) does not beat {best} ({card.baseline_roc_auc[best]:.3f}) on held-out days yet")
+            f"{card.test['roc_auc']:.3f}) does not beat {best} ({card.baseline_roc_auc[best]:.3f}) on held-out "
+            "days yet")
 
 
 def _in_force_reason(card: ModelCard) -> str:

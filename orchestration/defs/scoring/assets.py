@@ -27,7 +27,8 @@ def _model_metadata(in_force: ModelInForce) -> dict[str, dg.MetadataValue]:
         card = in_force.card
         metadata["model_version"] = dg.MetadataValue.text(card.version)
         metadata["train_rows"] = dg.MetadataValue.int(card.rows["train"])
-        metadata["training_window"] = dg.MetadataValue.json({k: [str(d) for d in v] for k, v in card.training_window.items()})
+        window = {name: [str(day) for day in days] for name, days in card.training_window.items()}
+        metadata["training_window"] = dg.MetadataValue.json(window)
         for name in ("roc_auc", "pr_auc", "brier", "calibration_error", "base_rate"):
             metadata[f"test_{name}"] = dg.MetadataValue.float(float(card.test[name]))
         metadata["test_roc_auc_of_recency_baselines"] = dg.MetadataValue.json(card.baseline_roc_auc)
