@@ -101,6 +101,9 @@ def labelled_rows(
         where labels.label_date between ? and ?
           and later.label_date between ? and ?
           and hash(labels.user_id, labels.label_date) % 1000000 < ?
+        -- a fixed row order: the booster's early-stopping split depends on it, and a refit of the same rows
+        -- must give the same model (a backfill and daily runs refit independently)
+        order by labels.label_date, labels.user_id
     """
     horizon = timedelta(days=horizon_days)
     params = [horizon_days, first, last, first + horizon, last + horizon, int(keep * 1_000_000)]
