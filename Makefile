@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall benchmark-uplift benchmark-staging dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring evaluate-early-warning dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,6 +38,12 @@ benchmark-uplift: $(STAMP)  ## planning 1 million synthetic users with the uplif
 
 benchmark-staging: $(STAMP)  ## one landing day of a 100,000-user app: ingestion, staging and the events contract, wall and CPU seconds
 	$(VENV)/bin/churn-recall benchmark-staging --users 100000
+
+benchmark-scoring: $(STAMP)  ## one churn-model refit on 20,000 users x 120 days, and scoring 1 million users
+	$(VENV)/bin/churn-recall benchmark-scoring
+
+evaluate-early-warning: $(STAMP)  ## churn probability vs rules vs recency vs BG/NBD, per preset (and CDNOW)
+	$(VENV)/bin/churn-recall evaluate-early-warning --cdnow
 
 dev: $(STAMP)  ## the Dagster UI on the same code location; its instance (run history) lives in .dagster_home/
 	mkdir -p .dagster_home && touch .dagster_home/dagster.yaml

@@ -1,6 +1,6 @@
 """Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; the other commands do one part (simulate, run, summary)
-or measure (benchmarks and evaluations)."""
+the pipeline as one run and prints the result; the other commands do one part (simulate, run, summary),
+measure (benchmarks) or judge (evaluations of the early warning and the uplift learner)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,22 @@ def main(argv: list[str] | None = None) -> None:
     staging_bench.add_argument("--users", type=int, default=100_000)
     staging_bench.add_argument("--days", type=int, default=9, help="the last day is timed, after the others")
     staging_bench.add_argument("--landing", type=Path, default=None, help="an existing landing folder to read")
+    scoring_bench = commands.add_parser(
+        "benchmark-scoring", help="time one churn-model refit on a simulated world and scoring 1 million users")
+    scoring_bench.add_argument("--users", type=int, default=20_000, help="users of the simulated world (refit)")
+    scoring_bench.add_argument("--days", type=int, default=120)
+    scoring_bench.add_argument("--score-users", type=int, default=1_000_000, help="label rows scored at once")
+    scoring_bench.add_argument("--home", type=Path, help="reuse (or keep) the benchmark world in this folder")
+    evaluate = commands.add_parser(
+        "evaluate-early-warning",
+        help="ROC/PR AUC, top-decile precision, Brier and lead time of the churn probability, the rules, recency "
+             "and BG/NBD on the current warehouse and a simulated world per preset")
+    evaluate.add_argument("--users", type=int, default=2_000, help="users of each simulated world")
+    evaluate.add_argument("--days", type=int, default=120, help="days of each simulated world")
+    evaluate.add_argument("--presets", nargs="*", default=["ecommerce", "game", "finance"])
+    evaluate.add_argument("--no-current", action="store_true", help="skip the current warehouse")
+    evaluate.add_argument("--cdnow", action="store_true", help="also the real CDNOW purchase log (slow)")
+    evaluate.add_argument("--home", type=Path, help="folder for the simulated worlds (default: a temporary one)")
     args = parser.parse_args(argv)
     _configure_logging()
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
@@ -135,6 +151,14 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.ingestion.benchmark import run_staging_benchmark
 
         run_staging_benchmark(args.users, args.days, landing=args.landing)
+    elif args.command == "benchmark-scoring":
+        from orchestration.scoring.benchmark import run_scoring_benchmark
+
+        run_scoring_benchmark(args.users, args.days, args.score_users, args.home)
+    elif args.command == "evaluate-early-warning":
+        from orchestration.evaluation.early_warning_command import run_command
+
+        run_command(settings, args.presets, args.users, args.days, not args.no_current, args.cdnow, args.home)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ tests use)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -27,11 +28,17 @@ def run_days(
     raise_on_error: bool = True,
     log_level: str = "INFO",
     progress: bool = False,
+    up_to: Sequence[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the partitions first..last (inclusive) in a single run, recorded
     in `instance` (an in-memory one by default). Dagster's console logs at `log_level`, or with
-    `progress` one short line per step instead (orchestration/defs/progress.py)."""
-    job = _definitions(settings).resolve_job_def(DAILY_JOB)
+    `progress` one short line per step instead (orchestration/defs/progress.py). With `up_to`, only
+    those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine)."""
+    definitions = _definitions(settings)
+    job = definitions.resolve_job_def(DAILY_JOB)
+    selection = None
+    if up_to:
+        selection = list(dg.AssetSelection.assets(*up_to).upstream().resolve(definitions.resolve_asset_graph()))
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
@@ -40,7 +47,7 @@ def run_days(
     instance = instance or dg.DagsterInstance.ephemeral()
     loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}
     return job.execute_in_process(run_config={"loggers": loggers}, tags=tags, instance=instance,
-                                  raise_on_error=raise_on_error)
+                                  raise_on_error=raise_on_error, asset_selection=selection)
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:

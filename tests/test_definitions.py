@@ -18,8 +18,8 @@ ORCHESTRATION = Path(__file__).resolve().parents[1] / "orchestration"
 WIRING = {"defs", "definitions.py", "runner.py"}
 EXPECTED = [
     "raw_events", "raw_users", "raw_recall_touches", "stg_events", "quarantine_events", "stg_users",
-    "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "user_risk_tiers",
-    "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
+    "stg_recall_touches", "int_user_daily_activity", "user_daily_labels", "churn_model", "user_churn_scores",
+    "user_risk_tiers", "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
     "churn_health_daily", "churn_health_stages", "churn_health_monthly", "bi_snapshot",
 ]
 
@@ -83,6 +83,20 @@ def test_reporting_marts_run_after_the_python_steps_they_read_and_feed_the_bi_sn
     # The daily dbt set does not hold the reporting marts (that would be a cycle through the Python steps).
     daily = defs.resolve_assets_def(AssetKey("user_risk_tiers"))
     assert AssetKey("churn_health_daily") not in daily.keys
+
+
+def test_churn_scores_sit_between_the_labels_and_the_tiers_in_their_own_steps(defs):
+    graph = defs.resolve_asset_graph()
+    assert AssetKey("user_daily_labels") in graph.get(AssetKey("churn_model")).parent_keys
+    assert AssetKey("churn_model") in graph.get(AssetKey("user_churn_scores")).parent_keys
+    assert AssetKey("user_churn_scores") in graph.get(AssetKey("user_risk_tiers")).parent_keys
+    assert graph.get(AssetKey("user_churn_scores")).group_name == "scoring"
+    # user_risk_tiers is the dbt set downstream of the scores, so the daily dbt set has no cycle to break
+    tiers_set = graph.assets_def_for_key(AssetKey("user_risk_tiers"))
+    labels_set = graph.assets_def_for_key(AssetKey("user_daily_labels"))
+    assert tiers_set is not labels_set and AssetKey("user_daily_labels") not in tiers_set.keys
+    plan = [node.name for node in defs.resolve_job_def("daily_pipeline").graph.node_defs]
+    assert {"dbt_daily_models", "dbt_scored_models", "churn_model", "user_churn_scores"} <= set(plan)
 
 
 def test_partitions_start_on_the_configured_day(tmp_path):

@@ -24,8 +24,8 @@ LAST = WORLD.end_date
 SPLIT = LAST - timedelta(days=1)  # the last two days are also run one by one
 TABLES = [
     "raw_events", "stg_events", "quarantine_events", "stg_users", "int_user_versions", "stg_recall_touches",
-    "int_user_daily_activity", "user_daily_labels", "user_risk_tiers", "recall_actions", "recall_outbox",
-    "recall_outcomes", "recall_metrics",
+    "int_user_daily_activity", "user_daily_labels", "churn_model", "user_churn_scores", "user_risk_tiers",
+    "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
 ]
 
 
@@ -109,6 +109,25 @@ def test_outputs_have_the_expected_contents(backfilled, landing):
     merged = measured.merge(truth, on=["action_id", "arm"])
     expected = merged["y1_woke_up_7d"].where(merged["arm"] == "treatment", merged["y0_woke_up_7d"])
     assert len(merged) > 100 and (merged["woke_up"].astype(bool) == expected.astype(bool)).all()
+
+
+def test_the_churn_model_takes_over_the_tiers_once_history_allows(backfilled):
+    with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
+        q = lambda sql, *p: con.execute(sql, list(p)).fetchall()  # noqa: E731
+        models = dict(q("select model_date, status from churn_model"))
+        assert len(models) == WORLD.n_days  # a row per day: the model in force, or why the rules stand in
+        assert models[START] == "cold_start" and models[LAST] == "model"
+        assert q("select count(*) from churn_model where status = 'cold_start' and reason not like 'cold start:%'") == [(0,)]
+        # the tiers use exactly the day's scores: the probability when the model scores, the rules otherwise
+        assert q("""select count(*) from user_risk_tiers t left join user_churn_scores s
+                    on s.user_id = t.user_id and s.score_date = t.tier_date
+                    where t.scored_by <> coalesce(s.scored_by, 'rules')
+                       or (t.scored_by = 'model' and t.risk_score <> round(100 * s.churn_probability, 1))
+                       or (t.scored_by = 'rules' and t.risk_score <> t.rules_risk_score)""") == [(0,)]
+        # the model's at_risk list stays within the volume the preset allows
+        shares = q("""select tier_date, avg(case when lifecycle_stage = 'at_risk' then 1.0 else 0 end)
+                      from user_risk_tiers where scored_by = 'model' group by 1""")
+        assert shares and max(share for _, share in shares) <= 0.05
 
 
 def test_measured_lift_agrees_with_the_simulators_true_effect(backfilled, landing):

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
     (schema churn_recall_bi), e.g. postgresql://bi_writer@localhost:5432/analytics.
     input_bounds: the limits of the staging rules (CHURN_RECALL_MAX_AMOUNT etc., see InputBounds).
+    at_risk_max_share: replaces the preset's at_risk_max_share, the share of the day's users the churn
+    model may flag at_risk: the volume the team can serve (None: the preset's).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -53,6 +55,7 @@ class Settings(BaseModel):
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None
     input_bounds: InputBounds = InputBounds()
+    at_risk_max_share: float | None = Field(default=None, gt=0, le=1)
 
     @field_validator("vertical")
     @classmethod
@@ -107,6 +110,7 @@ class Settings(BaseModel):
                 lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
                 input_bounds=InputBounds.from_env(env),
+                at_risk_max_share=env.get("CHURN_RECALL_AT_RISK_MAX_SHARE") or None,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -117,8 +121,9 @@ class Settings(BaseModel):
         return preset_for(self.vertical)
 
     def dbt_rule_vars(self) -> dict[str, object]:
-        """The dbt vars of the run's rules: the vertical preset's and the input bounds."""
-        return {**self.preset.dbt_vars(), **self.input_bounds.dbt_vars()}
+        """The dbt vars of the run's rules: the vertical preset's with the settings' overrides, and the input bounds."""
+        overrides = {} if self.at_risk_max_share is None else {"at_risk_max_share": self.at_risk_max_share}
+        return {**self.preset.dbt_vars(), **overrides, **self.input_bounds.dbt_vars()}
 
     @property
     def measurement_windows(self) -> tuple[int, int]:

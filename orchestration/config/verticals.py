@@ -63,6 +63,11 @@ class VerticalPreset(BaseModel):
     value_duration_min_purchase_days: int = Field(ge=1)
     value_first_repeat_window_days: int = Field(ge=1)
     value_renewal_window_days: int = Field(ge=0)
+    # the churn probability (orchestration/scoring) and the tiers built on it
+    churn_horizon_days: int = Field(default=30, ge=7, le=365)
+    at_risk_max_share: float = Field(default=0.05, gt=0, le=1)
+    at_risk_min_probability: float = Field(default=0.5, ge=0, lt=1)
+    risk_level_probabilities: list[float] = Field(default=[0.5, 0.7, 0.85], min_length=3, max_length=3)
     measurement: MeasurementPreset = MeasurementPreset()
 
     def dbt_vars(self) -> dict[str, Any]:
@@ -88,6 +93,9 @@ class VerticalPreset(BaseModel):
         for name, days in list(stages.items())[1:]:
             if days not in grades:
                 raise ValueError(f"{name} = {days} is not one of silence_grade_days {grades}")
+        bands = self.risk_level_probabilities
+        if any(b <= a for a, b in zip(bands, bands[1:])) or not 0 < bands[0] or not bands[-1] < 1:
+            raise ValueError(f"risk_level_probabilities must be three increasing probabilities in (0, 1), got {bands}")
         known = known_event_names()
         for field in ("key_action_events", "purchase_events", "core_feature_events"):
             unknown = sorted(set(getattr(self, field)) - known)

@@ -18,6 +18,7 @@ from orchestration.defs.recall.assets import recall_assets
 from orchestration.defs.recall.checks import recall_checks
 from orchestration.defs.reporting.assets import reporting_assets
 from orchestration.defs.resources import resources
+from orchestration.defs.scoring.assets import scoring_assets
 from orchestration.defs.segments.assets import segment_assets
 
 
@@ -28,8 +29,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ingestion_definitions(partitions),
         dbt_definitions(partitions),
         dg.Definitions(
-            assets=[*segment_assets(partitions), *recall_assets(partitions), *measurement_assets(partitions),
-                    *reporting_assets(partitions), *bi_assets(), *bi_postgres_assets(settings)],
+            assets=[*scoring_assets(partitions), *segment_assets(partitions), *recall_assets(partitions),
+                    *measurement_assets(partitions), *reporting_assets(partitions), *bi_assets(),
+                    *bi_postgres_assets(settings)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
         ),
         job_definitions(partitions),

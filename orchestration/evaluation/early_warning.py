@@ -1,155 +1,218 @@
-"""Early-warning evaluation against the simulator's ground truth: how many days before a user's true churn the
-at-risk stage (or worse) flags them, how many true churners it catches (recall), how many flagged users truly
-churn within a horizon (precision), and how far the flag runs ahead of silence alone.
+"""Early-warning evaluation: how well four scores of day D predict that a user takes no key action on days
+D+1..D+H, and how early each flags the users who churn.
 
-A flag *run* is a stretch of consecutive tier days in a flagged stage (at_risk or any dormant/churned stage).
-An *alarm* is the first day of a run. A churner is caught when the day before the true churn date lies in a run;
-the lead is the churn date minus the run's first day. Precision is that of each day's list: among the user-days
-flagged (and not truly churned yet), the share whose true churn follows within the horizon, next to the same
-share among all not-yet-churned user-days (the base rate).
+The four scores: the churn probability (user_churn_scores), the rules-only score
+(user_risk_tiers.rules_risk_score), days since the last key action (recency; a user without one ranks above
+everyone), and a BG/NBD baseline fitted on the key-action log as of each week's Monday like the model
+(orchestration/evaluation/bgnbd.py). Every score of D uses data up to D only; the outcome comes from the
+label row of D+H, so only days with D+H on or before the last labelled day are evaluated, and only days
+the model scored (once it exists), so that the four are compared on the same user-days.
+
+Per score: ROC AUC and PR AUC (pooled over user-days); precision of each day's top decile and its lift
+over the base rate; Brier score and calibration error where the score is a probability; and the lead:
+a user is flagged on the days it sits in the day's top decile; a churner is caught when flagged the day
+before its churn date (the simulator's true churn date, or on real data the day after a key action that
+no other follows within H days), and the lead is the churn date minus the first day of that flagged run.
+The at_risk stage is judged the same way: its share of the day's users and its precision over the base rate.
 """
 
 from __future__ import annotations
 
-import argparse
-from datetime import date
-from pathlib import Path
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-FLAG_STAGES = frozenset({"at_risk", "dormant_light", "dormant_medium", "dormant_severe", "churned"})
-DORMANT_STAGES = frozenset({"dormant_light", "dormant_medium", "dormant_severe", "churned"})
-HORIZON_DAYS = 30
+from orchestration.scoring.model import calibration_error
+from orchestration.segments.cadence import refresh_day
 
+from .bgnbd import fit_bgnbd, key_action_days, p_no_key_action, rfm_summary
 
-def flag_runs(tiers: pd.DataFrame) -> pd.DataFrame:
-    """Tier rows sorted by user and day with flag, run_id, run_start and the run's first silence/dormant days."""
-    t = tiers[["user_id", "tier_date", "lifecycle_stage", "signals_fired", "silent_days"]].copy()
-    t["tier_date"] = pd.to_datetime(t["tier_date"])
-    t = t.sort_values(["user_id", "tier_date"], kind="stable").reset_index(drop=True)
-    t["flag"] = t["lifecycle_stage"].isin(FLAG_STAGES)
-    same_user = t["user_id"].eq(t["user_id"].shift())
-    next_day = t["tier_date"].sub(t["tier_date"].shift()).dt.days.eq(1)
-    continues = t["flag"] & t["flag"].shift(fill_value=False) & same_user & next_day
-    t["alarm"] = t["flag"] & ~continues
-    t["run_id"] = t["alarm"].cumsum().where(t["flag"])
-    t["run_start"] = t.groupby("run_id")["tier_date"].transform("min")
-    return t
+SCORERS: dict[str, bool] = {"model": True, "rules": False, "recency": False, "bgnbd": True}  # name: is a probability
+TOP_SHARE = 0.10
+# days since the last key action of a user who never took one: above any real recency, ordered by tenure
+NEVER = 100_000
 
 
-def _first_in_run(runs: pd.DataFrame, mask: pd.Series) -> pd.Series:
-    """First tier_date per run_id among rows where mask holds."""
-    return runs[mask & runs["flag"]].groupby("run_id")["tier_date"].min()
+@dataclass
+class Evaluation:
+    """The figures of one warehouse: a row per scorer, the at_risk stage's figures and what was evaluated."""
+
+    name: str
+    horizon_days: int
+    first_day: date | None
+    last_day: date | None
+    user_days: int
+    scorers: pd.DataFrame
+    at_risk: dict[str, float] = field(default_factory=dict)
+    note: str = ""
 
 
-def infer_at_risk_silent_days(tiers: pd.DataFrame) -> int | None:
-    """The silence threshold of at_risk, read off the rows: at_risk without fired signals is silence-based."""
-    silent = tiers[(tiers["lifecycle_stage"] == "at_risk") & (tiers["signals_fired"].fillna("") == "")]
-    return int(silent["silent_days"].min()) if len(silent) else None
+def evaluation_frame(con: duckdb.DuckDBPyConnection, horizon_days: int, first_partition: date,
+                     day_step: int = 1) -> pd.DataFrame:
+    """One row per evaluated user-day: the four scores, the stage and the outcome `churned`."""
+    bounds = con.execute("""
+        select min(tier_date) filter (where scored_by = 'model'), min(tier_date),
+               (select max(label_date) from user_daily_labels)
+        from user_risk_tiers""").fetchall()[0]
+    first_model_day, first_tier_day, last_label_day = bounds
+    if last_label_day is None or first_tier_day is None:
+        return pd.DataFrame()
+    first = first_model_day or first_tier_day
+    last = last_label_day - timedelta(days=horizon_days)
+    frame = con.execute("""
+        select tiers.user_id, tiers.tier_date as day, tiers.lifecycle_stage, tiers.scored_by,
+               tiers.churn_probability as model, tiers.rules_risk_score as rules,
+               coalesce(tiers.days_since_last_key_action, ? + tiers.days_since_signup) as recency,
+               (later.last_key_action_date is null or later.last_key_action_date <= tiers.tier_date) as churned
+        from user_risk_tiers as tiers
+        join user_daily_labels as later
+            on later.user_id = tiers.user_id and later.label_date = tiers.tier_date + cast(? as integer)
+        where tiers.tier_date between ? and ? and datediff('day', cast(? as date), tiers.tier_date) % ? = 0
+        order by tiers.tier_date, tiers.user_id""",
+        [NEVER, horizon_days, first, last, first, day_step]).df()
+    if frame.empty:
+        return frame
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["bgnbd"] = bgnbd_scores(con, frame, horizon_days, first_partition)
+    return frame
 
 
-def evaluate_early_warning(
-    tiers: pd.DataFrame, truth_users: pd.DataFrame, vertical: str, horizon_days: int = HORIZON_DAYS,
-    at_risk_silent_days: int | None = None,
-) -> pd.DataFrame:
-    """One row of early-warning figures for a preset.
+def bgnbd_scores(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, horizon_days: int,
+                 first_partition: date) -> np.ndarray:
+    """P(no key action in H days) per row of `frame` from a BG/NBD fitted as of the row's week's Monday."""
+    actions = key_action_days(con, max(frame["day"]))
+    out = np.ones(len(frame))
+    fitted: dict[date, object] = {}
+    for day, rows in frame.groupby("day").indices.items():
+        cutoff = refresh_day(day, first_partition)
+        if cutoff not in fitted:
+            history = rfm_summary(actions, cutoff)
+            fitted[cutoff] = fit_bgnbd(history) if len(history) >= 10 else None
+        if fitted[cutoff] is None:
+            out[rows] = np.nan
+            continue
+        probability = p_no_key_action(fitted[cutoff], rfm_summary(actions, day), horizon_days)
+        out[rows] = frame["user_id"].iloc[rows].map(probability).fillna(1.0).to_numpy()
+    return out
 
-    tiers: user_risk_tiers rows (user_id, tier_date, lifecycle_stage, signals_fired, silent_days).
-    truth_users: the simulator's truth/users (user_id, churn_date; null when the user never churns).
-    Churners count when their churn date falls after the first tier day and on or before the last one.
-    Precision counts user-days early enough that the horizon ends by the last tier day.
-    """
-    runs = flag_runs(tiers)
-    threshold = at_risk_silent_days if at_risk_silent_days is not None else infer_at_risk_silent_days(runs)
-    first_day, last_day = runs["tier_date"].min(), runs["tier_date"].max()
-    churn = pd.to_datetime(truth_users.set_index("user_id")["churn_date"])
-    runs["churn_date"] = runs["user_id"].map(churn)
 
-    # Recall and lead: the row of the day before the true churn date.
-    eve = runs[runs["tier_date"] == runs["churn_date"] - pd.Timedelta(days=1)]
-    eve = eve[(eve["churn_date"] > first_day) & (eve["churn_date"] <= last_day)]
-    caught = eve[eve["flag"]].copy()
+def top_share_flags(frame: pd.DataFrame, score: str, share: float = TOP_SHARE) -> pd.Series:
+    """True for the rows in their day's top `share` by `score` (ties broken by a hash of the user, never
+    by the outcome)."""
+    tie_break = pd.util.hash_pandas_object(frame["user_id"], index=False).astype("float64")
+    ordered = frame.assign(_score=frame[score], _tie=tie_break).sort_values(
+        ["day", "_score", "_tie"], ascending=[True, False, True], kind="stable")
+    rank = ordered.groupby("day").cumcount() + 1
+    size = ordered.groupby("day")["user_id"].transform("size")
+    flags = rank <= np.ceil(share * size)
+    return flags.reindex(frame.index)
+
+
+def churn_dates_observed(con: duckdb.DuckDBPyConnection, horizon_days: int) -> pd.Series:
+    """On real data: per user, the churn dates seen - the day after each key action that no other key
+    action follows within H days (judged only where those H days are labelled)."""
+    last_label_day = con.execute("select max(label_date) from user_daily_labels").fetchall()[0][0]
+    rows = con.execute("""
+        select user_id, activity_date + 1 as churn_date
+        from (
+            select user_id, activity_date,
+                   lead(activity_date) over (partition by user_id order by activity_date) as next_date
+            from int_user_daily_activity where key_actions > 0
+        )
+        where coalesce(next_date, cast(? as date) + 1) - activity_date > ? and activity_date + ? <= ?""",
+        [last_label_day, horizon_days, horizon_days, last_label_day]).df()
+    return rows.set_index("user_id")["churn_date"]
+
+
+def lead_times(frame: pd.DataFrame, flags: pd.Series, churn_dates: pd.Series) -> tuple[float, float]:
+    """(median lead in days of the caught churners, share of churners caught) for one scorer's flags."""
+    t = frame[["user_id", "day"]].assign(flag=flags.to_numpy())
+    t = t.sort_values(["user_id", "day"], kind="stable").reset_index(drop=True)
+    day = pd.to_datetime(t["day"])
+    continues = t["flag"] & t["flag"].shift(fill_value=False) & t["user_id"].eq(t["user_id"].shift()) & (
+        day.diff().dt.days == 1)
+    run_id = (t["flag"] & ~continues).cumsum().where(t["flag"])
+    t["run_start"] = day.groupby(run_id).transform("min")
+    dates = pd.to_datetime(churn_dates.rename("churn_date")).rename_axis("user_id").reset_index()
+    eves = dates.assign(day=dates["churn_date"] - pd.Timedelta(days=1))
+    merged = eves.merge(t.assign(day=day), on=["user_id", "day"], how="inner")
+    if merged.empty:
+        return float("nan"), float("nan")
+    caught = merged[merged["flag"]]
     lead = (caught["churn_date"] - caught["run_start"]).dt.days
-    silence_at = _first_in_run(runs, runs["silent_days"] >= (threshold if threshold is not None else np.inf))
-    dormant_at = _first_in_run(runs, runs["lifecycle_stage"].isin(DORMANT_STAGES))
-    ahead_of_silence = (caught["run_id"].map(silence_at) - caught["run_start"]).dt.days
-    ahead_of_dormant = (caught["run_id"].map(dormant_at) - caught["run_start"]).dt.days
-    starts = runs[runs["alarm"]].set_index("run_id")
-    by_signal = caught["run_id"].map(starts["signals_fired"].fillna("") != "")
-
-    # Precision: user-days whose horizon is observed and whose user has not truly churned yet (cannot be warned).
-    days = runs[(runs["tier_date"] + pd.Timedelta(days=horizon_days) <= last_day)
-                & ~(runs["churn_date"] <= runs["tier_date"])]
-    hit = (days["churn_date"] > days["tier_date"]) & (
-        days["churn_date"] <= days["tier_date"] + pd.Timedelta(days=horizon_days))
-    base = float(hit.mean()) if len(days) else float("nan")
-    precision = float(hit[days["flag"]].mean()) if days["flag"].any() else float("nan")
-    at_risk = days["lifecycle_stage"] == "at_risk"
-    precision_at_risk = float(hit[at_risk].mean()) if at_risk.any() else float("nan")
-    alarms = days[days["alarm"]]
-    return pd.DataFrame([{
-        "vertical": vertical,
-        "users": int(runs["user_id"].nunique()),
-        "tier_days": int(runs["tier_date"].nunique()),
-        "true_churners": int(len(eve)),
-        "flagged_before_churn": int(len(caught)),
-        "recall": float(len(caught) / len(eve)) if len(eve) else float("nan"),
-        "median_lead_days": float(lead.median()) if len(lead) else float("nan"),
-        "mean_lead_days": float(lead.mean()) if len(lead) else float("nan"),
-        "flag_started_by_signals": float(by_signal.mean()) if len(by_signal) else float("nan"),
-        "at_risk_silent_days": threshold,
-        "median_days_ahead_of_silence": float(ahead_of_silence.median()) if len(caught) else float("nan"),
-        "mean_days_ahead_of_silence": float(ahead_of_silence.mean()) if len(caught) else float("nan"),
-        "median_days_ahead_of_dormant": float(ahead_of_dormant.median()) if len(caught) else float("nan"),
-        "horizon_days": horizon_days,
-        "alarms": int(len(alarms)),
-        "flagged_user_days": int(days["flag"].sum()),
-        f"precision_{horizon_days}d": precision,
-        f"precision_at_risk_{horizon_days}d": precision_at_risk,
-        f"alarm_precision_{horizon_days}d": float(hit[alarms.index].mean()) if len(alarms) else float("nan"),
-        f"base_rate_{horizon_days}d": base,
-        "precision_lift": precision / base if base > 0 else float("nan"),
-    }])
+    return (float(lead.median()) if len(lead) else float("nan")), float(len(caught) / len(merged))
 
 
-def run_early_warning_evaluation(
-    vertical: str, n_users: int, n_days: int, home: Path, seed: int = 7, horizon_days: int = HORIZON_DAYS,
-) -> pd.DataFrame:
-    """Simulate a world of the vertical under `home`, run the whole pipeline over every day with that
-    vertical's preset, and evaluate the early warning against the simulator's truth."""
-    import duckdb
-    import pyarrow.parquet as pq
-
-    from orchestration.config import Settings
-    from orchestration.runner import run_days
-    from orchestration.simulator import SimulationConfig, simulate, write_world
-
-    settings = Settings.under(home, vertical=vertical)
-    config = SimulationConfig(n_users=n_users, n_days=n_days, seed=seed, vertical=vertical,
-                              start_date=settings.start_date)
-    write_world(simulate(config), settings.landing, settings.truth)
-    run_days(settings, config.start_date, config.end_date, log_level="WARNING")
-    with duckdb.connect(str(settings.warehouse)) as con:
-        tiers = con.execute(
-            "select user_id, tier_date, lifecycle_stage, signals_fired, silent_days from user_risk_tiers"
-        ).df()
-    truth = pq.read_table(settings.truth / "users.parquet").to_pandas()
-    return evaluate_early_warning(tiers, truth, vertical, horizon_days)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """python -m orchestration.evaluation.early_warning --vertical game --users 20000 --days 120 --home DIR"""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vertical", action="append", required=True)
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--home", type=Path, required=True)
-    args = parser.parse_args(argv)
-    tables = [run_early_warning_evaluation(v, args.users, args.days, args.home / v) for v in args.vertical]
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(pd.concat(tables, ignore_index=True).T.to_string())
+def scorer_table(frame: pd.DataFrame, churn_dates: pd.Series) -> pd.DataFrame:
+    """A row of figures per scorer over the frame's user-days."""
+    outcome = frame["churned"].to_numpy(dtype=bool)
+    base = float(outcome.mean())
+    rows = []
+    for name, is_probability in SCORERS.items():
+        score = frame[name].to_numpy(dtype=float)
+        row: dict[str, object] = {"scorer": name}
+        if np.isnan(score).any() or len(np.unique(outcome)) < 2:
+            rows.append(row)
+            continue
+        flags = top_share_flags(frame, name)
+        precision = float(outcome[flags.to_numpy()].mean())
+        lead, caught = lead_times(frame, flags, churn_dates)
+        row.update(roc_auc=roc_auc_score(outcome, score), pr_auc=average_precision_score(outcome, score),
+                   top_decile_precision=precision, top_decile_lift=precision / base if base else float("nan"),
+                   brier=brier_score_loss(outcome, score) if is_probability else float("nan"),
+                   calibration_error=(calibration_error(score, outcome.astype(float)) if is_probability
+                                      else float("nan")),
+                   median_lead_days=lead, churners_caught=caught)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("scorer")
 
 
-if __name__ == "__main__":
-    main()
+def at_risk_figures(frame: pd.DataFrame, truth_churn: pd.Series | None, horizon_days: int) -> dict[str, float]:
+    """The at_risk stage: mean share of the day's users, precision against the outcome and the base rate;
+    with the simulator's truth also against true churn within H days among users not churned yet."""
+    at_risk = frame["lifecycle_stage"].eq("at_risk")
+    churned = frame["churned"].astype(bool)
+    figures = {
+        "share": float(at_risk.groupby(frame["day"]).mean().mean()),
+        "precision": float(churned[at_risk].mean()) if at_risk.any() else float("nan"),
+        "base_rate": float(churned.mean()),
+    }
+    figures["lift"] = figures["precision"] / figures["base_rate"] if figures["base_rate"] else float("nan")
+    if truth_churn is not None:
+        churn = pd.to_datetime(frame["user_id"].map(truth_churn))
+        day = pd.to_datetime(frame["day"])
+        alive = ~(churn <= day)
+        soon = (churn > day) & (churn <= day + pd.Timedelta(days=horizon_days))
+        figures["true_precision"] = float(soon[alive & at_risk].mean()) if (alive & at_risk).any() else float("nan")
+        figures["true_base_rate"] = float(soon[alive].mean())
+        figures["true_lift"] = (figures["true_precision"] / figures["true_base_rate"]
+                                if figures["true_base_rate"] else float("nan"))
+    return figures
+
+
+def evaluate_warehouse(
+    con: duckdb.DuckDBPyConnection, name: str, horizon_days: int, first_partition: date,
+    truth_users: pd.DataFrame | None = None, day_step: int = 1,
+) -> Evaluation:
+    """Every figure of the early warning for one warehouse (truth_users: the simulator's truth/users, with
+    churn_date, when there is one)."""
+    frame = evaluation_frame(con, horizon_days, first_partition, day_step)
+    if frame.empty:
+        return Evaluation(name, horizon_days, None, None, 0, pd.DataFrame(),
+                          note="nothing to evaluate: no tier day whose next H days are labelled")
+    truth = None
+    if truth_users is not None:
+        truth = truth_users.dropna(subset=["churn_date"]).set_index("user_id")["churn_date"]
+    churn_dates = truth if truth is not None else churn_dates_observed(con, horizon_days)
+    notes = []
+    if not frame["scored_by"].eq("model").all():
+        notes.append("no model-scored day with a known outcome yet: the model column is empty")
+    if frame["bgnbd"].isna().any():
+        notes.append("BG/NBD: no converged fit for some weeks, its figures are left out")
+    note = "; ".join(notes)
+    return Evaluation(name, horizon_days, min(frame["day"]), max(frame["day"]), len(frame),
+                      scorer_table(frame, churn_dates), at_risk_figures(frame, truth, horizon_days), note)

@@ -266,6 +266,52 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("centroid_distance", "DOUBLE", "Distance to the cluster centre in standardized units (how typical the user is)."),
         ),
     ),
+    "churn_model": (
+        "The churn model in force on each day (the partition): the model refitted as of that week's Monday (or the "
+        "first partition) and kept in the registry ($CHURN_RECALL_HOME/models/churn/<version>/: model.joblib and "
+        "card.json), with its quality on held-out days; or, while too little matured history exists, the reason "
+        "the rules stand in (cold start). See orchestration/scoring.",
+        _cols(
+            ("model_date", "DATE", "Business day the model scores (the partition; primary key)."),
+            ("cutoff_date", "DATE", "R: the refit's cut-off, the Monday on or before model_date (or the first partition). "
+             "The refit read no label dated after R."),
+            ("model_version", "VARCHAR", "Registry version <vertical>-<R yyyymmdd>-<digest of how the fit is made>; null "
+             "in a cold start."),
+            ("status", "VARCHAR", "model (a fitted model scores the day) or cold_start (the rules score it)."),
+            ("reason", "VARCHAR", "Why: the model and its test AUC, or the cold-start reason (e.g. too few matured days)."),
+            ("horizon_days", "INTEGER", "H: the probability is of no key action on days D+1..D+H (the preset's "
+             "churn_horizon_days)."),
+            ("training_first_date", "DATE", "First label day the refit used (a day D is used only when D + H <= R)."),
+            ("training_last_date", "DATE", "Last label day the refit used: R - H."),
+            ("train_rows", "BIGINT", "User-days the boosting was fitted on (sampled by user and day above 100,000): the "
+             "matured days but the last 14, of which the first 7 test the model and the last 7 calibrate it."),
+            ("test_rows", "BIGINT", "User-days of the test slice (the 7 matured days before the calibration slice)."),
+            ("test_base_rate", "DOUBLE", "Share of test user-days with no key action in the following H days."),
+            ("test_roc_auc", "DOUBLE", "ROC AUC of the probability on the test slice."),
+            ("test_pr_auc", "DOUBLE", "Precision-recall AUC (average precision) on the test slice."),
+            ("test_brier", "DOUBLE", "Brier score (mean squared error of the probability) on the test slice."),
+            ("test_calibration_error", "DOUBLE", "Expected calibration error on the test slice: |mean probability - churn "
+             "rate| over 10 equal-count probability bins, weighted by size."),
+        ),
+    ),
+    "user_churn_scores": (
+        "The churn probability of every labelled user per day: P(no key action on days D+1..D+H), from the churn "
+        "model in force on D (churn_model), fitted point in time on matured days only. During a cold start the rows "
+        "say so (scored_by = 'rules', with the reason) and user_risk_tiers applies the rules. Read by user_risk_tiers "
+        "as a dbt source.",
+        _cols(
+            ("user_id", "VARCHAR", "The user (primary key part)."),
+            ("score_date", "DATE", "D: the business day scored (the partition; primary key part). Only the user's "
+             "user_daily_labels row of D is read."),
+            ("churn_probability", "DOUBLE", "Calibrated probability of no key action (the preset's key_action_events) on "
+             "days D+1..D+H; null when scored_by = 'rules'."),
+            ("horizon_days", "INTEGER", "H in days (the preset's churn_horizon_days)."),
+            ("model_version", "VARCHAR", "Registry version of the model that scored the row; null when scored_by = 'rules'."),
+            ("scored_by", "VARCHAR", "model, or rules (cold start: user_risk_tiers uses its rule-based stage and score)."),
+            ("score_reason", "VARCHAR", "Why this scorer: the model version, its cut-off and test AUC, or the cold-start "
+             "reason."),
+        ),
+    ),
 }
 
 

@@ -1,11 +1,14 @@
 -- lifecycle stage, risk level, RFM value tier, finance special tier and risk score per
--- (user_id, tier_date), derived
--- row by row from user_daily_labels; incremental over [min_date - lookback_days, max_date).
+-- (user_id, tier_date), derived row by row from user_daily_labels and the day's churn probability
+-- (user_churn_scores, written by a Python asset; empty or missing rows mean the rules apply);
+-- incremental over [min_date - lookback_days, max_date).
 {{ config(
     unique_key=['user_id', 'tier_date'],
     contract={'enforced': true},
     pre_hook="{{ delete_window('tier_date', lookback_start_date(), window_max_date()) }}"
 ) }}
+
+{%- set bands = var('risk_level_probabilities') %}
 
 with
 
@@ -15,36 +18,103 @@ labels as (
       and label_date < {{ window_max_date() }}
 ),
 
-staged as (
-    -- precedence: new (young and not silent), then silence depth, then signals, then comeback
+scores as (
+    select user_id, score_date, churn_probability, model_version, scored_by
+    from {{ source('scoring', 'user_churn_scores') }}
+    where score_date >= {{ lookback_start_date() }}
+      and score_date < {{ window_max_date() }}
+),
+
+scored_labels as (
     select
         labels.*,
+        scores.churn_probability,
+        scores.model_version,
+        -- no probability (cold start, or no scores yet): the rules stage and score the user
+        case when scores.churn_probability is null then 'rules' else 'model' end as scored_by
+    from labels
+    left join scores
+        on scores.user_id = labels.user_id
+        and scores.score_date = labels.label_date
+),
+
+silence_staged as (
+    -- the stages that precede at_risk, whoever scores: new (young and not silent), then silence depth
+    select
+        scored_labels.*,
         case
-            when labels.days_since_signup < {{ var('stage_new_user_days') }}
-                and labels.silent_days < {{ var('stage_at_risk_days') }} then 'new'
-            when labels.silent_days >= {{ var('stage_churned_days') }} then 'churned'
-            when labels.silent_days >= {{ var('stage_dormant_severe_days') }} then 'dormant_severe'
-            when labels.silent_days >= {{ var('stage_dormant_medium_days') }} then 'dormant_medium'
-            when labels.silent_days >= {{ var('stage_dormant_light_days') }} then 'dormant_light'
-            when labels.silent_days >= {{ var('stage_at_risk_days') }} then 'at_risk'
-            when labels.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
-            when labels.label_date - labels.last_reactivated_date < {{ var('reactivation_window_days') }}
+            when scored_labels.days_since_signup < {{ var('stage_new_user_days') }}
+                and scored_labels.silent_days < {{ var('stage_at_risk_days') }} then 'new'
+            when scored_labels.silent_days >= {{ var('stage_churned_days') }} then 'churned'
+            when scored_labels.silent_days >= {{ var('stage_dormant_severe_days') }} then 'dormant_severe'
+            when scored_labels.silent_days >= {{ var('stage_dormant_medium_days') }} then 'dormant_medium'
+            when scored_labels.silent_days >= {{ var('stage_dormant_light_days') }} then 'dormant_light'
+        end as silence_stage
+    from scored_labels
+),
+
+ranked as (
+    -- the model flags the users most likely to churn among those not new, dormant or churned whose
+    -- probability reaches var `at_risk_min_probability`, at most var `at_risk_max_share` of the day's users
+    select
+        silence_staged.*,
+        count(*) over (partition by silence_staged.label_date) as users_of_day,
+        row_number() over (
+            partition by
+                silence_staged.label_date,
+                silence_staged.silence_stage is null
+                and silence_staged.churn_probability >= {{ var('at_risk_min_probability') }}
+            order by silence_staged.churn_probability desc, silence_staged.user_id
+        ) as probability_rank
+    from silence_staged
+),
+
+staged as (
+    select
+        ranked.*,
+        case
+            when ranked.silence_stage is not null then ranked.silence_stage
+            when ranked.scored_by = 'model' then
+                case
+                    when ranked.churn_probability >= {{ var('at_risk_min_probability') }}
+                        and ranked.probability_rank <= floor({{ var('at_risk_max_share') }} * ranked.users_of_day)
+                        then 'at_risk'
+                    when ranked.label_date - ranked.last_reactivated_date < {{ var('reactivation_window_days') }}
+                        then 'reactivated'
+                    else 'active'
+                end
+            -- rules (cold start): silence, then signals, then comeback
+            when ranked.silent_days >= {{ var('stage_at_risk_days') }} then 'at_risk'
+            when ranked.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
+            when ranked.label_date - ranked.last_reactivated_date < {{ var('reactivation_window_days') }}
                 then 'reactivated'
             else 'active'
         end as lifecycle_stage
-    from labels
+    from ranked
 ),
 
 scored as (
     select
         staged.*,
-        case staged.lifecycle_stage
-            when 'at_risk' then 'low'
-            when 'dormant_light' then 'medium'
-            when 'dormant_medium' then 'medium'
-            when 'dormant_severe' then 'high'
-            when 'churned' then 'lost'
-            else 'none'
+        case
+            when staged.lifecycle_stage = 'churned' then 'lost'
+            -- the model: bands of the churn probability (var `risk_level_probabilities`)
+            when staged.scored_by = 'model' then
+                case
+                    when staged.churn_probability >= {{ bands[2] }} then 'high'
+                    when staged.churn_probability >= {{ bands[1] }} then 'medium'
+                    when staged.churn_probability >= {{ bands[0] }} then 'low'
+                    else 'none'
+                end
+            -- the rules: by stage
+            else
+                case staged.lifecycle_stage
+                    when 'at_risk' then 'low'
+                    when 'dormant_light' then 'medium'
+                    when 'dormant_medium' then 'medium'
+                    when 'dormant_severe' then 'high'
+                    else 'none'
+                end
         end as risk_level,
         -- RFM: quantile scores of the day, from user_daily_labels
         coalesce(staged.rfm_recency_score, 1) as r_score,
@@ -68,13 +138,24 @@ valued as (
             when scored.signal_partial_churn then 'partial_churn'
             when scored.signal_large_withdrawal then 'large_withdrawal'
         end as special_tier,
-        -- 0-100: 60 points for silence (linear up to the churned threshold) + 10 per fired signal
+        -- rules, 0-100: 60 points for silence (linear up to the churned threshold) + 10 per fired signal
         least(100.0, round(
             60.0 * least(scored.silent_days, {{ var('stage_churned_days') }}) / {{ var('stage_churned_days') }}
             + 10.0 * coalesce(scored.signal_count, 0),
             1
-        )) as risk_score
+        )) as rules_risk_score
     from scored
+),
+
+risk_scored as (
+    select
+        valued.*,
+        -- the churn probability in percent when the model scores, else the rules' score
+        case
+            when valued.scored_by = 'model' then round(100.0 * valued.churn_probability, 1)
+            else valued.rules_risk_score
+        end as risk_score
+    from valued
 ),
 
 final as (
@@ -103,8 +184,12 @@ final as (
         coalesce(value_duration, false) as value_duration,
         coalesce(value_decision, false) as value_decision,
         cast(value_decision_point as varchar) as value_decision_point,
-        cast(coalesce(value_check_score, 0) as integer) as value_check_score
-    from valued
+        cast(coalesce(value_check_score, 0) as integer) as value_check_score,
+        cast(churn_probability as double) as churn_probability,
+        cast(scored_by as varchar) as scored_by,
+        cast(model_version as varchar) as model_version,
+        cast(rules_risk_score as double) as rules_risk_score
+    from risk_scored
 )
 
 select * from final

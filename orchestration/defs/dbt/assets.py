@@ -1,8 +1,9 @@
 """The dbt project as Dagster assets: the daily models (incremental per business day, partitioned),
-the models rebuilt from every landed row on each run (unpartitioned, so the UI's partition status
-says what is true), and the reporting marts, rebuilt on each run after the Python steps whose tables
-they read (a set of their own: in the daily set they would make a cycle between dbt and Python);
-keyed by table name (sources too, so Python tables map onto their assets) and grouped by dbt folder."""
+the daily models that read the Python churn scores (their own step, after the scoring assets), the
+models rebuilt from every landed row on each run (unpartitioned, so the UI's partition status says what
+is true), and the reporting marts, rebuilt on each run after the Python steps whose tables they read (a
+set of their own: in the daily set they would make a cycle between dbt and Python); keyed by table name
+(sources too, so Python tables map onto their assets) and grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,6 +25,10 @@ from orchestration.ingestion.staging_state import first_unstaged_day, mark_stage
 # indirect selection looks at ancestors before the exclusion).
 REPORTING = "path:models/marts/reporting"
 DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
+# Models downstream of the Python scoring assets (user_risk_tiers reads user_churn_scores) form their own
+# asset set: inside the daily set they would make a cycle (labels -> scores -> tiers) that Dagster can only
+# break by re-colouring every dbt asset set, which also splits the rebuilt set and its tests apart.
+SCORED = "source:scoring+"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -56,7 +61,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     @dbt_assets(
-        manifest=project.manifest_path, project=project, select=DAILY, name="dbt_daily_models",
+        manifest=project.manifest_path, project=project, select=DAILY, exclude=SCORED, name="dbt_daily_models",
         partitions_def=partitions, backfill_policy=SINGLE_RUN, dagster_dbt_translator=LayerTranslator(),
         pool=WAREHOUSE_POOL,
     )
@@ -78,6 +83,19 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
             mark_staged(con, first, window.end)
 
     @dbt_assets(
+        manifest=project.manifest_path, project=project, select=SCORED, exclude=REPORTING, name="dbt_scored_models",
+        partitions_def=partitions, backfill_policy=SINGLE_RUN, dagster_dbt_translator=LayerTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def scored_models(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+    ) -> Iterator[Any]:
+        window = day_window(context, settings)
+        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), (window.first, window.end),
+                              settings.lookback_days, settings.duckdb_memory_limit)
+        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
+
+    @dbt_assets(
         manifest=project.manifest_path, project=project, select=REPORTING, name="dbt_reporting_models",
         dagster_dbt_translator=LayerTranslator(), pool=WAREHOUSE_POOL,
     )
@@ -87,4 +105,4 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
-    return dg.Definitions(assets=[rebuilt_models, daily_models, reporting_models])
+    return dg.Definitions(assets=[rebuilt_models, daily_models, scored_models, reporting_models])

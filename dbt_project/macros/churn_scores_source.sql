@@ -1,0 +1,15 @@
+{#- user_churn_scores is written by a Python asset (orchestration/scoring) between user_daily_labels
+    and user_risk_tiers; its columns are documented in orchestration/warehouse/tables.py (a test keeps
+    this statement equal to them). Creating it empty when it is missing lets user_risk_tiers left join
+    it on a first run, in a plain `dbt build`, and in unit tests: no scores means the rules apply. -#}
+{% macro create_churn_scores_if_missing() -%}
+    create table if not exists {{ target.schema }}.user_churn_scores (
+        user_id varchar,
+        score_date date,
+        churn_probability double,
+        horizon_days integer,
+        model_version varchar,
+        scored_by varchar,
+        score_reason varchar
+    )
+{%- endmacro %}

@@ -1,0 +1,246 @@
+"""The churn model's rules on a synthetic label table: outcome, maturity cut-off, cold start, weekly refit
+cadence, versioned registry, calibration, point in time, and the rules fallback of the daily scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.scoring import (
+    MIN_MATURED_DAYS,
+    ScoringContext,
+    calibration_error,
+    model_in_force,
+    model_row,
+    model_version,
+    quality,
+    score_day,
+    training_window,
+)
+from orchestration.scoring.registry import has_model, load_card, registry_root
+from orchestration.scoring.training import labelled_rows
+from orchestration.warehouse import replace_rows
+from tests.scoring_fixtures import START, load_labels, synthetic_labels
+
+H = 7  # a short horizon keeps the synthetic history small
+FIRST_MODEL_MONDAY = START + timedelta(days=35)  # the first Monday with H + MIN_MATURED_DAYS days behind it
+
+
+def context(home: Path, warehouse: Path) -> ScoringContext:
+    return ScoringContext(vertical="ecommerce", horizon_days=H, home=home, warehouse=warehouse, first_partition=START)
+
+
+@pytest.fixture(scope="module")
+def labels() -> pd.DataFrame:
+    return synthetic_labels()
+
+
+@pytest.fixture()
+def warehouse(tmp_path: Path, labels: pd.DataFrame) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        load_labels(con, labels)
+    return path
+
+
+def run_days(warehouse: Path, home: Path, days: list[date]) -> dict[date, object]:
+    """The churn_model and user_churn_scores steps of each day, as the assets run them."""
+    ctx = context(home, warehouse)
+    out = {}
+    with duckdb.connect(str(warehouse)) as con:
+        for day in days:
+            in_force = model_in_force(con, day, ctx)
+            replace_rows(con, "churn_model", model_row(in_force, H), "model_date = ?", [day])
+            replace_rows(con, "user_churn_scores", score_day(con, day, ctx.registry, H), "score_date = ?", [day])
+            out[day] = in_force
+    return out
+
+
+def scores_of(warehouse: Path, day: date) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("select * from user_churn_scores where score_date = ? order by user_id", [day]).df()
+
+
+# ------------------------------------------------------------------ outcome and maturity
+
+def test_training_window_uses_only_matured_days_and_splits_them_by_date():
+    cutoff = START + timedelta(days=60)
+    window = training_window(cutoff, H, START)
+    assert window.last == cutoff - timedelta(days=H)  # D matures when D + H <= cutoff
+    assert window.first == START and window.matured_days == 54
+    slices = window.slices()  # oldest to newest: train, test, calibration (the newest outcomes)
+    assert slices["calibration"] == (window.last - timedelta(days=6), window.last)
+    assert slices["test"][1] + timedelta(days=1) == slices["calibration"][0]
+    assert slices["train"] == (START, slices["test"][0] - timedelta(days=1))
+    long = training_window(START + timedelta(days=300), H, START)
+    assert long.matured_days == 84  # at most 12 weeks
+
+
+def test_too_little_matured_history_is_a_cold_start_with_its_reason():
+    cutoff = START + timedelta(days=H + MIN_MATURED_DAYS - 2)
+    reason = training_window(cutoff, H, START)
+    assert isinstance(reason, str) and "cold start" in reason and f"{MIN_MATURED_DAYS - 1} matured" in reason
+    assert not isinstance(training_window(cutoff + timedelta(days=1), H, START), str)
+    assert training_window(cutoff, H, None) == "no labels yet"
+
+
+def test_outcome_is_no_key_action_on_the_next_h_days(tmp_path):
+    d = START + timedelta(days=10)
+    rows = []
+    for user, key_action in (("acts_on_d_plus_h", d + timedelta(days=H)), ("acts_after_h", d + timedelta(days=H + 1)),
+                             ("acts_on_d_only", d), ("never", None)):
+        for offset in range(H + 2):
+            day = d + timedelta(days=offset)
+            last = key_action if key_action is not None and key_action <= day else (
+                d if user == "acts_on_d_only" else None)
+            rows.append({"user_id": user, "label_date": day, "last_key_action_date": last, "days_since_signup": 10})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_labels(con, pd.DataFrame(rows))
+        got = labelled_rows(con, d, d, H, max_rows=1000).set_index("user_id")["churned"].to_dict()
+    assert got == {"acts_on_d_plus_h": False, "acts_after_h": True, "acts_on_d_only": True, "never": True}
+
+
+def test_a_refit_reads_no_label_dated_after_its_cutoff(tmp_path, labels):
+    """Changing every label row after the cut-off changes nothing in the rows a refit learns from."""
+    cutoff = FIRST_MODEL_MONDAY
+    window = training_window(cutoff, H, START)
+    later = labels["label_date"] > cutoff
+    rewritten = labels.copy()
+    rewritten.loc[later, "last_key_action_date"] = None
+    rewritten.loc[later, "orders_30d"] = 99
+    frames = []
+    for name, frame in (("a", labels), ("b", rewritten)):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            load_labels(con, frame)
+            frames.append(labelled_rows(con, window.first, window.last, H, max_rows=10**6))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[0]["churned"].nunique() == 2
+
+
+# ------------------------------------------------------------------ cadence, registry, fallback
+
+def test_cold_start_scores_say_the_rules_stand_in(warehouse, tmp_path):
+    day = FIRST_MODEL_MONDAY - timedelta(days=1)
+    in_force = run_days(warehouse, tmp_path / "home", [day])[day]
+    assert in_force.version is None and "cold start" in in_force.reason
+    scores = scores_of(warehouse, day)
+    assert len(scores) > 0 and set(scores["scored_by"]) == {"rules"}
+    assert scores["churn_probability"].isna().all() and scores["model_version"].isna().all()
+    assert scores["score_reason"].str.contains("cold start").all()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select status, model_version from churn_model").fetchall() == [("cold_start", None)]
+
+
+def test_refit_weekly_on_mondays_and_carried_through_the_week(warehouse, tmp_path):
+    week = [FIRST_MODEL_MONDAY + timedelta(days=k) for k in range(8)]  # Monday .. next Monday
+    in_force = run_days(warehouse, tmp_path / "home", week)
+    first, next_monday = in_force[week[0]], in_force[week[7]]
+    assert first.refitted and first.cutoff == week[0] and first.version
+    assert all(in_force[d].version == first.version and not in_force[d].refitted for d in week[1:7])
+    assert next_monday.refitted and next_monday.version != first.version and next_monday.cutoff == week[7]
+    # rerunning a day carries the registered model: no refit
+    again = run_days(warehouse, tmp_path / "home", [week[3]])[week[3]]
+    assert again.version == first.version and not again.refitted
+    scores = scores_of(warehouse, week[3])
+    assert set(scores["scored_by"]) == {"model"} and set(scores["model_version"]) == {first.version}
+    assert scores["churn_probability"].between(0, 1).all()
+
+
+def test_versions_are_registered_with_their_card(warehouse, tmp_path):
+    home = tmp_path / "home"
+    day = FIRST_MODEL_MONDAY
+    version = run_days(warehouse, home, [day])[day].version
+    root = registry_root(home)
+    assert version == model_version("ecommerce", H, day) and has_model(root, version)
+    assert version.startswith("ecommerce-" + day.strftime("%Y%m%d") + "-")
+    assert model_version("ecommerce", H, day) != model_version("ecommerce", H + 1, day)
+    assert model_version("ecommerce", H, day) != model_version("game", H, day)
+    card = load_card(root, version)
+    assert card.cutoff == day and card.horizon_days == H and card.warehouse == str(warehouse)
+    assert card.training_window["calibration"][1] == day - timedelta(days=H)
+    assert set(card.rows) == {"train", "calibration", "test"} and card.rows["train"] > card.rows["test"] > 0
+    assert {"roc_auc", "pr_auc", "brier", "calibration_error", "base_rate"} <= set(card.test)
+    assert card.test["roc_auc"] > 0.7  # recency and frequency predict the synthetic users' silence
+    assert set(card.baseline_roc_auc) == {"days_since_last_key_action", "silent_days"}
+    assert card.accepted == (card.test["roc_auc"] > max(card.baseline_roc_auc.values())) and card.accepted
+    assert json.loads((root / version / "card.json").read_text())["version"] == version
+    assert [p.name for p in root.iterdir()] == [version]  # no staging folder left behind
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute("select status, model_version, test_roc_auc, train_rows from churn_model").fetchall()[0]
+    assert row[0] == "model" and row[1] == version and row[2] == pytest.approx(card.test["roc_auc"])
+
+
+def test_a_model_that_does_not_beat_recency_leaves_the_rules_in_force(warehouse, tmp_path):
+    home = tmp_path / "home"
+    day = FIRST_MODEL_MONDAY
+    version = run_days(warehouse, home, [day])[day].version
+    card_path = registry_root(home) / version / "card.json"
+    card = json.loads(card_path.read_text())
+    card.update(accepted=False, baseline_roc_auc={"days_since_last_key_action": 0.99, "silent_days": 0.5})
+    card_path.write_text(json.dumps(card))  # as if the model had lost to days since the last key action
+    in_force = run_days(warehouse, home, [day + timedelta(days=1)])[day + timedelta(days=1)]
+    assert in_force.version is None and not in_force.refitted
+    assert "does not beat days_since_last_key_action (0.990)" in in_force.reason
+    scores = scores_of(warehouse, day + timedelta(days=1))
+    assert set(scores["scored_by"]) == {"rules"} and scores["churn_probability"].isna().all()
+
+
+def test_a_registered_model_that_went_missing_is_a_clear_error(warehouse, tmp_path):
+    home = tmp_path / "home"
+    day = FIRST_MODEL_MONDAY
+    version = run_days(warehouse, home, [day])[day].version
+    shutil.rmtree(registry_root(home) / version)
+    with duckdb.connect(str(warehouse)) as con, pytest.raises(FileNotFoundError, match="rematerialize churn_model"):
+        score_day(con, day, registry_root(home), H)
+
+
+def test_without_a_churn_model_row_the_rules_score(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as con:
+        scores = score_day(con, FIRST_MODEL_MONDAY, registry_root(tmp_path), H)
+    assert set(scores["scored_by"]) == {"rules"} and scores["score_reason"].str.contains("has not run").all()
+
+
+# ------------------------------------------------------------------ point in time
+
+def test_rows_dated_after_d_change_nothing_in_the_scores_of_d(tmp_path, labels):
+    day = FIRST_MODEL_MONDAY + timedelta(days=2)
+    later = labels["label_date"] > day
+    rewritten = labels.copy()
+    rewritten.loc[later, ["last_key_action_date", "days_since_last_key_action"]] = (None, np.nan)
+    extra = labels[labels["label_date"] == labels["label_date"].max()].assign(
+        label_date=labels["label_date"].max() + timedelta(days=1))
+    rewritten = pd.concat([rewritten, extra], ignore_index=True)
+    got = []
+    for name, frame in (("original", labels), ("rewritten", rewritten)):
+        warehouse = tmp_path / f"{name}.duckdb"
+        with duckdb.connect(str(warehouse)) as con:
+            load_labels(con, frame)
+        run_days(warehouse, tmp_path / name, [FIRST_MODEL_MONDAY, day])  # each refits in its own registry
+        got.append(scores_of(warehouse, day))
+    assert got[0]["scored_by"].eq("model").all() and len(got[0]) > 100
+    pd.testing.assert_frame_equal(got[0], got[1])
+
+
+# ------------------------------------------------------------------ quality figures
+
+def test_calibration_error_measures_the_gap_between_probability_and_rate():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 1, 200_000)
+    y = rng.uniform(0, 1, 200_000) < p
+    assert calibration_error(p, y.astype(float)) < 0.01
+    assert calibration_error(np.clip(p + 0.1, 0, 1), y.astype(float)) == pytest.approx(0.095, abs=0.01)
+
+
+def test_quality_of_a_perfect_and_of_a_useless_score():
+    y = np.array([0, 0, 1, 1] * 100, dtype=bool)
+    perfect = quality(y.astype(float), y)
+    assert perfect.roc_auc == 1 and perfect.pr_auc == 1 and perfect.brier == 0 and perfect.base_rate == 0.5
+    flat = quality(np.full(len(y), 0.5), y)
+    assert flat.roc_auc == 0.5 and flat.brier == 0.25 and flat.calibration_error == pytest.approx(0)
