@@ -252,6 +252,8 @@ SHORT_RULES = {
     "reactivation_window_days": 3,
 }
 INCREMENTAL_DAYS = 8
+LABEL_MODELS = ["int_user_recency", "int_user_rolling_activity", "int_user_signals", "int_user_value_checks",
+                "user_daily_labels"]
 
 
 def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
@@ -310,7 +312,7 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
     models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
-              "int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
+              "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
     full = full_work / "warehouse.duckdb"
@@ -331,7 +333,7 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
 
 
 @pytest.mark.parametrize(
-    "table", ["int_user_daily_activity", "int_user_session_streaks", "user_daily_labels", "user_risk_tiers"]
+    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
 )
 def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
     full, daily = full_and_daily

@@ -24,7 +24,8 @@ LAST = WORLD.end_date
 SPLIT = LAST - timedelta(days=1)  # the last two days are also run one by one
 TABLES = [
     "raw_events", "stg_events", "quarantine_events", "stg_users", "int_user_versions", "stg_recall_touches",
-    "int_user_daily_activity", "user_daily_labels", "churn_model", "user_churn_scores", "user_risk_tiers",
+    "int_user_daily_activity", "int_user_recency", "int_user_rolling_activity", "int_user_signals",
+    "int_user_value_checks", "user_daily_labels", "churn_model", "user_churn_scores", "user_risk_tiers",
     "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
 ]
 

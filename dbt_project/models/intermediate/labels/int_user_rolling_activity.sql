@@ -1,0 +1,164 @@
+-- rolling activity measures of each label day D: the last 7 and 30 days (D-6..D, D-29..D), the
+-- 28-day baseline before the last 7 (D-34..D-7), purchases and balances over 90 days (D-89..D) and
+-- withdrawals against the user's own history (D-89..D-7). Sparse: one row per (user_id,
+-- label_date) for users signed up by D with an active day in D-89..D; a user without one has no
+-- measures (user_daily_labels fills the values of no activity). Incremental over
+-- [min_date - lookback_days, max_date). A label day reads its last 35 days of activity (the 7-day,
+-- 30-day and baseline frames) and, of the 90 days before it, only the days with a purchase, a
+-- withdrawal or a balance: one pass of conditional aggregates per user and label day.
+{{ config(
+    unique_key=['user_id', 'label_date'],
+    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+recency as (
+    -- the rows to measure: users with an active day in D-89..D, with the state carried for them
+    select user_id, label_date, days_since_last_key_action, no_core_session_streak
+    from {{ ref('int_user_recency') }}
+    where label_date >= {{ lookback_start_date() }}
+      and label_date < {{ window_max_date() }}
+      and {{ days_between('last_active_date', 'label_date') }} < 90
+),
+
+recent_activity as (
+    select * from {{ ref('int_user_daily_activity') }}
+    where activity_date >= {{ lookback_start_date() }} - 34
+      and activity_date < {{ window_max_date() }}
+),
+
+money_days as (
+    -- the days that count over 90 days: purchases, withdrawals, balances
+    select * from {{ ref('int_user_daily_activity') }}
+    where activity_date >= {{ lookback_start_date() }} - 89
+      and activity_date < {{ window_max_date() }}
+      and (orders > 0 or withdrawals > 0 or max_balance is not null)
+),
+
+label_days as (
+    -- the days int_user_recency labelled in this run
+    select distinct label_date from {{ ref('int_user_recency') }}
+    where label_date >= {{ lookback_start_date() }}
+      and label_date < {{ window_max_date() }}
+),
+
+recent_frames as (
+    -- each label day with the active days of its last 35 days, and how many days before it they are
+    select
+        label_days.label_date,
+        {{ days_between('recent_activity.activity_date', 'label_days.label_date') }} as days_ago,
+        recent_activity.*
+    from recent_activity
+    inner join label_days
+        on recent_activity.activity_date <= label_days.label_date
+        and recent_activity.activity_date > label_days.label_date - 35
+),
+
+recent as (
+    -- one pass per user and label day; sums of a case rather than filter clauses: the same
+    -- meaning, and DuckDB evaluates them about a third faster
+    select
+        user_id,
+        label_date,
+        -- the last 7 days: days_ago 0-6
+        sum(case when days_ago < 7 then sessions else 0 end) as logins_7d,
+        sum(case when days_ago < 7 then events else 0 end) as events_7d,
+        sum(case when days_ago < 7 then revenue else 0 end) as revenue_7d,
+        sum(case when days_ago < 7 then core_feature_events else 0 end) as core_feature_7d,
+        sum(case when days_ago < 7 then social_events else 0 end) as social_events_7d,
+        sum(case when days_ago < 7 then device_changes else 0 end) as device_changes_7d,
+        sum(case when days_ago < 7 then withdrawals else 0 end) as withdrawals_7d,
+        max(case when days_ago < 7 then max_withdrawal_amount end) as max_withdrawal_7d,
+        sum(case when days_ago < 7 then investments else 0 end) as investments_7d,
+        -- the last 30 days: days_ago 0-29
+        sum(case when days_ago < 30 then 1 else 0 end) as active_days_30d,
+        sum(case when days_ago < 30 then orders else 0 end) as orders_30d,
+        sum(case when days_ago < 30 then revenue else 0 end) as revenue_30d,
+        sum(case when days_ago < 30 then social_events else 0 end) as social_events_30d,
+        sum(case when days_ago < 30 then device_changes else 0 end) as device_changes_30d,
+        sum(case when days_ago < 30 then withdrawals else 0 end) as withdrawals_30d,
+        -- the baseline: days_ago 7-34
+        sum(case when days_ago >= 7 then sessions else 0 end) as sessions_baseline_28d,
+        sum(case when days_ago >= 7 then events else 0 end) as events_baseline_28d,
+        sum(case when days_ago >= 7 then revenue else 0 end) as revenue_baseline_28d,
+        sum(case when days_ago >= 7 then core_feature_events else 0 end) as core_feature_baseline_28d,
+        sum(case when days_ago >= 7 then social_events else 0 end) as social_events_baseline_28d
+    from recent_frames
+    group by user_id, label_date
+),
+
+money as (
+    select
+        money_days.user_id,
+        label_days.label_date,
+        sum(money_days.orders) as orders_90d,
+        sum(money_days.revenue) as revenue_90d,
+        sum(money_days.coupon_orders) as coupon_orders_90d,
+        count(*) filter (where money_days.orders > 0) as purchase_days_90d,
+        min(money_days.activity_date) filter (where money_days.orders > 0) as first_purchase_date_90d,
+        max(money_days.activity_date) filter (where money_days.orders > 0) as last_purchase_date_90d,
+        max_by(money_days.end_balance, money_days.activity_date) filter (where money_days.end_balance is not null)
+            as current_balance,
+        max(money_days.max_balance) as peak_balance_90d,
+        -- the user's own withdrawal history: days 7-89 before
+        sum(money_days.withdrawals) filter (where money_days.activity_date <= label_days.label_date - 7)
+            as withdrawals_history,
+        sum(money_days.withdrawal_amount) filter (where money_days.activity_date <= label_days.label_date - 7)
+            as withdrawal_amount_history
+    from money_days
+    inner join label_days
+        on money_days.activity_date <= label_days.label_date
+        and money_days.activity_date > label_days.label_date - 90
+    group by 1, 2
+)
+
+select
+    cast(recency.user_id as varchar) as user_id,
+    cast(recency.label_date as date) as label_date,
+    cast(coalesce(recent.active_days_30d, 0) as integer) as active_days_30d,
+    cast(coalesce(recent.orders_30d, 0) as integer) as orders_30d,
+    -- amounts rounded: float sums must not depend on the order rows are added in
+    round(cast(coalesce(recent.revenue_30d, 0) as double), 6) as revenue_30d,
+    cast(coalesce(money.orders_90d, 0) as integer) as orders_90d,
+    round(cast(coalesce(money.revenue_90d, 0) as double), 6) as revenue_90d,
+    cast(coalesce(money.coupon_orders_90d, 0) as integer) as coupon_orders_90d,
+    cast(coalesce(recent.social_events_30d, 0) as integer) as social_events_30d,
+    cast(coalesce(recent.device_changes_30d, 0) as integer) as device_changes_30d,
+    cast(coalesce(recent.logins_7d, 0) as integer) as logins_7d,
+    cast(coalesce(recent.sessions_baseline_28d, 0) / 4.0 as double) as logins_baseline_7d,
+    cast(recent.events_7d / nullif(recent.logins_7d, 0) as double) as events_per_session_7d,
+    cast(recent.events_baseline_28d / nullif(recent.sessions_baseline_28d, 0) as double) as events_per_session_baseline,
+    round(cast(coalesce(recent.revenue_7d, 0) as double), 6) as spend_7d,
+    round(cast(coalesce(recent.revenue_baseline_28d, 0) / 4.0 as double), 6) as spend_baseline_7d,
+    cast(coalesce(recent.core_feature_7d, 0) as integer) as core_feature_7d,
+    cast(coalesce(recent.core_feature_baseline_28d, 0) / 4.0 as double) as core_feature_baseline_7d,
+    cast(coalesce(recent.social_events_7d, 0) as integer) as social_events_7d,
+    cast(coalesce(recent.social_events_baseline_28d, 0) as integer) as social_events_baseline_28d,
+    cast(coalesce(recent.device_changes_7d, 0) as integer) as device_changes_7d,
+    cast(recency.no_core_session_streak as integer) as no_core_session_streak,
+    cast(coalesce(money.purchase_days_90d, 0) as integer) as purchase_days_90d,
+    cast(money.last_purchase_date_90d as date) as last_purchase_date_90d,
+    cast({{ days_between('money.last_purchase_date_90d', 'recency.label_date') }} as integer) as days_since_last_purchase,
+    -- the usual gap between purchase days: their span over the gaps between them
+    cast(case when money.purchase_days_90d >= 2 then round(
+        {{ days_between('money.first_purchase_date_90d', 'money.last_purchase_date_90d') }}
+            / (money.purchase_days_90d - 1.0),
+        6
+    ) end as double) as purchase_cycle_days,
+    cast(recency.days_since_last_key_action as integer) as days_since_last_key_action,
+    cast(coalesce(recent.withdrawals_7d, 0) as integer) as withdrawals_7d,
+    cast(coalesce(recent.withdrawals_30d, 0) as integer) as withdrawals_30d,
+    cast(recent.max_withdrawal_7d as double) as max_withdrawal_7d,
+    round(cast(money.withdrawal_amount_history / nullif(money.withdrawals_history, 0) as double), 6)
+        as mean_withdrawal_history,
+    cast(coalesce(recent.investments_7d, 0) as integer) as investments_7d,
+    cast(money.current_balance as double) as current_balance,
+    cast(money.peak_balance_90d as double) as peak_balance_90d
+from recency
+left join recent
+    on recent.user_id = recency.user_id
+    and recent.label_date = recency.label_date
+left join money
+    on money.user_id = recency.user_id
+    and money.label_date = recency.label_date

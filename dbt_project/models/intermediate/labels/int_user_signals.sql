@@ -1,0 +1,53 @@
+-- the early-warning signals of each label day: the drops against the user's own baseline and the
+-- ten signals (macro early_warning_signals), how many fired and which. Sparse like
+-- int_user_rolling_activity, which it reads: a user without activity in D-89..D fires none.
+-- Incremental over [min_date - lookback_days, max_date).
+{{ config(
+    unique_key=['user_id', 'label_date'],
+    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+rolling as (
+    select * from {{ ref('int_user_rolling_activity') }}
+    where label_date >= {{ lookback_start_date() }}
+      and label_date < {{ window_max_date() }}
+),
+
+drops as (
+    -- drop = 1 - current / baseline, rounded so that an exact 30% compares as 0.3
+    select
+        rolling.*,
+        round(1 - logins_7d / nullif(logins_baseline_7d, 0), 6) as login_drop,
+        round(1 - events_per_session_7d / nullif(events_per_session_baseline, 0), 6) as depth_drop,
+        round(1 - spend_7d / nullif(spend_baseline_7d, 0), 6) as spend_drop,
+        round(1 - core_feature_7d / nullif(core_feature_baseline_7d, 0), 6) as core_feature_drop
+    from rolling
+),
+
+signals as (
+    select
+        user_id,
+        label_date,
+        login_drop,
+        depth_drop,
+        spend_drop,
+        core_feature_drop,
+        {{ signal_columns() }}
+    from drops
+)
+
+select
+    cast(user_id as varchar) as user_id,
+    cast(label_date as date) as label_date,
+    cast(login_drop as double) as login_drop,
+    cast(depth_drop as double) as depth_drop,
+    cast(spend_drop as double) as spend_drop,
+    cast(core_feature_drop as double) as core_feature_drop,
+    {%- for name, rule in early_warning_signals() %}
+    signal_{{ name }},
+    {%- endfor %}
+    {{ signal_count() }} as signal_count,
+    cast({{ signals_fired() }} as varchar) as signals_fired
+from signals

@@ -1,0 +1,75 @@
+-- the value of each user on each label day: RFM scores among the day's purchasers, the
+-- high-value rule, and the three value checks (depth, duration, decision point). Sparse like
+-- int_user_rolling_activity, which it reads: a user without activity in D-89..D passes none and
+-- scores 1. Incremental over [min_date - lookback_days, max_date).
+{{ config(
+    unique_key=['user_id', 'label_date'],
+    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
+) }}
+
+with
+
+rolling as (
+    select * from {{ ref('int_user_rolling_activity') }}
+    where label_date >= {{ lookback_start_date() }}
+      and label_date < {{ window_max_date() }}
+),
+
+valued as (
+    -- RFM quantiles among the day's purchasers (a purchase in 90 days): 1 + floor(5 x percent
+    -- rank), ties share the lower score; users without a purchase score 1
+    select
+        user_id,
+        label_date,
+        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by label_date, orders_90d > 0 order by days_since_last_purchase desc
+        ))) else 1 end as rfm_recency_score,
+        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by label_date, orders_90d > 0 order by orders_90d
+        ))) else 1 end as rfm_frequency_score,
+        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
+            partition by label_date, orders_90d > 0 order by revenue_90d
+        ))) else 1 end as rfm_monetary_score,
+        coalesce(
+            days_since_last_key_action <= {{ var('hvd_max_recency_days') }}
+            and orders_90d >= {{ var('hvd_min_frequency') }}
+            and revenue_90d >= {{ var('hvd_min_monetary') }},
+            false
+        ) as meets_high_value_rule,
+        -- depth: past high-value behaviour
+        revenue_90d >= {{ var('value_depth_min_monetary') }} as value_depth,
+        -- duration: a repeat payer still within its cycle
+        coalesce(
+            purchase_days_90d >= {{ var('value_duration_min_purchase_days') }}
+            and days_since_last_purchase <= {{ var('signal_payment_cycle_tolerance') }} * purchase_cycle_days,
+            false
+        ) as value_duration,
+        -- decision: a lifecycle turning point
+        case
+            when orders_90d = 1
+                and days_since_last_purchase <= {{ var('value_first_repeat_window_days') }}
+                then 'first_repeat'
+            when purchase_days_90d >= 2
+                and abs(purchase_cycle_days - days_since_last_purchase) <= {{ var('value_renewal_window_days') }}
+                then 'renewal_due'
+        end as value_decision_point
+    from rolling
+)
+
+select
+    cast(user_id as varchar) as user_id,
+    cast(label_date as date) as label_date,
+    cast(rfm_recency_score as integer) as rfm_recency_score,
+    cast(rfm_frequency_score as integer) as rfm_frequency_score,
+    cast(rfm_monetary_score as integer) as rfm_monetary_score,
+    meets_high_value_rule,
+    value_depth,
+    value_duration,
+    cast(value_decision_point as varchar) as value_decision_point,
+    value_decision_point is not null as value_decision,
+    cast(
+        cast(value_depth as integer) + cast(value_duration as integer)
+        + cast(value_decision_point is not null as integer)
+        as integer
+    ) as value_check_score
+from valued
