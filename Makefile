@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-recall dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-loop benchmark-recall dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ test-browser: $(STAMP)  ## render the recall report in headless Chromium (instal
 
 benchmark: $(STAMP)  ## generation throughput and seconds per daily partition on a larger world
 	$(VENV)/bin/churn-recall benchmark
+
+benchmark-loop: $(STAMP)  ## seconds per closed-loop day of the simulated app (20,000 users)
+	$(VENV)/bin/churn-recall benchmark-loop --users 20000 --days 5
 
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000

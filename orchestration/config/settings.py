@@ -27,6 +27,10 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
+    recall_from: the day recall goes live: earlier partitions plan no journey (a backfill of history must not
+    produce outboxes for days long gone). None: from the first partition.
+    delivery_silence_days: a sent outbox row without a delivery record this many days after its planning day
+    makes the recall_delivery_silence check warn.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +45,8 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
+    recall_from: date | None = None
+    delivery_silence_days: int = Field(default=2, ge=1, le=30)
 
     @field_validator("vertical")
     @classmethod
@@ -84,6 +90,8 @@ class Settings(BaseModel):
                 lookback_days=env.get("CHURN_RECALL_LOOKBACK_DAYS") or 3,
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
+                recall_from=env.get("CHURN_RECALL_RECALL_FROM") or None,
+                delivery_silence_days=env.get("CHURN_RECALL_DELIVERY_SILENCE_DAYS") or 2,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -101,6 +109,15 @@ class Settings(BaseModel):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def simulator_home(self) -> Path:
+        """Where the closed-loop simulator keeps its world between days (orchestration/simulator/loop)."""
+        return self.home / "simulator"
+
+    def recall_live(self, day: date) -> bool:
+        """Whether the recall plans journeys on `day` (the go-live day and after)."""
+        return self.recall_from is None or day >= self.recall_from
 
     def landing_days(self) -> list[date]:
         """Days that have a landing folder, oldest first."""

@@ -1,6 +1,7 @@
 """Treatment-versus-control lift of a mean with Welch's standard error and a normal 95% interval
 (contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE), its p-value,
-the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square."""
+the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square over any number of
+groups (treatment, strategy holdout, global holdout)."""
 
 from __future__ import annotations
 
@@ -96,11 +97,16 @@ def ratio_interval(
     return ratio - 1 - Z_95 * se, ratio - 1 + Z_95 * se
 
 
-def srm_chi_square(n_treatment: np.ndarray, n_control: np.ndarray, control_share: np.ndarray) -> np.ndarray:
-    """Chi-square statistic (1 df) of the observed arm sizes against the expected control share."""
-    n_t, n_c, share = (np.asarray(x, dtype=float) for x in (n_treatment, n_control, control_share))
-    n = n_t + n_c
+def srm_statistic(counts: np.ndarray, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chi-square statistic and degrees of freedom per row of observed group sizes (rows, groups) against the
+    expected shares of the groups (NaN: no design, the row gets NaN and 0); groups of share 0 must be empty and
+    do not count as a degree of freedom."""
+    counts, shares = np.asarray(counts, dtype=float), np.asarray(shares, dtype=float)
+    n = counts.sum(axis=1, keepdims=True)
+    expected = n * shares
     with np.errstate(divide="ignore", invalid="ignore"):
-        exp_c, exp_t = n * share, n * (1 - share)
-        chi2 = np.where(exp_c > 0, (n_c - exp_c) ** 2 / exp_c, 0.0) + np.where(exp_t > 0, (n_t - exp_t) ** 2 / exp_t, 0.0)
-    return np.where((n > 0) & (share > 0) & (share < 1), chi2, np.nan)
+        cells = np.where(expected > 0, (counts - expected) ** 2 / expected, np.where(counts > 0, np.inf, 0.0))
+    known = np.isfinite(shares).all(axis=1) & (n[:, 0] > 0)
+    degrees = (shares > 0).sum(axis=1) - 1.0
+    usable = known & (degrees > 0)
+    return np.where(usable, cells.sum(axis=1), np.nan), np.where(usable, degrees, 0.0)

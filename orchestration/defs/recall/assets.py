@@ -8,7 +8,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
+from orchestration.recall import ACTION_COLUMNS, finalize, holdout_assignments, load_strategy_library, outbox, propose
 from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.warehouse import replace_rows
 
@@ -25,6 +25,9 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         with warehouse.connect() as con:
             con.execute("set TimeZone = 'UTC'")
             for n, day in enumerate(days, start=1):
+                if not settings.recall_live(day):  # before go-live nothing is planned (nor exported)
+                    replace_rows(con, "recall_actions", pd.DataFrame(columns=ACTION_COLUMNS), "action_date = ?", [day])
+                    continue
                 inputs, state = read_day_inputs(con, day, library, settings.vertical)
                 candidates = propose(inputs, library, state)
                 actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
