@@ -54,6 +54,8 @@ def test_every_assigned_journey_is_measured_with_one_id_through_every_file(loope
         from recall_actions where journey_id is not null and action_date < ? group by 1""", LAST)
     outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
     assert set(journeys["journey_id"]) == set(outcomes["action_id"])
+    # Recall went live on the history's last day: nothing was planned for the days before it.
+    assert _query(settings, "select min(action_date) as first from recall_actions")["first"].iloc[0] == WORLD.history_end_date
     never_sent = journeys.loc[(journeys["arm"] == "treatment") & ~journeys["queued"], "journey_id"]
     assert len(never_sent) > 0  # e.g. no consent on the only channel of the ladder
     unsent = outcomes.set_index("action_id").loc[never_sent]
@@ -109,6 +111,16 @@ def test_true_effects_lie_inside_the_intervals(looped) -> None:
     assert disagree == 0 and agree > 10  # every control journey reached the world through the holdout export
     wake_up = next(c for c in coverage(rows) if c.metric == "wake_up")
     assert wake_up.cohorts >= 12 and wake_up.inside >= 0.8 * wake_up.cohorts, wake_up
+
+
+def test_evaluate_measurement_ends_with_the_coverage_line(looped, capsys) -> None:
+    from orchestration.cli import _evaluate_measurement
+
+    settings, _, _ = looped
+    _evaluate_measurement(settings)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    inside, _, total = last.removeprefix("measurement coverage: ").removesuffix(" cohorts").partition(" of ")
+    assert last.startswith("measurement coverage: ") and 0 < int(inside) <= int(total)
 
 
 def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped, tmp_path) -> None:

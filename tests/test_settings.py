@@ -47,3 +47,14 @@ def test_settings_are_resolved_once_into_a_frozen_object(tmp_path):
     assert settings.warehouse == tmp_path.resolve() / "warehouse.duckdb" and settings.preset.stage_churned_days == 30
     with pytest.raises(ValidationError):
         settings.vertical = "finance"
+
+
+def test_recall_go_live_and_delivery_silence_are_optional_and_validated():
+    default = Settings.from_env({})
+    assert default.recall_from is None and default.recall_live(date(2020, 1, 1)) and default.delivery_silence_days == 2
+    live = Settings.from_env({"CHURN_RECALL_RECALL_FROM": "2026-03-01", "CHURN_RECALL_DELIVERY_SILENCE_DAYS": "4"})
+    assert not live.recall_live(date(2026, 2, 28)) and live.recall_live(date(2026, 3, 1)) and live.delivery_silence_days == 4
+    with pytest.raises(SystemExit, match="recall_from"):
+        Settings.from_env({"CHURN_RECALL_RECALL_FROM": "soon"})
+    with pytest.raises(SystemExit, match="delivery_silence_days"):
+        Settings.from_env({"CHURN_RECALL_DELIVERY_SILENCE_DAYS": "0"})

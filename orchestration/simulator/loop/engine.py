@@ -27,7 +27,6 @@ from orchestration.recall.library import StrategyLibrary, load_strategy_library
 
 from .. import params as P
 from ..activity import NO_START
-from ..carry import EFFECT_COLUMNS
 from ..config import SimulationConfig
 from ..defects import delivered_events
 from ..events import Continuation, WorldPaths, build_events
@@ -215,7 +214,7 @@ class ClosedLoop:
         last_active = state.last_active_day.copy()
         last_active[path.active[0]] = d
         self.state = state.evolve(
-            day=d + 1, effects=effects.astype(EFFECT_COLUMNS), journeys=journeys, ghost_steps=ghost_steps,
+            day=d + 1, effects=effects, journeys=journeys, ghost_steps=ghost_steps,
             device_changes=state.device_changes + np.bincount(
                 columns.user[columns.code == b.code("device_change")], minlength=n).astype(np.int16),
             last_active_day=last_active, consent=consent,
@@ -255,17 +254,17 @@ class ClosedLoop:
             return effects, remaining
         # The ladder stops at the first response: a ghost opened, or the user active since the journey began.
         answered = effects.loc[effects["ghost"] & (effects["response_day"] != NO_START), "journey_id"]
-        by_id = journeys.set_index("journey_id")
-        start = due["journey_id"].map(by_id["start_day"]).to_numpy(np.int64)
+        row = pd.Index(journeys["journey_id"].to_numpy(dtype=object)).get_indexer(due["journey_id"].to_numpy(dtype=object))
+        start = journeys["start_day"].to_numpy(np.int64)[row]
         active_since = state.last_active_day[due["user"].to_numpy(np.int64)] >= start
         keep = ~member(due["journey_id"], answered) & ~active_since
-        due, start = due.loc[keep].reset_index(drop=True), start[keep]
+        due, start, row = due.loc[keep].reset_index(drop=True), start[keep], row[keep]
         contacts = response.Contacts(user=due["user"].to_numpy(np.int32), channel=due["channel"].to_numpy(np.int8),
                                      benefit=due["benefit"].to_numpy(np.int8), scheduled_us=due["due_us"].to_numpy(np.int64))
         decay_start, decays = self._decay(effects)
         resolved = response.resolve(contacts, self.core.pop, self.traits, state.consent, d, decay_start, decays, rng)
-        meta = by_id.loc[due["journey_id"], ["strategy_id", "arm"]].reset_index(drop=True)
-        steps = due.assign(strategy_id=meta["strategy_id"], arm=meta["arm"], ghost=True, coupon_code=None,
+        steps = due.assign(strategy_id=journeys["strategy_id"].to_numpy(dtype=object)[row],
+                           arm=journeys["arm"].to_numpy(dtype=object)[row], ghost=True, coupon_code=None,
                            coupon_value=due["coupon_cents"] / 100.0, start_day=start.astype(np.int32),
                            benefit_kind=np.asarray(response.BENEFIT_KINDS, object)[due["benefit"].to_numpy(np.intp)])
         effects, _ = fold(effects, steps, resolved, d, self.core.epoch_day)

@@ -39,69 +39,75 @@ def register(journeys: pd.DataFrame, steps: pd.DataFrame, controls: pd.DataFrame
 
 
 def fold(effects: pd.DataFrame, steps: pd.DataFrame, resolved: response.Resolved, d: int,
-          epoch_day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+         epoch_day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Today's contacts folded into their journeys' effects: contacted, the first response (its boost, its click,
     the coupon it carried), the first harm. Returns the effects and the recall clicks the first responses made."""
-    empty_clicks = pd.DataFrame({"user": pd.Series(dtype=np.int32), "time_us": pd.Series(dtype=np.int64),
-                                 "journey_id": pd.Series(dtype=object)})
     if steps.empty:
-        return effects, empty_clicks
+        return effects, _no_clicks()
     ghost = bool(steps["ghost"].iloc[0])
-    frame = pd.DataFrame({
-        "journey_id": steps["journey_id"].to_numpy(), "user": steps["user"].to_numpy(np.int32),
-        "strategy_id": steps["strategy_id"].to_numpy(), "arm": steps["arm"].to_numpy(),
-        "delivered": resolved.delivered, "opened": resolved.opened, "opened_us": resolved.opened_us,
-        "clicked": resolved.clicked, "clicked_us": resolved.clicked_us, "boost": resolved.boost, "moves": resolved.moves,
-        "harms": resolved.harms,
-        "coupon_cents": np.where(steps["benefit_kind"].to_numpy() == "coupon",
-                                 np.round(pd.to_numeric(steps["coupon_value"], errors="coerce").fillna(0).to_numpy() * 100),
-                                 0).astype(np.int32),
-        "coupon_code": steps["coupon_code"].to_numpy(dtype=object),
-    })
-    frame = frame.loc[frame["user"] >= 0]
+    known = (steps["user"] >= 0).to_numpy()
+    steps = steps.loc[known].reset_index(drop=True)
     if "start_day" in steps:
-        start = steps.loc[frame.index, "start_day"].to_numpy(np.int32)
+        start = steps["start_day"].to_numpy(np.int32)
     else:
-        start = (delivery._micros(steps.loc[frame.index, "journey_started_at"]) // US_PER_DAY - epoch_day).astype(np.int32)
-    frame = frame.assign(start_day=start)
-    current = effects.drop(columns="journey_id").set_index(pd.Index(effects["journey_id"].to_numpy(dtype=object)))
-    had_response = frame["journey_id"].map(current["response_day"]).fillna(NO_START).to_numpy() != NO_START
-    had_harm = frame["journey_id"].map(current["harm_day"]).fillna(NO_START).to_numpy() != NO_START
-    # The journey's first response today, if it had none before.
-    responding = frame.loc[frame["opened"].to_numpy() & ~had_response].sort_values(["journey_id", "opened_us"])
-    first = responding.drop_duplicates("journey_id").set_index("journey_id")
-    per_journey = frame.groupby("journey_id", sort=True).agg(
-        user=("user", "first"), strategy_id=("strategy_id", "first"), arm=("arm", "first"),
-        start_day=("start_day", "first"), contacted=("delivered", "any"), harms=("harms", "any"))
-    harmed_now = per_journey["harms"] & ~per_journey.index.to_series().map(
-        dict(zip(frame["journey_id"], had_harm))).astype(bool)
-    response_day = first["opened_us"] // US_PER_DAY - epoch_day
-    click_day = np.where(first["clicked"], first["clicked_us"] // US_PER_DAY - epoch_day, NO_START)
-    coupon = (first["coupon_cents"] > 0) & first["moves"].astype(bool)  # a lost cause leaves the coupon unused
-    update = pd.DataFrame({
-        "user": per_journey["user"], "strategy_id": per_journey["strategy_id"], "arm": per_journey["arm"],
-        "ghost": ghost, "start_day": per_journey["start_day"], "contacted": per_journey["contacted"],
-    })
-    fresh = update.loc[~member(update.index, current.index)].assign(
-        response_day=NO_START, boost=np.float32(0.0), click_day=NO_START, coupon_start=NO_START, coupon_end=NO_START,
-        coupon_cents=0, coupon_code=None, coupon_redeemed_day=NO_START, harm_day=NO_START)
-    table = pd.concat([current, fresh]) if len(current) else fresh
-    table.loc[update.index, "contacted"] = table.loc[update.index, "contacted"].astype(bool) | update["contacted"]
-    table.loc[harmed_now.index[harmed_now.to_numpy()], "harm_day"] = d
-    if len(first):
-        table.loc[first.index, "response_day"] = response_day.to_numpy()
-        table.loc[first.index, "boost"] = first["boost"].to_numpy(np.float32)
-        table.loc[first.index, "click_day"] = np.asarray(click_day)
-        with_coupon = first.index[coupon.to_numpy()]
-        table.loc[with_coupon, "coupon_start"] = response_day[coupon].to_numpy()
-        table.loc[with_coupon, "coupon_end"] = response_day[coupon].to_numpy() + P.COUPON_VALID_DAYS
-        table.loc[with_coupon, "coupon_cents"] = first.loc[with_coupon, "coupon_cents"].to_numpy()
-        table.loc[with_coupon, "coupon_code"] = first.loc[with_coupon, "coupon_code"].to_numpy()
-    effects = table.reset_index(names="journey_id")[list(EFFECT_COLUMNS)].astype(EFFECT_COLUMNS)
-    clicked = first.loc[first["clicked"].astype(bool)] if not ghost and len(first) else first.iloc[:0]
-    clicks = pd.DataFrame({"user": clicked["user"].to_numpy(np.int32), "time_us": clicked["clicked_us"].to_numpy(np.int64),
-                           "journey_id": clicked.index.to_numpy(dtype=object)})
-    return effects, clicks if len(clicks) else empty_clicks
+        start = (delivery._micros(steps["journey_started_at"]) // US_PER_DAY - epoch_day).astype(np.int32)
+    coupon_cents = np.where(steps["benefit_kind"].to_numpy() == "coupon", np.round(
+        pd.to_numeric(steps["coupon_value"], errors="coerce").fillna(0).to_numpy() * 100), 0).astype(np.int32)
+    flag = {name: getattr(resolved, name)[known] for name in
+            ("delivered", "opened", "opened_us", "clicked", "clicked_us", "boost", "moves", "harms")}
+
+    # One record per journey touched today, appended when the journey is new.
+    ids = steps["journey_id"].to_numpy(dtype=object)
+    journeys, first_row = np.unique(ids, return_index=True)
+    index = pd.Index(effects["journey_id"].to_numpy(dtype=object))
+    at = index.get_indexer(journeys) if len(index) else np.full(len(journeys), -1)
+    new = at < 0
+    if new.any():
+        rows = first_row[new]
+        fresh = pd.DataFrame({
+            "journey_id": journeys[new], "user": steps["user"].to_numpy(np.int32)[rows],
+            "strategy_id": steps["strategy_id"].to_numpy(dtype=object)[rows], "arm": steps["arm"].to_numpy(dtype=object)[rows],
+            "ghost": ghost, "start_day": start[rows], "contacted": False, "response_day": NO_START,
+            "boost": np.float32(0.0), "click_day": NO_START, "coupon_start": NO_START, "coupon_end": NO_START,
+            "coupon_cents": 0, "coupon_code": None, "coupon_redeemed_day": NO_START, "harm_day": NO_START,
+        }).astype(EFFECT_COLUMNS)
+        at[new] = len(effects) + np.arange(new.sum())
+        effects = pd.concat([effects, fresh], ignore_index=True) if len(effects) else fresh
+    position = at[np.searchsorted(journeys, ids)]  # each contact's row in `effects`
+    columns = {name: effects[name].to_numpy(copy=True) for name in (
+        "contacted", "response_day", "boost", "click_day", "coupon_start", "coupon_end", "coupon_cents", "coupon_code",
+        "harm_day")}
+    np.logical_or.at(columns["contacted"], position, flag["delivered"])
+    harm = flag["harms"] & (columns["harm_day"][position] == NO_START)
+    columns["harm_day"][position[harm]] = d
+    # The journey's first response today, if it had none before: the earliest open.
+    answering = np.flatnonzero(flag["opened"] & (columns["response_day"][position] == NO_START))
+    answering = answering[np.lexsort((flag["opened_us"][answering], position[answering]))]
+    answering = answering[np.r_[True, position[answering][1:] != position[answering][:-1]]] if len(answering) else answering
+    rows = position[answering]
+    response_day = flag["opened_us"][answering] // US_PER_DAY - epoch_day
+    columns["response_day"][rows] = response_day
+    columns["boost"][rows] = flag["boost"][answering]
+    clicked = flag["clicked"][answering]
+    columns["click_day"][rows] = np.where(clicked, flag["clicked_us"][answering] // US_PER_DAY - epoch_day, NO_START)
+    # A coupon in the answered message, taken up unless the user is a lost cause.
+    taken = (coupon_cents[answering] > 0) & flag["moves"][answering]
+    columns["coupon_start"][rows[taken]] = response_day[taken]
+    columns["coupon_end"][rows[taken]] = response_day[taken] + P.COUPON_VALID_DAYS
+    columns["coupon_cents"][rows[taken]] = coupon_cents[answering][taken]
+    columns["coupon_code"][rows[taken]] = steps["coupon_code"].to_numpy(dtype=object)[answering][taken]
+    effects = effects.assign(**columns)  # the arrays keep their columns' types
+    if ghost or not clicked.any():
+        return effects, _no_clicks()
+    chosen = answering[clicked]
+    return effects, pd.DataFrame({"user": steps["user"].to_numpy(np.int32)[chosen],
+                                  "time_us": flag["clicked_us"][chosen].astype(np.int64),
+                                  "journey_id": ids[chosen]})
+
+
+def _no_clicks() -> pd.DataFrame:
+    return pd.DataFrame({"user": pd.Series(dtype=np.int32), "time_us": pd.Series(dtype=np.int64),
+                         "journey_id": pd.Series(dtype=object)})
 
 
 def member(values: pd.Series | pd.Index | np.ndarray, pool: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
