@@ -216,3 +216,40 @@ def test_delivery_silence_counts_sent_rows_without_a_record(tmp_path) -> None:
     assert (silence.silent_rows, silence.since, silence.latest) == (2, day - timedelta(days=3), day - timedelta(days=3))
     assert silence.checked_rows == 4
     assert delivery_silence(con, day, silence_days=4).silent_rows == 0
+
+
+def test_an_arm_with_one_outcome_for_everyone_still_carries_its_uncertainty() -> None:
+    # Three control journeys, none woke up: without the floor the interval would ignore the control arm.
+    treated, control = np.r_[np.ones(20), np.zeros(30)], np.zeros(3)
+    est = compare_arms(treated, control)
+    plain_se = np.sqrt(treated.var(ddof=1) / 50)
+    assert est.se == pytest.approx(np.sqrt(treated.var(ddof=1) / 50 + (1 / 3) * (2 / 3) / 3))
+    assert est.se > 2 * plain_se and est.ci_low < 0.4 - 2 * plain_se
+    # Amounts: an all-zero arm borrows the variance of both arms pooled.
+    revenue = compare_arms(np.r_[np.zeros(10), [50.0, 80.0, 20.0]], np.zeros(4))
+    pooled = np.r_[np.zeros(14), [50.0, 80.0, 20.0]].var(ddof=1)
+    assert revenue.se == pytest.approx(np.sqrt(np.r_[np.zeros(10), [50.0, 80.0, 20.0]].var(ddof=1) / 13 + pooled / 4))
+    # An arm with some spread keeps its own variance: large samples are what Welch gives.
+    rng = np.random.default_rng(1)
+    t, c = (rng.random(4000) < 0.3).astype(float), (rng.random(900) < 0.2).astype(float)
+    assert compare_arms(t, c).se == pytest.approx(np.sqrt(t.var(ddof=1) / 4000 + c.var(ddof=1) / 900), rel=1e-12)
+    # The cohort metrics apply the same floor.
+    outcomes = _campaign(60, 0.2, 0.0, seed=2)
+    outcomes.loc[outcomes["arm"] == "control", "woke_up"] = False
+    row = cohort_metrics(outcomes, A + timedelta(days=10), {"s": 0.2})
+    row = row[(row["cohort_level"] == "campaign") & (row["arm"] == "treatment")].iloc[0]
+    t_arm = outcomes.loc[outcomes["arm"] == "treatment", "woke_up"].to_numpy(float)
+    c_arm = outcomes.loc[outcomes["arm"] == "control", "woke_up"].to_numpy(float)
+    assert row["wake_up_lift_ci_low"] == pytest.approx(compare_arms(t_arm, c_arm).ci_low)
+
+
+def test_a_table_from_before_a_new_column_gets_it(tmp_path) -> None:
+    from orchestration.warehouse import replace_rows
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table recall_outcomes (action_id varchar, user_id varchar)")  # an older schema
+    con.execute("insert into recall_outcomes values ('old', 'u0')")
+    frame = pd.DataFrame({"action_id": ["new"], "user_id": ["u1"], "source": ["decisions"], "first_journey": [True]})
+    replace_rows(con, "recall_outcomes", frame, "action_id = ?", ["new"])
+    rows = con.execute("select action_id, source, first_journey from recall_outcomes order by 1").fetchall()
+    assert rows == [("new", "decisions", True), ("old", None, None)]

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, outbox, plan_day
+from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, holdout_assignments, outbox, plan_day
+from orchestration.recall.actions import HOLDOUT_COLUMNS
 from orchestration.recall.assignment import assign_arm, assign_variant, hash_key, in_global_holdout, stable_hash
 from orchestration.recall.guardrails import ChannelLimits, FrequencyCap, QuietHours, cap_blocked, fill_channel_limits, shift_out_of_quiet_hours
 from tests.recall_fixtures import DAY, library, random_world, run_days, tier_rows, user_rows
@@ -120,6 +121,13 @@ def test_matching_precedence_columns_and_arms() -> None:
     first = queued[queued["timezone"] == "UTC"]
     assert (first["scheduled_at"] == pd.Timestamp("2026-02-02 10:00", tz=UTC)).all()
     assert queued["message"].notna().all() and queued["message"].str.startswith("nick").all()
+    # The delivery system learns what kind of benefit a step offers (a coupon to redeem, or a pack).
+    kinds = {name: b.kind for name, b in library().benefits.items()}
+    assert (queued["benefit_kind"] == queued["benefit"].map(kinds)).where(queued["benefit"].notna(), True).all()
+    assert queued.loc[queued["benefit"].isna(), "benefit_kind"].isna().all() and queued["benefit_kind"].notna().any()
+    # The holdout export: one row per control journey, under its journey id, with what its coupon would have been.
+    held = holdout_assignments(actions)
+    assert list(held.columns) == HOLDOUT_COLUMNS and set(held["journey_id"]) == set(actions.loc[control, "journey_id"])
 
 
 def test_low_value_users_not_worth_the_contact_are_skipped() -> None:

@@ -58,15 +58,33 @@ def welch_lift(
     }
 
 
+def variance_floor(var: np.ndarray | float, n: np.ndarray | float, pooled: np.ndarray | float,
+                   rate: bool) -> np.ndarray:
+    """An arm whose journeys all had the same outcome has a sample variance of zero, which is no evidence of no
+    spread: a small control arm with no wake-up at all would give a lift with no control uncertainty and an
+    interval far too narrow. Such an arm gets the smallest variance it could have had: a rate that of one journey
+    differing, (1/n)(1 - 1/n); an amount the variance of both arms pooled. Any arm with some spread keeps its own
+    (a rate's sample variance is never below the floor), so large samples are untouched."""
+    var, n, pooled = (np.asarray(x, dtype=float) for x in (var, n, pooled))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = (1.0 / n) * (1.0 - 1.0 / n) if rate else np.nan_to_num(pooled)
+        degenerate = var <= 1e-12 * (1.0 + np.abs(floor))
+    return np.where(degenerate & (n >= 2), np.maximum(var, floor), var)
+
+
 def compare_arms(treatment: np.ndarray, control: np.ndarray) -> LiftEstimate:
-    """Lift of mean(treatment) over mean(control); NaN values (immature outcomes) are ignored."""
+    """Lift of mean(treatment) over mean(control); NaN values (immature outcomes) are ignored. Values that are all
+    0 or 1 are a rate (variance_floor)."""
     t = np.asarray(treatment, dtype=float)
     c = np.asarray(control, dtype=float)
     t, c = t[~np.isnan(t)], c[~np.isnan(c)]
     mean_t = float(t.mean()) if t.size else float("nan")
     mean_c = float(c.mean()) if c.size else float("nan")
-    var_t = float(t.var(ddof=1)) if t.size >= 2 else float("nan")
-    var_c = float(c.var(ddof=1)) if c.size >= 2 else float("nan")
+    both = np.concatenate([t, c])
+    rate = bool(np.isin(both, (0.0, 1.0)).all())
+    pooled = float(both.var(ddof=1)) if both.size >= 2 else float("nan")
+    var_t = float(variance_floor(t.var(ddof=1), t.size, pooled, rate)) if t.size >= 2 else float("nan")
+    var_c = float(variance_floor(c.var(ddof=1), c.size, pooled, rate)) if c.size >= 2 else float("nan")
     est = welch_lift(mean_t, var_t, t.size, mean_c, var_c, c.size)
     return LiftEstimate(
         n_treatment=int(t.size),

@@ -18,7 +18,7 @@ from orchestration.measurement.cohorts import (
     ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
     expand_cohorts,
 )
-from orchestration.measurement.lift import Z_95, ratio_interval, srm_statistic, two_sided_p
+from orchestration.measurement.lift import Z_95, ratio_interval, srm_statistic, two_sided_p, variance_floor
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
@@ -50,6 +50,7 @@ METRIC_COLUMNS = [
     "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
 _Y = [value for value, _ in LIFTED.values()]
+_RATES = {"_wake", "_buy"}  # lifted metrics that are shares of journeys (0/1 per journey)
 _SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_returned", "_churn", "_redeemed", "cost"]
 
 
@@ -130,10 +131,12 @@ def _stratum_lifts(t: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[s
             cov_all = (t[f"x{y}"] + c[f"x{y}"] - sx * sy / n_all) / (n_all - 1)
             # CUPED theta from both arms together: the covariate is pre-assignment, balanced by design.
             theta = np.nan_to_num(np.where(var_x_all > 0, cov_all / var_x_all, 0.0))
+            pooled = (t[f"{y}{y}"] + c[f"{y}{y}"] - sy**2 / n_all) / (n_all - 1)
             for name, arm in (("t", t), ("c", c)):
                 n = arm[f"n{y}"]
                 mean = arm[y] / n
                 var = np.where(n >= 2, (arm[f"{y}{y}"] - arm[y] ** 2 / n) / (n - 1), np.nan)
+                var = variance_floor(var, n, pooled, rate=y in _RATES)
                 mean_x = arm[f"x|{y}"] / n
                 var_x = (arm["xx"] - arm["x"] ** 2 / arm["n"]) / (arm["n"] - 1)
                 cov = (arm[f"x{y}"] - arm[f"x|{y}"] * arm[y] / n) / (n - 1)

@@ -224,7 +224,8 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.
     lacking = pending & frame.index.isin(missing.index[missing.notna()])
     frame.loc[lacking, "status"] = CANCELLED
     frame.loc[lacking, "reason"] = "missing_variable:" + missing[missing.notna()]
-    frame["benefit_kind"] = frame["benefit"].map({name: b.kind for name, b in library.benefits.items()})
+    kinds = frame["benefit"].map({name: b.kind for name, b in library.benefits.items()}).astype(object)
+    frame["benefit_kind"] = kinds.where(kinds.notna(), None)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
     frame["cost"] = frame["channel"].map(costs).fillna(0.0).astype(float)
     return frame
