@@ -62,6 +62,12 @@ def test_history_is_written_up_to_the_loop_and_the_loop_after_it(world) -> None:
     assert (users["updated_at"].dt.strftime("%Y-%m-%d") == users["_folder"]).all()
     assert users.loc[users["_folder"] > CONFIG.history_end_date.isoformat(), "user_id"].nunique() > 0
     assert loop.next_day == CONFIG.end_date
+    # Events land in the folder of the day they arrive, late ones (up to max_lateness_days) included.
+    events = _landing(home, "events")
+    loop_events = events[events["_folder"] > CONFIG.history_end_date.isoformat()]
+    assert (loop_events["received_at"].dt.strftime("%Y-%m-%d") == loop_events["_folder"]).all()
+    lag = (loop_events["received_at"].dt.normalize() - loop_events["event_time"].dt.normalize()).dt.days
+    assert lag.max() == CONFIG.max_lateness_days and abs((lag > 0).mean() - CONFIG.late_event_share) < 0.01
 
 
 def test_delivery_log_follows_the_contract_and_maps_the_export(world) -> None:

@@ -113,6 +113,17 @@ def test_true_effects_lie_inside_the_intervals(looped) -> None:
     assert wake_up.cohorts >= 12 and wake_up.inside >= 0.8 * wake_up.cohorts, wake_up
 
 
+def test_summary_and_report_show_the_true_effects_beside_the_lifts(looped) -> None:
+    from orchestration.reporting.summary import publish_with_truth, summarize
+
+    settings, _, _ = looped
+    text = summarize(settings.warehouse, settings.truth)
+    assert "The pipeline's own strategies" in text and "true effect" in text and "global holdout" in text
+    assert "at_risk_care_push" in text.split("The programme")[0]  # a strategy of the library, with its lift
+    page = publish_with_truth(settings.warehouse, settings.truth, settings.reports_dir).read_text()
+    assert "true effect:" in page and "The programme" in page
+
+
 def test_evaluate_measurement_ends_with_the_coverage_line(looped, capsys) -> None:
     from orchestration.cli import _evaluate_measurement
 

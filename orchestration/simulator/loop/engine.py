@@ -52,6 +52,15 @@ class LoopSettings:
 
 
 @dataclass(frozen=True)
+class _Day:
+    """A simulated day: the events arriving in its landing folder, and the state after it (before the day's
+    journeys, ghosts and consent changes are added)."""
+
+    arriving: pa.Table
+    state: LoopState
+
+
+@dataclass(frozen=True)
 class DayReport:
     """What one simulated day produced."""
 
@@ -157,7 +166,7 @@ class ClosedLoop:
             raise ValueError(f"simulate {self.next_day} first: the world is at {self.next_day}")
         if d < self.state.day:
             self.state = LoopState.load(self._snapshot(d - 1))
-        state, core, pop = self.state, self.core, self.core.pop
+        state, core = self.state, self.core
         date = self.date_of(d)
         rng_contacts, rng_plan, rng_ghosts, rng_events, rng_vertical, rng_defects = (
             np.random.default_rng(s) for s in np.random.SeedSequence(self.config.seed, spawn_key=(7, d)).spawn(6))
@@ -168,7 +177,7 @@ class ClosedLoop:
         steps["user"] = steps["user_id"].map(self.user_index).fillna(-1).astype(np.int32)
         controls["user"] = controls["user_id"].map(self.user_index).fillna(-1).astype(np.int32)
         decay_start, decays = self._decay(state.effects)
-        resolved = response.resolve(delivery.contacts_of(steps, self.user_index), pop, self.traits, state.consent,
+        resolved = response.resolve(delivery.contacts_of(steps, self.user_index), core.pop, self.traits, state.consent,
                                      d, decay_start, decays, rng_contacts)
         effects, clicks = fold(state.effects, steps.assign(ghost=False), resolved, d, core.epoch_day)
         journeys = register(state.journeys, steps, controls, core.epoch_day)
@@ -178,7 +187,31 @@ class ClosedLoop:
         effects, ghost_steps = self._ghosts(effects, ghost_steps, journeys, state, d, rng_ghosts)
         log = delivery.delivery_log(steps, resolved, controls, (core.epoch_day + d) * US_PER_DAY)
 
-        # The day in the world: activity, orders (a coupon in force paying the first), events.
+        day = self._live_day(state, effects, clicks, d, rng_events, rng_vertical, rng_defects)
+        consent, users = self._users_today(state.consent, steps, resolved, d)
+
+        self._write_landing(Path(landing_dir) / date.isoformat(), {
+            "events": day.arriving.sort_by([("received_at", "ascending"), ("event_id", "ascending")]),
+            "users": users, "recall_touches": log})
+        self.state = day.state.evolve(journeys=journeys, ghost_steps=ghost_steps, consent=consent)
+        for later in sorted((self.home / "days").iterdir()):
+            if later.name > date.isoformat():
+                shutil.rmtree(later)
+        self.state.save(self._snapshot(d))
+        if write_truth:
+            self.write_truth(Path(truth_dir))
+        report = DayReport(date, len(steps), int(resolved.delivered.sum()), int(resolved.opened.sum()), len(controls),
+                           day.arriving.num_rows, time.perf_counter() - began)
+        logger.info("simulated %s: %d steps (%d delivered, %d opened), %d control journeys, %d events in %.1fs",
+                    date, report.steps, report.delivered, report.opened, report.controls, report.events, report.seconds)
+        return report
+
+    def _live_day(self, state: LoopState, effects: pd.DataFrame, clicks: pd.DataFrame, d: int,
+                  rng_events: np.random.Generator, rng_vertical: np.random.Generator,
+                  rng_defects: np.random.Generator) -> _Day:
+        """The day in the world: activity and orders under every real journey's effects (a coupon in force paying
+        the first order), the events they make, the feed's defects, and the state carried to the next day."""
+        core, pop = self.core, self.core.pop
         real = effects.loc[~effects["ghost"]]
         ordered, col = order_effects(real, real["user"].to_numpy())
         n = len(pop.base)
@@ -191,6 +224,7 @@ class ClosedLoop:
         coupon_journey[0, redeemed] = np.arange(len(redeemed))
         codes = pa.array(ordered["coupon_code"].to_numpy()[rows], pa.string()) if len(rows) else pa.array([], pa.string())
         spent = ordered["journey_id"].to_numpy()[rows]
+        effects = effects.copy()  # the day before's state keeps its own records
         effects.loc[member(effects["journey_id"], spent) & ~effects["ghost"].to_numpy(), "coupon_redeemed_day"] = d
         world = WorldPaths(path.engagement, path.active, path.n_orders, path.paid_cents1, path.paid_cents2, coupon_journey)
         continuation = Continuation(d, state.device_changes, state.next_order_id, state.next_withdrawal_id, state.ledger)
@@ -201,39 +235,25 @@ class ClosedLoop:
         columns = with_clicks(columns, clicks.loc[click_day == d], pop.behaviour.code(P.RECALL_CLICK))
         events, stats = delivered_events(columns, self.config, core.epoch_day, rng_defects,
                                          first_id=state.next_event_id, last_day=self.config.n_days - 1)
-        arrival = events["received_at"].cast(pa.int64()).to_numpy() // US_PER_DAY - core.epoch_day
-        arriving = pa.concat_tables([state.pending_events, events.filter(pa.array(arrival == d))])
-        consent, users = self._users_today(state.consent, steps, resolved, d)
-
-        self._write_landing(Path(landing_dir) / date.isoformat(), {
-            "events": arriving.sort_by([("received_at", "ascending"), ("event_id", "ascending")]),
-            "users": users, "recall_touches": log})
+        # Today's events that arrive today, and those of earlier days that arrive today; the rest wait.
+        travelling = pa.concat_tables([state.pending_events, events])
+        arrival = travelling["received_at"].cast(pa.int64()).to_numpy() // US_PER_DAY - core.epoch_day
+        arriving = travelling.filter(pa.array(arrival == d))
         b = pop.behaviour
         payments = np.isin(columns.code, [b.code(e) for e in {*b.payment_events, b.second_payment_event}]).sum()
         withdrawals = (columns.code == b.code("withdraw")).sum() if "withdraw" in b.event_names else 0
         last_active = state.last_active_day.copy()
         last_active[path.active[0]] = d
-        self.state = state.evolve(
-            day=d + 1, effects=effects, journeys=journeys, ghost_steps=ghost_steps,
+        carried = state.evolve(
+            day=d + 1, effects=effects, last_active_day=last_active,
             device_changes=state.device_changes + np.bincount(
                 columns.user[columns.code == b.code("device_change")], minlength=n).astype(np.int16),
-            last_active_day=last_active, consent=consent,
             next_event_id=state.next_event_id + stats["valid_events"] + stats["invalid_events"],
             next_order_id=state.next_order_id + int(payments), next_withdrawal_id=state.next_withdrawal_id + int(withdrawals),
             ledger=ledger.end if ledger is not None else None,
-            pending_events=events.filter(pa.array(arrival > d)), pending_clicks=clicks.loc[click_day > d],
+            pending_events=travelling.filter(pa.array(arrival > d)), pending_clicks=clicks.loc[click_day > d],
         )
-        for later in sorted((self.home / "days").iterdir()):
-            if later.name > date.isoformat():
-                shutil.rmtree(later)
-        self.state.save(self._snapshot(d))
-        if write_truth:
-            self.write_truth(Path(truth_dir))
-        report = DayReport(date, len(steps), int(resolved.delivered.sum()), int(resolved.opened.sum()), len(controls),
-                           arriving.num_rows, time.perf_counter() - began)
-        logger.info("simulated %s: %d steps (%d delivered, %d opened), %d control journeys, %d events in %.1fs",
-                    date, report.steps, report.delivered, report.opened, report.controls, report.events, report.seconds)
-        return report
+        return _Day(arriving=arriving, state=carried)
 
     def _decay(self, effects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each user's decay start and whether they decay: their own, or a contact that pushed them away."""
