@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring evaluate-early-warning dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-loop benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring evaluate-early-warning dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ benchmark: $(STAMP)  ## 100,000 users x 120 days: backfill, early and late parti
 
 benchmark-1m: $(STAMP)  ## one daily partition at 1 million users (35 days of history), against the reference query
 	$(VENV)/bin/churn-recall benchmark --users 1000000 --days 35
+
+benchmark-loop: $(STAMP)  ## seconds per closed-loop day of the simulated app (20,000 users)
+	$(VENV)/bin/churn-recall benchmark-loop --users 20000 --days 5
 
 benchmark-recall: $(STAMP)  ## the strategy library applied to 1 million synthetic at-risk users, seconds per phase
 	$(VENV)/bin/churn-recall benchmark-recall --users 1000000

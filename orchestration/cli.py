@@ -1,6 +1,7 @@
-"""Command line: `churn-recall demo` simulates the embedded app (if needed), runs every day through
-the pipeline as one run and prints the result; the other commands do one part (simulate, run, summary),
-measure (benchmarks) or judge (evaluations of the early warning and the uplift learner)."""
+"""Command line: `churn-recall demo` simulates the embedded app's history, runs it through the pipeline as one run,
+then closes the loop for the last weeks (each day the simulated app answers the pipeline's outbox and the pipeline
+runs that day) and prints the result; the other commands do one part (simulate, run, advance, summary), measure
+(benchmarks) or judge (evaluations of the measurement, the early warning and the uplift learner)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 import sys
 import time
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from orchestration.config.settings import Settings
@@ -58,24 +59,162 @@ def _configure_logging() -> None:
         handler.addFilter(lambda record: record.levelno >= logging.WARNING or ours.filter(record))
 
 
+def _live(settings: Settings) -> Settings:
+    """In a closed-loop world, recall goes live on the last day of its history (that day's outbox is the first
+    the simulated app answers), unless CHURN_RECALL_RECALL_FROM says otherwise."""
+    from orchestration.simulator.loop import ClosedLoop
+
+    if settings.recall_from is not None or not ClosedLoop.exists(settings.simulator_home):
+        return settings
+    return settings.model_copy(update={"recall_from": ClosedLoop.history_end(settings.simulator_home)})
+
+
+def _start_loop(settings: Settings, n_users: int, n_days: int, loop_days: int, seed: int):
+    """Simulate the open-loop history (with the pre-made campaigns), write it, and start the closed loop after it."""
+    from orchestration.simulator import SimulationConfig, simulate, write_world
+    from orchestration.simulator.loop import ClosedLoop, LoopSettings
+
+    if settings.landing_days():
+        raise SystemExit(f"churn-recall: {settings.landing} holds landing files but no closed-loop world "
+                         f"({settings.simulator_home}): remove them, or set CHURN_RECALL_HOME to a new folder")
+    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date, seed=seed,
+                              vertical=settings.vertical, closed_loop_days=loop_days)
+    started = time.perf_counter()
+    world = simulate(config)
+    write_world(world, settings.landing, settings.truth)
+    wake_up_days, churn_days = settings.measurement_windows
+    loop = ClosedLoop.start(world, settings.simulator_home, LoopSettings(settings.strategies, wake_up_days, churn_days))
+    print(f"simulated the {settings.vertical} app's history: {n_users:,} users, {config.history_days} days "
+          f"({config.start_date}..{config.history_end_date}) in {time.perf_counter() - started:.1f}s, "
+          f"{world.events.num_rows:,} events; the last {loop_days} days will answer the pipeline day by day")
+    return loop
+
+
+def _catch_up(settings: Settings, loop) -> None:
+    """Run the pipeline up to the day before the loop's next day, if its outbox is not there yet (a first start,
+    or a demo interrupted between the app's day and the pipeline's)."""
+    before = loop.next_day - timedelta(days=1)
+    if (settings.outbox / f"{before.isoformat()}.parquet").is_file():
+        return
+    first = settings.start_date if before == loop.config.history_end_date else before
+    _run(settings, first, before)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from orchestration.runner import persistent_instance, run_closed_loop
+    from orchestration.simulator.loop import ClosedLoop
+
+    began = time.perf_counter()
+    if ClosedLoop.exists(settings.simulator_home):
+        loop = ClosedLoop.open(settings.simulator_home)
+        print(f"continuing the closed-loop world in {settings.simulator_home} at {loop.next_day}")
+    else:
+        loop = _start_loop(settings, args.users, args.days, args.loop_days, args.seed)
+    settings = _live(settings)
+    _catch_up(settings, loop)
+    if not loop.finished:
+        print(f"closing the loop, {loop.next_day}..{loop.config.end_date}: each day the app answers yesterday's "
+              "outbox, then the pipeline runs the day", flush=True)
+
+    def show(day) -> None:
+        s = day.simulated
+        print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
+              f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
+              f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s", flush=True)
+
+    days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=show)
+    if days and not days[-1].success:
+        sys.exit(f"churn-recall: the pipeline run of {days[-1].simulated.day} failed; `churn-recall demo` resumes")
+    if days:
+        pipeline = sum(d.pipeline_seconds for d in days)
+        print(f"closed loop: {len(days)} days in {sum(d.simulated.seconds for d in days) + pipeline:.0f}s "
+              f"(pipeline {pipeline / len(days):.1f}s a day, simulated app "
+              f"{sum(d.simulated.seconds for d in days) / len(days):.1f}s a day)")
+    from orchestration.reporting.summary import publish_with_truth, summarize
+
+    print(summarize(settings.warehouse, settings.truth))
+    report = publish_with_truth(settings.warehouse, settings.truth, settings.reports_dir)
+    if report is not None:
+        print(f"report (measured lifts next to the simulator's true effects): {report}")
+    print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only) and one Parquet file "
+          f"per table beside it; never the warehouse.")
+    print(f"demo wall time: {time.perf_counter() - began:.0f}s")
+
+
+def _advance(settings: Settings) -> None:
+    from orchestration.simulator.loop import ClosedLoop
+
+    loop = ClosedLoop.open(settings.simulator_home)
+    if loop.finished:
+        sys.exit(f"churn-recall: the simulated world ended on {loop.config.end_date}")
+    day = loop.advance(settings.outbox, settings.landing, settings.truth)
+    print(f"simulated {day.day}: {day.steps:,} steps sent ({day.delivered:,} delivered, {day.opened:,} opened), "
+          f"{day.controls:,} control journeys logged, {day.events:,} events in {day.seconds:.1f}s; "
+          f"run the pipeline for {day.day} next")
+
+
+def _evaluate_measurement(settings: Settings) -> None:
+    import duckdb
+    import pandas as pd
+
+    from orchestration.evaluation.measurement_truth import coverage, read_campaign_truth, sample_check, true_effects
+
+    try:
+        truth = read_campaign_truth(settings.truth)
+    except FileNotFoundError as exc:
+        sys.exit(f"churn-recall: {exc}")
+    _require_warehouse(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        metrics = con.execute("select * from recall_metrics where as_of_date = (select max(as_of_date) "
+                              "from recall_metrics)").df()
+    if metrics.empty:
+        sys.exit("churn-recall: recall_metrics is empty: run the pipeline first")
+    rows = true_effects(metrics, truth)
+    as_of = pd.Timestamp(metrics["as_of_date"].iloc[0]).date()
+    print(f"the pipeline's strategies against the simulator's truth ({settings.truth}), measured as of {as_of}:")
+    print("  (cohorts: campaign and week cohorts of each strategy whose window has closed, with an interval; small "
+          "ones, under 100 journeys in an arm, in brackets)")
+    total = inside = 0
+    for every, large in zip(coverage(rows), coverage(rows, include_small=False), strict=True):
+        total, inside = total + every.cohorts, inside + every.inside
+        share = f"{every.inside / every.cohorts:.0%}" if every.cohorts else "n/a"
+        print(f"  {every.metric:<11} {every.inside:>4} of {every.cohorts:<4} inside ({share}), mean error "
+              f"{every.mean_error_in_se:+.2f} SE   [not small: {large.inside} of {large.cohorts}]")
+    agree, disagree = sample_check(rows)
+    print(f"  intent-to-treat: the truth and the warehouse agree on the holdout of {agree} campaigns"
+          + (f", disagree on {disagree}" if disagree else ""))
+    print(f"measurement coverage: {inside} of {total} cohorts")
+
+
+def _require_warehouse(settings: Settings) -> None:
+    if not settings.warehouse.is_file():
+        sys.exit(f"churn-recall: no warehouse at {settings.warehouse}: run `churn-recall demo` (or `run`) first")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="churn-recall", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="simulate (if the landing folder is empty), run all days, print the result")
+    demo = commands.add_parser("demo", help="simulate the history, run it, close the loop day by day, print the result")
     simulate_cmd = commands.add_parser("simulate", help="write a simulated app's landing files and ground truth")
     for sub in (demo, simulate_cmd):
         sub.add_argument("--users", type=int, default=20_000)
         sub.add_argument("--days", type=int, default=120)
         sub.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--loop-days", type=int, default=28, help="last days simulated day by day (default 28)")
     run = commands.add_parser("run", help="run the pipeline for a range of days as one run")
     run.add_argument("first", type=date.fromisoformat)
     run.add_argument("last", type=date.fromisoformat, nargs="?")
-    commands.add_parser("summary", help="print the latest tiers, outbox and campaign lifts")
+    commands.add_parser("advance", help="the simulated app answers the outbox: simulate the closed loop's next day")
+    commands.add_parser("summary", help="print the latest tiers, outbox, decisions and lifts")
+    commands.add_parser("evaluate-measurement", help="measured lifts against the simulator's true effects")
     bench = commands.add_parser("benchmark", help="time a backfill and daily partitions on a large world against a "
                                 "hand-written reference query; fixed cost and peak memory")
     bench.add_argument("--users", type=int, default=100_000)
     bench.add_argument("--days", type=int, default=120)
     bench.add_argument("--home", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
+    loop_bench = commands.add_parser("benchmark-loop", help="time the closed loop's simulated app per day")
+    loop_bench.add_argument("--users", type=int, default=20_000)
+    loop_bench.add_argument("--days", type=int, default=5)
     recall_bench = commands.add_parser("benchmark-recall", help="time the recall engine on N synthetic at-risk users")
     recall_bench.add_argument("--users", type=int, default=1_000_000)
     uplift_bench = commands.add_parser("benchmark-uplift", help="time planning with the uplift models (refit, decide, "
@@ -108,31 +247,33 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--home", type=Path, help="folder for the simulated worlds (default: a temporary one)")
     args = parser.parse_args(argv)
     _configure_logging()
+    logging.getLogger("orchestration.simulator.loop").setLevel(logging.WARNING)  # the demo prints each day itself
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
 
     settings = Settings.from_env()
     if args.command == "simulate":
         _simulate(settings, args.users, args.days, args.seed)
     elif args.command == "demo":
-        if not settings.landing_days():
-            _simulate(settings, args.users, args.days, args.seed)
-        days = settings.landing_days()
-        _run(settings, days[0], days[-1])
-        from orchestration.reporting.summary import summarize
-
-        print(summarize(settings.warehouse))
-        print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only) and one Parquet file "
-              f"per table beside it; never the warehouse.")
+        _demo(settings, args)
     elif args.command == "run":
-        _run(settings, args.first, args.last or args.first)
+        _run(_live(settings), args.first, args.last or args.first)
+    elif args.command == "advance":
+        _advance(settings)
     elif args.command == "summary":
         from orchestration.reporting.summary import summarize
 
-        print(summarize(settings.warehouse))
+        _require_warehouse(settings)
+        print(summarize(settings.warehouse, settings.truth))
+    elif args.command == "evaluate-measurement":
+        _evaluate_measurement(settings)
     elif args.command == "benchmark":
         from orchestration.benchmarks.pipeline import run_benchmark
 
         run_benchmark(args.users, args.days, args.home)
+    elif args.command == "benchmark-loop":
+        from orchestration.benchmarks.loop import run_loop_benchmark
+
+        run_loop_benchmark(args.users, args.days)
     elif args.command == "benchmark-recall":
         from orchestration.recall import load_strategy_library
         from orchestration.recall.benchmark import run_recall_benchmark

@@ -1,10 +1,13 @@
 """Run the daily job for a range of business days as one Dagster run (what the CLI, benchmarks and
-tests use)."""
+tests use), and the closed loop: each day the simulated app answers the day before's outbox, then the
+pipeline runs that day (one Dagster run per day)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -15,6 +18,7 @@ from orchestration.defs import build_definitions
 from orchestration.defs.jobs import DAILY_JOB
 from orchestration.defs.run_start import PROCESS_TAG
 from orchestration.operations import process_identity
+from orchestration.simulator.loop import ClosedLoop, DayReport
 
 # Building the definitions reads the dbt manifest: once per settings is enough in a process.
 _definitions = lru_cache(maxsize=4)(build_definitions)
@@ -76,6 +80,47 @@ def prepare(settings: Settings) -> None:
     """Load the code location for `settings` (definitions and the parsed dbt project) ahead of a run,
     as a long-lived Dagster process has it loaded."""
     _definitions(settings).resolve_job_def(DAILY_JOB)
+
+
+@dataclass(frozen=True)
+class LoopDay:
+    """One day of the closed loop: what the simulated app did, and the pipeline run that followed."""
+
+    simulated: DayReport
+    pipeline_seconds: float
+    success: bool
+
+
+def run_closed_loop(
+    settings: Settings,
+    loop: ClosedLoop,
+    last: date | None = None,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    on_day: Callable[[LoopDay], None] | None = None,
+    truth_every_day: bool = False,
+) -> list[LoopDay]:
+    """Advance the simulated app day by day up to `last` (default: the world's last day), running the pipeline
+    for each day right after its landing files are written; stops at the first failed run.
+
+    Only per-day work is paid: the definitions (and dbt manifest) are built once and the world stays in memory.
+    The truth folder is written after the last day (or every day with truth_every_day)."""
+    last = last or loop.config.end_date
+    instance = instance or dg.DagsterInstance.ephemeral()
+    days: list[LoopDay] = []
+    while not loop.finished and loop.next_day <= last:
+        final = loop.next_day == last or loop.state.day + 1 >= loop.config.n_days
+        simulated = loop.advance(settings.outbox, settings.landing, settings.truth,
+                                 write_truth=truth_every_day or final)
+        began = time.perf_counter()
+        result = run_days(settings, simulated.day, simulated.day, instance=instance, log_level=log_level,
+                          raise_on_error=False)
+        days.append(LoopDay(simulated, time.perf_counter() - began, result.success))
+        if on_day is not None:
+            on_day(days[-1])
+        if not result.success:
+            break
+    return days
 
 
 def persistent_instance() -> dg.DagsterInstance | None:

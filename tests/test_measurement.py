@@ -423,7 +423,8 @@ def test_journeys_carry_funnel_channel_and_variant() -> None:
     day1 = journeys_as_of(touches, date(2026, 1, 10)).set_index("action_id")
     assert day1.loc["a1", "sent"] and not day1.loc["a1", "delivered"] and day1.loc["a1", "channel"] == "push"
     day2 = journeys_as_of(touches, date(2026, 1, 11)).set_index("action_id")
-    assert day2.loc["a1", "delivered"] and day2.loc["a1", "responded"] and day2.loc["a1", "channel"] == "sms"
+    # The channel is the first step's: set before anyone responds, so it can be compared with control.
+    assert day2.loc["a1", "delivered"] and day2.loc["a1", "responded"] and day2.loc["a1", "channel"] == "push"
     assert day2.loc["a1", "step_variant"] == "coupon_10" and day2.loc["a2", "step_variant"] is None
     assert day2.loc["a2", "channel"] is None and day2.loc["a2", "value_tier"] == "low"
 
@@ -453,7 +454,7 @@ def test_srm_alarm_marks_a_lopsided_cohort() -> None:
     assert not np.isnan(lopsided["wake_up_lift_ci_low"])  # still reported, with its interval
 
 
-def test_pooled_cohorts_weight_campaign_lifts_and_channel_has_no_lift() -> None:
+def test_pooled_cohorts_weight_campaign_lifts_and_first_channels_are_compared_with_the_whole_holdout() -> None:
     first = _campaign(1).assign(channel="push", step_variant=lambda f: np.where(f["arm"] == "treatment", "no_coupon", None))
     second = _campaign(2).assign(assignment_date=d(-3), action_id=lambda f: "b" + f["action_id"], channel="sms",
                                  step_variant=lambda f: np.where(f["arm"] == "treatment", "no_coupon", None))
@@ -469,8 +470,9 @@ def test_pooled_cohorts_weight_campaign_lifts_and_channel_has_no_lift() -> None:
     overall = _level(metrics, "overall")
     assert set(overall["strategy_id"]) == {"winback", "all"} and (overall["assignment_end_date"] == d(0)).all()
     assert (overall["assignment_date"] == d(-3)).all() and (week["assignment_date"] == d(-6))  # Monday
-    channel = _level(metrics, "channel")
-    assert set(channel["cohort_value"]) == {"push", "sms"} and channel["wake_up_lift"].isna().all()
+    channel = _level(metrics, "channel").set_index("assignment_date")
+    assert set(channel["cohort_value"]) == {"push", "sms"} and (channel["control_basis"] == "whole_campaign").all()
+    assert (channel["wake_up_lift"] == campaigns["wake_up_lift"]).all()  # one first channel per campaign here
     variant = _level(metrics, "step_variant").set_index("assignment_date")
     assert (variant["control_users"] == campaigns["control_users"]).all()
     assert (variant["wake_up_lift"] == campaigns["wake_up_lift"]).all()

@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, outbox, plan_day
+from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, holdout_assignments, outbox, plan_day
+from orchestration.recall.actions import HOLDOUT_COLUMNS
 from orchestration.recall.assignment import assign_arm, assign_variant, hash_key, in_global_holdout, stable_hash
 from orchestration.recall.guardrails import ChannelLimits, FrequencyCap, QuietHours, cap_blocked, fill_channel_limits, shift_out_of_quiet_hours
 from tests.recall_fixtures import DAY, library, random_world, run_days, tier_rows, user_rows
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[1] / "orchestration" / "recall" / "strategies.yml"
+SEND_DAY = (DAY + timedelta(days=1)).isoformat()  # journeys planned on DAY start (and draw their arm) the day after
 # SipHash-2-4 (pandas hash_array) of "u0000001" under key blake2b("churn-recall|winback")[:8].hex().
 GOLDEN_HASH = 4490590855125743764
 UTC = "UTC"
@@ -42,6 +44,23 @@ def test_arm_share_and_determinism() -> None:
     overlap = ((arms == "control") & (other == "control")).mean()
     assert overlap == pytest.approx(0.15 * 0.15, abs=0.005)
     assert set(assign_arm(users.head(1000), "x", 0.0, "s")) == {"treatment"}
+
+
+def test_every_journey_draws_its_arm_afresh() -> None:
+    users = _user_ids(100_000)
+    first = assign_arm(users, "winback", 0.2, "churn-recall", "2026-02-02")
+    assert first.equals(assign_arm(users, "winback", 0.2, "churn-recall", "2026-02-02"))
+    later = assign_arm(users, "winback", 0.2, "churn-recall", "2026-02-20")
+    # A user held out once is held out again only by chance: the draws are independent.
+    both = ((first == "control") & (later == "control")).mean()
+    assert both == pytest.approx(0.2 * 0.2, abs=0.004) and abs((later == "control").mean() - 0.2) < 0.01
+    # The planner draws per journey (keyed on the send day): users matched on two days get independent arms.
+    lib = library()
+    tiers, users_frame = random_world(3000)
+    one = plan_day(DayInputs(day=DAY, tiers=tiers, users=users_frame), lib).set_index("user_id")["arm"]
+    two = plan_day(DayInputs(day=DAY + timedelta(days=20), tiers=tiers, users=users_frame), lib).set_index("user_id")["arm"]
+    held = (one == "control") & one.notna()
+    assert 0 < (two[held] == "control").mean() < 0.5 and (two[held] == "treatment").any()
 
 
 def test_arm_is_independent_of_dtype_and_process() -> None:
@@ -102,6 +121,13 @@ def test_matching_precedence_columns_and_arms() -> None:
     first = queued[queued["timezone"] == "UTC"]
     assert (first["scheduled_at"] == pd.Timestamp("2026-02-02 10:00", tz=UTC)).all()
     assert queued["message"].notna().all() and queued["message"].str.startswith("nick").all()
+    # The delivery system learns what kind of benefit a step offers (a coupon to redeem, or a pack).
+    kinds = {name: b.kind for name, b in library().benefits.items()}
+    assert (queued["benefit_kind"] == queued["benefit"].map(kinds)).where(queued["benefit"].notna(), True).all()
+    assert queued.loc[queued["benefit"].isna(), "benefit_kind"].isna().all() and queued["benefit_kind"].notna().any()
+    # The holdout export: one row per control journey, under its journey id, with what its coupon would have been.
+    held = holdout_assignments(actions)
+    assert list(held.columns) == HOLDOUT_COLUMNS and set(held["journey_id"]) == set(actions.loc[control, "journey_id"])
 
 
 def test_low_value_users_not_worth_the_contact_are_skipped() -> None:
@@ -158,7 +184,7 @@ VIP = {"lifecycle_stage": "dormant_light", "is_high_value_dormant": True, "value
 
 def _vip_treatment_users(n: int) -> list[str]:
     ids = pd.Series([f"v{i:04d}" for i in range(200)])
-    arms = assign_arm(ids, "vip", 0.1, "churn-recall")
+    arms = assign_arm(ids, "vip", 0.1, "churn-recall", SEND_DAY)
     return ids[arms == "treatment"].head(n).tolist()
 
 
@@ -204,7 +230,7 @@ def test_a_user_in_a_journey_gets_no_second_one() -> None:
 
 def test_control_journeys_are_never_sent_and_occupy_the_user() -> None:
     ids = pd.Series([f"v{i:04d}" for i in range(200)])
-    control = ids[assign_arm(ids, "vip", 0.1, "churn-recall") == "control"].head(3).tolist()
+    control = ids[assign_arm(ids, "vip", 0.1, "churn-recall", SEND_DAY) == "control"].head(3).tolist()
     history = run_days(library(), tier_rows([{"user_id": u, **VIP} for u in control]), user_rows(control), DAY, 10)
     assert (history["status"] == "holdout").all() and (history["reason"] == "strategy_holdout").all()
     assert outbox(history).empty and len(history) == 3

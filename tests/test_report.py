@@ -74,7 +74,9 @@ def test_page_without_data_or_mature_campaigns_still_renders() -> None:
     assert "no data yet" in render_report(cohort_metrics(demo_outcomes().iloc[0:0], AS_OF))
     early = demo_outcomes(weeks=1)
     html = render_report(cohort_metrics(early, early["assignment_date"].iloc[0] + timedelta(days=3)))
-    assert "No campaign has a closed 30-day window yet" in html and "closed second-churn window" in html
+    assert "No campaign has a closed wake-up window yet" in html and "closed second-churn window" in html
+    week = render_report(cohort_metrics(early, early["assignment_date"].iloc[0] + timedelta(days=8)))
+    assert "No campaign has a closed 30-day window yet" in week and "Wake-up rate (7 d)" in week
 
 
 def test_asset_writes_the_page_and_links_it(tmp_path) -> None:
@@ -96,3 +98,14 @@ def test_asset_writes_the_page_and_links_it(tmp_path) -> None:
     metadata = result.asset_materializations_for_node("recall_report")[0].metadata
     assert metadata["report"].value == str(tmp_path / "reports" / f"recall_report_{AS_OF}.html")
     assert metadata["report_url"].value.startswith("file://")
+
+
+def test_a_simulation_shows_the_true_effects_beside_the_lifts() -> None:
+    metrics = demo_metrics()
+    treated = metrics[(metrics["arm"] == "treatment") & metrics["cohort_level"].isin(["campaign", "overall_wake_up"])]
+    truth = treated[["cohort_level", "strategy_id", "assignment_date"]].assign(
+        true_wake_up=0.05, true_repurchase=np.nan, true_revenue=np.nan, true_ltv_90d=np.nan)
+    plain, simulated = render_report(metrics), render_report(metrics, truth=truth)
+    assert "true effect" not in plain and "true wake-up effect" not in plain
+    assert simulated.count("<title>true effect: +5.0 pts</title>") == (truth["cohort_level"] == "overall_wake_up").sum()
+    assert "true wake-up effect" in simulated and "Black diamonds" in simulated

@@ -76,3 +76,14 @@ def test_input_bounds_default_to_the_dbt_vars_and_come_from_the_environment():
 def test_bad_input_bounds_are_named(name, value):
     with pytest.raises(SystemExit, match=name.lower()):
         Settings.from_env({f"CHURN_RECALL_{name}": value})
+
+
+def test_recall_go_live_and_delivery_silence_are_optional_and_validated():
+    default = Settings.from_env({})
+    assert default.recall_from is None and default.recall_live(date(2020, 1, 1)) and default.delivery_silence_days == 2
+    live = Settings.from_env({"CHURN_RECALL_RECALL_FROM": "2026-03-01", "CHURN_RECALL_DELIVERY_SILENCE_DAYS": "4"})
+    assert not live.recall_live(date(2026, 2, 28)) and live.recall_live(date(2026, 3, 1)) and live.delivery_silence_days == 4
+    with pytest.raises(SystemExit, match="recall_from"):
+        Settings.from_env({"CHURN_RECALL_RECALL_FROM": "soon"})
+    with pytest.raises(SystemExit, match="delivery_silence_days"):
+        Settings.from_env({"CHURN_RECALL_DELIVERY_SILENCE_DAYS": "0"})

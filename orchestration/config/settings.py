@@ -37,6 +37,10 @@ class Settings(BaseModel):
     input_bounds: the limits of the staging rules (CHURN_RECALL_MAX_AMOUNT etc., see InputBounds).
     at_risk_max_share: replaces the preset's at_risk_max_share, the share of the day's users the churn
     model may flag at_risk: the volume the team can serve (None: the preset's).
+    recall_from: the day recall goes live: earlier partitions plan no journey (a backfill of history must not
+    produce outboxes for days long gone). None: from the first partition.
+    delivery_silence_days: a sent outbox row without a delivery record this many days after its planning day
+    makes the recall_delivery_silence check warn.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,6 +60,8 @@ class Settings(BaseModel):
     bi_postgres_url: str | None = None
     input_bounds: InputBounds = InputBounds()
     at_risk_max_share: float | None = Field(default=None, gt=0, le=1)
+    recall_from: date | None = None
+    delivery_silence_days: int = Field(default=2, ge=1, le=30)
 
     @field_validator("vertical")
     @classmethod
@@ -111,6 +117,8 @@ class Settings(BaseModel):
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
                 input_bounds=InputBounds.from_env(env),
                 at_risk_max_share=env.get("CHURN_RECALL_AT_RISK_MAX_SHARE") or None,
+                recall_from=env.get("CHURN_RECALL_RECALL_FROM") or None,
+                delivery_silence_days=env.get("CHURN_RECALL_DELIVERY_SILENCE_DAYS") or 2,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -138,6 +146,13 @@ class Settings(BaseModel):
     def bi_dir(self) -> Path:
         """The BI snapshot (bi.duckdb and one Parquet file per table): what BI tools open."""
         return self.home / "bi"
+    def simulator_home(self) -> Path:
+        """Where the closed-loop simulator keeps its world between days (orchestration/simulator/loop)."""
+        return self.home / "simulator"
+
+    def recall_live(self, day: date) -> bool:
+        """Whether the recall plans journeys on `day` (the go-live day and after)."""
+        return self.recall_from is None or day >= self.recall_from
 
     def landing_days(self) -> list[date]:
         """Days that have a landing folder, oldest first."""

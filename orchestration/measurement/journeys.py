@@ -1,6 +1,7 @@
-"""Journeys as known on a day: the delivery log's rows folded into one row per action_id, using only
-what had happened by the end of that day (point in time), with its funnel flags, cost, the channel
-it had reached, its benefit variant and its coupon code."""
+"""Journeys as known on a day (intent-to-treat): one row per journey, from the decisions when there are any (every
+assigned journey, treatment or control, sent or not) and from the delivery log for journeys it alone knows, each
+with the funnel the log reported by the end of that day (point in time): sends, deliveries, opens, clicks, cost,
+the coupon it handed out, the channel of its first step and its A/B variant."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ TOUCH_COLUMNS = [
 OPTIONAL_TOUCH_COLUMNS = ["step", "status", "channel", "coupon_code", "coupon_value"]
 # Optional per-journey attributes carried from the first row (cohort dimensions).
 ATTRIBUTE_COLUMNS = ["value_tier", "segment"]
+# Per-journey columns the decisions give (readers.DECISIONS), beyond TOUCH_COLUMNS' identity.
+DECISION_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "lifecycle_stage",
+                    "value_tier", "segment", "channel", "step_variant", "first_journey"]
+FUNNEL = ["sent", "delivered", "opened", "clicked", "cost"]
 NO_BENEFIT = "no_coupon"
 
 
@@ -27,13 +32,8 @@ def step_variant(coupon_value: pd.Series, arm: pd.Series) -> pd.Series:
     return pd.Series(np.where(arm.to_numpy() == "treatment", labels, None), index=coupon_value.index, dtype=object)
 
 
-def journeys_as_of(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """One row per action_id whose first row was scheduled by the end of `as_of` (UTC business days).
-
-    A send, open or click after `as_of` is not known yet, and neither is the cost of a later step.
-    `channel` is the channel of the latest step scheduled by `as_of` (the rung of the ladder the
-    journey had reached; null for control).
-    """
+def _known_rows(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Touch rows scheduled by the end of `as_of`, with what was known of them then."""
     missing = [c for c in TOUCH_COLUMNS if c not in touches.columns]
     if missing:
         raise ValueError(f"touches lacks required columns: {', '.join(missing)}")
@@ -45,27 +45,29 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
     status = optional["status"].astype(object)
     # Without a status column, a send is taken as delivered (the log records failures as unsent).
     delivered = seen["sent_at"] & (status.isna().to_numpy() | (status == "delivered").to_numpy())
-    frame = pd.DataFrame(
-        {
-            "action_id": known["action_id"],
-            "user_id": known["user_id"],
-            "strategy_id": known["strategy_id"],
-            "arm": known["arm"],
-            "lifecycle_stage": known["lifecycle_stage"],
-            "scheduled_at": pd.to_datetime(known["scheduled_at"]),
-            "sent": seen["sent_at"],
-            "delivered": delivered,
-            "opened": seen["opened_at"],
-            "clicked": seen["clicked_at"],
-            "cost": known["cost"].fillna(0.0).astype(float),
-            "channel": optional["channel"].astype(object).where(optional["channel"].notna(), None),
-            "coupon_code": optional["coupon_code"].astype(object),
-            "coupon_value": pd.to_numeric(optional["coupon_value"], errors="coerce"),
-            **{c: optional[c].astype(object) for c in ATTRIBUTE_COLUMNS},
-        }
-    )
+    return pd.DataFrame({
+        "action_id": known["action_id"],
+        "user_id": known["user_id"],
+        "strategy_id": known["strategy_id"],
+        "arm": known["arm"],
+        "lifecycle_stage": known["lifecycle_stage"],
+        "scheduled_at": pd.to_datetime(known["scheduled_at"]),
+        "sent": seen["sent_at"],
+        "delivered": delivered,
+        "opened": seen["opened_at"],
+        "clicked": seen["clicked_at"],
+        "cost": known["cost"].fillna(0.0).astype(float),
+        "channel": optional["channel"].astype(object).where(optional["channel"].notna(), None),
+        "coupon_code": optional["coupon_code"].astype(object),
+        "coupon_value": pd.to_numeric(optional["coupon_value"], errors="coerce"),
+        **{c: optional[c].astype(object) for c in ATTRIBUTE_COLUMNS},
+    })
+
+
+def _fold(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per action_id: identity from its first row, the funnel over all, the first step's channel."""
     journeys = (
-        frame.sort_values(["action_id", "scheduled_at"], kind="stable")
+        rows.sort_values(["action_id", "scheduled_at"], kind="stable")
         .groupby("action_id", sort=True, dropna=False)
         .agg(
             user_id=("user_id", "first"),
@@ -78,7 +80,7 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
             opened=("opened", "any"),
             clicked=("clicked", "any"),
             cost=("cost", "sum"),
-            channel=("channel", "last"),  # 'last' skips nulls: the deepest rung with a channel
+            channel=("channel", "first"),  # 'first' skips nulls: the first step with a channel
             coupon_code=("coupon_code", "first"),
             coupon_value=("coupon_value", "max"),
             **{c: (c, "first") for c in ATTRIBUTE_COLUMNS},
@@ -86,10 +88,41 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
         .reset_index()
     )
     journeys["assignment_date"] = journeys.pop("first_scheduled").dt.date
-    journeys["responded"] = journeys["opened"] | journeys["clicked"]
-    journeys["step_variant"] = step_variant(journeys.pop("coupon_value"), journeys["arm"])
-    journeys["channel"] = journeys["channel"].where(journeys["arm"] == "treatment", None)
-    for column in ["channel", "coupon_code", *ATTRIBUTE_COLUMNS]:
-        journeys[column] = journeys[column].astype(object).where(journeys[column].notna(), None)
-    journeys["cost"] = journeys["cost"].astype(np.float64)
     return journeys
+
+
+def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per journey assigned by the end of `as_of` (UTC business days).
+
+    decisions: one row per decided journey (DECISION_COLUMNS); each gets its funnel from the touches of the same
+    action_id (none: never sent, all false). Touches of other action_ids are journeys only the delivery log knows
+    (their first row is the assignment). A send, open or click after `as_of` is not known yet, and neither is the
+    cost of a later step. `channel` is the channel of the journey's first step (null for control).
+    """
+    rows = _known_rows(touches, as_of)
+    decided = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
+    in_decisions = rows["action_id"].isin(decided["action_id"]).to_numpy()
+    logged = _fold(rows.loc[~in_decisions])
+    logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
+    logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
+
+    funnel = _fold(rows.loc[in_decisions])[["action_id", *FUNNEL, "coupon_code"]] if in_decisions.any() else \
+        pd.DataFrame(columns=["action_id", *FUNNEL, "coupon_code"])
+    chosen = decided.loc[pd.to_datetime(decided["assignment_date"]).dt.date <= as_of, DECISION_COLUMNS]
+    from_decisions = chosen.merge(funnel, on="action_id", how="left").assign(source="decisions")
+    for column in ("sent", "delivered", "opened", "clicked"):
+        from_decisions[column] = from_decisions[column].astype("boolean").fillna(False).astype(bool)
+    from_decisions["cost"] = from_decisions["cost"].astype(float).fillna(0.0)
+
+    journeys = pd.concat([frame for frame in (from_decisions, logged) if len(frame)], ignore_index=True) \
+        if len(from_decisions) or len(logged) else logged
+    journeys["assignment_date"] = pd.to_datetime(journeys["assignment_date"]).dt.date
+    journeys["responded"] = journeys["opened"].astype(bool) | journeys["clicked"].astype(bool)
+    journeys["channel"] = journeys["channel"].where(journeys["arm"] == "treatment", None)
+    for column in ["channel", "coupon_code", "holdout", "step_variant", *ATTRIBUTE_COLUMNS]:
+        journeys[column] = journeys[column].astype(object).where(journeys[column].notna(), None)
+    journeys["first_journey"] = journeys["first_journey"].astype("boolean")
+    journeys["cost"] = journeys["cost"].astype(np.float64)
+    for column in ("sent", "delivered", "opened", "clicked"):
+        journeys[column] = journeys[column].astype(bool)
+    return journeys.sort_values("action_id", kind="stable").reset_index(drop=True)

@@ -1,6 +1,7 @@
 """Treatment-versus-control lift of a mean with Welch's standard error and a normal 95% interval
 (contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE), its p-value,
-the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square."""
+the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square over any number of
+groups (treatment, strategy holdout, global holdout)."""
 
 from __future__ import annotations
 
@@ -57,15 +58,33 @@ def welch_lift(
     }
 
 
+def variance_floor(var: np.ndarray | float, n: np.ndarray | float, pooled: np.ndarray | float,
+                   rate: bool) -> np.ndarray:
+    """An arm whose journeys all had the same outcome has a sample variance of zero, which is no evidence of no
+    spread: a small control arm with no wake-up at all would give a lift with no control uncertainty and an
+    interval far too narrow. Such an arm gets the smallest variance it could have had: a rate that of one journey
+    differing, (1/n)(1 - 1/n); an amount the variance of both arms pooled. Any arm with some spread keeps its own
+    (a rate's sample variance is never below the floor), so large samples are untouched."""
+    var, n, pooled = (np.asarray(x, dtype=float) for x in (var, n, pooled))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = (1.0 / n) * (1.0 - 1.0 / n) if rate else np.nan_to_num(pooled)
+        degenerate = var <= 1e-12 * (1.0 + np.abs(floor))
+    return np.where(degenerate & (n >= 2), np.maximum(var, floor), var)
+
+
 def compare_arms(treatment: np.ndarray, control: np.ndarray) -> LiftEstimate:
-    """Lift of mean(treatment) over mean(control); NaN values (immature outcomes) are ignored."""
+    """Lift of mean(treatment) over mean(control); NaN values (immature outcomes) are ignored. Values that are all
+    0 or 1 are a rate (variance_floor)."""
     t = np.asarray(treatment, dtype=float)
     c = np.asarray(control, dtype=float)
     t, c = t[~np.isnan(t)], c[~np.isnan(c)]
     mean_t = float(t.mean()) if t.size else float("nan")
     mean_c = float(c.mean()) if c.size else float("nan")
-    var_t = float(t.var(ddof=1)) if t.size >= 2 else float("nan")
-    var_c = float(c.var(ddof=1)) if c.size >= 2 else float("nan")
+    both = np.concatenate([t, c])
+    rate = bool(np.isin(both, (0.0, 1.0)).all())
+    pooled = float(both.var(ddof=1)) if both.size >= 2 else float("nan")
+    var_t = float(variance_floor(t.var(ddof=1), t.size, pooled, rate)) if t.size >= 2 else float("nan")
+    var_c = float(variance_floor(c.var(ddof=1), c.size, pooled, rate)) if c.size >= 2 else float("nan")
     est = welch_lift(mean_t, var_t, t.size, mean_c, var_c, c.size)
     return LiftEstimate(
         n_treatment=int(t.size),
@@ -96,11 +115,16 @@ def ratio_interval(
     return ratio - 1 - Z_95 * se, ratio - 1 + Z_95 * se
 
 
-def srm_chi_square(n_treatment: np.ndarray, n_control: np.ndarray, control_share: np.ndarray) -> np.ndarray:
-    """Chi-square statistic (1 df) of the observed arm sizes against the expected control share."""
-    n_t, n_c, share = (np.asarray(x, dtype=float) for x in (n_treatment, n_control, control_share))
-    n = n_t + n_c
+def srm_statistic(counts: np.ndarray, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chi-square statistic and degrees of freedom per row of observed group sizes (rows, groups) against the
+    expected shares of the groups (NaN: no design, the row gets NaN and 0); groups of share 0 must be empty and
+    do not count as a degree of freedom."""
+    counts, shares = np.asarray(counts, dtype=float), np.asarray(shares, dtype=float)
+    n = counts.sum(axis=1, keepdims=True)
+    expected = n * shares
     with np.errstate(divide="ignore", invalid="ignore"):
-        exp_c, exp_t = n * share, n * (1 - share)
-        chi2 = np.where(exp_c > 0, (n_c - exp_c) ** 2 / exp_c, 0.0) + np.where(exp_t > 0, (n_t - exp_t) ** 2 / exp_t, 0.0)
-    return np.where((n > 0) & (share > 0) & (share < 1), chi2, np.nan)
+        cells = np.where(expected > 0, (counts - expected) ** 2 / expected, np.where(counts > 0, np.inf, 0.0))
+    known = np.isfinite(shares).all(axis=1) & (n[:, 0] > 0)
+    degrees = (shares > 0).sum(axis=1) - 1.0
+    usable = known & (degrees > 0)
+    return np.where(usable, cells.sum(axis=1), np.nan), np.where(usable, degrees, 0.0)

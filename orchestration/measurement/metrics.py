@@ -1,8 +1,8 @@
 """Cohort metrics for recall_metrics: per cohort (see cohorts.py) and arm the funnel, outcome rates,
 second churn among returned journeys, cost and coupon redemption; on treatment rows the lift over
 control with Welch 95% intervals, p-values, the CUPED-adjusted lift, incremental revenue, ROI and a
-sample-ratio-mismatch check.
-Cohorts that pool several campaigns (week, overall) combine per-campaign lifts weighted by
+sample-ratio-mismatch check against the design (strategy holdout, global holdout, variant shares).
+Cohorts that pool several campaigns (week, overall, programme) combine per-stratum lifts weighted by
 treatment users, so campaigns with different holdout shares never bias each other."""
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from orchestration.measurement.cohorts import ALL, CONTROL_BASIS, COHORT_KEYS, STRATUM_KEYS, expand_cohorts
-from orchestration.measurement.lift import Z_95, ratio_interval, srm_chi_square, two_sided_p
+from orchestration.measurement.cohorts import (
+    ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
+    expand_cohorts,
+)
+from orchestration.measurement.lift import Z_95, ratio_interval, srm_statistic, two_sided_p, variance_floor
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
@@ -47,6 +50,7 @@ METRIC_COLUMNS = [
     "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
 _Y = [value for value, _ in LIFTED.values()]
+_RATES = {"_wake", "_buy"}  # lifted metrics that are shares of journeys (0/1 per journey)
 _SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_returned", "_churn", "_redeemed", "cost"]
 
 
@@ -63,6 +67,7 @@ def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
     frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
     elapsed = (pd.Timestamp(as_of) - pd.to_datetime(frame["assignment_date"])).dt.days
     frame["_wake_open"] = elapsed < frame["_wake_days"] - 1
+    frame["_wake_closed"] = ~frame["_wake_open"]
     frame["_wake"] = frame["woke_up"].astype(float)
     frame["_buy"] = frame["repurchased_30d"].astype(float)
     frame["_rev"] = frame["revenue_30d"].astype(float)
@@ -82,28 +87,35 @@ def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
     for column in ("sent", "delivered", "opened", "clicked", "responded"):
         frame[column] = frame[column].fillna(False).astype(float) if column in frame else 0.0
     frame["cost"] = frame["cost"].fillna(0.0).astype(float) if "cost" in frame else 0.0
-    for column in ("value_tier", "segment", "step_variant", "channel"):
+    for column in ("value_tier", "segment", "step_variant", "channel", "holdout", "source"):
         if column not in frame:
             frame[column] = None
+    frame["first_journey"] = frame["first_journey"].astype("boolean") if "first_journey" in frame else pd.NA
     return frame
 
 
-def _sums(long: pd.DataFrame, index: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Sums per `index` value (over rows where `mask`) of every quantity means and (co)variances need."""
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(index[mask], weights=values[mask], minlength=size)
+# The journey columns cohort membership depends on (expand_cohorts works on these only: the long table is narrow).
+EXPAND_COLUMNS = ["assignment_date", "strategy_id", "arm", "lifecycle_stage", "holdout", "first_journey",
+                  "_wake_closed", "value_tier", "segment", "step_variant", "channel"]
 
-    x = long["_x"].to_numpy(float)
-    out = {"n": total(np.ones(len(long))), "x": total(x), "xx": total(x * x)}
+
+def _sums(values: dict[str, np.ndarray], index: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Sums per `index` value (over rows where `mask`) of every quantity means and (co)variances need; `values`
+    holds each quantity per row of the long table."""
+    def total(column: np.ndarray) -> np.ndarray:
+        return np.bincount(index[mask], weights=column[mask], minlength=size)
+
+    x = values["_x"]
+    out = {"n": total(np.ones(len(x))), "x": total(x), "xx": total(x * x)}
     for y in _Y:
-        values = long[y].to_numpy(float)
-        known = ~np.isnan(values)
-        values = np.where(known, values, 0.0)
-        out[f"n{y}"], out[y] = total(known.astype(float)), total(values)
-        out[f"{y}{y}"], out[f"x{y}"] = total(values * values), total(np.where(known, x, 0.0) * values)
+        column = values[y]
+        known = ~np.isnan(column)
+        column = np.where(known, column, 0.0)
+        out[f"n{y}"], out[y] = total(known.astype(float)), total(column)
+        out[f"{y}{y}"], out[f"x{y}"] = total(column * column), total(np.where(known, x, 0.0) * column)
         out[f"x|{y}"] = total(np.where(known, x, 0.0))
     for column in [*_SUMMED, "_redeem_known"]:
-        out[column] = total(long[column].to_numpy(float))
+        out[column] = total(values[column])
     return out
 
 
@@ -119,10 +131,12 @@ def _stratum_lifts(t: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[s
             cov_all = (t[f"x{y}"] + c[f"x{y}"] - sx * sy / n_all) / (n_all - 1)
             # CUPED theta from both arms together: the covariate is pre-assignment, balanced by design.
             theta = np.nan_to_num(np.where(var_x_all > 0, cov_all / var_x_all, 0.0))
+            pooled = (t[f"{y}{y}"] + c[f"{y}{y}"] - sy**2 / n_all) / (n_all - 1)
             for name, arm in (("t", t), ("c", c)):
                 n = arm[f"n{y}"]
                 mean = arm[y] / n
                 var = np.where(n >= 2, (arm[f"{y}{y}"] - arm[y] ** 2 / n) / (n - 1), np.nan)
+                var = variance_floor(var, n, pooled, rate=y in _RATES)
                 mean_x = arm[f"x|{y}"] / n
                 var_x = (arm["xx"] - arm["x"] ** 2 / arm["n"]) / (arm["n"] - 1)
                 cov = (arm[f"x{y}"] - arm[f"x|{y}"] * arm[y] / n) / (n - 1)
@@ -173,24 +187,69 @@ def _combine(s: dict[str, np.ndarray], n_t: np.ndarray, cid: np.ndarray, size: i
     return out
 
 
+def _srm(long: pd.DataFrame, sid: np.ndarray, n_strata: int, frame: pd.DataFrame,
+         design_control_share: Mapping[str, float] | None, global_share: float,
+         variant_shares: Mapping[tuple[str, str], float] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per stratum: chi-square of its sample-ratio groups against the design's expected shares, and its degrees
+    of freedom (NaN, 0 where the design is unknown).
+
+    Strategy strata: treatment, strategy holdout and global holdout against (1-g)(1-h), (1-g)h and g when the
+    decisions say which holdout a control journey is in; journeys known only to the delivery log against a control
+    share of g + (1-g)h (a strategy not in the design: its pooled control share, a homogeneity check).
+    Programme strata: the global holdout's share against g. Variant contrasts: the variant against its share of
+    the pair, when variant_shares knows both."""
+    groups = long["_srm"].to_numpy()
+    counts = np.stack([np.bincount(sid, weights=(groups == g).astype(float), minlength=n_strata)
+                       for g in (SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL)], axis=1)
+    first = long.assign(_sid=sid).drop_duplicates("_sid").sort_values("_sid")
+    kind = first["cohort_level"].map(KIND).to_numpy()
+    decided = np.bincount(sid, weights=(long["source"] == "decisions").to_numpy(float), minlength=n_strata) > 0
+    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
+    designed = design_control_share or {}
+    g = float(global_share)
+    shares = np.full((n_strata, 3), np.nan)
+    for i, (level_kind, strategy, value, known) in enumerate(zip(kind, first["s_strategy"], first["s_value"], decided)):
+        if level_kind == "programme":
+            shares[i] = (1 - g, 0.0, g)
+        elif level_kind == "variant":
+            own, _, reference = str(value).partition(" vs ")
+            a, b = (variant_shares or {}).get((strategy, own)), (variant_shares or {}).get((strategy, reference))
+            if a and b:
+                shares[i] = (a / (a + b), b / (a + b), 0.0)
+        elif strategy in designed:
+            h = designed[strategy]
+            shares[i] = ((1 - g) * (1 - h), (1 - g) * h, g) if known else ((1 - g) * (1 - h), g + (1 - g) * h, 0.0)
+        elif strategy in fallback.index:
+            shares[i] = (1 - fallback[strategy], fallback[strategy], 0.0)
+    return srm_statistic(counts, shares)
+
+
 def cohort_metrics(
-    outcomes: pd.DataFrame, as_of: date, design_control_share: Mapping[str, float] | None = None
+    outcomes: pd.DataFrame, as_of: date, design_control_share: Mapping[str, float] | None = None,
+    global_holdout_share: float = 0.0, variant_shares: Mapping[tuple[str, str], float] | None = None,
 ) -> pd.DataFrame:
     """One row per cohort and arm (METRIC_COLUMNS); lift columns are NaN on control rows.
 
     design_control_share: the holdout share each strategy was randomized with; strategies without
     one are checked against their pooled control share over `outcomes` (a homogeneity check).
+    global_holdout_share: the share of users kept out of every strategy (the library's global holdout).
+    variant_shares: (strategy_id, variant id) -> the variant's share, for the variant contrasts' check.
     """
     frame = _prepare(outcomes, as_of)
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
-    long = expand_cohorts(frame, as_of)
+    long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))), as_of)
+    rows_of = long["_row"].to_numpy()
+    for column in ("source", "_wake_open", "_churn_open", "_wake_days", "_churn_days"):
+        long[column] = frame[column].to_numpy()[rows_of]
+    values = {column: frame[column].to_numpy(float)[rows_of] for column in ("_x", *_Y, *_SUMMED, "_redeem_known")}
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
     cid = long.groupby(COHORT_KEYS, dropna=False, sort=True).ngroup().to_numpy()
     sid = long.assign(_cid=cid).groupby(["_cid", *STRATUM_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
-    treated = (long["arm"] == "treatment").to_numpy()
-    t, c = _sums(long, sid, n_strata, treated), _sums(long, sid, n_strata, ~treated)
+    side = long["_side"].to_numpy()
+    treated = side == TREATED
+    t, c = _sums(values, sid, n_strata, treated), _sums(values, sid, n_strata, side == CONTROL)
     cid_of_sid = np.zeros(n_strata, np.int64)
     cid_of_sid[sid] = cid
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
@@ -199,8 +258,8 @@ def cohort_metrics(
         **{k: (k, "first") for k in COHORT_KEYS}, min=("s_date", "min"), max=("s_date", "max"),
         wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
         wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
-    # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment.
-    row_sums = _sums(long, 2 * cid + treated, 2 * n_cohorts, np.ones(len(long), bool))
+    # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment (journeys without a side: none).
+    row_sums = _sums(values, 2 * cid + treated, 2 * n_cohorts, side != -1)
     row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
         + np.bincount(2 * cid_of_sid, weights=(c["n"] > 0), minlength=2 * n_cohorts)
     present = np.flatnonzero(row_sums["n"] > 0)
@@ -230,18 +289,15 @@ def cohort_metrics(
             rows[f"incremental_revenue_{days}d"] = rows[f"{prefix}_lift"] * rows["users"]
             rows[f"roi_{days}d"] = ((rows[f"incremental_revenue_{days}d"] - rows["cost"]) / rows["cost"]).where(rows["cost"] > 0)
 
-    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
-    strata = long.assign(_sid=sid).drop_duplicates("_sid").sort_values("_sid")["s_strategy"]
-    share = strata.map(lambda st: (design_control_share or {}).get(st, fallback.get(st, np.nan))).to_numpy(float)
-    chi2 = srm_chi_square(t["n"], c["n"], share)
-    finite = np.isfinite(chi2)
+    chi2, degrees = _srm(long, sid, n_strata, frame, design_control_share, global_holdout_share, variant_shares)
+    finite = ~np.isnan(chi2)  # an infinite statistic (journeys in a group the design rules out) is an alarm
     chi2_sum = np.bincount(cid_of_sid, weights=np.where(finite, chi2, 0.0), minlength=n_cohorts)
-    dof = np.bincount(cid_of_sid, weights=finite.astype(float), minlength=n_cohorts)
+    dof = np.bincount(cid_of_sid, weights=np.where(finite, degrees, 0.0), minlength=n_cohorts)
     srm_p = np.where(dof > 0, stats.chi2.sf(chi2_sum, np.maximum(dof, 1)), np.nan)
     rows["srm_p_value"] = srm_p[cohort_of_row]
     # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.
     campaign = rows.loc[rows["cohort_level"] == "campaign", ["period", "strategy_id", "srm_p_value"]].drop_duplicates()
-    sliced = rows["control_basis"] != "same_cohort"
+    sliced = rows["control_basis"] == "whole_campaign"
     inherited = rows.loc[sliced, ["period", "strategy_id"]].merge(campaign, on=["period", "strategy_id"], how="left")
     rows.loc[sliced, "srm_p_value"] = inherited["srm_p_value"].to_numpy()
     rows["srm_alarm"] = rows["srm_p_value"] < SRM_ALPHA

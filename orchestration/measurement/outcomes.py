@@ -28,10 +28,11 @@ def outcome_horizon_days(churn_days: int) -> int:
 JOURNEY_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "assignment_date", "lifecycle_stage"]
 FUNNEL_COLUMNS = {"sent": False, "delivered": False, "opened": False, "clicked": False, "responded": False, "cost": 0.0}
 # Cohort attributes of a journey (null when unknown): see journeys.journeys_as_of.
-ATTRIBUTES = ["value_tier", "segment", "channel", "step_variant", "coupon_code"]
+ATTRIBUTES = ["value_tier", "segment", "channel", "step_variant", "coupon_code", "holdout", "source"]
 OUTCOME_COLUMNS = [
     *JOURNEY_COLUMNS,
     *ATTRIBUTES,
+    "first_journey",
     *FUNNEL_COLUMNS,
     "pre_period_revenue",
     "measured_through",
@@ -124,6 +125,8 @@ def measure_outcomes(
         out["responded"] = out["opened"] | out["clicked"]
     for column in ATTRIBUTES:
         out[column] = out[column].astype(object).where(out[column].notna(), None) if column in out.columns else None
+    out["first_journey"] = (out["first_journey"] if "first_journey" in out.columns
+                            else pd.Series(pd.NA, index=out.index)).astype("boolean")
     day_a = _days(out["assignment_date"])
     out = out.loc[(day_a <= as_of_ts).to_numpy()].reset_index(drop=True)
     day_a = day_a.loc[day_a <= as_of_ts].reset_index(drop=True)

@@ -1,58 +1,140 @@
-"""What the measurement reads from the warehouse: the delivery log's journeys of a date range with
-the tiers and segments their users had the day before assignment, their daily activity and their
-coupon redemptions."""
+"""What the measurement reads from the warehouse: the journeys assigned in a date range, from the decisions
+(recall_actions: every journey, sent or not) and from the delivery log (stg_recall_touches: what was sent, opened,
+clicked and paid for), their users' daily activity and their coupon redemptions.
+
+One journey id runs through the outbox, the holdout export and the delivery log: a log row belongs to the journey
+whose journey_id its action_id is (or whose step action_id it is, for a delivery system that echoed the step id).
+Log rows of journeys that recall_actions does not know (campaigns run by other tools, or a warehouse without
+recall_actions) are measured from the log alone, with the tiers and segments their users had the day before.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS
+from orchestration.warehouse.io import table_exists
 
-# The delivery log's rows of journeys assigned in a date range, each with the lifecycle stage, value
-# tier and segment its user had the day before assignment (what the campaign could know when it was sent).
-TOUCHES = """
-with touches as (
-    select *, min(cast(scheduled_at as date)) over (partition by action_id) as assignment_date
-    from stg_recall_touches
+# One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
+# holdout for control), with what was known when it started and whether it was its user's first journey.
+DECISIONS = """
+with started as (
+    select * from recall_actions
+    where step = 1 and journey_id is not null and cast(journey_started_at as date) between ? and ?
+),
+variants as (
+    select journey_id, string_agg(variant, '+' order by step) as step_variant
+    from recall_actions
+    where journey_id in (select journey_id from started) and arm = 'treatment' and variant <> 'default'
+    group by journey_id
+),
+firsts as (
+    select user_id, min(journey_started_at) as first_started_at
+    from recall_actions
+    where step = 1 and journey_id is not null and user_id in (select user_id from started)
+    group by user_id
 )
 select
-    touches.action_id, touches.user_id, touches.strategy_id, touches.arm, touches.scheduled_at,
-    touches.sent_at, touches.opened_at, touches.clicked_at, touches.cost, touches.step, touches.status,
-    touches.channel, touches.coupon_code, touches.coupon_value,
+    started.journey_id as action_id, started.user_id, started.strategy_id, started.arm, started.holdout,
+    cast(started.journey_started_at as date) as assignment_date, started.action_date as decided_on,
+    coalesce(started.lifecycle_stage, 'unknown') as lifecycle_stage,
+    coalesce(started.value_tier, 'unknown') as value_tier,
+    coalesce(started.segment, 'unclassified') as segment,
+    case when started.arm = 'treatment' then started.channel end as channel,
+    variants.step_variant,
+    started.journey_started_at = firsts.first_started_at as first_journey
+from started
+left join variants using (journey_id)
+left join firsts using (user_id)
+"""
+# The delivery log's rows with the journey each belongs to.
+LOG = """
+select touches.*, coalesce(steps.journey_id, touches.action_id) as journey
+from stg_recall_touches as touches
+left join (select action_id, journey_id from recall_actions where journey_id is not null) as steps
+    on steps.action_id = touches.action_id
+"""
+LOG_WITHOUT_DECISIONS = "select touches.*, touches.action_id as journey from stg_recall_touches as touches"
+# Log rows of the decided journeys, and of journeys known only to the log assigned in the range (their assignment
+# day is the day of their first row), those with the tiers and segments of the day before.
+TOUCHES = """
+with log as ({log}),
+known as ({known}),
+alone as (
+    select *, min(cast(scheduled_at as date)) over (partition by journey) as assignment_date
+    from log where journey not in (select journey_id from known)
+)
+select
+    log.journey as action_id, log.touch_id, log.user_id, log.strategy_id, log.arm, log.scheduled_at, log.sent_at,
+    log.opened_at, log.clicked_at, log.cost, log.step, log.status, log.channel, log.coupon_code, log.coupon_value,
+    null as lifecycle_stage, null as value_tier, null as segment
+from log where log.journey in (select action_id from decided)
+union all by name
+select
+    alone.journey as action_id, alone.touch_id, alone.user_id, alone.strategy_id, alone.arm, alone.scheduled_at,
+    alone.sent_at, alone.opened_at, alone.clicked_at, alone.cost, alone.step, alone.status, alone.channel,
+    alone.coupon_code, alone.coupon_value,
     coalesce(tiers.lifecycle_stage, 'unknown') as lifecycle_stage, coalesce(tiers.value_tier, 'unknown') as value_tier,
     coalesce(segments.segment, 'unclassified') as segment
-from touches
+from alone
 left join user_risk_tiers as tiers
-    on tiers.user_id = touches.user_id and tiers.tier_date = touches.assignment_date - 1
-left join user_segments as segments
-    on segments.user_id = touches.user_id and segments.segment_date = touches.assignment_date - 1
-where touches.assignment_date between ? and ?
+    on tiers.user_id = alone.user_id and tiers.tier_date = alone.assignment_date - 1
+left join {segments}
+where alone.assignment_date between ? and ?
 """
+SEGMENTS_JOIN = ("user_segments as segments on segments.user_id = alone.user_id "
+                 "and segments.segment_date = alone.assignment_date - 1")
+NO_SEGMENTS = "(select null as segment) as segments on false"
 ACTIVITY = """
 select user_id, activity_date, events, key_actions, orders, revenue
 from int_user_daily_activity
-where activity_date between ? and ? and user_id in (select distinct user_id from journey_touches)
+where activity_date between ? and ? and user_id in (select user_id from journey_users)
 """
 # Orders paid with a coupon: matched to the journey that handed out that code.
 REDEMPTIONS = """
 select user_id, coupon_code, event_date as redeemed_date
 from stg_events
 where event_name = 'order_paid' and coupon_code is not null and event_date between ? and ?
-  and user_id in (select distinct user_id from journey_touches)
+  and user_id in (select user_id from journey_users)
 """
 
 
-def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Touches of journeys assigned in [first, last], their users' activity from the pre-period up to
-    `last`, and their coupon redemptions up to `last`."""
-    touches = con.execute(TOUCHES, [first, last]).df()
-    con.register("journey_touches", touches[["user_id"]])
+@dataclass(frozen=True)
+class JourneyInputs:
+    """What measure_outcomes needs for the journeys assigned in a range (see journeys.journeys_as_of)."""
+
+    decisions: pd.DataFrame  # one row per decided journey (DECISIONS), empty without recall_actions
+    touches: pd.DataFrame    # delivery-log rows of those journeys and of journeys only the log knows
+    activity: pd.DataFrame
+    redemptions: pd.DataFrame
+
+
+def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date) -> JourneyInputs:
+    """Journeys assigned in [first, last], their users' activity from the pre-period up to `last`, and their
+    coupon redemptions up to `last`."""
+    con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
+    has_decisions = table_exists(con, "recall_actions")
+    decisions = con.execute(DECISIONS, [first, last]).df() if has_decisions else pd.DataFrame(
+        columns=["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on",
+                 "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey"])
+    known = ("select distinct journey_id from recall_actions where journey_id is not null" if has_decisions
+             else "select null::varchar as journey_id where false")
+    sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS, known=known,
+                         segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS)
+    con.register("decided", decisions[["action_id"]])
+    try:
+        touches = con.execute(sql, [first, last]).df()
+    finally:
+        con.unregister("decided")
+    users = pd.concat([decisions["user_id"], touches["user_id"]]).drop_duplicates().to_frame("user_id")
+    con.register("journey_users", users)
     try:
         activity = con.execute(ACTIVITY, [first - timedelta(days=PRE_PERIOD_DAYS), last]).df()
         redemptions = con.execute(REDEMPTIONS, [first, last]).df()
     finally:
-        con.unregister("journey_touches")
-    return touches, activity, redemptions
+        con.unregister("journey_users")
+    return JourneyInputs(decisions, touches, activity, redemptions)

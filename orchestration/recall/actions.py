@@ -28,14 +28,14 @@ LOW_EXPECTED_VALUE, NO_CONSENT, FREQUENCY_CAP = "low_expected_value", "no_consen
 
 ACTION_COLUMNS: list[str] = [
     "action_id", "journey_id", "action_date", "user_id", "strategy_id", "library_revision", "arm", "holdout",
-    "step", "variant", "channel", "template", "benefit", "coupon_code", "coupon_value", "message",
+    "step", "variant", "channel", "template", "benefit", "benefit_kind", "coupon_code", "coupon_value", "message",
     "journey_started_at", "due_at", "scheduled_at", "timezone", "priority", "expected_value", "cost",
     "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
     "status", "reason",
 ]
 OUTBOX_COLUMNS: list[str] = [
     "action_id", "journey_id", "step", "action_date", "user_id", "channel", "scheduled_at", "timezone",
-    "message", "template", "benefit", "coupon_code", "coupon_value", "strategy_id", "variant", "arm",
+    "message", "template", "benefit", "benefit_kind", "coupon_code", "coupon_value", "strategy_id", "variant", "arm",
     "journey_started_at", "cost", "library_revision",
 ]
 TIER_COLUMNS = ["user_id", "lifecycle_stage", "risk_level", "value_tier", "is_high_value_dormant", "risk_score"]
@@ -129,7 +129,9 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
         subset = user_ids.iloc[rows]
         cost[rows] = contact_cost(strategy, library, users["avg_order_value"].iloc[rows])
         priority[rows] = strategy.priority
-        arm[rows] = assign_arm(subset, strategy.id, strategy.holdout_share, library.salt).to_numpy()
+        # A fresh draw per journey: a per-user arm would compare, at a user's second journey, treated users who
+        # stayed at risk with controls who were never helped (docs/recall.md, Holdouts).
+        arm[rows] = assign_arm(subset, strategy.id, strategy.holdout_share, library.salt, send_day.isoformat()).to_numpy()
         journey_ids[rows] = hex16(stable_hash(subset, hash_key("journey", send_day.isoformat(), strategy.id)))
     holdout = np.where(arm == CONTROL, "strategy", None).astype(object)
     global_holdout = in_global_holdout(user_ids, library.global_holdout_share, library.salt)
@@ -228,6 +230,8 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.
     lacking = pending & frame.index.isin(missing.index[missing.notna()])
     frame.loc[lacking, "status"] = CANCELLED
     frame.loc[lacking, "reason"] = "missing_variable:" + missing[missing.notna()]
+    kinds = frame["benefit"].map({name: b.kind for name, b in library.benefits.items()}).astype(object)
+    frame["benefit_kind"] = kinds.where(kinds.notna(), None)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
     frame["cost"] = frame["channel"].map(costs).fillna(0.0).astype(float)
     return frame
@@ -302,8 +306,15 @@ def outbox(actions: pd.DataFrame) -> pd.DataFrame:
     return due[OUTBOX_COLUMNS].reset_index(drop=True)
 
 
+HOLDOUT_COLUMNS: list[str] = [
+    "action_id", "journey_id", "action_date", "user_id", "strategy_id", "arm", "holdout", "journey_started_at",
+    "avg_order_value", "library_revision",
+]
+
+
 def holdout_assignments(actions: pd.DataFrame) -> pd.DataFrame:
-    """Control journeys started that day, for the delivery system's log (never to be contacted)."""
+    """Control journeys started that day, for the delivery system's log (never to be contacted): the journey id
+    its log must carry as action_id, the kind of holdout, and the average order a coupon would have been sized
+    from (what the treatment would have offered, for a simulation's ground truth)."""
     control = actions[actions["status"] == HOLDOUT]
-    return control[["action_id", "journey_id", "action_date", "user_id", "strategy_id", "arm", "holdout",
-                     "journey_started_at", "library_revision"]].reset_index(drop=True)
+    return control[HOLDOUT_COLUMNS].reset_index(drop=True)

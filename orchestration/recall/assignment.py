@@ -1,6 +1,6 @@
-"""Deterministic treatment/control assignment: a keyed hash of the user id, salted per strategy,
-mapped to [0, 1); users below the holdout share form the control arm. Same inputs, same arm,
-in any process and on any platform (SipHash via pandas, no Python hash randomisation)."""
+"""Deterministic treatment/control assignment: a keyed hash of the user id, salted per strategy (and, for a
+journey's arm, its send day), mapped to [0, 1); users below the holdout share form the control arm. Same inputs,
+same arm, in any process and on any platform (SipHash via pandas, no Python hash randomisation)."""
 
 from __future__ import annotations
 
@@ -39,11 +39,15 @@ def hex16(hashes: np.ndarray) -> np.ndarray:
     return _HEX[nibbles.astype(np.intp)].view("<U16").ravel() if len(hashes) else np.array([], "<U16")
 
 
-def assign_arm(user_ids: pd.Series, strategy_id: str, holdout_share: float, salt: str) -> pd.Series:
-    """'control' when the user's hash point is below holdout_share, else 'treatment'; keeps the index."""
+def assign_arm(user_ids: pd.Series, strategy_id: str, holdout_share: float, salt: str, draw: str = "") -> pd.Series:
+    """'control' when the user's hash point is below holdout_share, else 'treatment'; keeps the index.
+
+    `draw` names the randomisation: the planner passes the journey's send day, so that every journey is a fresh
+    draw (a user held out once is not held out for ever: docs/recall.md says why the measurement needs this)."""
     if not 0 <= holdout_share < 1:
         raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
-    points = unit_interval(stable_hash(user_ids, hash_key(salt, strategy_id)))
+    key = hash_key(salt, strategy_id, draw) if draw else hash_key(salt, strategy_id)
+    points = unit_interval(stable_hash(user_ids, key))
     # Index into a two-element object array: much faster than np.where over strings.
     arms = _ARMS[(points < holdout_share).astype(np.intp)]
     return pd.Series(arms, index=user_ids.index, name="arm", dtype=object, copy=False)

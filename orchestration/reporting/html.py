@@ -1,6 +1,7 @@
 """The recall report: one self-contained HTML page (inline CSS and SVG, no scripts or external files)
-built from one day's recall_metrics rows: lift with intervals per strategy, funnel per channel,
-second churn by arm, the weekly trend, the campaign table and the metric definitions."""
+built from one day's recall_metrics rows: lift with intervals per strategy, the programme against the
+global holdout, the A/B variants, funnel per channel, second churn by arm, the weekly trend, the
+campaign table and the metric definitions. A simulation can add its true effects beside the lifts."""
 
 from __future__ import annotations
 
@@ -57,19 +58,64 @@ def _days(metrics: pd.DataFrame, column: str) -> str:
     return "/".join(str(v) for v in values) + " d" if values else "n/a"
 
 
-def _lift_charts(metrics: pd.DataFrame) -> str:
-    rows = metrics[(metrics["cohort_level"] == "overall") & (metrics["arm"] == "treatment")]
-    if rows.empty:
-        return '<p class="note">No campaign has a closed 30-day window yet: nothing to compare.</p>'
-    rows = rows.sort_values("strategy_id", key=lambda s: s.eq("all").map({True: 1, False: 0}).astype(str) + s)
+def _true(truth: pd.DataFrame | None, level: str, strategy: str, prefix: str) -> float | None:
+    """A simulation's true effect for a cohort row (None without a truth)."""
+    if truth is None:
+        return None
+    hit = truth[(truth["cohort_level"] == level) & (truth["strategy_id"] == strategy)]
+    return float(hit[f"true_{prefix}"].iloc[0]) if len(hit) else None
+
+
+def _intervals(rows: pd.DataFrame, prefix: str, truth: pd.DataFrame | None = None, label=None) -> list[Interval]:
+    label = label or (lambda r: f"{r.strategy_id} ({r.users:,}/{int(r.control_users):,})")
+    return [Interval(label(r), r[f"{prefix}_lift"], r[f"{prefix}_lift_ci_low"], r[f"{prefix}_lift_ci_high"],
+                     (r[f"{prefix}_lift_cuped"], r[f"{prefix}_lift_cuped_ci_low"], r[f"{prefix}_lift_cuped_ci_high"]),
+                     _warning(r), _true(truth, r["cohort_level"], r["strategy_id"], prefix)) for _, r in rows.iterrows()]
+
+
+def _lift_charts(metrics: pd.DataFrame, truth: pd.DataFrame | None = None) -> str:
+    """Wake-up lift per strategy over the campaigns whose wake-up window has closed; 30-day lifts over those
+    whose 30-day window has."""
     charts = []
     for prefix, title, kind in LIFTS:
-        items = [Interval(f"{r.strategy_id} ({r.users:,}/{int(r.control_users):,})", r[f"{prefix}_lift"],
-                          r[f"{prefix}_lift_ci_low"], r[f"{prefix}_lift_ci_high"],
-                          (r[f"{prefix}_lift_cuped"], r[f"{prefix}_lift_cuped_ci_low"], r[f"{prefix}_lift_cuped_ci_high"]),
-                          _warning(r)) for _, r in rows.iterrows()]
-        charts.append(f'<div class="card">{forest(title.format(wake=_days(rows, "wake_up_window_days")), items, _fmt(kind))}</div>')
+        level = "overall_wake_up" if prefix == "wake_up" else "overall"
+        rows = metrics[(metrics["cohort_level"] == level) & (metrics["arm"] == "treatment")]
+        if rows.empty:
+            continue
+        rows = rows.sort_values("strategy_id", key=lambda s: s.eq("all").map({True: 1, False: 0}).astype(str) + s)
+        chart = forest(title.format(wake=_days(rows, "wake_up_window_days")), _intervals(rows, prefix, truth), _fmt(kind))
+        charts.append(f'<div class="card">{chart}</div>')
+    if not charts:
+        return '<p class="note">No campaign has a closed wake-up window yet: nothing to compare.</p>'
+    if not (metrics["cohort_level"] == "overall").any():
+        charts.append('<p class="note">No campaign has a closed 30-day window yet: repurchase and revenue lifts '
+                      "follow once one has.</p>")
     return '<div class="grid">' + "".join(charts) + "</div>"
+
+
+def _programme_chart(metrics: pd.DataFrame) -> str:
+    rows = metrics[metrics["cohort_level"].isin(["programme_overall", "programme_week"]) & (metrics["arm"] == "treatment")]
+    if rows.empty:
+        return '<p class="note">No global holdout: the programme cannot be measured as a whole.</p>'
+    rows = rows.sort_values(["cohort_level", "assignment_date"], ascending=[False, True])
+
+    def label(r) -> str:
+        what = "all weeks pooled" if r.cohort_level == "programme_overall" else f"week of {r.assignment_date:%d %b}"
+        return f"{what} ({r.users:,}/{int(r.control_users):,})"
+
+    chart = forest(f"Wake-up ({_days(rows, 'wake_up_window_days')}): programme against the global holdout",
+                   _intervals(rows, "wake_up", label=label), _fmt("points"))
+    return f'<div class="card">{chart}</div>'
+
+
+def _variant_chart(metrics: pd.DataFrame) -> str:
+    rows = metrics[(metrics["cohort_level"] == "variant_contrast_overall") & (metrics["arm"] == "treatment")]
+    if rows.empty:
+        return '<p class="note">No A/B step has a variant contrast with a closed wake-up window yet.</p>'
+    rows = rows.sort_values(["strategy_id", "cohort_value"])
+    chart = forest(f"Wake-up ({_days(rows, 'wake_up_window_days')}) difference between variants",
+                   _intervals(rows, "wake_up", label=lambda r: f"{r.strategy_id}: {r.cohort_value}"), _fmt("points"))
+    return f'<div class="card">{chart}</div>'
 
 
 def _funnel_chart(metrics: pd.DataFrame) -> str:
@@ -113,14 +159,22 @@ def _trend_charts(metrics: pd.DataFrame) -> str:
     return '<div class="grid">' + "".join(f'<div class="card">{c}</div>' for c in charts) + "</div>"
 
 
-def _campaign_table(metrics: pd.DataFrame) -> str:
+def _campaign_table(metrics: pd.DataFrame, truth: pd.DataFrame | None = None) -> str:
     rows = metrics[(metrics["cohort_level"] == "campaign") & (metrics["arm"] == "treatment")].sort_values(["assignment_date", "strategy_id"])
     points, money = _fmt("points"), _fmt("money")
+    known = None
+    if truth is not None:
+        known = truth[truth["cohort_level"] == "campaign"].set_index(["strategy_id", "assignment_date"])["true_wake_up"]
 
     def interval(r: pd.Series, prefix: str, f) -> str:
         return f"{f(r[f'{prefix}_lift'])} [{f(r[f'{prefix}_lift_ci_low'])}, {f(r[f'{prefix}_lift_ci_high'])}]"
 
+    def true_wake_up(r: pd.Series) -> str:
+        value = known.get((r["strategy_id"], r["assignment_date"])) if known is not None else None
+        return points(value) if value is not None and pd.notna(value) else "n/a"
+
     head = ("assigned", "strategy", "treated / control", f"wake-up lift ({_days(rows, 'wake_up_window_days')})",
+            *(("true wake-up effect",) if known is not None else ()),
             "repurchase lift (30 d)", "revenue/user lift (30 d)",
             "CUPED revenue lift", "cost", "ROI (30 d)", "SRM p", "status")
     body = []
@@ -128,7 +182,8 @@ def _campaign_table(metrics: pd.DataFrame) -> str:
         status = _warning(r) or ("final" if r["is_mature"] else "30-day window open")
         body.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in (
             r["assignment_date"], r["strategy_id"], f"{r['users']:,} / {int(r['control_users']):,}",
-            interval(r, "wake_up", points), interval(r, "repurchase", points), interval(r, "revenue", money),
+            interval(r, "wake_up", points), *((true_wake_up(r),) if known is not None else ()),
+            interval(r, "repurchase", points), interval(r, "revenue", money),
             f"{money(r['revenue_lift_cuped'])} [{money(r['revenue_lift_cuped_ci_low'])}, {money(r['revenue_lift_cuped_ci_high'])}]",
             f"{r['cost']:,.2f}", "n/a" if pd.isna(r["roi_30d"]) else f"{r['roi_30d']:+.0%}",
             "n/a" if pd.isna(r["srm_p_value"]) else f"{r['srm_p_value']:.3f}",
@@ -143,8 +198,11 @@ def _glossary() -> str:
     return f"<details><summary>How each metric is defined</summary><p class=\"note\">{escape(TABLES['recall_metrics'][0])}</p><dl>{items}</dl></details>"
 
 
-def render_report(metrics: pd.DataFrame, title: str = "Recall campaigns: what the recall bought") -> str:
-    """The page for one as_of_date's metrics (the latest day in `metrics` when it holds several)."""
+def render_report(metrics: pd.DataFrame, title: str = "Recall campaigns: what the recall bought",
+                  truth: pd.DataFrame | None = None) -> str:
+    """The page for one as_of_date's metrics (the latest day in `metrics` when it holds several).
+
+    truth: a simulation's true effects (evaluation.measurement_truth.true_effects), drawn beside the lifts."""
     metrics = metrics.copy()
     for column in ("as_of_date", "assignment_date", "assignment_end_date"):
         if column in metrics and not metrics.empty:
@@ -165,18 +223,25 @@ def render_report(metrics: pd.DataFrame, title: str = "Recall campaigns: what th
         f"<h1>{escape(title)}</h1><p class=\"note\">Measured as of {escape(str(day)) if day else 'no data yet'}. "
         "Every lift is treatment minus the randomized control, with its 95% interval (blue); orange is the same "
         "lift after CUPED on pre-assignment revenue. Hollow or red-labelled points are untrustworthy (sample-ratio "
-        "mismatch) or small cohorts: shown, not to be over-read.</p>",
+        "mismatch) or small cohorts: shown, not to be over-read."
+        + (" Black diamonds: the simulator's true effect (known only in a simulation)." if truth is not None else "")
+        + "</p>",
         '<div class="kpis">' + "".join(f'<div class="kpi"><b>{v}</b>{escape(k)}</div>' for k, v in kpis) + "</div>",
     ]
     if not metrics.empty:
         sections += [
-            "<h2>Lift per strategy</h2><p class=\"note\">All campaigns whose 30-day window has closed, per-campaign lifts "
-            "weighted by treated users; label: treated/control users.</p>", _lift_charts(metrics),
+            "<h2>Lift per strategy</h2><p class=\"note\">Treatment against the strategy's own holdout, every assigned "
+            "journey counted (sent or not). Campaigns of the last 90 days whose window has closed, per-campaign lifts "
+            "weighted by treated users; label: treated/control users.</p>", _lift_charts(metrics, truth),
+            "<h2>The programme</h2><p class=\"note\">Users' first journeys outside the global holdout against those "
+            "inside it: what the recall programme as a whole buys.</p>", _programme_chart(metrics),
+            "<h2>A/B steps</h2><p class=\"note\">Each variant against its step's reference variant, inside the "
+            "treatment arm.</p>", _variant_chart(metrics),
             "<h2>Trend over weeks</h2><p class=\"note\">All strategies, by assignment week; hollow points: window still open.</p>",
             _trend_charts(metrics),
             '<div class="grid"><div><h2>Funnel per channel</h2>' + _funnel_chart(metrics) + "</div>"
             "<div><h2>Second churn by arm</h2>" + _second_churn_chart(metrics) + "</div></div>",
-            "<h2>Campaigns</h2>", _campaign_table(metrics),
+            "<h2>Campaigns</h2>", _campaign_table(metrics, truth),
         ]
     sections.append("<h2>Definitions</h2>" + _glossary())
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'

@@ -12,10 +12,10 @@ from orchestration.reporting.html import render_report
 REPORT_NAME = "recall_report.html"
 
 
-def publish_report(metrics: pd.DataFrame, day: date, folder: Path) -> tuple[Path, Path]:
+def publish_report(metrics: pd.DataFrame, day: date, folder: Path, truth: pd.DataFrame | None = None) -> tuple[Path, Path]:
     """(dated page, undated page) after writing `day`'s report; re-running an older day leaves the
-    undated page on the newest day."""
-    html = render_report(metrics)
+    undated page on the newest day. `truth`: a simulation's true effects to show beside the lifts."""
+    html = render_report(metrics, truth=truth)
     folder.mkdir(parents=True, exist_ok=True)
     dated = folder / f"recall_report_{day.isoformat()}.html"
     dated.write_text(html, encoding="utf-8")

@@ -23,6 +23,7 @@ class Interval:
     high: float
     adjusted: tuple[float, float, float] | None = None  # estimate, low, high
     warning: str = ""  # shown after the label, e.g. "SRM" or "small"
+    truth: float | None = None  # a simulation's true effect, drawn as a black diamond
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -45,7 +46,7 @@ def forest(title: str, rows: Sequence[Interval], fmt: Callable[[float], str], wi
     """Estimates with 95% intervals against a zero line; hollow markers where a warning applies."""
     row_h, top, left, right = 30, 34, 190, width - 20
     height = top + row_h * max(len(rows), 1) + 34
-    values = _finite([0.0] + [v for r in rows for v in (r.low, r.high, *(r.adjusted or ()))])
+    values = _finite([0.0] + [v for r in rows for v in (r.low, r.high, *(r.adjusted or ()), r.truth)])
     x = _scale(min(values), max(values), left, right)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
              _text(8, 18, title, extra='font-weight="600"'),
@@ -64,6 +65,10 @@ def forest(title: str, rows: Sequence[Interval], fmt: Callable[[float], str], wi
                          f'<title>{escape(r.label)}: {fmt(r.estimate)} [{fmt(r.low)}, {fmt(r.high)}]</title>')
         elif math.isfinite(r.estimate):
             parts.append(_text(left, y + 4, f"{fmt(r.estimate)} (no interval: too few users)", color=GREY))
+        if r.truth is not None and math.isfinite(r.truth):
+            cx, cy = x(r.truth), y - 2
+            parts.append(f'<path d="M{cx:.1f},{cy - 6:.1f} L{cx + 5:.1f},{cy:.1f} L{cx:.1f},{cy + 6:.1f} '
+                         f'L{cx - 5:.1f},{cy:.1f} Z" fill="#111827"><title>true effect: {fmt(r.truth)}</title></path>')
         else:
             parts.append(_text(left, y + 4, "not measurable yet", color=GREY))
     ticks = [0.0] + [v for v in (min(values), max(values)) if abs(x(v) - x(0.0)) > 50]  # no overlapping labels

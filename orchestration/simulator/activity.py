@@ -124,6 +124,21 @@ def outcome_path(
     b: VerticalBehaviour,
 ) -> DayOutcomes:
     """Activity and payments over a (days, users) block whose first row starts every coupon window it holds."""
+    active, first, second = activity_and_orders(engagement, coupon_on, segment, u_active, u_order1, u_order2,
+                                                force_active, b)
+    # The recall coupon pays for the first order placed while it is valid.
+    usable = first & coupon_on
+    redeemed = usable & (np.cumsum(usable, axis=0) == 1)
+    return DayOutcomes(active=active, n_orders=first.astype(np.int8) + second.astype(np.int8), redeemed=redeemed,
+                       paid_cents1=paid_first(redeemed, gross1, coupon_cents, b), paid_cents2=gross2)
+
+
+def activity_and_orders(
+    engagement: np.ndarray, coupon_on: np.ndarray, segment: np.ndarray, u_active: np.ndarray, u_order1: np.ndarray,
+    u_order2: np.ndarray, force_active: np.ndarray, b: VerticalBehaviour,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(active, first order, second order) per cell: the arithmetic every mode shares, elementwise, so that a
+    replay of the same cells reproduces the world bit for bit."""
     p_active = engagement / (engagement + b.active_half)
     active = (u_active < p_active) | force_active
     p_order = b.order_rate[segment] * engagement / (engagement + b.order_half)
@@ -131,10 +146,33 @@ def outcome_path(
     p_order = np.minimum(p_order, b.order_cap)
     first = active & (u_order1 < p_order)
     second = first & (u_order2 < p_order * b.second_order)
-    n_orders = first.astype(np.int8) + second.astype(np.int8)
-    # The recall coupon pays for the first order placed while it is valid.
-    usable = first & coupon_on
-    redeemed = usable & (np.cumsum(usable, axis=0) == 1)
+    return active, first, second
+
+
+def paid_first(redeemed: np.ndarray, gross1: np.ndarray, coupon_cents: np.ndarray, b: VerticalBehaviour) -> np.ndarray:
+    """Amount of the day's first order: the recall coupon's discount applied when it was redeemed."""
     discount = coupon_cents if b.coupon_discounts else 0  # a bonus coupon (finance) leaves the amount as is
-    paid1 = np.where(redeemed, np.maximum(gross1 - discount, 100), gross1).astype(np.int32)
-    return DayOutcomes(active=active, n_orders=n_orders, redeemed=redeemed, paid_cents1=paid1, paid_cents2=gross2)
+    return np.where(redeemed, np.maximum(gross1 - discount, 100), gross1).astype(np.int32)
+
+
+def latent_cells(
+    pop: Population, users: np.ndarray, days: np.ndarray, decay_start: np.ndarray, decays: np.ndarray,
+    first_weekday: int,
+) -> np.ndarray:
+    """Latent engagement of (day, user) cells given each cell's decay start (float32; 0 before signup).
+
+    The closed loop computes every day it simulates and every replay of a journey with this one function, so
+    a contact that starts a user's decay early (see simulator/loop/response.py) replays exactly.
+    """
+    factor = decay_level(pop, users, days, decay_start, decays)
+    week = np.where((first_weekday + days) % 7 >= 5, pop.behaviour.weekend_factor, 1.0)
+    return (pop.base[users] * factor * week * (days >= pop.signup_day[users])).astype(np.float32)
+
+
+def decay_level(pop: Population, users: np.ndarray, days: np.ndarray, decay_start: np.ndarray,
+                decays: np.ndarray) -> np.ndarray:
+    """The decay multiplier of (day, user) cells in [0, 1] (1: not decaying yet; 0: churned), float64."""
+    elapsed = np.maximum(days - decay_start, 0).astype(np.float64)
+    fade = np.exp(-elapsed / pop.decay_tau[users])
+    factor = np.clip((fade - P.CHURN_LEVEL) / (1.0 - P.CHURN_LEVEL), 0.0, 1.0)
+    return np.where(decays, factor, 1.0)

@@ -29,6 +29,9 @@ class SimulationConfig:
     invalid_share: float = 0.0005
     campaign_every_days: int = 14
     holdout_share: float = 0.2
+    # The last days of the world are left to the closed loop (simulator/loop): the open-loop generation, and
+    # its pre-made campaigns, stop before them. 0: the whole world is generated at once.
+    closed_loop_days: int = 0
 
     def __post_init__(self) -> None:
         if self.vertical not in vertical_names():
@@ -46,14 +49,25 @@ class SimulationConfig:
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("max_lateness_days", self.max_lateness_days, 1, 30)
         _check_int("campaign_every_days", self.campaign_every_days, MIN_CAMPAIGN_EVERY_DAYS, 3650)
+        _check_int("closed_loop_days", self.closed_loop_days, 0, self.n_days - 1)
         for name in ("late_event_share", "duplicate_share", "invalid_share"):
             _check_share(name, getattr(self, name), upper=0.5)
         _check_share("holdout_share", self.holdout_share, upper=1.0)
 
     @property
     def end_date(self) -> datetime.date:
-        """Last simulated day (inclusive): the last landing folder."""
+        """Last day of the world (inclusive): the last landing folder once every day is simulated."""
         return self.start_date + datetime.timedelta(days=self.n_days - 1)
+
+    @property
+    def history_days(self) -> int:
+        """Days generated at once (open loop), before the closed loop takes over."""
+        return self.n_days - self.closed_loop_days
+
+    @property
+    def history_end_date(self) -> datetime.date:
+        """Last day of the open-loop history (inclusive)."""
+        return self.start_date + datetime.timedelta(days=self.history_days - 1)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

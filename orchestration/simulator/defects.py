@@ -21,9 +21,13 @@ UNKNOWN_NAMES: tuple[str, ...] = ("app_opn", "page_view", "unknown_event")
 
 
 def delivered_events(
-    events: EventColumns, config: SimulationConfig, epoch_day: int, rng: np.random.Generator
+    events: EventColumns, config: SimulationConfig, epoch_day: int, rng: np.random.Generator,
+    first_id: int = 1, last_day: int | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
-    """The events landing table with late, duplicated and invalid rows, and counts of each."""
+    """The events landing table with late, duplicated and invalid rows, and counts of each.
+
+    Event ids count up from first_id (a world simulated day by day continues its numbering); late events
+    arrive at the latest on last_day (default: the last day of the open-loop history)."""
     n = len(events)
     b = BEHAVIOURS[config.vertical]
     late = bernoulli_indices(rng, n, config.late_event_share)
@@ -31,12 +35,12 @@ def delivered_events(
     lateness[late] = rng.integers(1, config.max_lateness_days + 1, len(late))
     # Late events beyond the last day arrive in the last folder (received_at clamped to its end).
     day = events.time_us // US_PER_DAY - epoch_day
-    arrival_day = np.minimum(day + lateness, config.n_days - 1)
+    arrival_day = np.minimum(day + lateness, config.history_days - 1 if last_day is None else last_day)
     delay = (rng.random(n, dtype=np.float32) * np.float32(20e6)).astype(np.int64) + (200_000 + lateness * US_PER_DAY)
     received = np.minimum(events.time_us + delay, (epoch_day + 1 + arrival_day) * US_PER_DAY - 1)
     ts = pa.timestamp("us")
     table = pa.table({
-        "event_id": sequential_ids("e", 1, n, 10),
+        "event_id": sequential_ids("e", first_id, n, 10),
         "user_id": join_fixed([b"u", digit_strings(np.arange(1, config.n_users + 1), 7)[events.user]]),
         "event_name": lookup(b.event_names, events.code),
         "event_time": pa.array(events.time_us, ts),
@@ -47,7 +51,7 @@ def delivered_events(
     duplicates = bernoulli_indices(rng, n, config.duplicate_share)
     amount_codes = [b.code(name) for name in (*b.payment_events, "withdraw") if name in b.event_names]
     invalid, kind = _invalid_sources(events, config.invalid_share, amount_codes, rng)
-    bad = _corrupt(table.take(pa.array(invalid)), kind, n, rng)
+    bad = _corrupt(table.take(pa.array(invalid)), kind, first_id + n - 1, rng)
     stats = {
         "valid_events": n,
         "late_events": int((arrival_day[late] > day[late]).sum()),
@@ -91,14 +95,14 @@ def _invalid_sources(
     return source, kind
 
 
-def _corrupt(rows: pa.Table, kind: np.ndarray, first_id: int, rng: np.random.Generator) -> pa.Table:
-    """Give copied rows fresh ids and one defect each, so they never shadow a valid event."""
+def _corrupt(rows: pa.Table, kind: np.ndarray, last_id: int, rng: np.random.Generator) -> pa.Table:
+    """Give copied rows fresh ids after last_id and one defect each, so they never shadow a valid event."""
     n = rows.num_rows
     null_str = pa.scalar(None, pa.string())
     names = lookup(UNKNOWN_NAMES, rng.integers(0, len(UNKNOWN_NAMES), n))
     negative_props = pc.replace_substring(rows["properties"], '"amount":', '"amount":-')
     return pa.table({
-        "event_id": sequential_ids("e", first_id + 1, n, 10),
+        "event_id": sequential_ids("e", last_id + 1, n, 10),
         "user_id": pc.if_else(pa.array(kind == 0), null_str, rows["user_id"]),
         "event_name": pc.if_else(pa.array(kind == 1), names, rows["event_name"]),
         "event_time": pc.if_else(pa.array(kind == 3), pa.scalar(None, pa.timestamp("us")), rows["event_time"]),

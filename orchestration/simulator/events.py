@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import params as P
-from .finance import Ledger, finance_ledger
+from .finance import Ledger, LedgerStart, finance_ledger
 from .population import US_PER_DAY, Population
 from .presets import VerticalBehaviour
 from .strings import concat, decimal_amounts, digit_strings, join_fixed, lookup, padded
@@ -76,18 +76,33 @@ def _in_session_codes(
     return np.array(codes, np.int8).ravel()[row * width + pick]
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """Where a block of days picks up when the world is simulated a day at a time (simulator/loop): the block's
+    first day, each user's device changes so far, the next order and withdrawal numbers, the finance ledger."""
+
+    first_day: int
+    device_changes: np.ndarray  # int16 per user
+    next_order_id: int
+    next_withdrawal_id: int
+    ledger: LedgerStart | None = None
+
+
 def build_events(
     pop: Population, world: WorldPaths, coupon_codes: pa.Array, epoch_day: int, rng: np.random.Generator,
-    rng_vertical: np.random.Generator | None = None,
+    rng_vertical: np.random.Generator | None = None, continuation: Continuation | None = None,
 ) -> tuple[EventColumns, Ledger | None]:
     """All valid events of the world: session rows by (day, user, time), then device changes, then payments, then
     (finance) withdrawals; with the finance ledger (balances, large withdrawals) when the vertical has one.
 
     rng_vertical draws what only non-ecommerce verticals need, so the ecommerce draws never change.
+    epoch_day is the day number (since 1970) of the world's day 0; the block starts at continuation.first_day.
     """
     b = pop.behaviour
+    first_day = continuation.first_day if continuation is not None else 0
     act_d, act_u = np.nonzero(world.active)
-    e = world.engagement[act_d, act_u].astype(np.float64)
+    act_d = act_d + first_day  # world day of each active (day, user) row
+    e = world.engagement[act_d - first_day, act_u].astype(np.float64)
     rel = np.clip(e / pop.base[act_u], 0.0, 1.5)
     # Signup day: the day's events are squeezed into the time after signup (linear map, order kept).
     signup = act_d == pop.signup_day[act_u]
@@ -121,26 +136,29 @@ def build_events(
     # Device changes happen when the first session of the day opens.
     change = np.flatnonzero((rng.random(len(act_d)) < P.DEVICE_CHANGE_RATE) & ~signup)
     device_count = np.zeros(world.active.shape, np.int16)
-    device_count[act_d[change], act_u[change]] = 1
+    device_count[act_d[change] - first_day, act_u[change]] = 1
     np.cumsum(device_count, axis=0, out=device_count)
+    if continuation is not None:
+        device_count += continuation.device_changes[None, :]
     day_first_session = np.cumsum(n_sess) - n_sess
     dev_time = start_us[day_first_session[change]].astype(np.int64)
     dev_props = join_fixed([
         b'{"device_id":"d', digit_strings(act_u[change] + 1, 7), b"-",
-        digit_strings(np.minimum(device_count[act_d[change], act_u[change]], 99), 2), b'"}',
+        digit_strings(np.minimum(device_count[act_d[change] - first_day, act_u[change]], 99), 2), b'"}',
     ])
 
     # Payments come after the day's last session; the recall coupon pays the first one when redeemed.
-    n_ord = world.n_orders[act_d, act_u].astype(np.int64)
+    n_ord = world.n_orders[act_d - first_day, act_u].astype(np.int64)
     ord_a, ord_i = _segment_runs(n_ord)
     day_last_row = np.cumsum(size)[day_first_session + n_sess - 1] - 1
     last_row = day_last_row[ord_a]
     after = 30 + 90 * rng.random(len(ord_a)) + ord_i * (120 + 180 * rng.random(len(ord_a)))
     ord_time = row_time[last_row] + (after * squeeze[ord_a]).astype(np.int64)
     d_o, u_o = act_d[ord_a], act_u[ord_a]
-    cents = np.where(ord_i == 0, world.paid_cents1[d_o, u_o], world.paid_cents2[d_o, u_o])
-    journey = np.where(ord_i == 0, world.coupon_journey[d_o, u_o], -1)
-    order_props = _order_properties(rng, cents, journey, pop.segment[u_o], coupon_codes, b)
+    cents = np.where(ord_i == 0, world.paid_cents1[d_o - first_day, u_o], world.paid_cents2[d_o - first_day, u_o])
+    journey = np.where(ord_i == 0, world.coupon_journey[d_o - first_day, u_o], -1)
+    first_order = continuation.next_order_id if continuation is not None else 1
+    order_props = _order_properties(rng, cents, journey, pop.segment[u_o], coupon_codes, b, first_order)
     ord_code = np.full(len(ord_a), b.code(b.payment_events[0]), np.int8)
     if b.first_alt_share.any() and rng_vertical is not None:
         alternative = (ord_i == 0) & (rng_vertical.random(len(ord_a)) < b.first_alt_share[pop.segment[u_o]])
@@ -156,8 +174,10 @@ def build_events(
     ledger = None
     if b.withdrawals is not None and rng_vertical is not None:
         # A withdrawal comes after the day's last session and before its payments (which start 30 s later).
-        ledger = finance_ledger(pop, b.withdrawals, act_d, act_u, d_o, u_o, ord_i, cents, rng_vertical)
+        ledger = finance_ledger(pop, b.withdrawals, act_d, act_u, d_o, u_o, ord_i, cents, rng_vertical,
+                                continuation.ledger if continuation is not None else None)
         w_act = ledger.withdraw_rows
+        first_withdrawal = continuation.next_withdrawal_id if continuation is not None else 1
         w_time = row_time[day_last_row[w_act]] + ((5 + 20 * rng_vertical.random(len(w_act))) * squeeze[w_act]).astype(
             np.int64)
         props[2] = concat(pc.utf8_slice_codeunits(order_props, 0, -1), ',"balance":',
@@ -167,7 +187,8 @@ def build_events(
         times.append(w_time)
         props.append(concat(
             '{"amount":', decimal_amounts(ledger.withdraw_cents), f',"currency":"{P.CURRENCY}","order_id":"w',
-            padded(np.arange(1, len(w_act) + 1), 9), '","balance":', decimal_amounts(ledger.withdraw_balance), "}",
+            padded(np.arange(first_withdrawal, first_withdrawal + len(w_act)), 9), '","balance":',
+            decimal_amounts(ledger.withdraw_balance), "}",
         ))
     columns = EventColumns(
         user=np.concatenate(users).astype(np.int32),
@@ -180,7 +201,7 @@ def build_events(
 
 def _order_properties(
     rng: np.random.Generator, cents: np.ndarray, journey: np.ndarray, segment: np.ndarray, coupon_codes: pa.Array,
-    b: VerticalBehaviour,
+    b: VerticalBehaviour, first_order: int = 1,
 ) -> pa.Array:
     """JSON of a payment: amount, currency, order_id, and coupon_code when a recall or platform coupon was used."""
     n = len(cents)
@@ -191,5 +212,5 @@ def _order_properties(
     coupon_part = pc.if_else(pa.array((journey >= 0) | organic), concat(',"coupon_code":"', code, '"'), pa.scalar(""))
     return concat(
         '{"amount":', decimal_amounts(cents), f',"currency":"{P.CURRENCY}","order_id":"o',
-        padded(np.arange(1, n + 1), 9), '"', coupon_part, "}",
+        padded(np.arange(first_order, first_order + n), 9), '"', coupon_part, "}",
     )

@@ -11,6 +11,16 @@ from .population import Population
 from .presets import Withdrawals
 
 MIN_WITHDRAWAL_CENTS = 100
+NEVER = np.iinfo(np.int32).max  # planned day of a large withdrawal that will not happen (any more)
+
+
+@dataclass(frozen=True)
+class LedgerStart:
+    """The ledger carried into a block of days: each investor's assets and the day of the large withdrawal still
+    to come (NEVER when none is planned or it has happened)."""
+
+    balance: np.ndarray      # int64 cents
+    planned_day: np.ndarray  # int32
 
 
 @dataclass(frozen=True)
@@ -22,22 +32,31 @@ class Ledger:
     withdraw_balance: np.ndarray   # int64 assets after the withdrawal, cents
     payment_balance: np.ndarray    # int64 assets after each payment row, cents
     big_withdrawal_day: np.ndarray  # int32 per user: day of the large withdrawal, -1 if none
+    end: LedgerStart              # balances after the block and the large withdrawals still to come
 
 
 def finance_ledger(
     pop: Population, rules: Withdrawals, act_d: np.ndarray, act_u: np.ndarray,
     pay_d: np.ndarray, pay_u: np.ndarray, pay_i: np.ndarray, pay_cents: np.ndarray, rng: np.random.Generator,
+    start: LedgerStart | None = None,
 ) -> Ledger:
     """Withdrawals on active days, then the balance walk: within a day a withdrawal precedes the payments.
 
     Deposits and investments (bought by bank card) add to assets; a withdrawal takes a share of them. The walk
     is a loop over days with vectorised updates, since a withdrawal's amount depends on the balance before it.
+    `start` continues a ledger (a world simulated a day at a time); without it every investor starts at zero
+    and the large withdrawals are planned here.
     """
     n = len(pop.base)
-    big = pop.decays & (rng.random(n) < rules.big_probability)
-    planned = pop.decay_start_day + np.ceil(rng.uniform(*rules.big_delay_days, n)).astype(np.int32)
+    if start is None:
+        big = pop.decays & (rng.random(n) < rules.big_probability)
+        planned = pop.decay_start_day + np.ceil(rng.uniform(*rules.big_delay_days, n)).astype(np.int32)
+        planned = np.where(big, planned, NEVER).astype(np.int32)
+        balance = np.zeros(n, np.int64)
+    else:
+        planned, balance = start.planned_day.copy(), start.balance.copy()
     # The large withdrawal happens on the first active day on or after the planned day.
-    candidates = np.flatnonzero(big[act_u] & (act_d >= planned[act_u]))
+    candidates = np.flatnonzero(act_d >= planned[act_u])
     _, first = np.unique(act_u[candidates], return_index=True)
     big_rows = candidates[first]
     routine = np.setdiff1d(np.flatnonzero(rng.random(len(act_d)) < rules.daily_rate), big_rows)
@@ -47,16 +66,16 @@ def finance_ledger(
     order = np.argsort(rows, kind="stable")
     rows, share, is_big = rows[order], share[order], is_big[order]
 
-    n_days = int(act_d.max()) + 1 if len(act_d) else 0
+    first_day = int(act_d.min()) if len(act_d) else 0
+    days = np.arange(first_day, int(act_d.max()) + 2 if len(act_d) else 1)
     w_day, w_user = act_d[rows], act_u[rows]
-    w_cut = np.searchsorted(w_day, np.arange(n_days + 1))
+    w_cut = np.searchsorted(w_day, days)
     firsts, seconds = np.flatnonzero(pay_i == 0), np.flatnonzero(pay_i > 0)
-    f_cut = np.searchsorted(pay_d[firsts], np.arange(n_days + 1))
-    s_cut = np.searchsorted(pay_d[seconds], np.arange(n_days + 1))
-    balance = np.zeros(n, np.int64)
+    f_cut = np.searchsorted(pay_d[firsts], days)
+    s_cut = np.searchsorted(pay_d[seconds], days)
     w_cents, w_balance = np.zeros(len(rows), np.int64), np.zeros(len(rows), np.int64)
     p_balance = np.zeros(len(pay_d), np.int64)
-    for d in range(n_days):
+    for d in range(len(days) - 1):
         s = slice(w_cut[d], w_cut[d + 1])
         u = w_user[s]  # one withdrawal per user and day at most
         taken = np.floor(balance[u] * share[s]).astype(np.int64)
@@ -70,4 +89,5 @@ def finance_ledger(
     kept = w_cents > 0
     big_day = np.full(n, -1, np.int32)
     big_day[w_user[kept & is_big]] = w_day[kept & is_big]
-    return Ledger(rows[kept], w_cents[kept], w_balance[kept], p_balance, big_day)
+    planned[w_user[is_big]] = NEVER
+    return Ledger(rows[kept], w_cents[kept], w_balance[kept], p_balance, big_day, LedgerStart(balance, planned))

@@ -15,6 +15,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "coupon_claim", "share", "comment", "follow", "device_change",
 )
 EV = {name: code for code, name in enumerate(EVENT_NAMES)}
+# Opening the app from a recall message (taxonomy category recall_response): only the closed loop emits it.
+RECALL_CLICK = "recall_click"
 CORE_EVENTS: tuple[str, ...] = ("search", "add_to_cart", "wishlist_add")
 OTHER_EVENTS: tuple[str, ...] = ("product_view", "share", "comment", "follow", "coupon_claim")
 # Behaviour mix per segment (rows follow SEGMENTS): share of in-session events that use a core

@@ -71,7 +71,7 @@ class VerticalBehaviour:
 
 
 ECOMMERCE = VerticalBehaviour(
-    name="ecommerce", event_names=P.EVENT_NAMES, session_event="app_open",
+    name="ecommerce", event_names=P.EVENT_NAMES + (P.RECALL_CLICK,), session_event="app_open",
     core_events=P.CORE_EVENTS, other_events=P.OTHER_EVENTS,
     core_share=P.CORE_SHARE, core_mix=P.CORE_MIX, other_mix=P.OTHER_MIX,
     payment_events=("order_paid",), second_payment_event="order_paid", first_alt_share=np.zeros(3),
@@ -90,7 +90,7 @@ ECOMMERCE = VerticalBehaviour(
 GAME = VerticalBehaviour(
     name="game",
     event_names=("login", "match_play", "level_up", "iap_purchase", "product_view", "share", "comment", "follow",
-                 "coupon_claim", "device_change"),
+                 "coupon_claim", "device_change", P.RECALL_CLICK),
     session_event="login",
     core_events=("match_play", "level_up"),
     other_events=("product_view", "share", "comment", "follow", "coupon_claim"),
@@ -119,7 +119,7 @@ GAME = VerticalBehaviour(
 FINANCE = VerticalBehaviour(
     name="finance",
     event_names=("login", "search", "wishlist_add", "deposit", "invest", "withdraw", "product_view", "share",
-                 "comment", "follow", "coupon_claim", "device_change"),
+                 "comment", "follow", "coupon_claim", "device_change", P.RECALL_CLICK),
     session_event="login",
     core_events=("search", "wishlist_add"),
     other_events=("product_view", "share", "comment", "follow", "coupon_claim"),

@@ -1,4 +1,7 @@
-"""Runs a whole simulated world in memory: population, day blocks between campaigns, events, defects and truth."""
+"""Runs a simulated world in memory: population, day blocks between campaigns, events, defects and truth.
+
+With `closed_loop_days` set, only the history (the days before them) is generated here, and the world's state at
+its end is handed to the closed loop (simulator/loop), which simulates the remaining days one at a time."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import pyarrow as pa
 
 from .activity import (
     NO_START,
+    OutcomeDraws,
     churn_days,
     coupon_window,
     decay_factor,
@@ -22,6 +26,7 @@ from .activity import (
     outcome_path,
 )
 from .campaigns import Journeys, Observed, campaign_days, run_campaign, select_targets
+from .carry import HistoryEnd
 from .config import DEFAULT_VERTICAL, SimulationConfig
 from .defects import delivered_events
 from .events import WorldPaths, build_events
@@ -45,6 +50,26 @@ class SimulatedWorld:
     truth_journeys: pa.Table
     truth_campaign_effects: pa.Table
     stats: dict[str, int] = field(default_factory=dict)
+    history_end: HistoryEnd | None = None  # the state the closed loop starts from (closed_loop_days > 0)
+
+
+@dataclass(frozen=True)
+class WorldCore:
+    """What a world is before anything happens in it, re-created identically from its config in any process:
+    the users and the per-(day, user) random numbers of their outcome path over every day of the world."""
+
+    config: SimulationConfig
+    epoch_day: int  # start_date as days since 1970-01-01
+    pop: Population
+    draws: OutcomeDraws
+
+
+def world_core(config: SimulationConfig) -> WorldCore:
+    """The population and outcome draws of a config (the first two of simulate()'s random streams)."""
+    seeds = np.random.SeedSequence(config.seed).spawn(6)
+    epoch_day = (config.start_date - datetime.date(1970, 1, 1)).days
+    pop = build_population(config, np.random.default_rng(seeds[0]), epoch_day)
+    return WorldCore(config, epoch_day, pop, draw_outcome_randoms(np.random.default_rng(seeds[1]), config.n_days, pop))
 
 
 def _log_progress(stage: str, fraction: float) -> None:
@@ -55,16 +80,17 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
     """Generate a world deterministically from the config (same config, identical tables)."""
     report = progress or _log_progress
     seeds = np.random.SeedSequence(config.seed).spawn(6)
-    rng_pop, rng_outcome, rng_campaign, rng_events, rng_defects = (np.random.default_rng(s) for s in seeds[:5])
+    rng_campaign, rng_events, rng_defects = (np.random.default_rng(s) for s in seeds[2:5])
     # Draws only other verticals need come from a sixth stream, so ecommerce worlds stay bit for bit the same.
     rng_vertical = np.random.default_rng(seeds[5]) if config.vertical != "ecommerce" else None
-    epoch_day = (config.start_date - datetime.date(1970, 1, 1)).days
-    n_days, n_users = config.n_days, config.n_users
+    core = world_core(config)
+    epoch_day, pop, draws = core.epoch_day, core.pop, core.draws
+    # The world spans n_days (users sign up and decay over all of them); the history is generated here.
+    n_days, n_users = config.history_days, config.n_users
 
-    pop = build_population(config, rng_pop, epoch_day)
     factor = decay_factor(pop, n_days)
     e0 = latent_engagement(pop, factor, config.start_date.weekday())
-    draws = draw_outcome_randoms(rng_outcome, n_days, pop)
+    draws = OutcomeDraws(*(getattr(draws, f)[:n_days] for f in OutcomeDraws.__dataclass_fields__))
     force = np.arange(n_days)[:, None] == pop.signup_day[None, :]
     report("population and latent engagement", 0.1)
 
@@ -80,7 +106,7 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
     coupon_owner = np.full(n_users, -1, np.int32)
     last_assigned = np.full(n_users, NO_START, np.int64)
 
-    campaigns = campaign_days(n_days, config.campaign_every_days)
+    campaigns = campaign_days(n_days, config.campaign_every_days)  # pre-made campaigns: history only
     bounds = [0, *[c for c in campaigns if c > 0], n_days]
     all_journeys: list[Journeys] = []
     journey_offset = 0
@@ -121,6 +147,13 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
     columns, ledger = build_events(pop, world, all_codes, epoch_day, rng_events, rng_vertical)
     report(f"{len(columns)} events generated", 0.75)
     events, stats = delivered_events(columns, config, epoch_day, rng_defects)
+    history_end = None
+    if config.closed_loop_days:
+        history_end = HistoryEnd.after(
+            pop, all_journeys, ids, all_codes, world, columns, ledger, events.num_rows - stats["duplicate_events"],
+            boost=boost, boost_start=boost_start, coupon_start=coupon_start, coupon_cents=coupon_cents,
+            coupon_owner=coupon_owner,
+        )
     report("late, duplicate and invalid rows added", 0.85)
 
     end_us = (epoch_day + n_days) * US_PER_DAY
@@ -132,9 +165,13 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
     truth_journeys = pa.concat_tables(truth) if truth else _empty_journeys(pop, start)
     stats.update(events=events.num_rows, journeys=truth_journeys.num_rows, users=n_users)
     report("truth tables built", 1.0)
+    users = pop.users_table
+    if config.closed_loop_days:  # later signups and consent changes land day by day in the closed loop
+        stamps = users["updated_at"].cast(pa.int64()).to_numpy()
+        users = users.filter(pa.array(stamps < end_us))
     return SimulatedWorld(
         config=config,
-        users=pop.users_table,
+        users=users,
         events=events,
         touches=pa.concat_tables(touches) if touches else TOUCH_SCHEMA.empty_table(),
         truth_users=truth_users_table(
@@ -143,6 +180,7 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
         truth_journeys=truth_journeys,
         truth_campaign_effects=campaign_effects_table(truth_journeys),
         stats=stats,
+        history_end=history_end,
     )
 
 

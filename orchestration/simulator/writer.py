@@ -35,7 +35,8 @@ def write_world(world: SimulatedWorld, landing_dir: Path, truth_dir: Path) -> Wr
     """Write landing/YYYY-MM-DD/{events,users,recall_touches}.parquet and truth/*.parquet.
 
     Rewriting a world over an existing landing folder replaces its files day by day; a day without rows of
-    a table gets no file (a stale one is removed).
+    a table gets no file (a stale one is removed). A world left to the closed loop is written up to the end of
+    its history; the loop writes the later days one by one (simulator/loop).
     """
     began = time.perf_counter()
     landing_dir, truth_dir = Path(landing_dir), Path(truth_dir)
@@ -43,7 +44,8 @@ def write_world(world: SimulatedWorld, landing_dir: Path, truth_dir: Path) -> Wr
     epoch_day = (config.start_date - datetime.date(1970, 1, 1)).days
     tables = {"events": world.events, "users": world.users, "recall_touches": world.touches}
     files, rows = 0, {}
-    folders = [landing_dir / (config.start_date + datetime.timedelta(days=d)).isoformat() for d in range(config.n_days)]
+    n_days = config.history_days
+    folders = [landing_dir / (config.start_date + datetime.timedelta(days=d)).isoformat() for d in range(n_days)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     for name, column in LANDING_FILES.items():
@@ -51,11 +53,11 @@ def write_world(world: SimulatedWorld, landing_dir: Path, truth_dir: Path) -> Wr
         rows[name] = table.num_rows
         stamps = table[column].cast(pa.int64()).to_numpy(zero_copy_only=False)
         day = stamps // US_PER_DAY - epoch_day
-        if table.num_rows and (day.min() < 0 or day.max() >= config.n_days):
+        if table.num_rows and (day.min() < 0 or day.max() >= n_days):
             raise ValueError(f"{name}: {column} outside the simulated days")
         order = np.argsort(stamps, kind="stable")
         ordered = table.take(pa.array(order))
-        cuts = np.searchsorted(day[order], np.arange(config.n_days + 1))
+        cuts = np.searchsorted(day[order], np.arange(n_days + 1))
         for d, folder in enumerate(folders):
             path = folder / f"{name}.parquet"
             if cuts[d + 1] > cuts[d]:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from orchestration.warehouse.tables import create_table_sql
+from orchestration.warehouse.tables import TABLES, create_table_sql
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str, params: list) -> int:
-    """Delete the rows matching `where`, then append `frame`, in one transaction."""
+    """Delete the rows matching `where`, then append `frame`, in one transaction. A table created before a column
+    was documented gets the column first (null in its older rows)."""
     con.execute(create_table_sql(table))
+    present = {row[0] for row in con.execute(f"describe {table}").fetchall()}
+    for column in TABLES[table][1]:
+        if column.name not in present:
+            con.execute(f"alter table {table} add column {column.name} {column.type}")
     con.register("incoming_frame", frame)
     try:
         con.execute("begin transaction")

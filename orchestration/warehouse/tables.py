@@ -31,6 +31,8 @@ _OUTBOX = _cols(
     ("template", "VARCHAR", "Template of the library the message was rendered from (the rendered text, personal "
      "data, is in restricted.recall_messages and the exported outbox files only)."),
     ("benefit", "VARCHAR", "Benefit of the library offered with the step, null when none."),
+    ("benefit_kind", "VARCHAR", "The benefit's kind: coupon (a discount the code redeems on an order), gift_pack or "
+     "points; null without a benefit."),
     ("coupon_code", "VARCHAR", "Unique code of the journey's benefit (same on every step offering it)."),
     ("coupon_value", "DOUBLE", "Benefit value: coupons share_of_order x the user's average order over 90 days, "
      "bounded and rounded (currency); gift packs their value; points the number of points."),
@@ -111,22 +113,32 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         ),
     ),
     "recall_outcomes": (
-        "One row per journey of the delivery log (treatment and control) with its outcome windows, "
-        "counted in business days from the assignment day A inclusive; a *_mature flag says whether a "
-        "window had closed on the day measured (see docs/measurement.md).",
+        "One row per journey, intent-to-treat: every journey assigned in recall_actions (treatment, including "
+        "journeys cancelled before any send, and control), plus journeys that only the delivery log knows; the "
+        "delivery log adds the funnel by journey id. Outcome windows are counted in business days from the "
+        "assignment day A inclusive; a *_mature flag says whether a window had closed on the day measured "
+        "(see docs/measurement.md).",
         _cols(
-            ("action_id", "VARCHAR", "Journey id from the delivery log (primary key)."),
+            ("action_id", "VARCHAR", "Journey id (primary key): recall_actions.journey_id, the id the outbox, the holdout "
+             "export and the delivery log's action_id carry; for journeys only the log knows, its action_id."),
             ("user_id", "VARCHAR", "The user."),
             ("strategy_id", "VARCHAR", "Strategy of the campaign."),
-            ("arm", "VARCHAR", "treatment or control."),
-            ("assignment_date", "DATE", "A: business day of the journey's first scheduled row."),
-            ("lifecycle_stage", "VARCHAR", "The user's stage on A-1 (what the campaign could know); 'unknown' without a tier."),
-            ("value_tier", "VARCHAR", "The user's RFM value tier on A-1; 'unknown' without a tier."),
-            ("segment", "VARCHAR", "Behaviour segment when the input carries one, else null."),
-            ("channel", "VARCHAR", "Treatment: channel of the deepest ladder step scheduled so far (push, sms, call); null for control."),
-            ("step_variant", "VARCHAR", "Treatment: benefit variant offered, 'coupon_<value>' or 'no_coupon'; null for control."),
-            ("coupon_code", "VARCHAR", "Coupon code handed out with the journey, null when none."),
-            ("sent", "BOOLEAN", "At least one message was sent (false for control)."),
+            ("arm", "VARCHAR", "treatment or control, as assigned (whether or not anything was sent)."),
+            ("assignment_date", "DATE", "A: the business day the journey started (journey_started_at; for journeys only "
+             "the log knows, the day of their first scheduled row)."),
+            ("lifecycle_stage", "VARCHAR", "The user's stage when the journey was decided (the tiers of A-1); 'unknown' without a tier."),
+            ("value_tier", "VARCHAR", "The user's RFM value tier when the journey was decided (A-1); 'unknown' without a tier."),
+            ("segment", "VARCHAR", "Behaviour segment when the journey was decided; 'unclassified' without one."),
+            ("channel", "VARCHAR", "Treatment: channel of the journey's first step (planned, sent or not); null for control."),
+            ("step_variant", "VARCHAR", "Treatment: the A/B variant(s) of its tested steps, joined by '+' (null when no step "
+             "is tested); for journeys only the log knows, the benefit offered, 'coupon_<value>' or 'no_coupon'. Null for control."),
+            ("coupon_code", "VARCHAR", "Coupon code the delivery log shows handed out with the journey, null when none."),
+            ("holdout", "VARCHAR", "Control journeys: 'strategy' (the strategy's holdout_share) or 'global' (the global "
+             "holdout); null for treatment and for journeys only the log knows."),
+            ("source", "VARCHAR", "'decisions' (assigned in recall_actions) or 'delivery_log' (known only to the log)."),
+            ("first_journey", "BOOLEAN", "The user's first journey in recall_actions (the programme readout compares these); "
+             "null for journeys only the log knows."),
+            ("sent", "BOOLEAN", "At least one message was sent (false for control and for treatment never sent)."),
             ("delivered", "BOOLEAN", "At least one message was sent with status delivered."),
             ("opened", "BOOLEAN", "At least one message was opened."),
             ("clicked", "BOOLEAN", "At least one message was clicked."),
@@ -160,24 +172,33 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "recall_metrics": (
         "Per cohort and arm as of each day (the partition). cohort_level says what a row groups: "
         "'campaign' (one strategy on one assignment day; lifecycle_stage = 'all'), 'lifecycle_stage', "
-        "'value_tier', 'segment', 'step_variant', 'channel' (each within one campaign), 'week' (campaigns "
-        "assigned Monday..Sunday, per strategy and strategy_id 'all') and 'overall' (every campaign whose "
-        "30-day window has closed, among those assigned in the 90 days up to as_of_date). Rates use the "
-        "cohort's journeys in that arm as the denominator unless their column says otherwise. Lifts are treatment minus control (see "
-        "control_basis); a cohort that pools campaigns averages the per-campaign lifts weighted by "
-        "treatment users. Intervals: estimate +/- 1.96 Welch standard errors (docs/measurement.md).",
+        "'value_tier', 'segment', 'step_variant', 'channel' (the first step's channel), 'variant_contrast' "
+        "(each within one campaign), 'week' (campaigns assigned Monday..Sunday, per strategy and strategy_id 'all'), "
+        "'overall' (every campaign whose 30-day window has closed, among those assigned in the 90 days up to "
+        "as_of_date), 'overall_wake_up' and 'variant_contrast_overall' (the same pool for campaigns whose wake-up "
+        "window has closed), 'programme_week' and 'programme_overall' (users' first journeys: everyone eligible "
+        "outside the global holdout against the global holdout, by assignment week, and pooled over the weeks "
+        "whose wake-up window has closed). Strategy cohorts compare treatment with the strategy's own holdout; "
+        "global-holdout journeys only count in the programme cohorts and the sample-ratio check. Rates use the "
+        "cohort's journeys in that arm as the denominator unless their column says otherwise. Lifts are treatment "
+        "minus control (see control_basis); a cohort that pools campaigns averages the per-campaign lifts weighted "
+        "by treatment users. Intervals: estimate +/- 1.96 Welch standard errors (docs/measurement.md).",
         _cols(
             ("assignment_date", "DATE", "Cohort: assignment day A; for 'week' the Monday; for 'overall' the first A pooled."),
             ("strategy_id", "VARCHAR", "Cohort: strategy, or 'all' for week/overall rows pooling strategies."),
             ("lifecycle_stage", "VARCHAR", "Cohort: stage on A-1 for cohort_level 'lifecycle_stage', else 'all'."),
             ("arm", "VARCHAR", "treatment or control."),
             ("as_of_date", "DATE", "Day the metrics were measured on (the partition): only data known that day is used."),
-            ("cohort_level", "VARCHAR", "campaign, lifecycle_stage, value_tier, segment, step_variant, channel, week or overall."),
-            ("cohort_value", "VARCHAR", "The value of the cohort's dimension (e.g. the tier, the channel); 'all' for campaign, week, overall."),
+            ("cohort_level", "VARCHAR", "campaign, lifecycle_stage, value_tier, segment, step_variant, channel, "
+             "variant_contrast, week, overall, overall_wake_up, variant_contrast_overall, programme_week or programme_overall."),
+            ("cohort_value", "VARCHAR", "The value of the cohort's dimension (e.g. the tier, the channel; '<variant> vs "
+             "<reference variant>' for contrasts); 'all' for campaign, week, overall and programme rows."),
             ("assignment_end_date", "DATE", "Last assignment day pooled in the cohort (= assignment_date for one campaign)."),
-            ("control_basis", "VARCHAR", "What treatment is compared with: same_cohort (control users of the same cohort), "
-             "whole_campaign (step_variant: variants are randomized inside treatment, so the campaign's whole control) "
-             "or none (channel: the step reached depends on earlier responses and control has no channel, so no lift)."),
+            ("control_basis", "VARCHAR", "What treatment is compared with: same_cohort (the strategy holdout's journeys of "
+             "the same cohort), whole_campaign (step_variant and channel: set before anyone responds, inside treatment, so "
+             "the campaign's whole strategy holdout), reference_variant (variant contrasts: the 'treatment' row is the "
+             "variant, the 'control' row the campaign's reference variant, both treated) or global_holdout (programme: "
+             "first journeys outside the global holdout against those inside it)."),
             ("campaigns", "BIGINT", "Campaigns (strategy x assignment day) pooled in the row."),
             ("users", "BIGINT", "Assigned: journeys in the cohort and arm (denominator of every rate but second_churn_rate "
              "and coupon_redemption_rate)."),
@@ -238,9 +259,12 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("roi_30d", "DOUBLE", "(incremental_revenue_30d - cost) / cost; null without cost."),
             ("incremental_revenue_90d", "DOUBLE", "ltv_90d_lift x treatment users."),
             ("roi_90d", "DOUBLE", "(incremental_revenue_90d - cost) / cost; null without cost."),
-            ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: chi-square p-value of the arm sizes against each campaign's "
-             "expected control share (the strategy's holdout_share, else its pooled share), summed over pooled campaigns; "
-             "step_variant and channel rows carry their campaign's value."),
+            ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: chi-square p-value of each campaign's treatment, "
+             "strategy-holdout and global-holdout journeys against the design's shares (1-g)(1-h), (1-g)h and g (h the "
+             "strategy's holdout_share, g the global holdout share); for journeys only the delivery log knows, control "
+             "against g + (1-g)h (a strategy not in the library: its pooled control share); programme rows: the global "
+             "holdout against g; variant contrasts: the pair against the variants' shares. Statistics and degrees of "
+             "freedom are summed over pooled strata; step_variant and channel rows carry their campaign's value."),
             ("srm_alarm", "BOOLEAN", "srm_p_value < 0.001: the split is implausible under the design."),
             ("trustworthy", "BOOLEAN", "Not srm_alarm: read the lifts only where true."),
             ("small_cohort", "BOOLEAN", "An arm has fewer than 100 journeys: the interval is shown but only indicative."),

@@ -1,5 +1,6 @@
-"""Measurement assets: per-journey outcomes and per-cohort metrics of past recall campaigns, with
-the windows of the selected vertical (its churn threshold and wake-up window)."""
+"""Measurement assets: per-journey outcomes (every journey the pipeline assigned, and the journeys only the
+delivery log knows) and per-cohort metrics, with the windows of the selected vertical (its churn threshold and
+wake-up window) and the design of the strategy library (holdout shares, global holdout, variant shares)."""
 
 from datetime import timedelta
 
@@ -12,10 +13,18 @@ from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.measurement import cohort_metrics, journeys_as_of, measure_outcomes, outcome_horizon_days
 from orchestration.measurement.readers import read_journeys
-from orchestration.recall import load_strategy_library
+from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
 
-INPUTS = ["stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
+INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
+
+
+def _design(library: StrategyLibrary) -> dict[str, object]:
+    """cohort_metrics' design arguments: each strategy's holdout share, the global holdout share, and the share of
+    every A/B variant (keyed by strategy and variant id)."""
+    variants = {(s.id, v.id): v.share for s in library.strategies for step in s.steps for v in step.variants}
+    return {"design_control_share": {s.id: s.holdout_share for s in library.strategies},
+            "global_holdout_share": library.global_holdout_share, "variant_shares": variants}
 
 
 def _windows(settings: Settings) -> dict[str, int]:
@@ -34,8 +43,9 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         # Journeys older than the horizon have every window closed: they were final at an earlier run.
         first = as_of - timedelta(days=outcome_horizon_days(windows["churn_days"]) - 1)
         with warehouse.connect() as con:
-            touches, activity, redemptions = read_journeys(con, first, as_of)
-            outcomes = measure_outcomes(journeys_as_of(touches, as_of), activity, as_of, redemptions=redemptions, **windows)
+            inputs = read_journeys(con, first, as_of)
+            outcomes = measure_outcomes(journeys_as_of(inputs.touches, as_of, inputs.decisions), inputs.activity, as_of,
+                                        redemptions=inputs.redemptions, **windows)
             if table_exists(con, "recall_outcomes"):
                 # Never move a journey back in time: re-running an older day leaves later measurements.
                 later = con.execute(
@@ -57,19 +67,17 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         # Like the daily dbt models, re-measure the lookback days: late events change their figures.
         days = day_window(context, settings).with_lookback()
         written = 0
-        design = {s.id: s.holdout_share for s in load_strategy_library(settings.strategies).strategies}
+        design = _design(load_strategy_library(settings.strategies))
         windows = _windows(settings)
         horizon = outcome_horizon_days(windows["churn_days"])
         with warehouse.connect() as con:
-            touches, activity, redemptions = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1])
+            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1])
             for day in days:
-                journeys = journeys_as_of(touches, day)
+                journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
                 visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
-                outcomes = measure_outcomes(
-                    visible, activity[activity["activity_date"] <= pd.Timestamp(day)], day, redemptions=redemptions,
-                    **windows,
-                )
-                metrics = cohort_metrics(outcomes, day, design_control_share=design)
+                activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
+                outcomes = measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
+                metrics = cohort_metrics(outcomes, day, **design)
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date = ?", [day])
         last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")] if written else metrics
         mature = last[last["is_mature"]] if written else last

@@ -8,7 +8,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.recall import finalize, holdout_assignments, load_strategy_library, outbox, propose
+from orchestration.recall import ACTION_COLUMNS, finalize, holdout_assignments, load_strategy_library, outbox, propose
 from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
 from orchestration.recall.readers import read_day_inputs, read_top_features
@@ -27,9 +27,12 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         with warehouse.connect() as con:
             con.execute("set TimeZone = 'UTC'")
             for n, day in enumerate(days, start=1):
-                inputs, state = read_day_inputs(con, day, library, settings.vertical)
-                candidates = propose(inputs, library, state)
-                actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
+                if settings.recall_live(day):
+                    inputs, state = read_day_inputs(con, day, library, settings.vertical)
+                    candidates = propose(inputs, library, state)
+                    actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
+                else:  # before go-live nothing is planned (nor exported)
+                    actions = pd.DataFrame(columns=ACTION_COLUMNS)
                 decided, messages = split_messages(actions)  # messages name the user: restricted schema
                 replace_rows(con, "recall_actions", decided, "action_date = ?", [day])
                 replace_rows(con, MESSAGES_TABLE, messages, "action_date = ?", [day])

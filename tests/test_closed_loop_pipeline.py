@@ -1,0 +1,151 @@
+"""The closed loop through Dagster on a small world: each day the simulated app answers the pipeline's outbox and the
+next run reads the answers. Every assigned journey is measured (intent-to-treat), one journey id runs through the
+outbox, the holdout export and the delivery log, the sample-ratio check holds with the global holdout on and fails
+on a broken assignment, the delivery system is never silent, the true effects lie inside the intervals, and a day
+run again gives the same rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.config import DEFAULT_STRATEGIES, Settings
+from orchestration.defs.measurement.assets import _design
+from orchestration.evaluation.measurement_truth import coverage, read_campaign_truth, sample_check, true_effects
+from orchestration.measurement.metrics import cohort_metrics
+from orchestration.recall import load_strategy_library
+from orchestration.runner import run_closed_loop, run_days
+from orchestration.simulator import SimulationConfig, simulate, write_world
+from orchestration.simulator.loop import ClosedLoop, LoopSettings
+
+WORLD = SimulationConfig(n_users=2000, n_days=36, closed_loop_days=6, seed=13)
+LAST = WORLD.end_date
+WAKE_UP_DAYS = 1  # a key action on the send day itself: every cohort of the loop is final by its last day
+
+
+@pytest.fixture(scope="module")
+def looped(tmp_path_factory) -> tuple[Settings, ClosedLoop, dg.DagsterInstance]:
+    home = tmp_path_factory.mktemp("closed_loop")
+    settings = Settings.under(home, recall_from=WORLD.history_end_date, wake_up_days=WAKE_UP_DAYS)
+    history = simulate(WORLD, progress=lambda stage, fraction: None)
+    write_world(history, settings.landing, settings.truth)
+    loop = ClosedLoop.start(history, settings.simulator_home,
+                            LoopSettings(settings.strategies, *settings.measurement_windows))
+    instance = dg.DagsterInstance.ephemeral()
+    assert run_days(settings, WORLD.start_date, WORLD.history_end_date, instance=instance).success
+    days = run_closed_loop(settings, loop, instance=instance)
+    assert [d.success for d in days] == [True] * WORLD.closed_loop_days
+    return settings, loop, instance
+
+
+def _query(settings: Settings, sql: str, *params) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).df()
+
+
+def test_every_assigned_journey_is_measured_with_one_id_through_every_file(looped) -> None:
+    settings, _, _ = looped
+    journeys = _query(settings, """
+        select journey_id, any_value(arm) as arm, bool_or(status = 'queued') as queued
+        from recall_actions where journey_id is not null and action_date < ? group by 1""", LAST)
+    outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
+    assert set(journeys["journey_id"]) == set(outcomes["action_id"])
+    # Recall went live on the history's last day: nothing was planned for the days before it.
+    assert _query(settings, "select min(action_date) as first from recall_actions")["first"].iloc[0] == WORLD.history_end_date
+    never_sent = journeys.loc[(journeys["arm"] == "treatment") & ~journeys["queued"], "journey_id"]
+    assert len(never_sent) > 0  # e.g. no consent on the only channel of the ladder
+    unsent = outcomes.set_index("action_id").loc[never_sent]
+    assert not unsent["sent"].any() and (unsent["cost"] == 0).all() and (unsent["arm"] == "treatment").all()
+    # The delivery log answers the outbox and the holdout export under the same ids.
+    touches = _query(settings, "select * from stg_recall_touches where scheduled_at >= ?", WORLD.history_end_date + timedelta(days=1))
+    steps = _query(settings, "select action_id, journey_id from recall_actions where status = 'queued'")
+    treated = touches[touches["arm"] == "treatment"]
+    assert treated["touch_id"].isin(steps["action_id"]).all() and treated["action_id"].isin(steps["journey_id"]).all()
+    exported = pd.concat([pd.read_parquet(p) for p in sorted((settings.outbox / "holdout").glob("*.parquet"))])
+    control = touches[touches["arm"] == "control"]
+    assert set(control["action_id"]) <= set(exported["journey_id"]) and len(control) > 0
+    measured = outcomes.set_index("action_id")
+    assert measured.loc[treated["action_id"].unique(), "sent"].mean() > 0.8
+    assert (measured.loc[control["action_id"], "holdout"].isin(["strategy", "global"])).all()
+
+
+def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assignment(looped) -> None:
+    settings, _, _ = looped
+    library = load_strategy_library(DEFAULT_STRATEGIES)
+    own = {s.id for s in library.strategies}
+    metrics = _query(settings, "select * from recall_metrics where as_of_date = ? and arm = 'treatment'", LAST)
+    campaigns = metrics[(metrics["cohort_level"] == "campaign") & metrics["strategy_id"].isin(own)]
+    assert len(campaigns) > 10 and campaigns["srm_p_value"].notna().all() and not campaigns["srm_alarm"].any()
+    assert _query(settings, "select count(*) as n from recall_outcomes where holdout = 'global'")["n"].iloc[0] > 0
+    # A broken assignment: one campaign's treatment journeys partly moved to its holdout.
+    outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
+    biggest = outcomes[outcomes["arm"] == "treatment"].groupby(["strategy_id", "assignment_date"]).size().idxmax()
+    mine = (outcomes["strategy_id"] == biggest[0]) & (outcomes["assignment_date"] == biggest[1])
+    moved = outcomes[mine & (outcomes["arm"] == "treatment")].sample(frac=0.3, random_state=0).index
+    outcomes.loc[moved, ["arm", "holdout"]] = ["control", "strategy"]
+    broken = cohort_metrics(outcomes, LAST, **_design(library))
+    row = broken[(broken["cohort_level"] == "campaign") & (broken["arm"] == "treatment")
+                 & (broken["strategy_id"] == biggest[0]) & (pd.to_datetime(broken["assignment_date"]) == pd.Timestamp(biggest[1]))]
+    assert row["srm_alarm"].all() and len(row) == 1
+
+
+def test_the_delivery_system_is_heard_every_day(looped) -> None:
+    _, _, instance = looped
+    last_run = instance.get_runs(limit=1)[0]
+    silence = [e.dagster_event.event_specific_data for e in instance.all_logs(last_run.run_id)
+               if e.dagster_event is not None and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.dagster_event.event_specific_data.check_name == "recall_delivery_silence"]
+    assert len(silence) == 1 and silence[0].passed
+    assert silence[0].metadata["checked_rows"].value > 0
+
+
+def test_true_effects_lie_inside_the_intervals(looped) -> None:
+    settings, _, _ = looped
+    metrics = _query(settings, "select * from recall_metrics where as_of_date = ?", LAST)
+    rows = true_effects(metrics, read_campaign_truth(settings.truth))
+    agree, disagree = sample_check(rows)
+    assert disagree == 0 and agree > 10  # every control journey reached the world through the holdout export
+    wake_up = next(c for c in coverage(rows) if c.metric == "wake_up")
+    assert wake_up.cohorts >= 12 and wake_up.inside >= 0.8 * wake_up.cohorts, wake_up
+
+
+def test_summary_and_report_show_the_true_effects_beside_the_lifts(looped) -> None:
+    from orchestration.reporting.summary import publish_with_truth, summarize
+
+    settings, _, _ = looped
+    text = summarize(settings.warehouse, settings.truth)
+    assert "The pipeline's own strategies" in text and "true effect" in text and "global holdout" in text
+    assert "at_risk_care_push" in text.split("The programme")[0]  # a strategy of the library, with its lift
+    page = publish_with_truth(settings.warehouse, settings.truth, settings.reports_dir).read_text()
+    assert "true effect:" in page and "The programme" in page
+
+
+def test_evaluate_measurement_ends_with_the_coverage_line(looped, capsys) -> None:
+    from orchestration.cli import _evaluate_measurement
+
+    settings, _, _ = looped
+    _evaluate_measurement(settings)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    inside, _, total = last.removeprefix("measurement coverage: ").removesuffix(" cohorts").partition(" of ")
+    assert last.startswith("measurement coverage: ") and 0 < int(inside) <= int(total)
+
+
+def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped, tmp_path) -> None:
+    settings, loop, _ = looped
+    day = LAST - timedelta(days=1)
+    before = {
+        "outbox": pd.read_parquet(settings.outbox / f"{day}.parquet"),
+        "log": (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes(),
+        "outcomes": _query(settings, "select * from recall_outcomes order by action_id"),
+    }
+    # The app's day and the pipeline's run of that day, again.
+    loop.advance(settings.outbox, settings.landing, settings.truth, day=day, write_truth=False)
+    assert run_days(settings, day, day).success
+    assert (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes() == before["log"]
+    pd.testing.assert_frame_equal(pd.read_parquet(settings.outbox / f"{day}.parquet"), before["outbox"])
+    # Journeys measured later keep their later rows; the others are measured as before: the same rows.
+    pd.testing.assert_frame_equal(_query(settings, "select * from recall_outcomes order by action_id"), before["outcomes"])
