@@ -86,4 +86,11 @@ def downgrade_to_previous_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"insert into {table}_previous select {select} from {table}")
             con.execute(f"drop table {table}")
         con.execute(f"alter table {table}_previous rename to {table}")
+    # The previous version kept the rendered messages in recall_actions and recall_outbox.
+    if con.execute("select count(*) from information_schema.tables where table_schema = 'restricted' "
+                   "and table_name = 'recall_messages'").fetchall()[0][0]:
+        for table in ("recall_actions", "recall_outbox"):
+            con.execute(f"update {table} set message = m.message from restricted.recall_messages m "
+                        f"where m.action_id = {table}.action_id")
+        con.execute("drop table restricted.recall_messages")
     con.execute("drop table if exists schema_migrations")
