@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.reporting.summary import summarize
 
         print(summarize(settings.warehouse))
-        print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only) and one Parquet file "
-              f"per table beside it; never the warehouse.")
+        print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only), or the Parquet "
+              f"folders of {settings.bi_dir / 'current'}; never the warehouse.")
     elif args.command == "run":
         _run(settings, args.first, args.last or args.first)
     elif args.command == "summary":

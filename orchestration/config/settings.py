@@ -33,6 +33,8 @@ class Settings(BaseModel):
     before it stops with a one-line explanation of who holds it.
     bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
     (schema churn_recall_bi), e.g. postgresql://bi_writer@localhost:5432/analytics.
+    bi_keep_versions: how many versions of the BI snapshot stay in bi/versions/ (a reader can hold
+    one for that many runs; longer while it keeps bi.duckdb open on this machine): docs/bi.md.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -50,6 +52,7 @@ class Settings(BaseModel):
     duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None
+    bi_keep_versions: int = Field(default=5, ge=2, le=1000)
 
     @field_validator("vertical")
     @classmethod
@@ -103,6 +106,7 @@ class Settings(BaseModel):
                 duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
                 lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
+                bi_keep_versions=env.get("CHURN_RECALL_BI_KEEP_VERSIONS") or 5,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -123,7 +127,7 @@ class Settings(BaseModel):
 
     @property
     def bi_dir(self) -> Path:
-        """The BI snapshot (bi.duckdb and one Parquet file per table): what BI tools open."""
+        """The BI snapshot (bi.duckdb and its versions of Parquet files): what BI tools open."""
         return self.home / "bi"
 
     def landing_days(self) -> list[date]:
