@@ -361,3 +361,17 @@ def test_a_run_changes_its_days_with_their_lookback_and_the_measurement_horizon(
                             "dagster/asset_partition_range_end": "2026-01-05"}, settings)
     assert backfill.window_days == {date(2026, 1, n) for n in range(1, 6)}  # no lookback before the first day
     assert run_changes({}, settings) is None  # materialized alone: everything is published
+
+
+def test_the_benchmark_publishes_in_full_then_daily_and_counts_shared_files_once(tmp_path):
+    from orchestration.bi.benchmark import disk_bytes, run_bi_benchmark
+    from orchestration.config import Settings
+
+    (tmp_path / "home").mkdir()
+    build_warehouse(tmp_path / "home" / "warehouse.duckdb", days=4)
+    lines = run_bi_benchmark(Settings.under(tmp_path / "home", lookback_days=0), tmp_path / "scratch", runs=2)
+    assert lines[-1].startswith("bi benchmark: full ") and "after 2 daily runs" in lines[-1]
+    versions = sorted((tmp_path / "scratch" / "bi" / VERSIONS).iterdir())
+    assert len(versions) == 3
+    # The daily versions share the days they did not rewrite: together far less than three copies.
+    assert disk_bytes(tmp_path / "scratch" / "bi") < sum(disk_bytes(v) for v in versions)
