@@ -136,8 +136,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
     report = publish_with_truth(settings.warehouse, settings.truth, settings.reports_dir)
     if report is not None:
         print(f"report (measured lifts next to the simulator's true effects): {report}")
-    print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only) and one Parquet file "
-          f"per table beside it; never the warehouse.")
+    print(f"For BI tools (docs/bi.md): {settings.bi_dir / 'bi.duckdb'} (open it read-only), or the Parquet "
+          f"folders of {settings.bi_dir / 'current'}; never the warehouse.")
     print(f"demo wall time: {time.perf_counter() - began:.0f}s")
 
 

@@ -75,15 +75,19 @@ from pathlib import Path
 
 mode, bi, warehouse, stop, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])
 
-def read(con):
-    snap = con.execute("select snapshot_id, latest_day, table_name, row_count from bi_snapshot").fetchall()
+def read(con, parquet=False):
+    snap = con.execute("select snapshot_id, latest_day, table_name, row_count, location from bi_snapshot").fetchall()
     problems = []
     if len({row[0] for row in snap}) != 1:
         problems.append(f"several snapshot ids: {sorted({row[0] for row in snap})}")
-    for _, _, table, rows in snap:
+    for _, _, table, rows, location in snap:
         found = con.execute(f'select count(*) from "{table}"').fetchall()[0][0]
         if found != rows:
             problems.append(f"{table}: {found} rows, the snapshot says {rows}")
+        if parquet and rows:  # the version's Parquet folder, as a tool reading Parquet would
+            files = duckdb.sql(f"select count(*) from read_parquet('{location}/**/*.parquet')").fetchall()[0][0]
+            if files != rows:
+                problems.append(f"{location}: {files} rows, the snapshot says {rows}")
     tiers = con.execute("select max(tier_date) from risk_tiers").fetchall()[0][0]
     daily = con.execute("select max(report_date) from churn_health_daily").fetchall()[0][0]
     if not tiers == daily == snap[0][1]:
@@ -102,13 +106,11 @@ with out.open("w") as log:
             except Exception as exc:
                 write({"error": repr(exc)})
             time.sleep(0.2)
-    elif mode == "reconnect":  # a new connection every second, and every Parquet file read
+    elif mode == "reconnect":  # a new connection every second, and the version's Parquet files read
         while not stop.exists():
             try:
                 with duckdb.connect(str(bi / "bi.duckdb"), read_only=True) as con:
-                    entry = read(con)
-                for path in sorted(bi.glob("*.parquet")):
-                    duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()
+                    entry = read(con, parquet=True)
                 write(entry)
             except Exception as exc:
                 write({"error": repr(exc)})
@@ -129,6 +131,7 @@ with out.open("w") as log:
 class ReadersRun:
     home: Path
     runs_succeeded: list[bool]
+    failures: list[str]
     reads: dict[str, list[dict]]
     final_snapshot: str
     dirs_after_each_run: list[set[str]]
@@ -152,9 +155,11 @@ def run_with_readers(home: Path, world: Path, days: list[date], tmp: Path, monke
         while not all(log.exists() and log.read_text().strip() for log in logs.values()):
             assert time.monotonic() < deadline, "the readers did not start"
             time.sleep(0.1)
-        succeeded, dirs, files = [], [], []
+        succeeded, failures, dirs, files = [], [], [], []
         for day in days:
-            succeeded.append(run_days(settings, day, day, raise_on_error=False, log_level="CRITICAL").success)
+            result = run_days(settings, day, day, raise_on_error=False, log_level="CRITICAL")
+            succeeded.append(result.success)
+            failures.extend(f"{day}: {message}" for message in failure_messages(result))
             dirs.append({p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_dir()})
             files.append({p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()})
         with duckdb.connect(str(settings.bi_dir / DATABASE), read_only=True) as con:
@@ -175,11 +180,11 @@ def run_with_readers(home: Path, world: Path, days: list[date], tmp: Path, monke
     reads = {mode: [json.loads(line) for line in log.read_text().splitlines()] for mode, log in logs.items()}
     gc.collect()  # Dagster's in-memory instance of each run keeps a temporary folder while it is referenced
     leftover = sorted(p.name for p in scratch.iterdir())
-    return ReadersRun(home, succeeded, reads, final, dirs, files, leftover)
+    return ReadersRun(home, succeeded, failures, reads, final, dirs, files, leftover)
 
 
 def assert_readers_saw_complete_versions(result: ReadersRun) -> None:
-    assert result.runs_succeeded and all(result.runs_succeeded), f"runs: {result.runs_succeeded}"
+    assert result.runs_succeeded and all(result.runs_succeeded), f"runs: {result.runs_succeeded}: {result.failures}"
     expected_tables = sorted(table.name for table in BI_TABLES)
     for mode in ("hold", "reconnect"):
         reads = result.reads[mode]
@@ -237,18 +242,26 @@ def test_bi_holds_no_phone_nickname_or_message(readers_run, world):
     phones, nicknames = {p for p, _ in users if p}, {n for _, n in users if n}
     assert len(phones) > 200 and len(nicknames) > 200 and len(messages) > 10
 
-    files = sorted(p for p in bi.iterdir() if p.is_file())
-    assert {p.suffix for p in files} == {".duckdb", ".parquet"}, [p.name for p in files]
+    # Every file of bi/: each version's database and Parquet files, its manifest, whatever else is there.
+    files = sorted(p for p in bi.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} == {".duckdb", ".parquet", ".json"}, sorted({p.name for p in files})
     scanned: dict[str, set[str]] = {}
     for path in files:
+        where = path.relative_to(bi).as_posix()
         if path.suffix == ".duckdb":
             with duckdb.connect(str(path), read_only=True) as con:
                 for (table,) in con.execute("select table_name from information_schema.tables").fetchall():
-                    scanned[f"{path.name}:{table}"] = string_cells(con, f'"{table}"')
-        else:
+                    scanned[f"{where}:{table}"] = string_cells(con, f'"{table}"')
+        elif path.suffix == ".parquet":
             with duckdb.connect() as con:
-                scanned[path.name] = string_cells(con, f"read_parquet('{path}')")
-    assert len(scanned) == 2 * len(BI_TABLES) + 1  # every table twice, and the snapshot's own table
+                scanned[where] = string_cells(con, f"read_parquet('{path}')")
+        else:
+            scanned[where] = {path.read_text()}
+    versions = {p.parent.name for p in bi.glob("versions/*/bi.duckdb")}
+    assert len(versions) == 3  # the history's version and one per daily run
+    for table in BI_TABLES:  # every table scanned in every version, in bi.duckdb and as Parquet
+        assert {f"versions/{v}/bi.duckdb:{table.name}" for v in versions} <= set(scanned)
+        assert {v for v in versions if any(w.startswith(f"versions/{v}/{table.name}/") for w in scanned)} == versions
     for where, cells in scanned.items():
         text = "\n".join(cells)
         assert not cells & (phones | nicknames | messages | codes), where
@@ -257,37 +270,52 @@ def test_bi_holds_no_phone_nickname_or_message(readers_run, world):
 
 
 def test_bi_tables_hold_the_warehouse_rows_and_allowed_columns(readers_run):
-    with duckdb.connect(str(readers_run.home / "bi" / DATABASE), read_only=True) as bi:
-        snapshot = {t: (rows, day) for t, rows, day in bi.execute(
-            f"select table_name, row_count, latest_day from {SNAPSHOT_TABLE}").fetchall()}
-        columns = {t.name: [c for (c,) in bi.execute(
-            "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
-            [t.name]).fetchall()] for t in BI_TABLES}
-        tiers_by_stage = bi.execute("select lifecycle_stage, count(*) from risk_tiers where tier_date = ? group by 1",
-                                    [FAST_DAYS[-1]]).fetchall()
-        stages = bi.execute("select lifecycle_stage, users from churn_health_stages where report_date = ?",
-                            [FAST_DAYS[-1]]).fetchall()
-    with duckdb.connect(str(readers_run.home / "warehouse.duckdb"), read_only=True) as wh:
+    """After a backfill and daily runs that each rewrote only their days, every table of bi/ equals
+    its warehouse table, row for row (the incremental publication missed no changed day)."""
+    bi_dir, warehouse = readers_run.home / "bi", readers_run.home / "warehouse.duckdb"
+    with duckdb.connect() as con:
+        con.execute(f"attach '{bi_dir / DATABASE}' as bi (read_only)")
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        snapshot = {t: (rows, day) for t, rows, day in con.execute(
+            f"select table_name, row_count, latest_day from bi.{SNAPSHOT_TABLE}").fetchall()}
         for table in BI_TABLES:
-            assert columns[table.name] == list(table.columns)
-            assert snapshot[table.name][0] == wh.execute(f"select count(*) from {table.source}").fetchall()[0][0]
+            columns = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'bi' and table_name = ? "
+                "order by ordinal_position", [table.name]).fetchall()]
+            assert columns == list(table.columns)
+            listed = ", ".join(f'"{c}"' for c in table.columns)
+            count, = con.execute(f"select count(*) from wh.{table.source}").fetchall()[0]
+            assert snapshot[table.name][0] == count > 0, table.name
+            for left, right in (("bi." + table.name, "wh." + table.source), ("wh." + table.source, "bi." + table.name)):
+                differ = con.execute(f"select count(*) from (select {listed} from {left} except all "
+                                     f"select {listed} from {right})").fetchall()[0][0]
+                assert differ == 0, f"{left} has {differ} rows that {right} has not"
+        tiers_by_stage = con.execute("select lifecycle_stage, count(*) from bi.risk_tiers where tier_date = ? group by 1",
+                                     [FAST_DAYS[-1]]).fetchall()
+        stages = con.execute("select lifecycle_stage, users from bi.churn_health_stages where report_date = ?",
+                             [FAST_DAYS[-1]]).fetchall()
     assert {day for _, day in snapshot.values()} == {FAST_DAYS[-1]}
     assert sorted(stages) == sorted(tiers_by_stage) and sum(n for _, n in stages) > 250
-    for table in BI_TABLES:
-        parquet = pd.read_parquet(readers_run.home / "bi" / f"{table.name}.parquet")
-        assert list(parquet.columns) == list(table.columns) and len(parquet) == snapshot[table.name][0]
 
 
 def test_runs_leave_no_per_run_folders_or_temporary_files(readers_run):
+    def outside_versions(paths: set[str]) -> set[str]:
+        return {p for p in paths if not p.startswith("bi/versions/")}
+
     first, second = readers_run.dirs_after_each_run
-    assert first == second, f"new folders after the second run: {sorted(second - first)}"
-    new_files = readers_run.files_after_each_run[1] - readers_run.files_after_each_run[0]
+    assert outside_versions(first) == outside_versions(second), f"new folders: {sorted(second - first)}"
+    new_files = outside_versions(readers_run.files_after_each_run[1] - readers_run.files_after_each_run[0])
     day = FAST_DAYS[1].isoformat()
     # Per business day by design: the outbox files and manifest, and the dated report.
     expected = {f"outbox/{day}.parquet", f"outbox/{day}.csv", f"outbox/{day}.manifest.json",
                 f"outbox/holdout/{day}.parquet", f"outbox/holdout/{day}.csv", f"reports/recall_report_{day}.html"}
     assert new_files == expected
+    # One BI version per run, of which the newest few are kept (a version shares its unchanged days).
+    versions = [{p.split("/")[2] for p in files if p.startswith("bi/versions/")}
+                for files in readers_run.dirs_after_each_run]
+    assert len(versions[1] - versions[0]) == 1 and len(versions[1]) <= Settings.model_fields["bi_keep_versions"].default
     assert not [f for f in readers_run.files_after_each_run[1] if ".partial" in f]  # nothing half written
+    assert not [f for f in readers_run.files_after_each_run[1] if f.startswith("bi/pending")]  # nothing owed
     assert readers_run.leftover_temp == []
 
 

@@ -1,32 +1,41 @@
-"""Publishing the BI snapshot: the BI tables copied out of the warehouse into `bi/bi.duckdb` and one
-Parquet file per table, so that BI tools never open the warehouse (whose single writer is the run).
+"""Publishing the BI snapshot: the BI tables copied out of the warehouse into a new version of bi/,
+so that BI tools never open the warehouse (whose single writer is the run), at a cost proportional to
+what the run changed.
 
-bi.duckdb is built aside (a hidden `.partial` file in the same folder), checkpointed and closed so
-that no write-ahead log is left, then swapped in with os.replace: a reader that holds the old file
-open keeps reading the old version to the end (the file lives on until it is closed), a reader that
-opens it afterwards gets the new one; nobody ever sees a mix, and no reader can block the run, since
-the run never opens the published file. Each Parquet file is swapped in the same way. Every version
-carries a `bi_snapshot` table: its id, when it was published, the latest day it holds and the rows of
-each table, which lets a reader check that what it read is one complete version.
+A publication writes the days the run changed (see changes.py) as Parquet, one folder per day, into a
+new version folder (versions.py), and hard-links every other day's files from the previous version;
+a table is written whole on its first publication, when its columns changed, and for the small tables
+without a day. Then it builds a small `bi.duckdb` aside, views over the version's Parquet files plus
+the `bi_snapshot` table (what the version holds, its row counts), checkpoints and closes it, and swaps
+it in with os.replace, then points bi/current at the version. A reader holding the old bi.duckdb keeps
+reading the old version (its files stay until it is pruned, and never while a DuckDB reader on this
+machine holds it); one that opens it afterwards gets the new one; nobody ever sees a mix, and no
+reader can block the run, since the run never opens a published file.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
-import uuid
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from orchestration.bi.changes import RunChanges
 from orchestration.bi.tables import BI_TABLES, BiTable
+from orchestration.bi.versions import (
+    FORMAT, PARTIAL_SUFFIX, Manifest, Partition, Pending, TableVersion, clear_pending, fsync, link_files, new_version_id,
+    point_current, prune, read_latest, read_pending, remove_partials, versions_dir, write_manifest, write_pending,
+)
 
 DATABASE = "bi.duckdb"
 SNAPSHOT_TABLE = "bi_snapshot"
-PARTIAL_SUFFIX = ".partial"
+KEEP_VERSIONS = 5
 # The DuckDB drivers of BI tools often embed an older DuckDB: write a file DuckDB 1.0 and later can read.
 STORAGE_VERSION = "v1.0.0"
 _ALIAS = "bi_next"
@@ -43,98 +52,242 @@ class Snapshot:
     latest_day: date | None
     rows: dict[str, int]
     database: Path
-    parquet: dict[str, Path]
+    version: Path  # the version folder (bi/versions/<id>)
+    rewritten: dict[str, int]  # per table, the partitions (days) written by this publication
+    whole: dict[str, str]  # the tables written whole, with the reason
+    bytes_written: int
     seconds: float
-
-    @property
-    def bytes(self) -> int:
-        return self.database.stat().st_size + sum(path.stat().st_size for path in self.parquet.values())
+    pruned: list[str] = field(default_factory=list)  # the old versions deleted
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, bi_dir: Path, tables: Sequence[BiTable] = BI_TABLES) -> Snapshot:
-    """Copy `tables` (their allowed columns) from the warehouse open on `con` into a new version of
-    bi_dir/bi.duckdb and bi_dir/<table>.parquet, each swapped in atomically; return what was published."""
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    bi_dir: Path,
+    changes: RunChanges | None = None,
+    tables: Sequence[BiTable] = BI_TABLES,
+    keep_versions: int = KEEP_VERSIONS,
+) -> Snapshot:
+    """Publish `tables` (their allowed columns) from the warehouse open on `con` as a new version of
+    bi_dir: the days in `changes` rewritten, the others shared with the previous version; everything
+    rewritten when `changes` is None. The newest `keep_versions` versions are kept."""
+    if keep_versions < 2:
+        raise ValueError("keep at least 2 versions: the previous one is what readers hold during a publication")
     started = time.perf_counter()
-    bi_dir = Path(bi_dir)
-    bi_dir.mkdir(parents=True, exist_ok=True)
+    bi_dir = Path(bi_dir).resolve()
+    versions_dir(bi_dir).mkdir(parents=True, exist_ok=True)
     remove_partials(bi_dir)  # left by a publication that was killed
-    _check_columns(con, tables)
-    snapshot_id, published_at = uuid.uuid4().hex[:16], datetime.now(timezone.utc)
+    owed = _owed(read_pending(bi_dir), tables, changes)
+    write_pending(bi_dir, owed)  # until this publication is in place, the next one owes these days too
+    schemas = _source_schemas(con, tables)
+    previous = read_latest(bi_dir)
+
+    published_at = datetime.now(timezone.utc)
+    snapshot_id = new_version_id(bi_dir, published_at)
+    final = versions_dir(bi_dir) / snapshot_id
+    building = final.with_name(f".{snapshot_id}{PARTIAL_SUFFIX}")
+    building.mkdir()
     database = bi_dir / DATABASE
-    building = _partial(database)
-    parquet = {table.name: bi_dir / f"{table.name}.parquet" for table in tables}
-    con.execute(f"attach {_literal(building)} as {_ALIAS} (storage_version '{STORAGE_VERSION}')")
+    published = False
     try:
-        rows = {}
+        written: dict[str, TableVersion] = {}
+        rewritten: dict[str, int] = {}
+        whole: dict[str, str] = {}
+        new_bytes = 0
         for table in tables:
-            columns = ", ".join(f'"{c}"' for c in table.columns)
-            con.execute(f"create table {_ALIAS}.{table.name} as select {columns} from main.{table.source}")
-            rows[table.name] = con.execute(f"select count(*) from {_ALIAS}.{table.name}").fetchall()[0][0]
-        latest_day = _latest_day(con, tables)
-        con.execute(
-            f"create table {_ALIAS}.{SNAPSHOT_TABLE} (snapshot_id varchar, published_at timestamptz, latest_day date, "
-            "table_name varchar, source_table varchar, row_count bigint, description varchar)"
-        )
-        con.executemany(
-            f"insert into {_ALIAS}.{SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
-            [[snapshot_id, published_at, latest_day, t.name, t.source, rows[t.name], t.description] for t in tables],
-        )
-        con.execute(f"checkpoint {_ALIAS}")
-        for table in tables:  # the Parquet files hold exactly the rows of the new bi.duckdb
-            con.execute(f"copy {_ALIAS}.{table.name} to {_literal(_partial(parquet[table.name]))} (format parquet)")
-    except Exception:
-        con.execute(f"detach {_ALIAS}")
+            days, reason = _plan(table, schemas[table.name], previous, owed)
+            if days is None:
+                whole[table.name] = reason
+            written[table.name], rewritten[table.name], size = _write_table(
+                con, table, schemas[table.name], days, building, snapshot_id, previous)
+            new_bytes += size
+        manifest = Manifest(format=FORMAT, snapshot_id=snapshot_id, published_at=published_at,
+                            previous=previous[1].snapshot_id if previous else None,
+                            latest_day=_latest_day(written), tables=written)
+        write_manifest(building, manifest)
+        fsync(building)
+        os.rename(building, final)  # complete; the views of bi.duckdb need its final path
+        fsync(final.parent)
+        _swap(_build_database(con, bi_dir, final, manifest, tables), database)
+        published = True
+        point_current(bi_dir, final)
+    except BaseException:
         remove_partials(bi_dir)
+        if not published and final.exists():
+            shutil.rmtree(final)  # complete but never published: nothing points at it
         raise
-    con.execute(f"detach {_ALIAS}")
-    wal = building.with_name(building.name + ".wal")
-    if wal.exists():  # detach checkpoints; a log left beside the file would be replayed on the wrong file
-        raise RuntimeError(f"{wal} left after the BI snapshot was closed")
-    _swap(building, database)
-    for path in parquet.values():
-        _swap(_partial(path), path)
-    return Snapshot(snapshot_id, published_at, latest_day, rows, database, parquet, time.perf_counter() - started)
+    clear_pending(bi_dir)
+    _remove_single_file_layout(bi_dir, tables)
+    pruned = prune(bi_dir, keep_versions, current=snapshot_id)
+    return Snapshot(snapshot_id, published_at, manifest.latest_day, {n: t.rows for n, t in written.items()}, database,
+                    final, rewritten, whole, new_bytes, time.perf_counter() - started, pruned)
 
 
-def remove_partials(bi_dir: Path) -> None:
-    for path in Path(bi_dir).glob(f".*{PARTIAL_SUFFIX}*"):
-        path.unlink(missing_ok=True)
-
-
-def _check_columns(con: duckdb.DuckDBPyConnection, tables: Sequence[BiTable]) -> None:
-    problems = []
+def _source_schemas(con: duckdb.DuckDBPyConnection, tables: Sequence[BiTable]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """(column, type) of each table's published columns, in published order; BiSchemaError when one is gone."""
+    problems, schemas = [], {}
     for table in tables:
-        found = {name for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'main' and table_name = ?",
+        found = dict(con.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = 'main' and table_name = ?",
             [table.source],
-        ).fetchall()}
+        ).fetchall())
         if not found:
             problems.append(f"{table.source} does not exist")
             continue
         missing = [c for c in table.columns if c not in found]
         if missing:
             problems.append(f"{table.name}: {missing} not in {table.source}")
+            continue
+        schemas[table.name] = tuple((c, found[c]) for c in table.columns)
     if problems:
         raise BiSchemaError("BI snapshot not published; update orchestration/bi/tables.py: " + "; ".join(problems))
+    return schemas
 
 
-def _latest_day(con: duckdb.DuckDBPyConnection, tables: Sequence[BiTable]) -> date | None:
-    """The latest day of risk tiers in the snapshot (the day a dashboard shows as 'today')."""
-    if any(t.name == "risk_tiers" for t in tables):
-        return con.execute(f"select max(tier_date) from {_ALIAS}.risk_tiers").fetchall()[0][0]
-    return None
+def _owed(pending: Pending, tables: Sequence[BiTable], changes: RunChanges | None) -> Pending:
+    """This run's days of each table, plus what an unfinished publication still owes."""
+    owed: dict[str, tuple[date, ...] | None] = {}
+    for table in tables:
+        now = None if changes is None or pending.everything else changes.days_for(table)
+        before = pending.tables.get(table.name, ())
+        owed[table.name] = None if now is None or before is None else tuple(sorted(set(now) | set(before)))
+    return Pending(tables=owed)
+
+
+def _plan(
+    table: BiTable, schema: tuple[tuple[str, str], ...], previous: tuple[Path, Manifest] | None, owed: Pending
+) -> tuple[frozenset[date] | None, str]:
+    """The days of `table` to rewrite, or None (and why) when it is written whole."""
+    published = previous[1].tables.get(table.name) if previous else None
+    if published is None:
+        return None, "first publication"
+    if published.columns != schema or published.day_column != table.day_column:
+        return None, "its columns changed"
+    days = owed.tables.get(table.name)
+    if days is None:
+        return None, "rewritten whole on every publication" if table.day_column is None else "every day requested"
+    return frozenset(days), ""
+
+
+def _write_table(
+    con: duckdb.DuckDBPyConnection,
+    table: BiTable,
+    schema: tuple[tuple[str, str], ...],
+    days: frozenset[date] | None,
+    version: Path,
+    snapshot_id: str,
+    previous: tuple[Path, Manifest] | None,
+) -> tuple[TableVersion, int, int]:
+    """Write the days of `table` (all when `days` is None) into the version folder being built and link
+    the other days' files from the previous version; (what the version holds, partitions written, bytes)."""
+    columns = ", ".join(f'"{name}"' for name, _ in schema)
+    query = f'select {columns} from main."{table.source}"'
+    kept: list[Partition] = []
+    if days is not None:
+        assert previous is not None and table.day_column is not None
+        kept = [p for p in previous[1].tables[table.name].partitions if p.day not in days]
+        day_type = dict(schema)[table.day_column]
+        listed = ", ".join(f"cast('{day.isoformat()}' as {day_type})" for day in sorted(days))
+        query += f' where "{table.day_column}" in ({listed})'
+    written, size = _copy(con, query, version, table, snapshot_id) if days is None or days else ([], 0)
+    for partition in kept:  # after the copy, which writes into an empty folder
+        link_files(previous[0], version, partition.files)
+    partitions = sorted([*kept, *written], key=lambda p: (p.day is None, p.day or date.min))
+    return (TableVersion(source=table.source, day_column=table.day_column, columns=schema, partitions=tuple(partitions)),
+            len(written), size)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, version: Path, table: BiTable,
+          snapshot_id: str) -> tuple[list[Partition], int]:
+    """COPY the query's rows into the table's folder of `version` as Parquet (one folder per day when
+    the table has a day column), flushed to disk; the partitions written and their bytes."""
+    folder = version / table.name
+    if table.day_column is None:
+        folder.mkdir(parents=True)
+        target, options = folder / f"{snapshot_id}.parquet", ""
+    else:
+        target, options = folder, f", partition_by (\"{table.day_column}\"), filename_pattern '{snapshot_id}_{{i}}'"
+    stats = con.execute(f"copy ({query}) to {_literal(target)} (format parquet, compression zstd{options}, "
+                        "return_stats true)").fetchall()
+    by_day: dict[date | None, list[tuple[str, int]]] = defaultdict(list)
+    size = 0
+    for filename, rows, file_size, _footer, _columns, keys, *_ in stats:
+        value = (keys or {}).get(table.day_column) if table.day_column else None
+        by_day[date.fromisoformat(value) if value else None].append((Path(filename).relative_to(version).as_posix(), rows))
+        size += file_size
+        fsync(Path(filename))
+    for name in {Path(name).parent for files in by_day.values() for name, _ in files}:
+        fsync(version / name)
+    partitions = [Partition(day=day, files=tuple(name for name, _ in files), rows=sum(rows for _, rows in files))
+                  for day, files in by_day.items()]
+    return partitions, size
+
+
+def _build_database(con: duckdb.DuckDBPyConnection, bi_dir: Path, version: Path, manifest: Manifest,
+                    tables: Sequence[BiTable]) -> Path:
+    """bi.duckdb for `version`, built aside: a view per table over the version's Parquet files (absolute
+    paths) and the bi_snapshot table; also linked into the version folder (a reader's lock on it is what
+    keeps the version from being pruned)."""
+    building = _partial(bi_dir / DATABASE)
+    con.execute(f"attach {_literal(building)} as {_ALIAS} (storage_version '{STORAGE_VERSION}')")
+    try:
+        for table in tables:
+            con.execute(f'create view {_ALIAS}."{table.name}" as {view_sql(version, table.name, manifest.tables[table.name])}')
+        con.execute(
+            f"create table {_ALIAS}.{SNAPSHOT_TABLE} (snapshot_id varchar, published_at timestamptz, latest_day date, "
+            "table_name varchar, source_table varchar, row_count bigint, description varchar, location varchar, "
+            "partitions integer)"
+        )
+        con.executemany(
+            f"insert into {_ALIAS}.{SNAPSHOT_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[manifest.snapshot_id, manifest.published_at, manifest.latest_day, t.name, t.source,
+              manifest.tables[t.name].rows, t.description, str(version / t.name), len(manifest.tables[t.name].partitions)]
+             for t in tables],
+        )
+        con.execute(f"checkpoint {_ALIAS}")
+    except Exception:
+        con.execute(f"detach {_ALIAS}")
+        building.unlink(missing_ok=True)
+        raise
+    con.execute(f"detach {_ALIAS}")
+    wal = building.with_name(building.name + ".wal")
+    if wal.exists():  # detach checkpoints; a log left beside the file would be replayed on the wrong file
+        raise RuntimeError(f"{wal} left after the BI snapshot was closed")
+    os.link(building, version / DATABASE)
+    return building
+
+
+def view_sql(version: Path, name: str, table: TableVersion) -> str:
+    """The query of a table's view: its Parquet files, each column cast to its warehouse type (no-op
+    casts cost nothing, and the day column, which lives in the folder names, keeps its type)."""
+    typed = ", ".join(f'cast("{column}" as {type_}) as "{column}"' for column, type_ in table.columns)
+    if not any(p.files for p in table.partitions):  # an empty table: no file to read
+        nulls = ", ".join(f'null as "{column}"' for column, _ in table.columns)
+        return f"select {typed} from (select {nulls}) limit 0"
+    folder = version / name
+    if table.day_column is None:
+        return f"select {typed} from read_parquet({_literal(folder / '*.parquet')})"
+    day_type = dict(table.columns)[table.day_column]
+    return (f"select {typed} from read_parquet({_literal(folder / '*' / '*.parquet')}, hive_partitioning = true, "
+            f"hive_types = {{'{table.day_column}': {day_type}}})")
+
+
+def _latest_day(tables: dict[str, TableVersion]) -> date | None:
+    """The latest day of risk tiers in the version (the day a dashboard shows as 'today')."""
+    tiers = tables.get("risk_tiers")
+    days = [p.day for p in tiers.partitions if p.day is not None] if tiers else []
+    return max(days, default=None)
+
+
+def _remove_single_file_layout(bi_dir: Path, tables: Sequence[BiTable]) -> None:
+    """The first layout had one bi/<table>.parquet per table: gone once a version replaces it."""
+    for table in tables:
+        (bi_dir / f"{table.name}.parquet").unlink(missing_ok=True)
 
 
 def _swap(partial: Path, final: Path) -> None:
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
+    fsync(partial)
     os.replace(partial, final)
-    if os.name == "posix":
-        fd = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync(final.parent)
 
 
 def _partial(final: Path) -> Path:

@@ -1,13 +1,15 @@
-"""The tables of the BI snapshot: for each, the warehouse table it copies and an explicit allow-list
-of the columns published. Nothing else reaches bi/: a column added to a warehouse table stays out
-until it is listed here (and documented in docs/bi.md). Personal data and secrets never do: phone
-numbers, nicknames, rendered messages (they contain the nickname), coupon codes (redeemable) and the
-user's timezone are withheld, and a listed column of that kind is refused when the module loads.
+"""The tables of the BI snapshot: for each, the warehouse table it copies, an explicit allow-list of
+the columns published, and the day column it is partitioned by with the days a run can change.
+Nothing else reaches bi/: a column added to a warehouse table stays out until it is listed here (and
+documented in docs/bi.md). Personal data and secrets never do: phone numbers, nicknames, rendered
+messages (they contain the nickname), coupon codes (redeemable) and the user's timezone are withheld,
+and a listed column of that kind is refused when the module loads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 # Columns that must never be published, whatever table they come from.
 WITHHELD_EVERYWHERE: dict[str, str] = {
@@ -19,13 +21,23 @@ WITHHELD_EVERYWHERE: dict[str, str] = {
 }
 
 
+class Changes(Enum):
+    """Which rows of a table a daily run can change, hence which partitions a publication rewrites."""
+
+    WINDOW = "the run's days and their lookback"  # what the daily models and Python steps rewrite
+    MEASUREMENT = "the assignment days of the journeys the run re-measured"  # recall_outcomes
+    WHOLE = "any row"  # small tables, rewritten whole on every publication
+
+
 @dataclass(frozen=True)
 class BiTable:
-    name: str  # table (and Parquet file) name in bi/
+    name: str  # table (and folder) name in bi/
     source: str  # warehouse table (a dbt model or a Python table)
     columns: tuple[str, ...]  # published columns, in this order
     description: str
     withheld: dict[str, str] = field(default_factory=dict)  # source columns left out, with the reason
+    day_column: str | None = None  # the Parquet files are partitioned by it (one folder per day)
+    changes: Changes = Changes.WINDOW
 
     def __post_init__(self) -> None:
         forbidden = sorted(set(self.columns) & set(WITHHELD_EVERYWHERE))
@@ -33,6 +45,11 @@ class BiTable:
             raise ValueError(f"bi table {self.name}: {forbidden} must never be published ({WITHHELD_EVERYWHERE[forbidden[0]]})")
         if len(set(self.columns)) != len(self.columns):
             raise ValueError(f"bi table {self.name}: a column is listed twice")
+        if (self.day_column is None) != (self.changes is Changes.WHOLE):
+            raise ValueError(f"bi table {self.name}: a table is partitioned by a day column exactly when it is not "
+                             "rewritten whole")
+        if self.day_column is not None and self.day_column not in self.columns:
+            raise ValueError(f"bi table {self.name}: its day column {self.day_column} is not published")
 
 
 def _cols(text: str) -> tuple[str, ...]:
@@ -53,6 +70,7 @@ BI_TABLES: tuple[BiTable, ...] = (
                  days_since_last_key_action last_reactivated_date orders_90d revenue_90d value_depth value_duration
                  value_decision value_decision_point value_check_score"""),
         "One row per user and day: lifecycle stage, risk level, RFM value tier, risk score and the signals behind it.",
+        day_column="tier_date",
     ),
     BiTable(
         "daily_labels", "user_daily_labels",
@@ -70,12 +88,14 @@ BI_TABLES: tuple[BiTable, ...] = (
                  rfm_frequency_score rfm_monetary_score meets_high_value_rule value_depth value_duration
                  value_decision_point value_decision value_check_score"""),
         "One row per user and day: the label system (silence, activity, spend, early-warning signals, RFM).",
+        day_column="label_date",
     ),
     BiTable(
         "segments", "user_segments",
         _cols("""segment_date user_id segment cluster refreshed_on window_days active_days coupon_share
                  core_feature_share social_share centroid_distance"""),
         "One row per active user and day: behaviour segment (price-sensitive, feature-dependent, social-driven).",
+        day_column="segment_date",
     ),
     BiTable(
         "recall_decisions", "recall_actions",
@@ -86,6 +106,7 @@ BI_TABLES: tuple[BiTable, ...] = (
         "Every recall decision of a day (the outbox history): queued, holdout, cancelled with the reason, skipped.",
         withheld={"message": WITHHELD_EVERYWHERE["message"], "coupon_code": WITHHELD_EVERYWHERE["coupon_code"],
                   "timezone": WITHHELD_EVERYWHERE["timezone"]},
+        day_column="action_date",
     ),
     BiTable(
         "recall_outcomes", "recall_outcomes",
@@ -96,6 +117,7 @@ BI_TABLES: tuple[BiTable, ...] = (
                  return_date churn_threshold_days second_churned second_churned_mature"""),
         "One row per journey (treatment and control) with its outcome windows: wake-up, repurchase, revenue, second churn.",
         withheld={"coupon_code": WITHHELD_EVERYWHERE["coupon_code"]},
+        day_column="assignment_date", changes=Changes.MEASUREMENT,
     ),
     BiTable(
         "recall_metrics", "recall_metrics",
@@ -108,6 +130,7 @@ BI_TABLES: tuple[BiTable, ...] = (
         + _cols("incremental_revenue_30d roi_30d incremental_revenue_90d roi_90d srm_p_value srm_alarm trustworthy "
                 "small_cohort"),
         "Per cohort and arm as of each day: rates, lifts with 95% intervals, ROI, sample-ratio check.",
+        day_column="as_of_date",
     ),
     BiTable(
         "churn_health_daily", "churn_health_daily",
@@ -116,11 +139,14 @@ BI_TABLES: tuple[BiTable, ...] = (
                  control_journeys_started steps_queued contact_cost coupons_offered coupon_journeys coupons_redeemed
                  coupon_redemption_rate coupon_redemption_mature"""),
         "One row per day: users, churn rate, comebacks, recall decisions planned, coupon use.",
+        # One row a day, but each reads the day before and the journeys measured since: rewritten whole.
+        changes=Changes.WHOLE,
     ),
     BiTable(
         "churn_health_stages", "churn_health_stages",
         _cols("report_date lifecycle_stage risk_level users high_value_dormant_users share_of_users"),
         "Users per lifecycle stage and risk level per day.",
+        day_column="report_date",  # a day's rows read that day's tiers only
     ),
     BiTable(
         "churn_health_monthly", "churn_health_monthly",
@@ -128,5 +154,6 @@ BI_TABLES: tuple[BiTable, ...] = (
                  coupon_measured_journeys coupons_redeemed coupon_redemption_rate returned_journeys
                  second_churn_known_journeys second_churned_journeys second_churn_rate"""),
         "Per month of assignment and arm: recall (wake-up) rate, coupon redemption, second churn.",
+        changes=Changes.WHOLE,
     ),
 )

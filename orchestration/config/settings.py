@@ -41,6 +41,8 @@ class Settings(BaseModel):
     produce outboxes for days long gone). None: from the first partition.
     delivery_silence_days: a sent outbox row without a delivery record this many days after its planning day
     makes the recall_delivery_silence check warn.
+    bi_keep_versions: how many versions of the BI snapshot stay in bi/versions/ (a reader can hold
+    one for that many runs; longer while it keeps bi.duckdb open on this machine): docs/bi.md.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -62,6 +64,7 @@ class Settings(BaseModel):
     at_risk_max_share: float | None = Field(default=None, gt=0, le=1)
     recall_from: date | None = None
     delivery_silence_days: int = Field(default=2, ge=1, le=30)
+    bi_keep_versions: int = Field(default=5, ge=2, le=1000)
 
     @field_validator("vertical")
     @classmethod
@@ -119,6 +122,7 @@ class Settings(BaseModel):
                 at_risk_max_share=env.get("CHURN_RECALL_AT_RISK_MAX_SHARE") or None,
                 recall_from=env.get("CHURN_RECALL_RECALL_FROM") or None,
                 delivery_silence_days=env.get("CHURN_RECALL_DELIVERY_SILENCE_DAYS") or 2,
+                bi_keep_versions=env.get("CHURN_RECALL_BI_KEEP_VERSIONS") or 5,
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -144,7 +148,7 @@ class Settings(BaseModel):
 
     @property
     def bi_dir(self) -> Path:
-        """The BI snapshot (bi.duckdb and one Parquet file per table): what BI tools open."""
+        """The BI snapshot (bi.duckdb and its versions of Parquet files): what BI tools open."""
         return self.home / "bi"
     def simulator_home(self) -> Path:
         """Where the closed-loop simulator keeps its world between days (orchestration/simulator/loop)."""

@@ -1,12 +1,41 @@
-"""BI asset: after the tables it copies are materialized, publish the BI snapshot into
-$CHURN_RECALL_HOME/bi/ (bi.duckdb swapped atomically, one Parquet file per table; see orchestration/bi)."""
+"""BI asset: after the tables it copies are materialized, publish a new version of the BI snapshot into
+$CHURN_RECALL_HOME/bi/ (bi.duckdb swapped atomically, Parquet per table and day), rewriting only the
+days the run changed (see orchestration/bi)."""
+
+from datetime import date
 
 import dagster as dg
+from pydantic import Field
 
-from orchestration.bi import BI_TABLES, DATABASE, publish_snapshot
+from orchestration.bi import BI_TABLES, DATABASE, RunChanges, publish_snapshot
 from orchestration.config import Settings
-from orchestration.defs.partitions import WAREHOUSE_POOL
+from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow
 from orchestration.defs.resources import Warehouse
+from orchestration.measurement import outcome_horizon_days
+
+# The run's partitions, as Dagster tags them: a range (backfills, the command line) or one day (the schedule).
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+PARTITION_TAG = "dagster/partition"
+
+
+class BiPublicationConfig(dg.Config):
+    everything: bool = Field(
+        default=False, description="Rewrite every day of every table, not only the days the run changed (e.g. after "
+        "the warehouse was changed outside a run).")
+
+
+def run_changes(tags: dict[str, str], settings: Settings) -> RunChanges | None:
+    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days with the
+    lookback, and the journeys the measurement re-measured as of its last day; None without partitions
+    (the asset materialized alone), which publishes everything."""
+    first, last = (tags.get(RANGE_TAGS[0]), tags.get(RANGE_TAGS[1])) if RANGE_TAGS[0] in tags else (
+        tags.get(PARTITION_TAG), tags.get(PARTITION_TAG))
+    if not first or not last:
+        return None
+    window = DayWindow(first=date.fromisoformat(first), last=date.fromisoformat(last),
+                       lookback_days=settings.lookback_days, first_partition=settings.start_date)
+    _, churn_days = settings.measurement_windows
+    return RunChanges.of_run(window.with_lookback(), window.last, outcome_horizon_days(churn_days))
 
 
 def bi_assets() -> list[dg.AssetsDefinition]:
@@ -15,21 +44,30 @@ def bi_assets() -> list[dg.AssetsDefinition]:
         name="bi_snapshot", group_name="bi", deps=sorted({table.source for table in BI_TABLES}), pool=WAREHOUSE_POOL,
         kinds={"duckdb", "parquet"},
         description="What BI tools open, never the warehouse: bi/bi.duckdb (swapped atomically after each run; a reader "
-        "sees the previous or the next complete version) and bi/<table>.parquet, with explicit column allow-lists "
-        "that keep phone numbers, nicknames, messages and coupon codes out. Tables: docs/bi.md.",
+        "sees the previous or the next complete version) over bi/versions/<id>/<table>/<day>/ Parquet files, with "
+        "explicit column allow-lists that keep phone numbers, nicknames, messages and coupon codes out. A run rewrites "
+        "the days it changed; the other days' files are shared with the previous version. Tables: docs/bi.md.",
     )
     def bi_snapshot(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
+        context: dg.AssetExecutionContext, config: BiPublicationConfig, warehouse: Warehouse,
+        settings: dg.ResourceParam[Settings],
     ) -> dg.MaterializeResult:
+        changes = None if config.everything else run_changes(context.run.tags, settings)
         with warehouse.connect() as con:
-            snapshot = publish_snapshot(con, settings.bi_dir)
-        context.log.info(f"BI snapshot {snapshot.snapshot_id} published in {snapshot.seconds:.1f}s: {snapshot.database}")
+            snapshot = publish_snapshot(con, settings.bi_dir, changes, keep_versions=settings.bi_keep_versions)
+        whole = ", ".join(f"{name} ({reason})" for name, reason in snapshot.whole.items())
+        context.log.info(f"BI snapshot {snapshot.snapshot_id} published in {snapshot.seconds:.1f}s: "
+                         f"{sum(snapshot.rewritten.values())} partitions written; whole: {whole or 'none'}")
         return dg.MaterializeResult(metadata={
             "snapshot_id": snapshot.snapshot_id,
             "database": dg.MetadataValue.path(str(snapshot.database)),
+            "version": dg.MetadataValue.path(str(snapshot.version)),
             "latest_day": dg.MetadataValue.text(str(snapshot.latest_day)),
             "rows": dg.MetadataValue.json(snapshot.rows),
-            "megabytes": dg.MetadataValue.float(round(snapshot.bytes / 1e6, 2)),
+            "partitions_written": dg.MetadataValue.json(snapshot.rewritten),
+            "written_whole": dg.MetadataValue.json(snapshot.whole),
+            "megabytes_written": dg.MetadataValue.float(round(snapshot.bytes_written / 1e6, 2)),
+            "versions_pruned": dg.MetadataValue.int(len(snapshot.pruned)),
             "seconds": dg.MetadataValue.float(round(snapshot.seconds, 2)),
         })
 
