@@ -69,9 +69,22 @@ def _messages_apart(con: duckdb.DuckDBPyConnection) -> None:
     drop_column(con, "recall_outbox", "message")
 
 
+def _closed_loop_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """The closed loop's columns: the benefit's kind on actions and outbox (null on older rows: the kind
+    was not recorded), and on outcomes where a journey was known from (older rows were all measured from
+    the delivery log) with the holdout and first-journey flags that only decisions give (null there)."""
+    for table in ("recall_actions", "recall_outbox"):
+        add_column(con, table, "benefit_kind", "VARCHAR")
+    add_column(con, "recall_outcomes", "holdout", "VARCHAR")
+    add_column(con, "recall_outcomes", "source", "VARCHAR", "'delivery_log'")
+    add_column(con, "recall_outcomes", "first_journey", "BOOLEAN")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
+    Migration(3, "closed loop: benefit_kind on actions and outbox; holdout, source, first_journey on outcomes",
+              _closed_loop_columns),
 )
 
 

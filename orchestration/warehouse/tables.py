@@ -32,7 +32,7 @@ _OUTBOX = _cols(
      "data, is in restricted.recall_messages and the exported outbox files only)."),
     ("benefit", "VARCHAR", "Benefit of the library offered with the step, null when none."),
     ("benefit_kind", "VARCHAR", "The benefit's kind: coupon (a discount the code redeems on an order), gift_pack or "
-     "points; null without a benefit."),
+     "points; null without a benefit (and on rows written before schema version 3)."),
     ("coupon_code", "VARCHAR", "Unique code of the journey's benefit (same on every step offering it)."),
     ("coupon_value", "DOUBLE", "Benefit value: coupons share_of_order x the user's average order over 90 days, "
      "bounded and rounded (currency); gift packs their value; points the number of points."),
