@@ -43,3 +43,13 @@
         cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day
     )) as date)
 {%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date) -%}
+    datediff({{ end_date }}, {{ start_date }})
+{%- endmacro %}
+
+{% macro spark__day_series(start_date, end_date) -%}
+    {#- sequence() includes its end and counts down when start > end: guard the empty range -#}
+    explode(case when {{ start_date }} < {{ end_date }}
+        then sequence({{ start_date }}, date_sub({{ end_date }}, 1)) else array() end)
+{%- endmacro %}

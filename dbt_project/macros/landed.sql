@@ -19,7 +19,7 @@
 {% macro landed_text(name, typed_suffix=none) -%}
     {#- The value as landed, as text (typed values rendered), for quarantine rows. -#}
     {%- if typed_suffix -%}
-    coalesce({{ name }}, cast({{ name }}{{ typed_suffix }} as varchar))
+    coalesce({{ name }}, cast({{ name }}{{ typed_suffix }} as string))
     {%- else -%}
     {{ name }}
     {%- endif -%}
@@ -33,7 +33,7 @@
 {% macro is_valid_id(expr) -%}
     {#- An identifier within the configured length and characters (no spaces, control characters or NUL). -#}
     (length({{ expr }}) <= {{ var('id_max_length') | int }}
-     and regexp_full_match({{ expr }}, '{{ var("id_pattern") | replace("'", "''") }}'))
+     and {{ full_match(expr, var("id_pattern")) }})
 {%- endmacro %}
 
 {% macro id_reason(expr, name) -%}

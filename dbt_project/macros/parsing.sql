@@ -2,7 +2,16 @@
 
 {% macro parse_utc_timestamp(expr) -%}
     {#- Accepts ISO text with or without an offset; naive text is read as UTC. Null if unparseable. -#}
+    {{ return(adapter.dispatch('parse_utc_timestamp')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_utc_timestamp(expr) -%}
     timezone('UTC', try_cast(nullif(trim({{ expr }}), '') as timestamptz))
+{%- endmacro %}
+
+{% macro spark__parse_utc_timestamp(expr) -%}
+    {#- Spark's timestamp is an instant shown in the session time zone, UTC (set_session_time_zone) -#}
+    try_cast(nullif(trim({{ expr }}), '') as timestamp)
 {%- endmacro %}
 
 {% macro parse_boolean(expr) -%}
@@ -18,8 +27,16 @@
     {%- if var("business_timezone") == "UTC" -%}
     cast({{ utc_ts }} as date)
     {%- else -%}
-    cast(timezone('{{ var("business_timezone") }}', timezone('UTC', {{ utc_ts }})) as date)
+    {{ adapter.dispatch('local_date')(utc_ts, var("business_timezone")) }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro default__local_date(utc_ts, time_zone) -%}
+    cast(timezone('{{ time_zone }}', timezone('UTC', {{ utc_ts }})) as date)
+{%- endmacro %}
+
+{% macro spark__local_date(utc_ts, time_zone) -%}
+    cast(from_utc_timestamp({{ utc_ts }}, '{{ time_zone }}') as date)
 {%- endmacro %}
 
 {% macro thresholds_reached(expr, thresholds, op='>=') -%}

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS
+from orchestration.warehouse.engine import DuckDBEngine, Engine, to_frame
 from orchestration.warehouse.io import table_exists
 
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
@@ -89,17 +90,12 @@ where alone.assignment_date between ? and ?
 SEGMENTS_JOIN = ("user_segments as segments on segments.user_id = alone.user_id "
                  "and segments.segment_date = alone.assignment_date - 1")
 NO_SEGMENTS = "(select null as segment) as segments on false"
-ACTIVITY = """
-select user_id, activity_date, events, key_actions, orders, revenue
-from int_user_daily_activity
-where activity_date between ? and ? and user_id in (select user_id from journey_users)
-"""
+ACTIVITY_COLUMNS = ["user_id", "activity_date", "events", "key_actions", "orders", "revenue"]
 # Orders paid with a coupon: matched to the journey that handed out that code.
 REDEMPTIONS = """
 select user_id, coupon_code, event_date as redeemed_date
-from stg_events
-where event_name = 'order_paid' and coupon_code is not null and event_date between ? and ?
-  and user_id in (select user_id from journey_users)
+from journey_events
+where event_name = 'order_paid' and coupon_code is not null
 """
 
 
@@ -113,9 +109,9 @@ class JourneyInputs:
     redemptions: pd.DataFrame
 
 
-def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date) -> JourneyInputs:
+def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engine: Engine | None = None) -> JourneyInputs:
     """Journeys assigned in [first, last], their users' activity from the pre-period up to `last`, and their
-    coupon redemptions up to `last`."""
+    coupon redemptions up to `last`; activity and events come through `engine` (the warehouse's DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
     decisions = con.execute(DECISIONS, [first, last]).df() if has_decisions else pd.DataFrame(
@@ -130,11 +126,14 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date) -> Jo
         touches = con.execute(sql, [first, last]).df()
     finally:
         con.unregister("decided")
-    users = pd.concat([decisions["user_id"], touches["user_id"]]).drop_duplicates().to_frame("user_id")
-    con.register("journey_users", users)
+    users = pd.concat([decisions["user_id"], touches["user_id"]]).dropna().drop_duplicates().tolist()
+    engine = engine or DuckDBEngine(con)
+    activity = to_frame(engine.read_days("int_user_daily_activity", first - timedelta(days=PRE_PERIOD_DAYS), last,
+                                         ACTIVITY_COLUMNS, user_ids=users))
+    con.register("journey_events", engine.read_days(
+        "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users))
     try:
-        activity = con.execute(ACTIVITY, [first - timedelta(days=PRE_PERIOD_DAYS), last]).df()
-        redemptions = con.execute(REDEMPTIONS, [first, last]).df()
+        redemptions = con.execute(REDEMPTIONS).df()
     finally:
-        con.unregister("journey_users")
+        con.unregister("journey_events")
     return JourneyInputs(decisions, touches, activity, redemptions)

@@ -15,6 +15,7 @@ from orchestration.recall.cadence import (
     JOURNEY_ATTRIBUTES, RESPONSE_CATEGORIES, awaiting_response, day_start, history_days, journey_state,
 )
 from orchestration.recall.library import StrategyLibrary
+from orchestration.warehouse.engine import DuckDBEngine, Engine, read_day
 from orchestration.warehouse.io import table_exists
 
 # Consent and timezone as of the day; the nickname (personal data) from the restricted schema's
@@ -27,10 +28,10 @@ left join restricted.user_contacts as contacts
     on contacts.user_id = versions.user_id and contacts.updated_at = versions.updated_at
 where versions.valid_from < cast(? as date) + 1 and (versions.valid_to is null or versions.valid_to >= cast(? as date) + 1)
 """
+# The day's tiers (read through the engine: DuckDB or Spark) with the segments the Python step wrote.
 TIERS_WITH_SEGMENT = """
 select tiers.*, {segment} as segment
-from user_risk_tiers as tiers {join}
-where tiers.tier_date = ?
+from tiers_of_day as tiers {join}
 """
 HISTORY_COLUMNS = list(dict.fromkeys(JOURNEY_ATTRIBUTES + ["step", "action_date", "status", "reason", "channel", "scheduled_at"]))
 # Only journeys and contacts matter to the next day: skipped users and rendered texts do not.
@@ -64,14 +65,19 @@ qualify row_number() over (partition by user_id order by count(*) desc, feature)
 
 
 def read_day_inputs(
-    con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str
+    con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str, engine: Engine | None = None
 ) -> tuple[DayInputs, pd.DataFrame]:
-    """The day's inputs, and the journey state folded from the history (folded once, used twice)."""
+    """The day's inputs, and the journey state folded from the history (folded once, used twice). The
+    day's tiers come through `engine` (the warehouse's DuckDB by default)."""
     has_segments = table_exists(con, "user_segments")
-    tiers = con.execute(TIERS_WITH_SEGMENT.format(
-        segment="segments.segment" if has_segments else "null",
-        join="left join user_segments as segments on segments.user_id = tiers.user_id "
-             "and segments.segment_date = tiers.tier_date" if has_segments else ""), [day]).df()
+    con.register("tiers_of_day", read_day(engine or DuckDBEngine(con), "user_risk_tiers", day))
+    try:
+        tiers = con.execute(TIERS_WITH_SEGMENT.format(
+            segment="segments.segment" if has_segments else "null",
+            join="left join user_segments as segments on segments.user_id = tiers.user_id "
+                 "and segments.segment_date = tiers.tier_date" if has_segments else "")).df()
+    finally:
+        con.unregister("tiers_of_day")
     history = pd.DataFrame(columns=HISTORY_COLUMNS)
     if table_exists(con, "recall_actions"):
         history = con.execute(HISTORY, [day - timedelta(days=history_days(library)), day]).df()

@@ -42,7 +42,7 @@ daily as (
         max(amount) filter (where event_name = 'withdraw') as max_withdrawal_amount,
         count(*) filter (where event_name = 'invest') as investments,
         -- the balance after the day's last balance-carrying event (ties broken by event_id)
-        arg_max(balance, {'t': event_time, 'id': event_id}) filter (where balance is not null) as end_balance,
+        max_by(balance, {{ ordering_key(['event_time', 'event_id']) }}) filter (where balance is not null) as end_balance,
         max(balance) as max_balance,
         min(event_time) as first_event_at,
         max(event_time) as last_event_at

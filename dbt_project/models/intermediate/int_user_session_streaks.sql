@@ -55,7 +55,7 @@ carried as (
         cast(null as timestamp) as session_start,
         false as has_core_feature,
         true as is_carried,
-        cast(arg_max(no_core_session_streak, activity_date) as integer) as carried_streak
+        cast(max_by(no_core_session_streak, activity_date) as integer) as carried_streak
     from {{ this }}
     where activity_date >= {{ lookback_start_date() }} - 90
       and activity_date < {{ lookback_start_date() }}
@@ -71,7 +71,7 @@ ordered as (
         -- a core-feature session, or a session after a gap of more than 90 days, starts a new run
         case
             when has_core_feature then 1
-            when activity_date - lag(activity_date) over by_time > 90 then 1
+            when {{ days_between('lag(activity_date) over by_time', 'activity_date') }} > 90 then 1
             else 0
         end as starts_run
     from (select * from carried union all select * from sessions) as all_sessions
@@ -104,14 +104,14 @@ daily as (
         activity_date,
         count(*) as sessions,
         count(*) filter (where has_core_feature) as core_feature_sessions,
-        arg_max(streak_after_session, session_no) as no_core_session_streak
+        max_by(streak_after_session, session_no) as no_core_session_streak
     from streaks
     where not is_carried
     group by user_id, activity_date
 )
 
 select
-    cast(user_id as varchar) as user_id,
+    cast(user_id as string) as user_id,
     cast(activity_date as date) as activity_date,
     cast(sessions as integer) as sessions,
     cast(core_feature_sessions as integer) as core_feature_sessions,

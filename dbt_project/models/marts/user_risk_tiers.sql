@@ -79,14 +79,14 @@ staged as (
                     when ranked.churn_probability >= {{ var('at_risk_min_probability') }}
                         and ranked.probability_rank <= floor({{ var('at_risk_max_share') }} * ranked.users_of_day)
                         then 'at_risk'
-                    when ranked.label_date - ranked.last_reactivated_date < {{ var('reactivation_window_days') }}
+                    when {{ days_between('ranked.last_reactivated_date', 'ranked.label_date') }} < {{ var('reactivation_window_days') }}
                         then 'reactivated'
                     else 'active'
                 end
             -- rules (cold start): silence, then signals, then comeback
             when ranked.silent_days >= {{ var('stage_at_risk_days') }} then 'at_risk'
             when ranked.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
-            when ranked.label_date - ranked.last_reactivated_date < {{ var('reactivation_window_days') }}
+            when {{ days_between('ranked.last_reactivated_date', 'ranked.label_date') }} < {{ var('reactivation_window_days') }}
                 then 'reactivated'
             else 'active'
         end as lifecycle_stage
@@ -160,18 +160,18 @@ risk_scored as (
 
 final as (
     select
-        cast(user_id as varchar) as user_id,
+        cast(user_id as string) as user_id,
         cast(label_date as date) as tier_date,
-        cast(lifecycle_stage as varchar) as lifecycle_stage,
-        cast(risk_level as varchar) as risk_level,
-        cast(value_tier as varchar) as value_tier,
+        cast(lifecycle_stage as string) as lifecycle_stage,
+        cast(risk_level as string) as risk_level,
+        cast(value_tier as string) as value_tier,
         cast(r_score as integer) as r_score,
         cast(f_score as integer) as f_score,
         cast(m_score as integer) as m_score,
         is_high_value_dormant,
         cast(risk_score as double) as risk_score,
-        cast(coalesce(signals_fired, '') as varchar) as signals_fired,
-        cast(special_tier as varchar) as special_tier,
+        cast(coalesce(signals_fired, '') as string) as signals_fired,
+        cast(special_tier as string) as special_tier,
         cast(signal_count as integer) as signal_count,
         cast(silence_grade as integer) as silence_grade,
         cast(silent_days as integer) as silent_days,
@@ -183,11 +183,11 @@ final as (
         coalesce(value_depth, false) as value_depth,
         coalesce(value_duration, false) as value_duration,
         coalesce(value_decision, false) as value_decision,
-        cast(value_decision_point as varchar) as value_decision_point,
+        cast(value_decision_point as string) as value_decision_point,
         cast(coalesce(value_check_score, 0) as integer) as value_check_score,
         cast(churn_probability as double) as churn_probability,
-        cast(scored_by as varchar) as scored_by,
-        cast(model_version as varchar) as model_version,
+        cast(scored_by as string) as scored_by,
+        cast(model_version as string) as model_version,
         cast(rules_risk_score as double) as rules_risk_score
     from risk_scored
 )

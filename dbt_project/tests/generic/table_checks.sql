@@ -26,7 +26,7 @@ select * from {{ model }}
 select * from {{ model }}
 {% if window_column %}{{ window_filter(window_column) }} and{% else %}where{% endif %}
 ({% for column, accepted in values.items() %}
-    ({{ column }} is not null and cast({{ column }} as varchar) not in (
+    ({{ column }} is not null and cast({{ column }} as string) not in (
         {%- for v in accepted %}'{{ v | string | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
     )){% if not loop.last %} or{% endif %}
 {% endfor %})

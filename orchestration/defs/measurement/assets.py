@@ -13,6 +13,7 @@ from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.measurement import cohort_metrics, journeys_as_of, measure_outcomes, outcome_horizon_days
 from orchestration.measurement.readers import read_journeys
+from orchestration.warehouse.engine import engine_for
 from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
 
@@ -43,7 +44,7 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         # Journeys older than the horizon have every window closed: they were final at an earlier run.
         first = as_of - timedelta(days=outcome_horizon_days(windows["churn_days"]) - 1)
         with warehouse.connect() as con:
-            inputs = read_journeys(con, first, as_of)
+            inputs = read_journeys(con, first, as_of, engine_for(settings, con))
             outcomes = measure_outcomes(journeys_as_of(inputs.touches, as_of, inputs.decisions), inputs.activity, as_of,
                                         redemptions=inputs.redemptions, **windows)
             if table_exists(con, "recall_outcomes"):
@@ -71,7 +72,7 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         windows = _windows(settings)
         horizon = outcome_horizon_days(windows["churn_days"])
         with warehouse.connect() as con:
-            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1])
+            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1], engine_for(settings, con))
             for day in days:
                 journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
                 visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]

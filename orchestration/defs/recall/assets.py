@@ -13,6 +13,7 @@ from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
 from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.warehouse import replace_rows
+from orchestration.warehouse.engine import engine_for
 
 
 def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -26,9 +27,10 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         days = day_window(context, settings).days
         with warehouse.connect() as con:
             con.execute("set TimeZone = 'UTC'")
+            engine = engine_for(settings, con)
             for n, day in enumerate(days, start=1):
                 if settings.recall_live(day):
-                    inputs, state = read_day_inputs(con, day, library, settings.vertical)
+                    inputs, state = read_day_inputs(con, day, library, settings.vertical, engine)
                     candidates = propose(inputs, library, state)
                     actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
                 else:  # before go-live nothing is planned (nor exported)

@@ -52,7 +52,7 @@ previous_day as (
         last_session_date, no_core_session_streak
     from (
         select
-            cast(null as varchar) as user_id, cast(null as date) as label_date,
+            cast(null as string) as user_id, cast(null as date) as label_date,
             cast(null as date) as last_active_date, cast(null as date) as last_key_action_date,
             cast(null as date) as last_reactivated_date, cast(null as date) as last_session_date,
             cast(null as integer) as no_core_session_streak
@@ -156,7 +156,7 @@ labelled as (
 )
 
 select
-    cast(user_id as varchar) as user_id,
+    cast(user_id as string) as user_id,
     cast(label_date as date) as label_date,
     cast(signup_date as date) as signup_date,
     cast({{ days_between('signup_date', 'label_date') }} as integer) as days_since_signup,

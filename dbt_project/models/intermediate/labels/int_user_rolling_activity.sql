@@ -114,7 +114,7 @@ money as (
 )
 
 select
-    cast(recency.user_id as varchar) as user_id,
+    cast(recency.user_id as string) as user_id,
     cast(recency.label_date as date) as label_date,
     cast(coalesce(recent.active_days_30d, 0) as integer) as active_days_30d,
     cast(coalesce(recent.orders_30d, 0) as integer) as orders_30d,

@@ -39,7 +39,7 @@ signals as (
 )
 
 select
-    cast(user_id as varchar) as user_id,
+    cast(user_id as string) as user_id,
     cast(label_date as date) as label_date,
     cast(login_drop as double) as login_drop,
     cast(depth_drop as double) as depth_drop,
@@ -49,5 +49,5 @@ select
     signal_{{ name }},
     {%- endfor %}
     {{ signal_count() }} as signal_count,
-    cast({{ signals_fired() }} as varchar) as signals_fired
+    cast({{ signals_fired() }} as string) as signals_fired
 from signals

@@ -57,7 +57,7 @@ valued as (
 )
 
 select
-    cast(user_id as varchar) as user_id,
+    cast(user_id as string) as user_id,
     cast(label_date as date) as label_date,
     cast(rfm_recency_score as integer) as rfm_recency_score,
     cast(rfm_frequency_score as integer) as rfm_frequency_score,
@@ -65,7 +65,7 @@ select
     meets_high_value_rule,
     value_depth,
     value_duration,
-    cast(value_decision_point as varchar) as value_decision_point,
+    cast(value_decision_point as string) as value_decision_point,
     value_decision_point is not null as value_decision,
     cast(
         cast(value_depth as integer) + cast(value_duration as integer)

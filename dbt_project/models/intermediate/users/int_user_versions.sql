@@ -29,7 +29,15 @@ versions as (
 
 dated as (
     select
-        * exclude (copy_rank),
+        user_id,
+        updated_at,
+        valid_from,
+        timezone,
+        push_opt_in,
+        sms_opt_in,
+        call_opt_in,
+        _source_file,
+        _row_number,
         lead(valid_from) over (partition by user_id order by updated_at) as valid_to
     from versions
     where copy_rank = 1

@@ -25,7 +25,7 @@ earlier_accepted as (
     where _landing_date >= {{ window_min_date() }} - {{ var('dedup_horizon_days') | int }}
       and _landing_date < {{ window_min_date() }}
     {% else %}
-    select cast(null as varchar) as event_id, cast(null as date) as _landing_date where false
+    select cast(null as string) as event_id, cast(null as date) as _landing_date where false
     {% endif %}
 ),
 
@@ -98,7 +98,7 @@ typed as (
         device_id,
         order_id,
         coupon_code,
-        cast(coalesce(nullif(trim(properties), ''), '{}') as json) as properties,
+        {{ as_json("coalesce(nullif(trim(properties), ''), '{}')") }} as properties,
         _landing_date,
         _source_file,
         _row_number

@@ -42,9 +42,7 @@ parsed as (
 with_properties as (
     select
         parsed.*,
-        -- case, not and: json_type must never see invalid text
-        case when json_valid(properties_text) then json_type(properties_text) = 'OBJECT' else false end
-            as is_valid_json
+        {{ is_json_object('properties_text') }} as is_valid_json
     from parsed
 ),
 
@@ -52,20 +50,20 @@ with_values as (
     -- one parse of the properties for every key staging reads
     select
         with_properties.*,
-        case when is_valid_json then json_extract_string(
-            properties_text,
+        case when is_valid_json then {{ json_strings(
+            'properties_text',
             ['$.amount', '$.balance', '$.currency', '$.feature', '$.device_id', '$.order_id', '$.coupon_code']
-        ) end as property_values
+        ) }} end as property_values
     from with_properties
 ),
 
 with_amounts as (
     select
         with_values.*,
-        property_values[1] as amount_text,
-        try_cast(property_values[1] as double) as amount_value,
-        property_values[2] as balance_text,
-        try_cast(property_values[2] as double) as balance_value
+        {{ list_item('property_values', 1) }} as amount_text,
+        try_cast({{ list_item('property_values', 1) }} as double) as amount_value,
+        {{ list_item('property_values', 2) }} as balance_text,
+        try_cast({{ list_item('property_values', 2) }} as double) as balance_value
     from with_values
 ),
 
@@ -90,12 +88,12 @@ checked as (
                         then 'event_too_old'
                     when category is null then 'unknown_event_name'
                     when not is_valid_json then 'invalid_properties_json'
-                    when amount_text is not null and (amount_value is null or not isfinite(amount_value))
+                    when amount_text is not null and (amount_value is null or not {{ is_finite('amount_value') }})
                         then 'non_numeric_amount'
                     when amount_value < 0 then 'negative_amount'
                     when amount_value > {{ var('max_amount') }} then 'implausible_amount'
                     when requires_amount and amount_value is null then 'missing_amount'
-                    when balance_text is not null and (balance_value is null or not isfinite(balance_value)
+                    when balance_text is not null and (balance_value is null or not {{ is_finite('balance_value') }}
                         or abs(balance_value) > {{ var('max_amount') }}) then 'invalid_balance'
                     when not is_known_user then 'unknown_user'
                 end
@@ -121,11 +119,11 @@ validated as (
         category,
         amount_value,
         balance_value,
-        property_values[3] as currency,
-        property_values[4] as feature,
-        property_values[5] as device_id,
-        property_values[6] as order_id,
-        nullif(property_values[7], '') as coupon_code,
+        {{ list_item('property_values', 3) }} as currency,
+        {{ list_item('property_values', 4) }} as feature,
+        {{ list_item('property_values', 5) }} as device_id,
+        {{ list_item('property_values', 6) }} as order_id,
+        nullif({{ list_item('property_values', 7) }}, '') as coupon_code,
         content_reject_reason as reject_reason,
         _landing_date,
         _source_file,

@@ -46,7 +46,7 @@ checked as (
                 case
                     when clean_arm is null or clean_arm not in ('treatment', 'control') then 'invalid_arm'
                     -- a step is a whole number: 2.5 is not step 2
-                    when step_value is null or not isfinite(step_value) or step_value <> floor(step_value)
+                    when step_value is null or not {{ is_finite('step_value') }} or step_value <> floor(step_value)
                         or (clean_arm = 'treatment' and step_value not in (1, 2, 3))
                         or (clean_arm = 'control' and step_value <> 0) then 'invalid_step'
                     when (clean_arm = 'treatment' and (clean_channel is null or clean_channel not in ('push', 'sms', 'call', 'in_app')))
@@ -63,10 +63,10 @@ checked as (
                         then 'response_without_send'
                     when opened_at_utc < {{ skewed('sent_at_utc', '-') }} then 'opened_before_sent'
                     when clicked_at_utc < {{ skewed('sent_at_utc', '-') }} then 'clicked_before_sent'
-                    when cost_value is null or not isfinite(cost_value) or cost_value < 0
+                    when cost_value is null or not {{ is_finite('cost_value') }} or cost_value < 0
                         or cost_value > {{ var('max_touch_cost') }} then 'invalid_cost'
                     when ({{ has_text('coupon_value') }} or coupon_value_num is not null)
-                        and (coupon_value_number is null or not isfinite(coupon_value_number)
+                        and (coupon_value_number is null or not {{ is_finite('coupon_value_number') }}
                              or coupon_value_number < 0 or coupon_value_number > {{ var('max_amount') }})
                         then 'invalid_coupon_value'
                     when not is_known_user then 'unknown_user'
