@@ -249,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     _configure_logging()
     logging.getLogger("orchestration.simulator.loop").setLevel(logging.WARNING)  # the demo prints each day itself
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
+    # With the spark extra installed, Great Expectations imports pyspark, which warns about pandas 3 on import.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
     settings = Settings.from_env()
     if args.command == "simulate":
