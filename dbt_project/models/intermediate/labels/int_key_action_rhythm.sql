@@ -1,6 +1,7 @@
 -- the app's own rhythm as of each label day D, and the lifecycle-stage thresholds fitted to it:
 -- the gaps between key actions that ended in the last var `rhythm_window_days` days (only history
--- up to D), their quantiles var `rhythm_stage_quantiles` as the at_risk, dormant light / medium /
+-- up to D), weighted against censoring (a short history sees fewer long gaps), their quantiles var
+-- `rhythm_stage_quantiles` as the at_risk, dormant light / medium /
 -- severe and churned thresholds (churned: past the gap that almost no returning user exceeds), and
 -- the thresholds in force: the fitted ones once there are var `rhythm_min_gaps` gaps over var
 -- `rhythm_min_history_days` days of history, else the preset's (also when var
@@ -27,48 +28,66 @@ gaps as (
     where gap_end_date < {{ window_max_date() }}
 ),
 
-measured as (
-    -- each label day's gaps of its trailing window, by length
-    select label_days.label_date, gaps.gap_days, sum(gaps.gaps) as gaps
-    from label_days
-    inner join gaps
-        on gaps.gap_end_date <= label_days.label_date
-        and gaps.gap_end_date > label_days.label_date - {{ window_days }}
-    group by 1, 2
-),
-
-cumulative as (
-    select
-        label_date,
-        gap_days,
-        sum(gaps) over (partition by label_date order by gap_days rows between unbounded preceding and current row)
-            as gaps_up_to,
-        sum(gaps) over (partition by label_date) as gaps_observed
-    from measured
-),
-
-quantiles as (
-    -- the q-quantile: the shortest gap that at least q of the gaps do not exceed
-    select
-        label_date,
-        max(gaps_observed) as gaps_observed,
-        {%- for stage in stages %}
-        min(gap_days) filter (where gaps_up_to >= {{ quantiles[loop.index0] }} * gaps_observed) as q_{{ stage }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from cumulative
-    group by 1
-),
-
 gap_starts as (
     select gap_end_date, min(gap_end_date - gap_days) as first_gap_start_date from gaps group by 1
 ),
 
 history as (
     -- how long a gap the history could show: from the start of its earliest gap (all history up to D)
-    select label_days.label_date, min(gap_starts.first_gap_start_date) as first_gap_start_date
+    select
+        label_days.label_date,
+        {{ days_between('min(gap_starts.first_gap_start_date)', 'label_days.label_date') }} as history_days
     from label_days
     inner join gap_starts on gap_starts.gap_end_date <= label_days.label_date
+    group by label_days.label_date
+),
+
+measured as (
+    -- each label day's gaps of its trailing window, by length, each weighted against censoring: a gap
+    -- of g days fits in H - g + 1 of the history's end days (H = history_days) where a one-day gap fits
+    -- in H, so long gaps are under-seen by H / (H - g + 1) (both within the trailing window); the
+    -- weight undoes it, at most var `rhythm_max_gap_weight`
+    select
+        label_days.label_date,
+        gaps.gap_days,
+        sum(gaps.gaps) as gaps,
+        sum(gaps.gaps) * least(
+            {{ var('rhythm_max_gap_weight') }},
+            least({{ window_days }}, history.history_days)
+                / greatest(1.0, least({{ window_days }}, history.history_days - gaps.gap_days + 1))
+        ) as weighted_gaps
+    from label_days
+    inner join history on history.label_date = label_days.label_date
+    inner join gaps
+        on gaps.gap_end_date <= label_days.label_date
+        and gaps.gap_end_date > label_days.label_date - {{ window_days }}
+    group by label_days.label_date, gaps.gap_days, history.history_days
+),
+
+cumulative as (
+    -- weighted shares rounded so that the comparison with a quantile does not depend on summing order
+    select
+        label_date,
+        gap_days,
+        sum(gaps) over (partition by label_date) as gaps_observed,
+        round(
+            sum(weighted_gaps) over (partition by label_date order by gap_days rows between unbounded preceding and current row)
+                / sum(weighted_gaps) over (partition by label_date),
+            9
+        ) as share_up_to
+    from measured
+),
+
+quantiles as (
+    -- the q-quantile: the shortest gap that at least q of the (weighted) gaps do not exceed
+    select
+        label_date,
+        max(gaps_observed) as gaps_observed,
+        {%- for stage in stages %}
+        min(gap_days) filter (where share_up_to >= {{ quantiles[loop.index0] }}) as q_{{ stage }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from cumulative
     group by 1
 ),
 
@@ -77,7 +96,7 @@ fitted as (
     select
         label_days.label_date,
         coalesce(quantiles.gaps_observed, 0) as gaps_observed,
-        {{ days_between('history.first_gap_start_date', 'label_days.label_date') }} as measured_history_days,
+        history.history_days as measured_history_days,
         case when quantiles.gaps_observed >= {{ var('rhythm_min_gaps') }} then greatest(quantiles.q_at_risk, 1) end
             as fitted_at_risk_days,
         {%- for stage in stages[1:] %}
