@@ -474,3 +474,30 @@ def test_a_simulated_feed_loses_no_good_row(tmp_path_factory) -> None:
         "invalid_event_time": stats["invalid_missing_event_time"],
     }
     assert query(warehouse, "select count(*) from quarantine_users where reject_reason <> 'superseded'") == [(0,)]
+
+
+def test_an_upgraded_recency_table_rebuilds_its_state_once(full_and_daily: tuple[Path, Path], tmp_path: Path) -> None:
+    """A table written before key_action_days existed carries no count of key-action days: the next daily
+    run must start from the history instead of carrying nulls (which would restart the count)."""
+    full, _ = full_and_daily
+    world = generated_world()
+    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
+              "int_user_daily_activity", "int_user_session_streaks", "int_user_recency"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_days(warehouse, world, [day(i) for i in range(1, INCREMENTAL_DAYS)])
+    run_dbt(["seed"], warehouse, tmp_path)
+    run_dbt(["run", "--select", *models, "--vars", json.dumps(SHORT_RULES)], warehouse, tmp_path)
+    with connect(warehouse) as con:   # the table as the previous version wrote it
+        con.execute("alter table int_user_recency drop column key_action_days")
+        con.execute("alter table int_user_recency drop column first_key_action_date")
+    last = day(INCREMENTAL_DAYS)
+    load_days(warehouse, world, [last])
+    window = {"min_date": last.isoformat(), "max_date": (last + timedelta(days=1)).isoformat()}
+    run_dbt(["run", "--select", *models, "--vars", json.dumps({**SHORT_RULES, **window})], warehouse, tmp_path)
+    columns = "user_id, key_action_days, first_key_action_date, usual_key_action_gap_days, silent_days"
+    sql = f"select {columns} from int_user_recency where label_date = '{last.isoformat()}' order by user_id"
+    with connect(warehouse) as con:
+        upgraded = con.execute(sql).fetchall()
+    with connect(full) as con:
+        expected = con.execute(sql).fetchall()
+    assert upgraded == expected and any(row[1] > 1 for row in expected)

@@ -11,9 +11,10 @@
 ) }}
 
 {#- Decided at compile time: carry the day before the window when this model holds it; otherwise
-    (first run, full refresh, a gap) start from every active day of the history. -#}
+    (first run, full refresh, a gap, or rows written before key_action_days existed) start from every
+    active day of the history. -#}
 {%- set carry_previous_day = is_incremental()
-    and relation_has_rows_on(this, 'label_date', lookback_start_date() ~ ' - 1') -%}
+    and relation_has_rows_on(this, 'label_date', lookback_start_date() ~ ' - 1', 'key_action_days') -%}
 
 with
 
