@@ -53,7 +53,7 @@ class VerticalPreset(BaseModel):
     fit_stage_thresholds: bool = True
     rhythm_window_days: int = Field(default=365, ge=28, le=3650)
     rhythm_min_gaps: int = Field(default=200, ge=1)
-    rhythm_min_history_days: int = Field(default=120, ge=1)
+    rhythm_min_history_days: int = Field(default=60, ge=1)
     rhythm_max_gap_weight: float = Field(default=10, ge=1)
     rhythm_stage_quantiles: list[float] = Field(default=[0.5, 0.75, 0.9, 0.95, 0.98], min_length=5, max_length=5)
     rhythm_user_min_gaps: int = Field(default=3, ge=1)
