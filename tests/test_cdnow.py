@@ -27,7 +27,7 @@ def test_purchases_become_users_and_order_events_of_the_contract(tmp_path: Path)
         "cds": [1, 2, 1], "amount": [11.77, 20.0, 0.0],
     })
     users, events = landing_tables(purchases)
-    assert set(users.column_names) == set(FEEDS["users"]) and set(events.column_names) == set(FEEDS["events"])
+    assert set(users.column_names) == set(FEEDS["users"].column_names) and set(events.column_names) == set(FEEDS["events"].column_names)
     assert users.column("user_id").to_pylist() == ["c00001", "c00002"]
     assert [t.date() for t in users.column("signup_at").to_pylist()] == [date(1997, 1, 1), date(1997, 1, 2)]
     assert not any(users.column("sms_opt_in").to_pylist())  # nobody is ever contacted

@@ -1,12 +1,12 @@
 -- the app's own rhythm as of each label day D, and the lifecycle-stage thresholds fitted to it:
 -- the gaps between key actions that ended in the last var `rhythm_window_days` days (only history
--- up to D), weighted against censoring (a short history sees fewer long gaps), their quantiles var
--- `rhythm_stage_quantiles` as the at_risk, dormant light / medium /
--- severe and churned thresholds (churned: past the gap that almost no returning user exceeds), and
--- the thresholds in force: the fitted ones once there are var `rhythm_min_gaps` gaps over var
--- `rhythm_min_history_days` days of history, else the preset's (also when var
--- `fit_stage_thresholds` is false). rhythm_warning names the preset thresholds far from the fit.
--- One row per label day; incremental over [min_date - lookback_days, max_date).
+-- up to D), weighted against censoring (a short history sees fewer long gaps), and their quantiles
+-- var `rhythm_stage_quantiles` as the at_risk, dormant light / medium / severe and churned
+-- thresholds (churned: past the gap that almost no returning user exceeds). In force: the fitted
+-- thresholds once there are var `rhythm_min_gaps` gaps over var `rhythm_min_history_days` days of
+-- history, else the preset's (also when var `fit_stage_thresholds` is false). rhythm_warning names
+-- the preset thresholds far from a credible fit. One row per label day; incremental over
+-- [min_date - lookback_days, max_date).
 {{ config(
     unique_key=['rhythm_date'],
     pre_hook="{{ delete_window('rhythm_date', lookback_start_date(), window_max_date()) }}"
