@@ -42,7 +42,9 @@ def run_days(
     job = definitions.resolve_job_def(DAILY_JOB)
     selection = None
     if up_to:
-        selection = list(dg.AssetSelection.assets(*up_to).upstream().resolve(definitions.resolve_asset_graph()))
+        # with the other outputs of a multi-asset step that cannot be split (raw_landing_files lands every feed)
+        upstream = dg.AssetSelection.assets(*up_to).upstream().required_multi_asset_neighbors()
+        selection = list(upstream.resolve(definitions.resolve_asset_graph()))
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),

@@ -220,10 +220,15 @@ def test_labels_for_hand_computed_users(hand_world: Path) -> None:
     # spine: u1, u2 from day 1, u3 from day 3, up to the last landing day (8)
     assert len(labels) == 8 + 8 + 6
     assert max(d for _, d in labels) == day(8)
-    assert labels[("u1", day(7))] == (day(2), 5, 1, 6, 1, 150.0, 6)
+    # silence counts days without a key action (u1's orders on days 1 and 8), from signup for u2 and u3
+    assert labels[("u1", day(7))] == (day(2), 6, 1, 6, 1, 150.0, 6)
     assert labels[("u1", day(8))] == (day(8), 0, 0, 0, 2, 250.0, 7)
-    assert labels[("u2", day(8))] == (day(4), 4, 1, None, 0, 0.0, 7)
+    assert labels[("u2", day(8))] == (day(4), 7, 2, None, 0, 0.0, 7)   # active, but never ordered
     assert labels[("u3", day(8))] == (None, 5, 1, None, 0, 0.0, 5)   # never active: silent since signup
+    activity_silence = dict(((r[0], r[1]), r[2:]) for r in query(hand_world, """
+        select user_id, label_date, activity_silent_days, activity_silence_grade from user_daily_labels"""))
+    assert activity_silence[("u1", day(7))] == (5, 1)
+    assert activity_silence[("u2", day(8))] == (4, 1)
     tiers = dict(
         ((r[0], r[1]), r[2:])
         for r in query(hand_world, """
@@ -250,9 +255,14 @@ SHORT_RULES = {
     "stage_dormant_severe_days": 4,
     "stage_churned_days": 5,
     "reactivation_window_days": 3,
+    # the rhythm is measured (two gaps suffice) but not applied (the history is too short): the stages
+    # keep the short thresholds above, and daily runs must still equal the full build's fit
+    "rhythm_min_gaps": 2,
+    "rhythm_min_history_days": 100,
 }
 INCREMENTAL_DAYS = 8
-LABEL_MODELS = ["int_user_recency", "int_user_rolling_activity", "int_user_signals", "int_user_value_checks",
+LABEL_MODELS = ["int_user_recency", "int_key_action_gaps", "int_key_action_rhythm", "int_feed_daily_counts",
+                "int_signal_availability", "int_user_rolling_activity", "int_user_signals", "int_user_value_checks",
                 "user_daily_labels"]
 
 
@@ -265,7 +275,7 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
 
     active_days = {
         "g1": range(1, INCREMENTAL_DAYS + 1),  # every day
-        "g2": [1],                          # churned on day 6, back on day 7
+        "g2": [1],                          # orders on each active day: churned on day 6, back on day 7
         "g3": [2, 4, 6, 8],             # every other day
         "g4": [],                           # never active
         "g5": [3, 4, 5],
@@ -281,7 +291,7 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
             if not (uid == "g3" and d >= 4):   # g3 stops using the core feature: 3 bare sessions by day 8
                 n += 1
                 put(d, "raw_events", event(f"x{n}", uid, "search", ts(d, 9, 5), feature="search"))
-            if d % 3 == 0:
+            if d % 3 == 0 or uid == "g2":
                 n += 1
                 put(d, "raw_events", event(f"x{n}", uid, "order_paid", ts(d, 9, 10), amount=120 + d,
                                            order_id=f"o{n}"))
@@ -464,3 +474,30 @@ def test_a_simulated_feed_loses_no_good_row(tmp_path_factory) -> None:
         "invalid_event_time": stats["invalid_missing_event_time"],
     }
     assert query(warehouse, "select count(*) from quarantine_users where reject_reason <> 'superseded'") == [(0,)]
+
+
+def test_an_upgraded_recency_table_rebuilds_its_state_once(full_and_daily: tuple[Path, Path], tmp_path: Path) -> None:
+    """A table written before key_action_days existed carries no count of key-action days: the next daily
+    run must start from the history instead of carrying nulls (which would restart the count)."""
+    full, _ = full_and_daily
+    world = generated_world()
+    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
+              "int_user_daily_activity", "int_user_session_streaks", "int_user_recency"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_days(warehouse, world, [day(i) for i in range(1, INCREMENTAL_DAYS)])
+    run_dbt(["seed"], warehouse, tmp_path)
+    run_dbt(["run", "--select", *models, "--vars", json.dumps(SHORT_RULES)], warehouse, tmp_path)
+    with connect(warehouse) as con:   # the table as the previous version wrote it
+        con.execute("alter table int_user_recency drop column key_action_days")
+        con.execute("alter table int_user_recency drop column first_key_action_date")
+    last = day(INCREMENTAL_DAYS)
+    load_days(warehouse, world, [last])
+    window = {"min_date": last.isoformat(), "max_date": (last + timedelta(days=1)).isoformat()}
+    run_dbt(["run", "--select", *models, "--vars", json.dumps({**SHORT_RULES, **window})], warehouse, tmp_path)
+    columns = "user_id, key_action_days, first_key_action_date, usual_key_action_gap_days, silent_days"
+    sql = f"select {columns} from int_user_recency where label_date = '{last.isoformat()}' order by user_id"
+    with connect(warehouse) as con:
+        upgraded = con.execute(sql).fetchall()
+    with connect(full) as con:
+        expected = con.execute(sql).fetchall()
+    assert upgraded == expected and any(row[1] > 1 for row in expected)

@@ -1,7 +1,9 @@
-{#- The ten early-warning signals, written once. Each is a name and a rule over the columns of
-    int_user_rolling_activity plus the four drops of int_user_signals; the other macros here turn
-    the list into the signal columns, signal_count and signals_fired (in this order). Thresholds
-    are vars, so each vertical preset sets its own. -#}
+{#- The ten early-warning signals, written once. Each is a name, a rule over the columns of
+    int_user_rolling_activity plus the four drops of int_user_signals, and the events it needs: the
+    columns of int_feed_daily_counts that must be non-zero in the last var `signal_availability_days`
+    days for the signal to be available (int_signal_availability). An unavailable signal never fires
+    and does not count. The other macros here turn the list into the signal columns, signal_count and
+    signals_fired (in this order). Thresholds are vars, so each vertical preset sets its own. -#}
 
 {% macro early_warning_signals() %}
     {%- set min_count = var('signal_min_baseline_count') -%}
@@ -46,30 +48,31 @@
     {%- endset -%}
 
     {{- return([
-        ('login_drop', login_drop),
-        ('depth_drop', depth_drop),
-        ('spend_drop', spend_drop),
-        ('core_feature_drop', core_feature_drop),
-        ('no_core_sessions', no_core_sessions),
-        ('payment_interruption', payment_interruption),
-        ('social_zero', social_zero),
-        ('device_change', device_change),
-        ('large_withdrawal', large_withdrawal),
-        ('partial_churn', partial_churn),
+        ('login_drop', login_drop, ['sessions']),
+        ('depth_drop', depth_drop, ['sessions']),
+        ('spend_drop', spend_drop, ['purchases']),
+        ('core_feature_drop', core_feature_drop, ['core_feature_events']),
+        ('no_core_sessions', no_core_sessions, ['sessions', 'core_feature_events']),
+        ('payment_interruption', payment_interruption, ['purchases']),
+        ('social_zero', social_zero, ['social_events']),
+        ('device_change', device_change, ['device_changes']),
+        ('large_withdrawal', large_withdrawal, ['withdrawals']),
+        ('partial_churn', partial_churn, ['withdrawals', 'balance_reports']),
     ]) -}}
 {% endmacro %}
 
 {% macro signal_columns() -%}
-    {#- One boolean column per signal, `signal_<name>`; a rule on missing values is false. -#}
-    {%- for name, rule in early_warning_signals() %}
-        coalesce({{ rule }}, false) as signal_{{ name }}{% if not loop.last %},{% endif %}
+    {#- One boolean column per signal, `signal_<name>`: false when the signal is unavailable (column
+        `signal_<name>_available` of int_signal_availability) and when its rule reads missing values. -#}
+    {%- for name, rule, needs in early_warning_signals() %}
+        coalesce(signal_{{ name }}_available and ({{ rule }}), false) as signal_{{ name }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}
 
 {% macro signal_count() -%}
     {#- How many signals fired (0-10). -#}
     cast(
-        {%- for name, rule in early_warning_signals() %}
+        {%- for name, rule, needs in early_warning_signals() %}
         cast(signal_{{ name }} as integer){% if not loop.last %} +{% endif %}
         {%- endfor %}
     as integer)
@@ -78,7 +81,7 @@
 {% macro signals_fired() -%}
     {#- The fired signals' names, comma-separated in list order; empty when none. -#}
     concat_ws(','
-        {%- for name, rule in early_warning_signals() %},
+        {%- for name, rule, needs in early_warning_signals() %},
         case when signal_{{ name }} then '{{ name }}' end
         {%- endfor %}
     )

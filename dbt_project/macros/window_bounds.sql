@@ -24,13 +24,22 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro relation_has_rows_on(relation, column, date_expr) -%}
-    {#- Compile-time probe (true only at execution): does `relation` hold rows for that day? -#}
+{% macro relation_has_rows_on(relation, column, date_expr, filled_column=none) -%}
+    {#- Compile-time probe (true only at execution): does `relation` hold rows for that day - with
+        `filled_column` present and not null on them, when given (a column added by an upgrade is
+        missing, or null on the rows written before it)? -#}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
+    {%- if filled_column -%}
+        {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- if filled_column | lower not in names -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endif -%}
     {%- set result = run_query(
         "select count(*) from " ~ relation ~ " where " ~ column ~ " = " ~ date_expr
+        ~ (" and " ~ filled_column ~ " is not null" if filled_column else "")
     ) -%}
     {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}

@@ -47,6 +47,19 @@ class VerticalPreset(BaseModel):
     stage_churned_days: int = Field(ge=1)
     stage_at_risk_min_signals: int = Field(ge=1)
     reactivation_window_days: int = Field(ge=1)
+    # the app's rhythm: stage thresholds fitted to the gaps between key actions (int_key_action_rhythm);
+    # the stage_* thresholds above are the defaults before enough history, and the override when
+    # fit_stage_thresholds is false
+    fit_stage_thresholds: bool = True
+    rhythm_window_days: int = Field(default=365, ge=28, le=3650)
+    rhythm_min_gaps: int = Field(default=200, ge=1)
+    rhythm_min_history_days: int = Field(default=60, ge=1)
+    rhythm_max_gap_weight: float = Field(default=10, ge=1)
+    rhythm_stage_quantiles: list[float] = Field(default=[0.5, 0.75, 0.9, 0.95, 0.98], min_length=5, max_length=5)
+    rhythm_user_min_gaps: int = Field(default=3, ge=1)
+    rhythm_user_gap_multiple: float = Field(default=1.5, ge=1)
+    rhythm_warn_ratio: float = Field(default=2.0, gt=1)
+    signal_availability_days: int = Field(default=90, ge=1, le=3650)
     signal_drop_threshold: float = Field(gt=0, le=1)
     signal_min_baseline_count: float = Field(ge=0)
     signal_min_baseline_spend: float = Field(ge=0)
@@ -93,6 +106,10 @@ class VerticalPreset(BaseModel):
         for name, days in list(stages.items())[1:]:
             if days not in grades:
                 raise ValueError(f"{name} = {days} is not one of silence_grade_days {grades}")
+        quantiles = self.rhythm_stage_quantiles
+        if any(b <= a for a, b in zip(quantiles, quantiles[1:])) or not 0 < quantiles[0] or not quantiles[-1] < 1:
+            raise ValueError("rhythm_stage_quantiles must be five increasing shares in (0, 1) (at_risk, dormant "
+                             f"light, medium, severe, churned), got {quantiles}")
         bands = self.risk_level_probabilities
         if any(b <= a for a, b in zip(bands, bands[1:])) or not 0 < bands[0] or not bands[-1] < 1:
             raise ValueError(f"risk_level_probabilities must be three increasing probabilities in (0, 1), got {bands}")

@@ -5,7 +5,7 @@ within 60 days of returning". Return day R = the first key action on days A..A+2
 outcome window, so late returners count). Second churn = some active day L with R <= L <= R+60 is
 followed by at least T days without any activity (days L+1..L+T), T the vertical's churn threshold
 (`stage_churned_days`): on day L+T the user is in the churned lifecycle stage again. "Active" is any
-event, as in the dbt labels' silent_days. The flag is known as soon as the silence has been seen,
+event, as in the dbt labels' activity_silent_days (their silent_days counts key actions since issue 10). The flag is known as soon as the silence has been seen,
 or once an active day after R+60 follows gaps all shorter than T; by day R+60+T it is always known.
 """
 

@@ -1,6 +1,8 @@
 -- the label system as of each business day: one row per (user_id, label_date) for every user
 -- signed up by that day. Assembled from the intermediate label models: recency and silence
--- (int_user_recency, every user), rolling activity, early-warning signals and value checks
+-- (int_user_recency, every user), the user's at-risk threshold (its own usual gap between key
+-- actions, else the app's rhythm of the day: int_key_action_rhythm), the signals the feed cannot
+-- support (int_signal_availability), rolling activity, early-warning signals and value checks
 -- (int_user_rolling_activity, int_user_signals, int_user_value_checks: users active in
 -- D-89..D only; everyone else gets the values of no activity). Incremental over
 -- [min_date - lookback_days, max_date), like its inputs.
@@ -32,6 +34,16 @@ value_checks as (
     where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
+rhythm as (
+    select rhythm_date, stage_at_risk_days from {{ ref('int_key_action_rhythm') }}
+    where rhythm_date >= {{ lookback_start_date() }} and rhythm_date < {{ window_max_date() }}
+),
+
+availability as (
+    select label_date, signals_unavailable from {{ ref('int_signal_availability') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
+),
+
 final as (
     select
         recency.user_id,
@@ -45,6 +57,22 @@ final as (
         recency.last_key_action_date,
         recency.days_since_last_key_action,
         recency.last_reactivated_date,
+        recency.activity_silent_days,
+        recency.activity_silence_grade,
+        recency.key_action_days,
+        recency.first_key_action_date,
+        recency.key_action_gap_days,
+        recency.usual_key_action_gap_days,
+        -- at risk past the user's own usual gap (x var `rhythm_user_gap_multiple`) once it has one,
+        -- else past the app's at_risk threshold of the day (fitted or preset: int_key_action_rhythm)
+        {%- if var('fit_stage_thresholds') %}
+        coalesce(
+            cast(floor({{ var('rhythm_user_gap_multiple') }} * recency.usual_key_action_gap_days) as integer) + 1,
+            rhythm.stage_at_risk_days
+        ) as at_risk_silence_days,
+        {%- else %}
+        rhythm.stage_at_risk_days as at_risk_silence_days,
+        {%- endif %}
         coalesce(rolling.active_days_30d, 0) as active_days_30d,
         coalesce(rolling.orders_30d, 0) as orders_30d,
         coalesce(rolling.revenue_30d, 0) as revenue_30d,
@@ -80,11 +108,12 @@ final as (
         coalesce(rolling.investments_7d, 0) as investments_7d,
         rolling.current_balance,
         rolling.peak_balance_90d,
-        {%- for name, rule in early_warning_signals() %}
+        {%- for name, rule, needs in early_warning_signals() %}
         coalesce(signals.signal_{{ name }}, false) as signal_{{ name }},
         {%- endfor %}
         coalesce(signals.signal_count, 0) as signal_count,
         coalesce(signals.signals_fired, '') as signals_fired,
+        coalesce(availability.signals_unavailable, '') as signals_unavailable,
         coalesce(value_checks.rfm_recency_score, 1) as rfm_recency_score,
         coalesce(value_checks.rfm_frequency_score, 1) as rfm_frequency_score,
         coalesce(value_checks.rfm_monetary_score, 1) as rfm_monetary_score,
@@ -104,6 +133,8 @@ final as (
     left join value_checks
         on value_checks.user_id = recency.user_id
         and value_checks.label_date = recency.label_date
+    left join rhythm on rhythm.rhythm_date = recency.label_date
+    left join availability on availability.label_date = recency.label_date
 )
 
 select * from final

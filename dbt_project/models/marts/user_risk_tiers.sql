@@ -1,5 +1,6 @@
 -- lifecycle stage, risk level, RFM value tier, finance special tier and risk score per
--- (user_id, tier_date), derived row by row from user_daily_labels and the day's churn probability
+-- (user_id, tier_date), derived row by row from user_daily_labels, the day's stage thresholds
+-- (int_key_action_rhythm: fitted to the gaps between key actions, or the preset's) and the day's churn probability
 -- (user_churn_scores, written by a Python asset; empty or missing rows mean the rules apply);
 -- incremental over [min_date - lookback_days, max_date).
 {{ config(
@@ -25,9 +26,22 @@ scores as (
       and score_date < {{ window_max_date() }}
 ),
 
+rhythm as (
+    select * from {{ ref('int_key_action_rhythm') }}
+    where rhythm_date >= {{ lookback_start_date() }}
+      and rhythm_date < {{ window_max_date() }}
+),
+
 scored_labels as (
+    -- the day's thresholds; a day without a rhythm row (hand-written labels) takes the preset's
     select
-        labels.*,
+        labels.* exclude (at_risk_silence_days),
+        coalesce(labels.at_risk_silence_days, rhythm.stage_at_risk_days, {{ var('stage_at_risk_days') }})
+            as at_risk_silence_days,
+        coalesce(rhythm.thresholds_source, 'preset') as thresholds_source,
+        {%- for stage in ['dormant_light', 'dormant_medium', 'dormant_severe', 'churned'] %}
+        coalesce(rhythm.stage_{{ stage }}_days, {{ var('stage_' ~ stage ~ '_days') }}) as stage_{{ stage }}_days,
+        {%- endfor %}
         scores.churn_probability,
         scores.model_version,
         -- no probability (cold start, or no scores yet): the rules stage and score the user
@@ -36,19 +50,21 @@ scored_labels as (
     left join scores
         on scores.user_id = labels.user_id
         and scores.score_date = labels.label_date
+    left join rhythm on rhythm.rhythm_date = labels.label_date
 ),
 
 silence_staged as (
-    -- the stages that precede at_risk, whoever scores: new (young and not silent), then silence depth
+    -- the stages that precede at_risk, whoever scores: new (young and not silent), then the depth of
+    -- the silence (days without a key action) against the day's thresholds
     select
         scored_labels.*,
         case
             when scored_labels.days_since_signup < {{ var('stage_new_user_days') }}
-                and scored_labels.silent_days < {{ var('stage_at_risk_days') }} then 'new'
-            when scored_labels.silent_days >= {{ var('stage_churned_days') }} then 'churned'
-            when scored_labels.silent_days >= {{ var('stage_dormant_severe_days') }} then 'dormant_severe'
-            when scored_labels.silent_days >= {{ var('stage_dormant_medium_days') }} then 'dormant_medium'
-            when scored_labels.silent_days >= {{ var('stage_dormant_light_days') }} then 'dormant_light'
+                and scored_labels.silent_days < scored_labels.at_risk_silence_days then 'new'
+            when scored_labels.silent_days >= scored_labels.stage_churned_days then 'churned'
+            when scored_labels.silent_days >= scored_labels.stage_dormant_severe_days then 'dormant_severe'
+            when scored_labels.silent_days >= scored_labels.stage_dormant_medium_days then 'dormant_medium'
+            when scored_labels.silent_days >= scored_labels.stage_dormant_light_days then 'dormant_light'
         end as silence_stage
     from scored_labels
 ),
@@ -83,8 +99,8 @@ staged as (
                         then 'reactivated'
                     else 'active'
                 end
-            -- rules (cold start): silence, then signals, then comeback
-            when ranked.silent_days >= {{ var('stage_at_risk_days') }} then 'at_risk'
+            -- rules (cold start): silence past the user's at-risk threshold, then signals, then comeback
+            when ranked.silent_days >= ranked.at_risk_silence_days then 'at_risk'
             when ranked.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
             when {{ days_between('ranked.last_reactivated_date', 'ranked.label_date') }} < {{ var('reactivation_window_days') }}
                 then 'reactivated'
@@ -138,9 +154,9 @@ valued as (
             when scored.signal_partial_churn then 'partial_churn'
             when scored.signal_large_withdrawal then 'large_withdrawal'
         end as special_tier,
-        -- rules, 0-100: 60 points for silence (linear up to the churned threshold) + 10 per fired signal
+        -- rules, 0-100: 60 points for silence (linear up to the day's churned threshold) + 10 per fired signal
         least(100.0, round(
-            60.0 * least(scored.silent_days, {{ var('stage_churned_days') }}) / {{ var('stage_churned_days') }}
+            60.0 * least(scored.silent_days, scored.stage_churned_days) / scored.stage_churned_days
             + 10.0 * coalesce(scored.signal_count, 0),
             1
         )) as rules_risk_score
@@ -188,7 +204,11 @@ final as (
         cast(churn_probability as double) as churn_probability,
         cast(scored_by as string) as scored_by,
         cast(model_version as string) as model_version,
-        cast(rules_risk_score as double) as rules_risk_score
+        cast(rules_risk_score as double) as rules_risk_score,
+        cast(at_risk_silence_days as integer) as at_risk_silence_days,
+        cast(stage_churned_days as integer) as churned_silence_days,
+        cast(thresholds_source as string) as stage_thresholds_source,
+        cast(activity_silent_days as integer) as activity_silent_days
     from risk_scored
 )
 

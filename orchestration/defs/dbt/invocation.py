@@ -101,8 +101,10 @@ def _release_warehouse() -> None:
 
 
 def _window_metadata(con: Any, node: Any, window: tuple[Any, Any] | None) -> Mapping[str, Any]:
-    """Rows of the window in the model's day column (config meta `window_column`), and the counts by
-    a column on the window's last day (meta `count_by`): cheap, never a whole-table count."""
+    """Rows of the window in the model's day column (config meta `window_column`), the counts by a
+    column on the window's last day (meta `count_by`), the last day's values of a one-row-per-day
+    model (meta `last_day_columns`) and its warning (meta `warning_column`: a non-empty value becomes
+    the `warning` entry): cheap, never a whole-table count."""
     meta = node.config.meta or {}
     column = meta.get("window_column")
     if window is None or not column:
@@ -117,4 +119,22 @@ def _window_metadata(con: Any, node: Any, window: tuple[Any, Any] | None) -> Map
             f"select {by}, count(*) from {table} where {column} = cast(? as date) - 1 group by 1 order by 1", [end]
         ).fetchall()
         metadata[f"{by}_on_last_day"] = dg.MetadataValue.json({str(k): int(v) for k, v in counts})
+    columns = list(meta.get("last_day_columns") or [])
+    warning = meta.get("warning_column")
+    if columns or warning:
+        selected = [*columns, *([warning] if warning else [])]
+        last_day = con.execute(
+            f"select {', '.join(selected)} from {table} where {column} = cast(? as date) - 1", [end]
+        ).fetchall()
+        if last_day:
+            values = dict(zip(selected, last_day[0]))
+            if columns:
+                metadata["last_day"] = dg.MetadataValue.json({c: _plain(values[c]) for c in columns})
+            if warning and values[warning]:
+                metadata["warning"] = dg.MetadataValue.text(f"{warning}: {values[warning]}")
     return metadata
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value (numbers, text, booleans and nulls as they are; anything else as text)."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
