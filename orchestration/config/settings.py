@@ -150,6 +150,8 @@ class Settings(BaseModel):
     def bi_dir(self) -> Path:
         """The BI snapshot (bi.duckdb and its versions of Parquet files): what BI tools open."""
         return self.home / "bi"
+
+    @property
     def simulator_home(self) -> Path:
         """Where the closed-loop simulator keeps its world between days (orchestration/simulator/loop)."""
         return self.home / "simulator"
