@@ -19,6 +19,7 @@ from orchestration.uplift.treatments import library_treatments
 from tests.uplift_fixtures import FixedScorer, uplift_library, users
 
 DAY = date(2026, 4, 1)
+SEND_DAY = "2026-04-02"  # the planner draws a journey's arm per send day (DAY + 1)
 
 
 def _decide(tiers: pd.DataFrame, lib=None, scorer=None, **inputs) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def _treated_users(strategy: str, n: int, lib) -> list[str]:
 
     ids = pd.Series([f"t{i:04d}" for i in range(400)])
     s = lib.get(strategy)
-    keep = (assign_arm(ids, s.id, s.holdout_share, lib.salt) == "treatment").to_numpy() & ~in_global_holdout(ids, lib.global_holdout_share, lib.salt)
+    keep = (assign_arm(ids, s.id, s.holdout_share, lib.salt, SEND_DAY) == "treatment").to_numpy() & ~in_global_holdout(ids, lib.global_holdout_share, lib.salt)
     return ids[keep].head(n).tolist()
 
 
@@ -137,7 +138,7 @@ def test_controls_use_no_budget_and_get_the_planners_arm() -> None:
     decided = _decide(tiers, lib, FixedScorer({"pack": 20.0, "care": -1.0}))
     served = decided[decided["decision"] == "treat"]
     assert (served["arm"] == "treatment").sum() == 5
-    expected = assign_arm(pd.Series(served.index), "pack", 0.2, lib.salt).to_numpy().copy()
+    expected = assign_arm(pd.Series(served.index), "pack", 0.2, lib.salt, SEND_DAY).to_numpy().copy()
     from orchestration.recall.assignment import in_global_holdout
     expected[in_global_holdout(pd.Series(served.index), 0.05, lib.salt)] = "control"
     assert served["arm"].tolist() == expected.tolist()

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,6 +44,9 @@ class Settings(BaseModel):
     makes the recall_delivery_silence check warn.
     bi_keep_versions: how many versions of the BI snapshot stay in bi/versions/ (a reader can hold
     one for that many runs; longer while it keeps bi.duckdb open on this machine): docs/bi.md.
+    recall_policy: how new journeys are targeted (docs/recall.md): `uplift` (default: the treatment of
+    highest expected incremental profit, the rules while no model is mature), `risk` (the rules'
+    strategy, budgets filled by churn probability) or `rules` (the first matching strategy by priority).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -65,6 +69,7 @@ class Settings(BaseModel):
     recall_from: date | None = None
     delivery_silence_days: int = Field(default=2, ge=1, le=30)
     bi_keep_versions: int = Field(default=5, ge=2, le=1000)
+    recall_policy: Literal["uplift", "risk", "rules"] = "uplift"
 
     @field_validator("vertical")
     @classmethod
@@ -123,6 +128,7 @@ class Settings(BaseModel):
                 recall_from=env.get("CHURN_RECALL_RECALL_FROM") or None,
                 delivery_silence_days=env.get("CHURN_RECALL_DELIVERY_SILENCE_DAYS") or 2,
                 bi_keep_versions=env.get("CHURN_RECALL_BI_KEEP_VERSIONS") or 5,
+                recall_policy=(env.get("CHURN_RECALL_POLICY") or "uplift").strip(),
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc

@@ -128,7 +128,7 @@ def decide_by_risk(inputs: DecisionInputs, library: StrategyLibrary, score_colum
         by_rules = (chosen["basis"] == RULES).to_numpy()
         chosen.loc[by_rules, "basis"], chosen.loc[by_rules, "reason"] = RISK, HIGHEST_RISK_FIRST
         chosen["risk"] = pd.to_numeric(tiers[score_column], errors="coerce").to_numpy(dtype=float)[chosen["row"].to_numpy()]
-        chosen = _fill_budgets(_arms(chosen, library), pairs, inputs, library, policy.min_expected_profit,
+        chosen = _fill_budgets(_arms(chosen, library, inputs.day + timedelta(days=1)), pairs, inputs, library, policy.min_expected_profit,
                                contending_basis=RISK, rank="risk", second_chance=False)
         chosen["uplift_model_version"] = None
         return chosen[DECISION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
@@ -148,7 +148,7 @@ def _decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScor
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS})
     pairs, prepared, local = _price(pairs, tiers, library, margin, scorer, policy.objective)
     chosen = _choose(pairs, library, scorer, inputs.day, policy.min_expected_profit, policy.exploration_share)
-    chosen = _arms(chosen, library)
+    chosen = _arms(chosen, library, send_day)
     chosen = _fill_budgets(chosen, pairs, inputs, library, policy.min_expected_profit)
     if scorer is not None:  # the wake-up uplift of what was chosen (recorded, not part of the profit)
         rows = local[chosen["row"].to_numpy()]
@@ -260,13 +260,15 @@ def _choose(pairs: pd.DataFrame, library: StrategyLibrary, scorer: UpliftScorer 
     return out
 
 
-def _arms(chosen: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
-    """The arm the planner's keyed hashes will give each chosen user (strategy holdout, then global)."""
+def _arms(chosen: pd.DataFrame, library: StrategyLibrary, send_day: date) -> pd.DataFrame:
+    """The arm the planner's keyed hashes will give each chosen user (strategy holdout drawn per journey's
+    send day, then global)."""
     arm = np.full(len(chosen), None, dtype=object)
     treat = (chosen["decision"] == TREAT).to_numpy()
     for strategy_id, index in chosen.index[treat].groupby(chosen.loc[treat, "strategy_id"]).items():
         strategy = library.get(strategy_id)
-        arm[index] = assign_arm(chosen.loc[index, "user_id"], strategy.id, strategy.holdout_share, library.salt).to_numpy()
+        arm[index] = assign_arm(chosen.loc[index, "user_id"], strategy.id, strategy.holdout_share, library.salt,
+                                send_day.isoformat()).to_numpy()
     held = treat & in_global_holdout(chosen["user_id"], library.global_holdout_share, library.salt)
     arm[held] = CONTROL
     return chosen.assign(arm=arm)
@@ -338,7 +340,8 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
     limits = _remaining(limits, usage.loc[cut.index[cut.isna()]])
     rejected = cut.loc[cut.notna()]
     if len(rejected) and second_chance:
-        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit)
+        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit,
+                               inputs.day + timedelta(days=1))
         if len(retry):
             chosen.loc[retry.index, retry.columns] = retry
             usage.loc[retry.index] = _usage(chosen.loc[retry.index], library, inputs.users)
@@ -353,7 +356,7 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
 
 
 def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: StrategyLibrary, full: set[str],
-                   min_profit: float) -> pd.DataFrame:
+                   min_profit: float, send_day: date) -> pd.DataFrame:
     """For users whose choice did not fit: their most profitable other treatment whose first step
     uses a channel that still has room (rows indexed like `rejected`, only those that have one)."""
     options = pairs.loc[pairs["user_id"].isin(rejected["user_id"]) & (pairs["expected_profit"] > min_profit)]
@@ -374,7 +377,8 @@ def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: Strateg
     arms = pd.Series(None, index=retry.index, dtype=object)
     for strategy_id, index in retry.index.groupby(retry["strategy_id"]).items():
         s = strategies[strategy_id]
-        arms.loc[index] = assign_arm(rejected.loc[index, "user_id"], s.id, s.holdout_share, library.salt).to_numpy()
+        arms.loc[index] = assign_arm(rejected.loc[index, "user_id"], s.id, s.holdout_share, library.salt,
+                                     send_day.isoformat()).to_numpy()
     held = in_global_holdout(rejected.loc[retry.index, "user_id"], library.global_holdout_share, library.salt)
     arms[held] = CONTROL
     return retry.assign(arm=arms)

@@ -69,9 +69,28 @@ def _messages_apart(con: duckdb.DuckDBPyConnection) -> None:
     drop_column(con, "recall_outbox", "message")
 
 
+def _decision_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """recall_actions records what decided each journey (the uplift wiring): the planner reads these
+    columns back from the history, so an older table gets them (null: decided by the rules). Also
+    benefit_kind, documented on the outbox tables since version 2 without a migration (replace_rows
+    added it on the first write), and recall_outcomes' source, holdout and first_journey."""
+    for table in ("recall_actions", "recall_outbox"):
+        add_column(con, table, "benefit_kind", "VARCHAR")
+    # Likewise the closed loop's intent-to-treat columns of recall_outcomes (recomputed on every run).
+    for column, type_ in (("source", "VARCHAR"), ("holdout", "VARCHAR"), ("first_journey", "BOOLEAN")):
+        add_column(con, "recall_outcomes", column, type_)
+    for column, type_ in (("treatment_key", "VARCHAR"), ("basis", "VARCHAR"), ("decision_reason", "VARCHAR"),
+                          ("expected_profit", "DOUBLE"), ("uplift_revenue", "DOUBLE"), ("uplift_wake_up", "DOUBLE"),
+                          ("uplift_model_version", "VARCHAR")):
+        add_column(con, "recall_actions", column, type_)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
+    Migration(3, "recall_actions records the decision of each journey (treatment key, basis, reason, expected "
+                 "profit, uplifts, uplift model version); benefit_kind on the outbox tables; recall_outcomes' source, "
+                 "holdout and first_journey", _decision_columns),
 )
 
 
