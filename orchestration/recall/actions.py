@@ -356,6 +356,8 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     action_ids[~in_journey] = np.char.add("s_", hex16(stable_hash(skipped, hash_key("skip", inputs.day.isoformat()))))
     frame["action_id"] = action_ids
     frame["step"] = frame["step"].astype("Int64")
+    for column in ("expected_profit", "uplift_revenue", "uplift_wake_up"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["priority"] = frame["priority"].astype("Int64")
     frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT
     frame.loc[frame["status"].isin([HOLDOUT, SKIPPED]), ["timezone", "message", "cost"]] = (None, None, 0.0)

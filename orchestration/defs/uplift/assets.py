@@ -2,7 +2,6 @@
 ($CHURN_RECALL_HOME/models/uplift) on the library's cadence from the randomized journeys and their
 outcomes, carried otherwise; its held-out Qini / AUUC become asset metadata (orchestration/uplift)."""
 
-from __future__ import annotations
 
 from typing import Any
 
