@@ -199,3 +199,20 @@ def test_choosing_by_profit_beats_the_rules_against_the_truth() -> None:
     assert learned_harm < rules_harm
     # Knowing the effects, only the service message (applied whatever it earns) reaches a user it hurts.
     assert _true_profit(oracle, tiers, lib, basis=("model",))[1] == 0 and oracle_harm > 0
+
+
+def test_rules_choices_for_unmodelled_treatments_get_what_the_model_leaves() -> None:
+    # Push carries 3 contacts. A mature model covers coupon_ab only; at-risk users are allowed pack and care,
+    # neither modelled, so the rules choose for them (pack first by priority, on push too): they must not
+    # crowd out the model's picks.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 3}"})
+    modelled = _treated_users("coupon_ab", 3, lib)
+    tiers = users([{"user_id": u, "lifecycle_stage": "dormant_medium"} for u in modelled]
+                  + [{"user_id": f"r{i}", "lifecycle_stage": "at_risk"} for i in range(6)])
+    decided = _decide(tiers, lib, FixedScorer({"coupon_ab/1=big": 40.0, "coupon_ab/1=small": 40.0}))
+    assert (decided.loc[modelled, "basis"] == "model").all() and (decided.loc[modelled, "decision"] == "treat").all()
+    rules = decided.loc[[f"r{i}" for i in range(6)]]
+    assert (rules["basis"] == "rules").all()
+    # Push is full with the model's three: every rules user who would be sent on push waits, as over capacity.
+    sent = rules.loc[(rules["decision"] == "treat") & (rules["arm"] == "treatment")]
+    assert sent.empty and (rules["reason"] == "over_capacity").sum() >= 3

@@ -15,8 +15,10 @@ while the 90-day model is not mature). Then, per user, in this order:
 4. **rules**: without a mature model for any of the user's treatments, the first matching strategy by
    priority, exactly as the rules planner chooses (its variants drawn by the planner's hash).
 Model choices then fill the send day's channel budgets and capacities by profit per unit of cost,
-after what continuing journeys, service, rules and exploration choices use; a user who does not fit
-gets their next best treatment on a channel with room left, or none (`over_budget` / `over_capacity`).
+after what continuing journeys, service and exploration choices use (and the rules' choices while no
+model is mature); a user who does not fit gets their next best treatment on a channel with room left,
+or none (`over_budget` / `over_capacity`). Once a model exists, the rules' choices for treatments it
+does not cover yet (`treatment_not_modelled`) get what the model's choices leave, by priority.
 Only contacts count against a budget: control-arm users (strategy and global holdout, by the same
 keyed hashes as the planner) and users who cannot be reached on the first step's channel do not.
 
@@ -326,10 +328,16 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
     (profit per unit of cost) first, after what the continuing journeys and every other choice use;
     a user who does not fit gets one second chance on a channel with room left."""
     usage = _usage(chosen, library, inputs.users)
-    contending = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy()
+    sending = usage["channel"].notna().to_numpy()
+    contending = (chosen["basis"] == contending_basis).to_numpy() & sending
+    # Rules choices for treatments no model covers yet get what the model's choices leave: a choice with
+    # randomized evidence of profit comes before one without (they are then served by priority).
+    deferred = (chosen["reason"] == TREATMENT_NOT_MODELLED).to_numpy() & sending if contending_basis == MODEL \
+        else np.zeros(len(chosen), dtype=bool)
     committed = inputs.committed[["channel", "cost"]] if inputs.committed is not None and len(inputs.committed) else \
         pd.DataFrame({"channel": pd.Series(dtype=object), "cost": pd.Series(dtype=float)})
-    limits = _remaining(library.guardrails.channels, pd.concat([committed, usage.loc[~contending]], ignore_index=True))
+    limits = _remaining(library.guardrails.channels, pd.concat([committed, usage.loc[~contending & ~deferred]], ignore_index=True))
+    before_model = limits
 
     def fill(index: pd.Index) -> pd.Series:
         contenders = usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, rank].astype(float),
@@ -348,6 +356,15 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
             sending = retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()]
             again = fill(sending)
             rejected = pd.concat([rejected.drop(retry.index), again.loc[again.notna()]])
+    if deferred.any():
+        served = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy() \
+            & ~chosen.index.isin(rejected.index)
+        waiting = chosen.index[deferred]
+        priority = chosen.loc[waiting, "strategy_id"].map({s.id: s.priority for s in library.strategies})
+        late = fill_channel_limits(usage.loc[waiting].assign(priority=priority.to_numpy(), expected_value=0.0,
+                                                             user_id=chosen.loc[waiting, "user_id"]),
+                                   _remaining(before_model, usage.loc[served]))
+        rejected = pd.concat([rejected, late.loc[late.notna()]])
     if len(rejected):
         chosen.loc[rejected.index, "decision"] = NO_TREATMENT
         chosen.loc[rejected.index, "reason"] = rejected.to_numpy()
