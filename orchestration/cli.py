@@ -187,27 +187,17 @@ def _evaluate_measurement(settings: Settings) -> None:
 
 
 def _compare_policies(args: argparse.Namespace) -> None:
-    """The policy comparison (orchestration/evaluation/policies.py) with the Dagster runs of runner.py."""
+    """The policy comparison (orchestration/evaluation/policies.py), its Dagster runs in-process."""
     import tempfile
 
-    import dagster as dg
-
-    from orchestration.evaluation.policies import ComparisonConfig, compare_policies, ratio_line
-    from orchestration.runner import run_closed_loop, run_days
+    from orchestration.evaluation.policies import ComparisonConfig, ratio_line
+    from orchestration.runner import compare_policies_in_process
 
     config = ComparisonConfig(users=args.users, seed=args.seed, learn_days=args.learn_days, eval_days=args.eval_days,
                               daily_capacity=args.daily_capacity)
     home = args.home or Path(tempfile.mkdtemp(prefix="compare-policies-"))
-    instance = dg.DagsterInstance.ephemeral()
     began = time.perf_counter()
-
-    def days(settings: Settings, first: date, last: date) -> bool:
-        return run_days(settings, first, last, instance=instance, log_level="WARNING", raise_on_error=False).success
-
-    def loop(settings: Settings, world, last: date) -> bool:
-        return all(d.success for d in run_closed_loop(settings, world, last, instance=instance))
-
-    results = compare_policies(home, config, days, loop, say=lambda line: print(line, flush=True))
+    results = compare_policies_in_process(home, config, say=lambda line: print(line, flush=True))
     print(f"compared in {time.perf_counter() - began:.0f}s under {home} (daily capacity per channel {config.capacity})")
     for result in results.values():
         print(result.line())

@@ -4,23 +4,17 @@ contacts a smaller share of users whose true effect is negative, and no policy b
 
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
-from orchestration.evaluation.policies import ComparisonConfig, compare_policies
-from orchestration.runner import run_closed_loop, run_days
+from orchestration.evaluation.policies import ComparisonConfig
+from orchestration.runner import compare_policies_in_process
 
 pytestmark = pytest.mark.slow
 
 
 def test_profit_targeting_beats_the_rules_against_the_simulated_app(tmp_path) -> None:
-    instance = dg.DagsterInstance.ephemeral()
     config = ComparisonConfig(users=1500, learn_days=10, eval_days=3, bootstrap_reps=200)
-    results = compare_policies(
-        tmp_path, config,
-        lambda settings, first, last: run_days(settings, first, last, instance=instance, raise_on_error=False).success,
-        lambda settings, loop, last: all(d.success for d in run_closed_loop(settings, loop, last, instance=instance)),
-        say=lambda line: None)
+    results = compare_policies_in_process(tmp_path, config, say=lambda line: None)
     rules, uplift = results["rules"], results["uplift"]
     assert all(r.violations == 0 for r in results.values())
     assert all(r.contacts <= config.capacity * 4 * config.eval_days for r in results.values())  # the same budgets
