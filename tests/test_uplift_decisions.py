@@ -216,3 +216,19 @@ def test_rules_choices_for_unmodelled_treatments_get_what_the_model_leaves() -> 
     # Push is full with the model's three: every rules user who would be sent on push waits, as over capacity.
     sent = rules.loc[(rules["decision"] == "treat") & (rules["arm"] == "treatment")]
     assert sent.empty and (rules["reason"] == "over_capacity").sum() >= 3
+
+
+def test_controls_below_the_budget_cut_are_not_kept() -> None:
+    # Push carries 5 contacts and 300 users want pack: the control arm must come from the same top of the
+    # ranking as the served users, not from everyone the budget turned away.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 5}"})
+    ids = [f"k{i:04d}" for i in range(300)]
+    tiers = users([{"user_id": u, "lifecycle_stage": "at_risk"} for u in ids])
+    scorer = FixedScorer({"pack": 0.0, "care": -5.0}, per_user={(u, "pack"): 10.0 + i for i, u in enumerate(ids)})
+    decided = _decide(tiers, lib, scorer)
+    served = decided[decided["decision"] == "treat"]
+    treated, control = served[served["arm"] == "treatment"], served[served["arm"] == "control"]
+    assert len(treated) == 5
+    # Every kept control ranks above the best treated user who was turned away.
+    turned_away = decided.loc[decided["reason"] == "over_capacity", "expected_profit"]
+    assert len(control) < 5 and (control["expected_profit"] > turned_away.max()).all()

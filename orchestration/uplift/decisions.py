@@ -346,7 +346,7 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
 
     cut = fill(chosen.index[contending])
     limits = _remaining(limits, usage.loc[cut.index[cut.isna()]])
-    rejected = cut.loc[cut.notna()]
+    rejected = pd.concat([cut.loc[cut.notna()], _controls_below_the_cut(chosen, cut, contending_basis, rank, library)])
     if len(rejected) and second_chance:
         retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit,
                                inputs.day + timedelta(days=1))
@@ -370,6 +370,29 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
         chosen.loc[rejected.index, "reason"] = rejected.to_numpy()
         chosen.loc[rejected.index, ["strategy_id", "treatment_key", "arm"]] = None
     return chosen
+
+
+def _controls_below_the_cut(chosen: pd.DataFrame, cut: pd.Series, contending_basis: str, rank: str,
+                            library: StrategyLibrary) -> pd.Series:
+    """Control-arm choices ranked at or below the first treated choice a channel could not serve, with that
+    channel's reason. Controls use no budget, but their arm must stand for the treated users it is compared
+    with: kept whatever the budget, they would be the whole ranking against its top (a biased control, and
+    journeys that occupy users for nothing)."""
+    rejected = cut.loc[cut.notna()]
+    controls = chosen.index[(chosen["basis"] == contending_basis).to_numpy() & (chosen["decision"] == TREAT).to_numpy()
+                            & (chosen["arm"] == CONTROL).to_numpy()]
+    if rejected.empty or controls.empty:
+        return pd.Series(dtype=object)
+    first_channel = {key: _treatment(key, library).first_channel for key in chosen.loc[controls, "treatment_key"].unique()}
+    channel_of = chosen.loc[controls, "treatment_key"].map(first_channel)
+    rejected_channel = chosen.loc[rejected.index, "treatment_key"].map(
+        {key: _treatment(key, library).first_channel for key in chosen.loc[rejected.index, "treatment_key"].unique()})
+    out = pd.Series(dtype=object)
+    for channel, index in rejected.index.groupby(rejected_channel.to_numpy()).items():
+        line = chosen.loc[index, rank].astype(float).max()  # the best-ranked treated choice that did not fit
+        below = controls[(channel_of == channel).to_numpy() & (chosen.loc[controls, rank].astype(float) <= line).to_numpy()]
+        out = pd.concat([out, pd.Series(rejected.loc[index].iloc[0], index=below, dtype=object)])
+    return out
 
 
 def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: StrategyLibrary, full: set[str],
