@@ -27,6 +27,7 @@ quiet hours, frequency caps, the channels' limits and the holdouts to whatever i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -334,9 +335,30 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
     # randomized evidence of profit comes before one without (they are then served by priority).
     deferred = (chosen["reason"] == TREATMENT_NOT_MODELLED).to_numpy() & sending if contending_basis == MODEL \
         else np.zeros(len(chosen), dtype=bool)
+    # Exploration takes at most its share of each channel's limits (a random subset of the explorers when they
+    # would need more): drawn per user, its cost to today's profit stays the price of learning the operators set.
+    exploring = (chosen["basis"] == EXPLORATION).to_numpy() & sending if contending_basis == MODEL \
+        else np.zeros(len(chosen), dtype=bool)
     committed = inputs.committed[["channel", "cost"]] if inputs.committed is not None and len(inputs.committed) else \
         pd.DataFrame({"channel": pd.Series(dtype=object), "cost": pd.Series(dtype=float)})
-    limits = _remaining(library.guardrails.channels, pd.concat([committed, usage.loc[~contending & ~deferred]], ignore_index=True))
+    limits = _remaining(library.guardrails.channels,
+                        pd.concat([committed, usage.loc[~contending & ~deferred & ~exploring]], ignore_index=True))
+    explore_rejected = pd.Series(dtype=object)
+    if exploring.any():
+        share = library.economics.decision.exploration_share
+        chosen["_explore_order"] = unit_interval(stable_hash(chosen["user_id"].astype(str), hash_key(
+            library.salt, "explore-order", inputs.day.isoformat())))
+        quota = {c: ChannelLimits(cost=limit.cost,
+                                  daily_budget=None if limit.daily_budget is None else limit.daily_budget * share,
+                                  daily_capacity=None if limit.daily_capacity is None else max(1, math.ceil(limit.daily_capacity * share)))
+                 for c, limit in limits.items()}
+        index = chosen.index[exploring]
+        explored = fill_channel_limits(usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, "_explore_order"],
+                                                               user_id=chosen.loc[index, "user_id"]), quota)
+        explore_rejected = pd.concat([explored.loc[explored.notna()],
+                                      _controls_below_the_cut(chosen, explored, EXPLORATION, "_explore_order", library)])
+        limits = _remaining(limits, usage.loc[explored.index[explored.isna()]])
+        chosen = chosen.drop(columns=["_explore_order"])
     before_model = limits
 
     def fill(index: pd.Index) -> pd.Series:
@@ -356,6 +378,7 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
             sending = retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()]
             again = fill(sending)
             rejected = pd.concat([rejected.drop(retry.index), again.loc[again.notna()]])
+    rejected = pd.concat([rejected, explore_rejected])
     if deferred.any():
         served = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy() \
             & ~chosen.index.isin(rejected.index)
