@@ -232,3 +232,18 @@ def test_controls_below_the_budget_cut_are_not_kept() -> None:
     # Every kept control ranks above the best treated user who was turned away.
     turned_away = decided.loc[decided["reason"] == "over_capacity", "expected_profit"]
     assert len(control) < 5 and (control["expected_profit"] > turned_away.max()).all()
+
+
+def test_exploration_takes_at_most_its_share_of_a_channels_capacity() -> None:
+    # 40% explore (pack or care); push carries 10: exploration may use 4 of them, the model's pick the rest.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 10}",
+                            "decision: {exploration_share: 0.0}": "decision: {exploration_share: 0.4}"})
+    ids = [f"x{i:04d}" for i in range(400)]
+    tiers = users([{"user_id": u, "lifecycle_stage": "dormant_medium"} for u in ids])  # coupon_ab and pack: push
+    decided = _decide(tiers, lib, FixedScorer({"coupon_ab/1=big": 30.0, "coupon_ab/1=small": 5.0, "pack": 1.0}))
+    sent = decided[(decided["decision"] == "treat") & (decided["arm"] == "treatment")]
+    assert (sent["basis"] == "exploration").sum() == 4 and (sent["basis"] == "model").sum() == 6
+    # The explorers who did not fit are turned away at random, and their controls with them.
+    explorers = decided[decided["basis"] == "exploration"]
+    assert (explorers["reason"] == "over_capacity").sum() > 100
+    assert (explorers["arm"] == "control").sum() < 4
