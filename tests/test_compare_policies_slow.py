@@ -12,6 +12,10 @@ from orchestration.runner import compare_policies_in_process
 pytestmark = pytest.mark.slow
 
 
+# Measured shortfall (docs/recall.md, "Comparing policies"): at this size the profit policy earned -13.0
+# [-51.4, 43.3] against the rules' 64.6 [-30.4, 192.3], neither contacting a user with a negative true effect.
+# Strict: the day it passes, the mark must go.
+@pytest.mark.xfail(strict=True, reason="measured shortfall: uplift/risk-only ratio below 1.3 at 1,500 users")
 def test_profit_targeting_beats_the_rules_against_the_simulated_app(tmp_path) -> None:
     config = ComparisonConfig(users=1500, learn_days=10, eval_days=3, bootstrap_reps=200)
     results = compare_policies_in_process(tmp_path, config, say=lambda line: None)
