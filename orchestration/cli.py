@@ -186,6 +186,24 @@ def _evaluate_measurement(settings: Settings) -> None:
     print(f"measurement coverage: {inside} of {total} cohorts")
 
 
+def _compare_policies(args: argparse.Namespace) -> None:
+    """The policy comparison (orchestration/evaluation/policies.py), its Dagster runs in-process."""
+    import tempfile
+
+    from orchestration.evaluation.policies import ComparisonConfig, ratio_line
+    from orchestration.runner import compare_policies_in_process
+
+    config = ComparisonConfig(users=args.users, seed=args.seed, learn_days=args.learn_days, eval_days=args.eval_days,
+                              daily_capacity=args.daily_capacity)
+    home = args.home or Path(tempfile.mkdtemp(prefix="compare-policies-"))
+    began = time.perf_counter()
+    results = compare_policies_in_process(home, config, say=lambda line: print(line, flush=True))
+    print(f"compared in {time.perf_counter() - began:.0f}s under {home} (daily capacity per channel {config.capacity})")
+    for result in results.values():
+        print(result.line())
+    print(ratio_line(results))
+
+
 def _require_warehouse(settings: Settings) -> None:
     if not settings.warehouse.is_file():
         sys.exit(f"churn-recall: no warehouse at {settings.warehouse}: run `churn-recall demo` (or `run`) first")
@@ -235,6 +253,15 @@ def main(argv: list[str] | None = None) -> None:
     scoring_bench.add_argument("--days", type=int, default=120)
     scoring_bench.add_argument("--score-users", type=int, default=1_000_000, help="label rows scored at once")
     scoring_bench.add_argument("--home", type=Path, help="reuse (or keep) the benchmark world in this folder")
+    compare = commands.add_parser(
+        "compare-policies", help="the simulated app under the rules, targeting by churn probability and by expected "
+        "incremental profit: true incremental profit with its 95%% interval, contacts, negative-effect share")
+    compare.add_argument("--users", type=int, default=3_000)
+    compare.add_argument("--seed", type=int, default=11)
+    compare.add_argument("--learn-days", type=int, default=14, help="days of randomized learning before the pause")
+    compare.add_argument("--eval-days", type=int, default=5, help="days each policy plans")
+    compare.add_argument("--daily-capacity", type=int, default=None, help="contacts per channel and day (default users/200)")
+    compare.add_argument("--home", type=Path, help="scratch folder (default: a new temporary folder)")
     evaluate = commands.add_parser(
         "evaluate-early-warning",
         help="ROC/PR AUC, top-decile precision, Brier and lead time of the churn probability, the rules, recency "
@@ -298,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.scoring.benchmark import run_scoring_benchmark
 
         run_scoring_benchmark(args.users, args.days, args.score_users, args.home)
+    elif args.command == "compare-policies":
+        _compare_policies(args)
     elif args.command == "evaluate-early-warning":
         from orchestration.evaluation.early_warning_command import run_command
 

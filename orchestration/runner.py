@@ -1,6 +1,6 @@
 """Run the daily job for a range of business days as one Dagster run (what the CLI, benchmarks and
 tests use), and the closed loop: each day the simulated app answers the day before's outbox, then the
-pipeline runs that day (one Dagster run per day)."""
+pipeline runs that day (one Dagster run per day); and the policy comparison's runs."""
 
 from __future__ import annotations
 
@@ -128,3 +128,19 @@ def run_closed_loop(
 def persistent_instance() -> dg.DagsterInstance | None:
     """The instance of $DAGSTER_HOME when it is set (runs then show in `dagster dev`), else None."""
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+
+
+def compare_policies_in_process(home, config, say: Callable[[str], None] = print) -> dict:
+    """orchestration/evaluation/policies.py::compare_policies with this module's runs (one Dagster
+    instance for every run of the comparison)."""
+    from orchestration.evaluation.policies import compare_policies
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def days(settings: Settings, first: date, last: date) -> bool:
+        return run_days(settings, first, last, instance=instance, log_level="WARNING", raise_on_error=False).success
+
+    def loop(settings: Settings, world: ClosedLoop, last: date) -> bool:
+        return all(d.success for d in run_closed_loop(settings, world, last, instance=instance))
+
+    return compare_policies(home, config, days, loop, say=say)

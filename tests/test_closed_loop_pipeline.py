@@ -55,7 +55,8 @@ def test_every_assigned_journey_is_measured_with_one_id_through_every_file(loope
     outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
     assert set(journeys["journey_id"]) == set(outcomes["action_id"])
     # Recall went live on the history's last day: nothing was planned for the days before it.
-    assert _query(settings, "select min(action_date) as first from recall_actions")["first"].iloc[0] == WORLD.history_end_date
+    first = _query(settings, "select min(action_date) as first from recall_actions")["first"].iloc[0]
+    assert pd.Timestamp(first).date() == WORLD.history_end_date
     never_sent = journeys.loc[(journeys["arm"] == "treatment") & ~journeys["queued"], "journey_id"]
     assert len(never_sent) > 0  # e.g. no consent on the only channel of the ladder
     unsent = outcomes.set_index("action_id").loc[never_sent]

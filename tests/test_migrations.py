@@ -22,8 +22,8 @@ from orchestration.warehouse.tables import TABLES, create_table_sql
 from tests.previous_schema import PREVIOUS_SCHEMA, PREVIOUS_VERSION, create_previous_schema
 
 
-# raw_landing_log (what arrived per feed and day) is new; restricted.recall_messages comes out of
-# recall_actions by migration 2.
+# raw_landing_log (what arrived per feed and day) and the churn model's tables (churn_model, user_churn_scores)
+# are new; restricted.recall_messages comes out of recall_actions by migration 2.
 TABLES_NEW_SINCE_PREVIOUS = {"raw_landing_log", "churn_model", "user_churn_scores"}
 
 

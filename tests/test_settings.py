@@ -87,3 +87,15 @@ def test_recall_go_live_and_delivery_silence_are_optional_and_validated():
         Settings.from_env({"CHURN_RECALL_RECALL_FROM": "soon"})
     with pytest.raises(SystemExit, match="delivery_silence_days"):
         Settings.from_env({"CHURN_RECALL_DELIVERY_SILENCE_DAYS": "0"})
+
+
+def test_recall_policy_and_pause_come_from_the_environment(tmp_path) -> None:
+    from datetime import date
+
+    settings = Settings.from_env({"CHURN_RECALL_HOME": str(tmp_path), "CHURN_RECALL_POLICY": "risk",
+                                  "CHURN_RECALL_RECALL_FROM": "2026-03-01", "CHURN_RECALL_RECALL_UNTIL": "2026-03-10"})
+    assert settings.recall_policy == "risk"
+    assert [settings.recall_live(date(2026, 3, d)) for d in (1, 10, 11)] == [True, True, False]
+    assert Settings.from_env({"CHURN_RECALL_HOME": str(tmp_path)}).recall_policy == "uplift"
+    with pytest.raises(SystemExit, match="recall_policy"):
+        Settings.from_env({"CHURN_RECALL_POLICY": "random"})

@@ -288,3 +288,14 @@ def test_the_model_of_a_day_is_refitted_on_the_librarys_cadence(history, tmp_pat
     assert refitted.card["trained_through"] == "2026-04-03" and asked[-1] == date(2026, 4, 3)
     # Nothing to learn from yet: no model, and the decision falls back to the rules.
     assert model_for_day(tmp_path / "empty", date(2026, 1, 1), lib, lambda through: training.iloc[:0], config) is None
+
+
+def test_a_feature_missing_on_every_row_of_a_fit_does_not_stop_the_refit() -> None:
+    # e.g. the churn probability before the first churn model: scikit-learn's binning fails on an all-NaN column.
+    from orchestration.uplift.learners import BoostingParams, fit_outcome_model
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=200), np.full(200, np.nan)])
+    y = 2 * x[:, 0] + rng.normal(scale=0.1, size=200)
+    model = fit_outcome_model(x, y, BoostingParams(min_samples_leaf=5), [False, False])
+    assert np.corrcoef(model.predict(x), y)[0, 1] > 0.9

@@ -19,6 +19,7 @@ from orchestration.uplift.treatments import library_treatments
 from tests.uplift_fixtures import FixedScorer, uplift_library, users
 
 DAY = date(2026, 4, 1)
+SEND_DAY = "2026-04-02"  # the planner draws a journey's arm per send day (DAY + 1)
 
 
 def _decide(tiers: pd.DataFrame, lib=None, scorer=None, **inputs) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def _treated_users(strategy: str, n: int, lib) -> list[str]:
 
     ids = pd.Series([f"t{i:04d}" for i in range(400)])
     s = lib.get(strategy)
-    keep = (assign_arm(ids, s.id, s.holdout_share, lib.salt) == "treatment").to_numpy() & ~in_global_holdout(ids, lib.global_holdout_share, lib.salt)
+    keep = (assign_arm(ids, s.id, s.holdout_share, lib.salt, SEND_DAY) == "treatment").to_numpy() & ~in_global_holdout(ids, lib.global_holdout_share, lib.salt)
     return ids[keep].head(n).tolist()
 
 
@@ -137,7 +138,7 @@ def test_controls_use_no_budget_and_get_the_planners_arm() -> None:
     decided = _decide(tiers, lib, FixedScorer({"pack": 20.0, "care": -1.0}))
     served = decided[decided["decision"] == "treat"]
     assert (served["arm"] == "treatment").sum() == 5
-    expected = assign_arm(pd.Series(served.index), "pack", 0.2, lib.salt).to_numpy().copy()
+    expected = assign_arm(pd.Series(served.index), "pack", 0.2, lib.salt, SEND_DAY).to_numpy().copy()
     from orchestration.recall.assignment import in_global_holdout
     expected[in_global_holdout(pd.Series(served.index), 0.05, lib.salt)] = "control"
     assert served["arm"].tolist() == expected.tolist()
@@ -198,3 +199,51 @@ def test_choosing_by_profit_beats_the_rules_against_the_truth() -> None:
     assert learned_harm < rules_harm
     # Knowing the effects, only the service message (applied whatever it earns) reaches a user it hurts.
     assert _true_profit(oracle, tiers, lib, basis=("model",))[1] == 0 and oracle_harm > 0
+
+
+def test_rules_choices_for_unmodelled_treatments_get_what_the_model_leaves() -> None:
+    # Push carries 3 contacts. A mature model covers coupon_ab only; at-risk users are allowed pack and care,
+    # neither modelled, so the rules choose for them (pack first by priority, on push too): they must not
+    # crowd out the model's picks.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 3}"})
+    modelled = _treated_users("coupon_ab", 3, lib)
+    tiers = users([{"user_id": u, "lifecycle_stage": "dormant_medium"} for u in modelled]
+                  + [{"user_id": f"r{i}", "lifecycle_stage": "at_risk"} for i in range(6)])
+    decided = _decide(tiers, lib, FixedScorer({"coupon_ab/1=big": 40.0, "coupon_ab/1=small": 40.0}))
+    assert (decided.loc[modelled, "basis"] == "model").all() and (decided.loc[modelled, "decision"] == "treat").all()
+    rules = decided.loc[[f"r{i}" for i in range(6)]]
+    assert (rules["basis"] == "rules").all()
+    # Push is full with the model's three: every rules user who would be sent on push waits, as over capacity.
+    sent = rules.loc[(rules["decision"] == "treat") & (rules["arm"] == "treatment")]
+    assert sent.empty and (rules["reason"] == "over_capacity").sum() >= 3
+
+
+def test_controls_below_the_budget_cut_are_not_kept() -> None:
+    # Push carries 5 contacts and 300 users want pack: the control arm must come from the same top of the
+    # ranking as the served users, not from everyone the budget turned away.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 5}"})
+    ids = [f"k{i:04d}" for i in range(300)]
+    tiers = users([{"user_id": u, "lifecycle_stage": "at_risk"} for u in ids])
+    scorer = FixedScorer({"pack": 0.0, "care": -5.0}, per_user={(u, "pack"): 10.0 + i for i, u in enumerate(ids)})
+    decided = _decide(tiers, lib, scorer)
+    served = decided[decided["decision"] == "treat"]
+    treated, control = served[served["arm"] == "treatment"], served[served["arm"] == "control"]
+    assert len(treated) == 5
+    # Every kept control ranks above the best treated user who was turned away.
+    turned_away = decided.loc[decided["reason"] == "over_capacity", "expected_profit"]
+    assert len(control) < 5 and (control["expected_profit"] > turned_away.max()).all()
+
+
+def test_exploration_takes_at_most_its_share_of_a_channels_capacity() -> None:
+    # 40% explore (pack or care); push carries 10: exploration may use 4 of them, the model's pick the rest.
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 10}",
+                            "decision: {exploration_share: 0.0}": "decision: {exploration_share: 0.4}"})
+    ids = [f"x{i:04d}" for i in range(400)]
+    tiers = users([{"user_id": u, "lifecycle_stage": "dormant_medium"} for u in ids])  # coupon_ab and pack: push
+    decided = _decide(tiers, lib, FixedScorer({"coupon_ab/1=big": 30.0, "coupon_ab/1=small": 5.0, "pack": 1.0}))
+    sent = decided[(decided["decision"] == "treat") & (decided["arm"] == "treatment")]
+    assert (sent["basis"] == "exploration").sum() == 4 and (sent["basis"] == "model").sum() == 6
+    # The explorers who did not fit are turned away at random, and their controls with them.
+    explorers = decided[decided["basis"] == "exploration"]
+    assert (explorers["reason"] == "over_capacity").sum() > 100
+    assert (explorers["arm"] == "control").sum() < 4

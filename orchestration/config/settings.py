@@ -40,6 +40,8 @@ class Settings(BaseModel):
     model may flag at_risk: the volume the team can serve (None: the preset's).
     recall_from: the day recall goes live: earlier partitions plan no journey (a backfill of history must not
     produce outboxes for days long gone). None: from the first partition.
+    recall_until: the last day recall plans journeys (a pause: later partitions plan none, and running
+    journeys stop). None: no end.
     delivery_silence_days: a sent outbox row without a delivery record this many days after its planning day
     makes the recall_delivery_silence check warn.
     bi_keep_versions: how many versions of the BI snapshot stay in bi/versions/ (a reader can hold
@@ -47,6 +49,9 @@ class Settings(BaseModel):
     engine: where the Python steps read the dbt layer's days (CHURN_RECALL_ENGINE): `duckdb` (the
     warehouse file) or `spark` (the tables of dbt's `spark` target, through the active SparkSession;
     README "Running on Spark").
+    recall_policy: how new journeys are targeted (docs/recall.md): `uplift` (default: the treatment of
+    highest expected incremental profit, the rules while no model is mature), `risk` (the rules'
+    strategy, budgets filled by churn probability) or `rules` (the first matching strategy by priority).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -67,9 +72,11 @@ class Settings(BaseModel):
     input_bounds: InputBounds = InputBounds()
     at_risk_max_share: float | None = Field(default=None, gt=0, le=1)
     recall_from: date | None = None
+    recall_until: date | None = None
     delivery_silence_days: int = Field(default=2, ge=1, le=30)
     bi_keep_versions: int = Field(default=5, ge=2, le=1000)
     engine: Literal["duckdb", "spark"] = "duckdb"
+    recall_policy: Literal["uplift", "risk", "rules"] = "uplift"
 
     @field_validator("vertical")
     @classmethod
@@ -126,9 +133,11 @@ class Settings(BaseModel):
                 input_bounds=InputBounds.from_env(env),
                 at_risk_max_share=env.get("CHURN_RECALL_AT_RISK_MAX_SHARE") or None,
                 recall_from=env.get("CHURN_RECALL_RECALL_FROM") or None,
+                recall_until=env.get("CHURN_RECALL_RECALL_UNTIL") or None,
                 delivery_silence_days=env.get("CHURN_RECALL_DELIVERY_SILENCE_DAYS") or 2,
                 bi_keep_versions=env.get("CHURN_RECALL_BI_KEEP_VERSIONS") or 5,
                 engine=(env.get("CHURN_RECALL_ENGINE") or "duckdb").strip().lower(),
+                recall_policy=(env.get("CHURN_RECALL_POLICY") or "uplift").strip(),
             )
         except ValidationError as exc:
             raise SystemExit(f"churn-recall: invalid configuration from the environment:\n{exc}") from exc
@@ -163,8 +172,8 @@ class Settings(BaseModel):
         return self.home / "simulator"
 
     def recall_live(self, day: date) -> bool:
-        """Whether the recall plans journeys on `day` (the go-live day and after)."""
-        return self.recall_from is None or day >= self.recall_from
+        """Whether the recall plans journeys on `day` (from the go-live day through recall_until)."""
+        return (self.recall_from is None or day >= self.recall_from) and (self.recall_until is None or day <= self.recall_until)
 
     def landing_days(self) -> list[date]:
         """Days that have a landing folder, oldest first."""

@@ -20,6 +20,7 @@ from orchestration.defs.reporting.assets import reporting_assets
 from orchestration.defs.resources import resources
 from orchestration.defs.scoring.assets import scoring_assets
 from orchestration.defs.segments.assets import segment_assets
+from orchestration.defs.uplift.assets import uplift_assets
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -29,7 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ingestion_definitions(partitions),
         dbt_definitions(partitions),
         dg.Definitions(
-            assets=[*scoring_assets(partitions), *segment_assets(partitions), *recall_assets(partitions),
+            assets=[*scoring_assets(partitions), *segment_assets(partitions), *uplift_assets(partitions), *recall_assets(partitions),
                     *measurement_assets(partitions), *reporting_assets(partitions), *bi_assets(),
                     *bi_postgres_assets(settings)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],

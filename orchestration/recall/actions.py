@@ -6,6 +6,7 @@ Partition day D decides on data through the end of D; its steps are sent on D + 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -31,7 +32,7 @@ ACTION_COLUMNS: list[str] = [
     "step", "variant", "channel", "template", "benefit", "benefit_kind", "coupon_code", "coupon_value", "message",
     "journey_started_at", "due_at", "scheduled_at", "timezone", "priority", "expected_value", "cost",
     "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
-    "status", "reason",
+    "status", "reason", *cadence.DECISION_ATTRIBUTES,
 ]
 OUTBOX_COLUMNS: list[str] = [
     "action_id", "journey_id", "step", "action_date", "user_id", "channel", "scheduled_at", "timezone",
@@ -104,13 +105,48 @@ def contact_cost(strategy: Strategy, library: StrategyLibrary, avg_order_value: 
     return channel_cost + benefit_cost
 
 
-def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, vertical: str, busy: np.ndarray) -> pd.DataFrame:
-    """Step 1 of a journey for every matched user who is not busy (treatment or control), and a
-    'skipped' row for low-value users whose expected return is below the cost of contact."""
+# A decision per free user: (tiers of the users not busy, channel and cost of the running journeys' steps due on
+# the send day) -> rows of orchestration/uplift/decisions.py::DECISION_COLUMNS. The recall package does not import
+# the uplift package (which builds on it): the caller passes the policy in.
+Decider = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+RULES_BASIS, RULES_POLICY = "rules", "rules_policy"
+NO_TREATMENT = "none"
+_DECISION_FIELDS = {"treatment_key": "treatment_key", "basis": "basis", "decision_reason": "reason",
+                    "expected_profit": "expected_profit", "uplift_revenue": "uplift_revenue",
+                    "uplift_wake_up": "uplift_wake_up", "uplift_model_version": "uplift_model_version"}
+
+
+def _with_decisions(users: pd.DataFrame, decisions: pd.DataFrame | None, library: StrategyLibrary, send_day: date,
+                    vertical: str) -> pd.DataFrame:
+    """The free users who get a decision: with a decider, those it decided on (a strategy, or none with its
+    reason); without one, the rules' first match by priority (basis rules, reason rules_policy)."""
+    if decisions is None:
+        users["strategy_id"] = match_strategies(users, library, send_day, vertical)
+        users = users.loc[users["strategy_id"].notna()].reset_index(drop=True)
+        return users.assign(decision="treat", treatment_key=None, basis=RULES_BASIS, decision_reason=RULES_POLICY,
+                            expected_profit=np.nan, uplift_revenue=np.nan, uplift_wake_up=np.nan, uplift_model_version=None)
+    if decisions["user_id"].duplicated().any():
+        raise ValueError("decisions must hold one row per user")
+    stray = ~decisions["user_id"].isin(users["user_id"])
+    if stray.any():
+        raise ValueError(f"decisions for users who may not start a journey (busy or unknown): "
+                         f"{decisions.loc[stray, 'user_id'].head(5).tolist()}")
+    picked = decisions[["user_id", "decision", "strategy_id", *_DECISION_FIELDS.values()]].rename(
+        columns={v: k for k, v in _DECISION_FIELDS.items() if k != v})
+    return users.merge(picked, on="user_id", how="inner", sort=False).reset_index(drop=True)
+
+
+def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, vertical: str, busy: np.ndarray,
+                   decisions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Step 1 of a journey for every decided user who is not busy (treatment or control), and a
+    'skipped' row for users the decision left out (its reason) and for low-value users the rules
+    chose whose expected return is below the cost of contact.
+
+    decisions: one row per free user with an allowed treatment (uplift.decisions.decide or
+    decide_by_risk); None: the rules alone."""
     send_day = day + timedelta(days=1)
     users = tiers.loc[~tiers["user_id"].isin(busy)].copy()
-    users["strategy_id"] = match_strategies(users, library, send_day, vertical)
-    users = users.loc[users["strategy_id"].notna()].reset_index(drop=True)
+    users = _with_decisions(users, decisions, library, send_day, vertical)
     orders = pd.to_numeric(users["orders_90d"], errors="coerce")
     users["avg_order_value"] = (pd.to_numeric(users["revenue_90d"], errors="coerce") / orders.where(orders > 0)).astype(float)
     monthly_value = pd.to_numeric(users["revenue_90d"], errors="coerce").fillna(0).to_numpy(dtype=float) / 3
@@ -122,7 +158,8 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     cost, priority = np.zeros(n), np.zeros(n, dtype=np.int64)
     arm = np.full(n, TREATMENT, dtype=object)
     journey_ids = np.empty(n, dtype="<U16")
-    codes, matched = pd.factorize(users["strategy_id"])
+    none = (users["decision"] == NO_TREATMENT).to_numpy()
+    codes, matched = pd.factorize(users["strategy_id"])  # -1 (no group) for decisions of none
     groups = pd.Series(np.arange(n)).groupby(codes).indices if n else {}
     for code, strategy_id in enumerate(matched):
         strategy, rows = library.get(strategy_id), groups[code]
@@ -136,25 +173,41 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     holdout = np.where(arm == CONTROL, "strategy", None).astype(object)
     global_holdout = in_global_holdout(user_ids, library.global_holdout_share, library.salt)
     arm[global_holdout], holdout[global_holdout] = CONTROL, "global"
-    skip = users["value_tier"].isin(library.economics.skip_below_cost_tiers).to_numpy() & (users["expected_value"].to_numpy() < cost)
+    # The expected-value gate is the rules' own: a choice by expected profit has already priced the contact.
+    low_value = (users["basis"] == RULES_BASIS).to_numpy() & users["value_tier"].isin(library.economics.skip_below_cost_tiers).to_numpy() \
+        & (users["expected_value"].to_numpy() < cost)
+    skip = none | low_value
     started = cadence.day_start(send_day) + pd.Timedelta(hours=library.send_hour_utc)
     control = arm == CONTROL
     return users.assign(
-        priority=priority,
+        priority=pd.array(np.where(none, None, priority), dtype="Int64"),
         arm=np.where(skip, None, arm),
         holdout=np.where(skip, None, holdout),
         journey_id=np.where(skip, None, np.char.add("j_", journey_ids).astype(object)),
         journey_started_at=pd.Series(started, index=users.index).where(~skip),
         step=pd.array(np.where(skip, None, 1), dtype="Int64"),
         status=np.where(skip, SKIPPED, np.where(control, HOLDOUT, None)),
-        reason=np.select([skip, holdout == "global", control], [LOW_EXPECTED_VALUE, "global_holdout", "strategy_holdout"], None),
-    ).assign(due_at=lambda f: f["journey_started_at"])
+        reason=np.select([none, low_value, holdout == "global", control],
+                         [users["decision_reason"].to_numpy(dtype=object), LOW_EXPECTED_VALUE, "global_holdout", "strategy_holdout"], None),
+    ).assign(due_at=lambda f: f["journey_started_at"]).drop(columns=["decision"])
 
 
-def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | None = None) -> pd.DataFrame:
+def committed_steps(continuing: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
+    """channel and cost of the running journeys' steps due on the send day that will be sent (treatment arm,
+    not stopped): what they take of the channels' budgets before any new journey."""
+    live = continuing.loc[(continuing["arm"] == TREATMENT).to_numpy() & continuing["status"].isna().to_numpy()]
+    channel = _step_fields(live, library)["channel"] if len(live) else pd.Series(dtype=object)
+    costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
+    return pd.DataFrame({"channel": channel.to_numpy(dtype=object),
+                         "cost": channel.map(costs).fillna(0.0).to_numpy(dtype=float)})
+
+
+def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | None = None,
+            decide: Decider | None = None) -> pd.DataFrame:
     """Continuing steps of running journeys and first steps of new ones, before personalisation.
 
-    state: cadence.journey_state of inputs.history, when the caller has already folded it."""
+    state: cadence.journey_state of inputs.history, when the caller has already folded it.
+    decide: the targeting policy for the users who are not busy (see Decider); None: the rules."""
     tiers = inputs.tiers
     _require(tiers, TIER_COLUMNS, "tiers")
     if "tier_date" in tiers.columns and tiers["tier_date"].nunique() > 1:
@@ -165,7 +218,11 @@ def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | N
     if state is None:
         state = cadence.journey_state(inputs.history, library, inputs.day)
     continuing = cadence.due_steps(state, library, inputs.day, inputs.responses, inputs.known_until)
-    fresh = start_journeys(tiers, library, inputs.day, inputs.vertical, cadence.busy_users(state, library, inputs.day))
+    busy = cadence.busy_users(state, library, inputs.day)
+    decisions = None
+    if decide is not None:
+        decisions = decide(tiers.loc[~tiers["user_id"].isin(busy)].reset_index(drop=True), committed_steps(continuing, library))
+    fresh = start_journeys(tiers, library, inputs.day, inputs.vertical, busy, decisions)
     columns = cadence.JOURNEY_ATTRIBUTES + ["step", "due_at", "status", "reason"]
     return pd.concat([continuing[columns], fresh[columns]], ignore_index=True)
 
@@ -184,11 +241,25 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
             rows = live.index[positions]
             arms = step.arms()
             chosen = assign_variant(candidates.loc[rows, "user_id"], strategy.id, number, [a.id for a in arms], [a.share for a in arms], library.salt)
+            if step.variants and "treatment_key" in candidates.columns:  # a decision that fixed the variant is served it
+                fixed = candidates.loc[rows, "treatment_key"].map(lambda key: _fixed_variant(key, number))
+                chosen = np.where(fixed.notna().to_numpy(), fixed.to_numpy(dtype=object), chosen)
             out.loc[rows, "variant"] = chosen
             for column in ("channel", "template", "benefit"):
                 lookup = {a.id: getattr(a, column) for a in arms}
                 out.loc[rows, column] = pd.Series(chosen).map(lookup).to_numpy(dtype=object)
     return out
+
+
+def _fixed_variant(key: object, step: int) -> str | None:
+    """The variant a treatment key (`strategy/1=a/2=b`) fixes for `step`, or None."""
+    if not isinstance(key, str):
+        return None
+    for part in key.split("/")[1:]:
+        number, _, variant = part.partition("=")
+        if number == str(step):
+            return variant
+    return None
 
 
 def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.DataFrame | None,
@@ -285,6 +356,8 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     action_ids[~in_journey] = np.char.add("s_", hex16(stable_hash(skipped, hash_key("skip", inputs.day.isoformat()))))
     frame["action_id"] = action_ids
     frame["step"] = frame["step"].astype("Int64")
+    for column in ("expected_profit", "uplift_revenue", "uplift_wake_up"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["priority"] = frame["priority"].astype("Int64")
     frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT
     frame.loc[frame["status"].isin([HOLDOUT, SKIPPED]), ["timezone", "message", "cost"]] = (None, None, 0.0)

@@ -17,9 +17,13 @@ RESPONDED = "responded"
 # Event categories that count as a response (besides key actions and opens/clicks in the delivery log).
 RESPONSE_CATEGORIES = ("session", "recall_response")
 # Carried from a journey's first row to every later step (what was known when it started).
+DECISION_ATTRIBUTES = ["treatment_key", "basis", "decision_reason", "expected_profit", "uplift_revenue", "uplift_wake_up",
+                       "uplift_model_version"]
 JOURNEY_ATTRIBUTES = [
     "journey_id", "user_id", "strategy_id", "arm", "holdout", "journey_started_at", "priority", "expected_value",
     "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
+    # What decided the journey (orchestration/uplift/decisions.py), carried by every step of it.
+    *DECISION_ATTRIBUTES,
 ]
 
 
@@ -46,7 +50,8 @@ def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) ->
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
     ends = np.r_[starts[1:], len(order)] - 1
     first = rows.iloc[order[starts]]
-    state = first[JOURNEY_ATTRIBUTES].reset_index(drop=True)
+    # A history written before the decision columns existed carries them as nulls.
+    state = first.reindex(columns=JOURNEY_ATTRIBUTES).reset_index(drop=True)
     state["last_step"] = steps[order][ends]
     days = pd.to_datetime(rows["action_date"]).to_numpy()[order]
     state["last_day"] = pd.to_datetime(np.maximum.reduceat(days, starts))

@@ -209,13 +209,17 @@ class DecisionPolicy(_Model):
     choose_variants: the decision may pick the variant of an A/B-tested step per user (a treatment is a
     ladder with its variants fixed); false keeps the variants drawn at random, as in the rules, so
     that an experiment the operators run stays a clean A/B test.
-    refit_every_days: the cadence of the uplift models' refit."""
+    refit_every_days: the cadence of the uplift models' refit.
+    min_treated_journeys / min_control_journeys: a treatment's model is used (mature) once the training
+    side of its randomized journeys holds this many treated and control journeys with the outcome known."""
 
     exploration_share: float = Field(default=0.05, ge=0, le=0.5)
     objective: Literal["margin_90d", "margin_30d"] = "margin_90d"
     min_expected_profit: float = Field(default=0.0, ge=0)
     choose_variants: bool = True
     refit_every_days: int = Field(default=7, ge=1, le=90)
+    min_treated_journeys: int = Field(default=300, ge=2)
+    min_control_journeys: int = Field(default=100, ge=2)
 
 
 class Economics(_Model):

@@ -15,8 +15,10 @@ while the 90-day model is not mature). Then, per user, in this order:
 4. **rules**: without a mature model for any of the user's treatments, the first matching strategy by
    priority, exactly as the rules planner chooses (its variants drawn by the planner's hash).
 Model choices then fill the send day's channel budgets and capacities by profit per unit of cost,
-after what continuing journeys, service, rules and exploration choices use; a user who does not fit
-gets their next best treatment on a channel with room left, or none (`over_budget` / `over_capacity`).
+after what continuing journeys, service and exploration choices use (and the rules' choices while no
+model is mature); a user who does not fit gets their next best treatment on a channel with room left,
+or none (`over_budget` / `over_capacity`). Once a model exists, the rules' choices for treatments it
+does not cover yet (`treatment_not_modelled`) get what the model's choices leave, by priority.
 Only contacts count against a budget: control-arm users (strategy and global holdout, by the same
 keyed hashes as the planner) and users who cannot be reached on the first step's channel do not.
 
@@ -25,6 +27,7 @@ quiet hours, frequency caps, the channels' limits and the holdouts to whatever i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -128,7 +131,7 @@ def decide_by_risk(inputs: DecisionInputs, library: StrategyLibrary, score_colum
         by_rules = (chosen["basis"] == RULES).to_numpy()
         chosen.loc[by_rules, "basis"], chosen.loc[by_rules, "reason"] = RISK, HIGHEST_RISK_FIRST
         chosen["risk"] = pd.to_numeric(tiers[score_column], errors="coerce").to_numpy(dtype=float)[chosen["row"].to_numpy()]
-        chosen = _fill_budgets(_arms(chosen, library), pairs, inputs, library, policy.min_expected_profit,
+        chosen = _fill_budgets(_arms(chosen, library, inputs.day + timedelta(days=1)), pairs, inputs, library, policy.min_expected_profit,
                                contending_basis=RISK, rank="risk", second_chance=False)
         chosen["uplift_model_version"] = None
         return chosen[DECISION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
@@ -148,7 +151,7 @@ def _decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScor
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS})
     pairs, prepared, local = _price(pairs, tiers, library, margin, scorer, policy.objective)
     chosen = _choose(pairs, library, scorer, inputs.day, policy.min_expected_profit, policy.exploration_share)
-    chosen = _arms(chosen, library)
+    chosen = _arms(chosen, library, send_day)
     chosen = _fill_budgets(chosen, pairs, inputs, library, policy.min_expected_profit)
     if scorer is not None:  # the wake-up uplift of what was chosen (recorded, not part of the profit)
         rows = local[chosen["row"].to_numpy()]
@@ -260,13 +263,15 @@ def _choose(pairs: pd.DataFrame, library: StrategyLibrary, scorer: UpliftScorer 
     return out
 
 
-def _arms(chosen: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
-    """The arm the planner's keyed hashes will give each chosen user (strategy holdout, then global)."""
+def _arms(chosen: pd.DataFrame, library: StrategyLibrary, send_day: date) -> pd.DataFrame:
+    """The arm the planner's keyed hashes will give each chosen user (strategy holdout drawn per journey's
+    send day, then global)."""
     arm = np.full(len(chosen), None, dtype=object)
     treat = (chosen["decision"] == TREAT).to_numpy()
     for strategy_id, index in chosen.index[treat].groupby(chosen.loc[treat, "strategy_id"]).items():
         strategy = library.get(strategy_id)
-        arm[index] = assign_arm(chosen.loc[index, "user_id"], strategy.id, strategy.holdout_share, library.salt).to_numpy()
+        arm[index] = assign_arm(chosen.loc[index, "user_id"], strategy.id, strategy.holdout_share, library.salt,
+                                send_day.isoformat()).to_numpy()
     held = treat & in_global_holdout(chosen["user_id"], library.global_holdout_share, library.salt)
     arm[held] = CONTROL
     return chosen.assign(arm=arm)
@@ -324,10 +329,37 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
     (profit per unit of cost) first, after what the continuing journeys and every other choice use;
     a user who does not fit gets one second chance on a channel with room left."""
     usage = _usage(chosen, library, inputs.users)
-    contending = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy()
+    sending = usage["channel"].notna().to_numpy()
+    contending = (chosen["basis"] == contending_basis).to_numpy() & sending
+    # Rules choices for treatments no model covers yet get what the model's choices leave: a choice with
+    # randomized evidence of profit comes before one without (they are then served by priority).
+    deferred = (chosen["reason"] == TREATMENT_NOT_MODELLED).to_numpy() & sending if contending_basis == MODEL \
+        else np.zeros(len(chosen), dtype=bool)
+    # Exploration takes at most its share of each channel's limits (a random subset of the explorers when they
+    # would need more): drawn per user, its cost to today's profit stays the price of learning the operators set.
+    exploring = (chosen["basis"] == EXPLORATION).to_numpy() & sending if contending_basis == MODEL \
+        else np.zeros(len(chosen), dtype=bool)
     committed = inputs.committed[["channel", "cost"]] if inputs.committed is not None and len(inputs.committed) else \
         pd.DataFrame({"channel": pd.Series(dtype=object), "cost": pd.Series(dtype=float)})
-    limits = _remaining(library.guardrails.channels, pd.concat([committed, usage.loc[~contending]], ignore_index=True))
+    limits = _remaining(library.guardrails.channels,
+                        pd.concat([committed, usage.loc[~contending & ~deferred & ~exploring]], ignore_index=True))
+    explore_rejected = pd.Series(dtype=object)
+    if exploring.any():
+        share = library.economics.decision.exploration_share
+        chosen["_explore_order"] = unit_interval(stable_hash(chosen["user_id"].astype(str), hash_key(
+            library.salt, "explore-order", inputs.day.isoformat())))
+        quota = {c: ChannelLimits(cost=limit.cost,
+                                  daily_budget=None if limit.daily_budget is None else limit.daily_budget * share,
+                                  daily_capacity=None if limit.daily_capacity is None else max(1, math.ceil(limit.daily_capacity * share)))
+                 for c, limit in limits.items()}
+        index = chosen.index[exploring]
+        explored = fill_channel_limits(usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, "_explore_order"],
+                                                               user_id=chosen.loc[index, "user_id"]), quota)
+        explore_rejected = pd.concat([explored.loc[explored.notna()],
+                                      _controls_below_the_cut(chosen, explored, EXPLORATION, "_explore_order", library)])
+        limits = _remaining(limits, usage.loc[explored.index[explored.isna()]])
+        chosen = chosen.drop(columns=["_explore_order"])
+    before_model = limits
 
     def fill(index: pd.Index) -> pd.Series:
         contenders = usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, rank].astype(float),
@@ -336,15 +368,26 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
 
     cut = fill(chosen.index[contending])
     limits = _remaining(limits, usage.loc[cut.index[cut.isna()]])
-    rejected = cut.loc[cut.notna()]
+    rejected = pd.concat([cut.loc[cut.notna()], _controls_below_the_cut(chosen, cut, contending_basis, rank, library)])
     if len(rejected) and second_chance:
-        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit)
+        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit,
+                               inputs.day + timedelta(days=1))
         if len(retry):
             chosen.loc[retry.index, retry.columns] = retry
             usage.loc[retry.index] = _usage(chosen.loc[retry.index], library, inputs.users)
             sending = retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()]
             again = fill(sending)
             rejected = pd.concat([rejected.drop(retry.index), again.loc[again.notna()]])
+    rejected = pd.concat([rejected, explore_rejected])
+    if deferred.any():
+        served = (chosen["basis"] == contending_basis).to_numpy() & usage["channel"].notna().to_numpy() \
+            & ~chosen.index.isin(rejected.index)
+        waiting = chosen.index[deferred]
+        priority = chosen.loc[waiting, "strategy_id"].map({s.id: s.priority for s in library.strategies})
+        late = fill_channel_limits(usage.loc[waiting].assign(priority=priority.to_numpy(), expected_value=0.0,
+                                                             user_id=chosen.loc[waiting, "user_id"]),
+                                   _remaining(before_model, usage.loc[served]))
+        rejected = pd.concat([rejected, late.loc[late.notna()]])
     if len(rejected):
         chosen.loc[rejected.index, "decision"] = NO_TREATMENT
         chosen.loc[rejected.index, "reason"] = rejected.to_numpy()
@@ -352,8 +395,31 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
     return chosen
 
 
+def _controls_below_the_cut(chosen: pd.DataFrame, cut: pd.Series, contending_basis: str, rank: str,
+                            library: StrategyLibrary) -> pd.Series:
+    """Control-arm choices ranked at or below the first treated choice a channel could not serve, with that
+    channel's reason. Controls use no budget, but their arm must stand for the treated users it is compared
+    with: kept whatever the budget, they would be the whole ranking against its top (a biased control, and
+    journeys that occupy users for nothing)."""
+    rejected = cut.loc[cut.notna()]
+    controls = chosen.index[(chosen["basis"] == contending_basis).to_numpy() & (chosen["decision"] == TREAT).to_numpy()
+                            & (chosen["arm"] == CONTROL).to_numpy()]
+    if rejected.empty or controls.empty:
+        return pd.Series(dtype=object)
+    first_channel = {key: _treatment(key, library).first_channel for key in chosen.loc[controls, "treatment_key"].unique()}
+    channel_of = chosen.loc[controls, "treatment_key"].map(first_channel)
+    rejected_channel = chosen.loc[rejected.index, "treatment_key"].map(
+        {key: _treatment(key, library).first_channel for key in chosen.loc[rejected.index, "treatment_key"].unique()})
+    out = pd.Series(dtype=object)
+    for channel, index in rejected.index.groupby(rejected_channel.to_numpy()).items():
+        line = chosen.loc[index, rank].astype(float).max()  # the best-ranked treated choice that did not fit
+        below = controls[(channel_of == channel).to_numpy() & (chosen.loc[controls, rank].astype(float) <= line).to_numpy()]
+        out = pd.concat([out, pd.Series(rejected.loc[index].iloc[0], index=below, dtype=object)])
+    return out
+
+
 def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: StrategyLibrary, full: set[str],
-                   min_profit: float) -> pd.DataFrame:
+                   min_profit: float, send_day: date) -> pd.DataFrame:
     """For users whose choice did not fit: their most profitable other treatment whose first step
     uses a channel that still has room (rows indexed like `rejected`, only those that have one)."""
     options = pairs.loc[pairs["user_id"].isin(rejected["user_id"]) & (pairs["expected_profit"] > min_profit)]
@@ -374,7 +440,8 @@ def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: Strateg
     arms = pd.Series(None, index=retry.index, dtype=object)
     for strategy_id, index in retry.index.groupby(retry["strategy_id"]).items():
         s = strategies[strategy_id]
-        arms.loc[index] = assign_arm(rejected.loc[index, "user_id"], s.id, s.holdout_share, library.salt).to_numpy()
+        arms.loc[index] = assign_arm(rejected.loc[index, "user_id"], s.id, s.holdout_share, library.salt,
+                                     send_day.isoformat()).to_numpy()
     held = in_global_holdout(rejected.loc[retry.index, "user_id"], library.global_holdout_share, library.salt)
     arms[held] = CONTROL
     return retry.assign(arm=arms)

@@ -55,6 +55,12 @@ def boosting(params: BoostingParams, categorical: list[bool]) -> HistGradientBoo
 
 
 def _fit(model: HistGradientBoostingRegressor, x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
+    # A feature missing on every row of this fit (e.g. the churn probability before the first churn model, in
+    # one treatment's rows) makes scikit-learn's binning fail; as a constant it carries the same (no) information.
+    empty = np.isnan(x).all(axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+    if empty.any():
+        x = x.copy()
+        x[:, empty] = 0.0
     return model.fit(x, y)
 
 

@@ -91,16 +91,23 @@ def refit_due(home: Path, as_of: date, every_days: int) -> bool:
     return not trained or trained[-1] + timedelta(days=every_days) < as_of
 
 
+def training_config(library: StrategyLibrary) -> TrainingConfig:
+    """The fit settings with the library's maturity thresholds (economics.decision)."""
+    policy = library.economics.decision
+    return TrainingConfig(min_treated=policy.min_treated_journeys, min_control=policy.min_control_journeys)
+
+
 def model_for_day(home: Path, day: date, library: StrategyLibrary, load_training: Callable[[date], pd.DataFrame],
-                  config: TrainingConfig = TrainingConfig()) -> UpliftModelSet | None:
+                  config: TrainingConfig | None = None) -> UpliftModelSet | None:
     """The model the decision of planning day `day` uses: refitted through `day - 1` and saved when
     the library's cadence (`economics.decision.refit_every_days`) says a refit is due, else the
-    latest saved one; None when there are no randomized journeys to learn from yet.
+    latest saved one; None when there are no randomized journeys to learn from yet. config: the fit
+    settings (default: training_config(library)).
 
     load_training(trained_through): the training frame as of that day (training.training_frame)."""
     if refit_due(home, day, library.economics.decision.refit_every_days):
         through = day - timedelta(days=1)
         training = load_training(through)
         if len(training):
-            save_model(train_uplift_models(training, library, through, config), home)
+            save_model(train_uplift_models(training, library, through, config or training_config(library)), home)
     return latest_model(home, day)

@@ -80,11 +80,22 @@ def _closed_loop_columns(con: duckdb.DuckDBPyConnection) -> None:
     add_column(con, "recall_outcomes", "first_journey", "BOOLEAN")
 
 
+def _decision_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """recall_actions records what decided each journey (the uplift wiring): the planner reads these
+    columns back from the history, so an older table gets them (null: decided by the rules)."""
+    for column, type_ in (("treatment_key", "VARCHAR"), ("basis", "VARCHAR"), ("decision_reason", "VARCHAR"),
+                          ("expected_profit", "DOUBLE"), ("uplift_revenue", "DOUBLE"), ("uplift_wake_up", "DOUBLE"),
+                          ("uplift_model_version", "VARCHAR")):
+        add_column(con, "recall_actions", column, type_)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
     Migration(3, "closed loop: benefit_kind on actions and outbox; holdout, source, first_journey on outcomes",
               _closed_loop_columns),
+    Migration(4, "recall_actions records the decision of each journey (treatment key, basis, reason, expected "
+                 "profit, uplifts, uplift model version)", _decision_columns),
 )
 
 

@@ -92,7 +92,25 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("status", "VARCHAR", "queued, holdout, cancelled or skipped."),
             ("reason", "VARCHAR", "Why not queued: strategy_holdout / global_holdout, responded (the user came back before "
              "the step was due: the journey ends), no_consent, frequency_cap, over_capacity, over_budget, "
-             "missing_variable:<name>, low_expected_value (skipped: expected return below the ladder's contact cost)."),
+             "missing_variable:<name>, low_expected_value (skipped: expected return below the ladder's contact cost); "
+             "for a user the decision left out (skipped), the decision's reason: no_profitable_treatment, over_budget, "
+             "over_capacity."),
+            # What decided the journey (orchestration/uplift/decisions.py, docs/recall.md "Reading a decision"),
+            # the same on every step of it.
+            ("treatment_key", "VARCHAR", "The treatment chosen: the strategy and the A/B variants it fixes "
+             "(strategy/<step>=<variant>); null under the rules policy (its variants are the hash's)."),
+            ("basis", "VARCHAR", "Which step of the choice decided: service, exploration, model or rules (uplift policy); "
+             "risk (risk policy); rules (rules policy, or no mature model)."),
+            ("decision_reason", "VARCHAR", "The decision's reason: best_expected_profit, exploration, service_strategy, "
+             "no_mature_model, treatment_not_modelled, no_profitable_treatment, over_budget, over_capacity, "
+             "highest_risk_first, rules_policy (kept apart from reason, which says why a step was not queued)."),
+            ("expected_profit", "DOUBLE", "Expected incremental profit of the treatment for the user (uplift in revenue x "
+             "margin rate - contact cost - expected benefit cost); null without a model."),
+            ("uplift_revenue", "DOUBLE", "The model's expected revenue uplift of the treatment (90 days, or 30 while the "
+             "90-day model is not mature); null without a model."),
+            ("uplift_wake_up", "DOUBLE", "The model's expected change in the probability of waking up; null without a model."),
+            ("uplift_model_version", "VARCHAR", "The uplift model (registry version under models/uplift) that scored the "
+             "decision; null when no mature model decided."),
         ),
     ),
     "recall_outbox": (

@@ -1,5 +1,6 @@
-"""Recall assets: plan each day's journeys and steps (recall_actions), then export the outbox once
-the blocking checks pass (recall_outbox)."""
+"""Recall assets: plan each day's journeys and steps (recall_actions) under the settings' targeting
+policy (the uplift model of the day for `uplift`), then export the outbox once the blocking checks pass
+(recall_outbox)."""
 
 import dagster as dg
 import pandas as pd
@@ -12,18 +13,22 @@ from orchestration.recall import ACTION_COLUMNS, finalize, holdout_assignments, 
 from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
 from orchestration.recall.readers import read_day_inputs, read_top_features
+from orchestration.uplift.planning import decider
+from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
 from orchestration.warehouse.engine import engine_for
 
 
 def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
     @table_asset("recall_actions", partitions, group_name="recall",
-                 deps=["user_risk_tiers", "int_user_versions", "user_contacts", "user_segments", "stg_events", "stg_recall_touches"])
+                 deps=["user_risk_tiers", "int_user_versions", "user_contacts", "user_segments", "stg_events", "stg_recall_touches",
+                       "uplift_model"])
     def recall_actions(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
         library = load_strategy_library(settings.strategies)
         decisions: dict[str, int] = {}
+        bases: dict[str, int] = {}  # new journeys and skips by what decided them
         days = day_window(context, settings).days
         with warehouse.connect() as con:
             con.execute("set TimeZone = 'UTC'")
@@ -31,13 +36,19 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
             for n, day in enumerate(days, start=1):
                 if settings.recall_live(day):
                     inputs, state = read_day_inputs(con, day, library, settings.vertical, engine)
-                    candidates = propose(inputs, library, state)
+                    model = latest_model(settings.home, day) if settings.recall_policy == "uplift" else None
+                    decide = decider(settings.recall_policy, day, settings.vertical, library, inputs.users, model)
+                    candidates = propose(inputs, library, state, decide)
                     actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
                 else:  # before go-live nothing is planned (nor exported)
                     actions = pd.DataFrame(columns=ACTION_COLUMNS)
                 decided, messages = split_messages(actions)  # messages name the user: restricted schema
                 replace_rows(con, "recall_actions", decided, "action_date = ?", [day])
                 replace_rows(con, MESSAGES_TABLE, messages, "action_date = ?", [day])
+                first = actions.loc[actions["step"].isna() | (actions["step"] == 1)]
+                for key, count in first.groupby(["basis", "decision_reason"], dropna=False).size().items():
+                    label = ":".join(str(k) for k in key if not pd.isna(k)) or "unknown"
+                    bases[label] = bases.get(label, 0) + int(count)
                 for key, count in actions.groupby(["status", "reason"], dropna=False).size().items():
                     label = key[0] if pd.isna(key[1]) else f"{key[0]}:{key[1]}"
                     decisions[label] = decisions.get(label, 0) + int(count)
@@ -46,6 +57,8 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         return dg.MaterializeResult(metadata={
             "decisions_by_status": dg.MetadataValue.json(dict(sorted(decisions.items()))),
             "library_revision": library.revision,
+            "policy": settings.recall_policy,
+            "decisions_by_basis": dg.MetadataValue.json(dict(sorted(bases.items()))),
         })
 
     @table_asset("recall_outbox", partitions, group_name="recall", deps=["recall_actions"], kinds={"parquet"})

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import params as P
 from ..touches import TOUCH_SCHEMA
-from .response import BENEFIT_KINDS, US_PER_HOUR, Contacts, Resolved
+from .response import BENEFIT_KINDS, LOOP_CHANNELS, US_PER_HOUR, Contacts, Resolved
 
 OUTBOX_NEEDS = ["action_id", "journey_id", "step", "user_id", "channel", "scheduled_at", "strategy_id", "arm", "cost",
                 "coupon_code", "coupon_value", "benefit_kind"]
@@ -78,7 +77,7 @@ def contacts_of(steps: pd.DataFrame, user_index: dict[str, int]) -> Contacts:
     kinds = steps["benefit_kind"].fillna("none").map({k: i for i, k in enumerate(BENEFIT_KINDS)}).fillna(0)
     return Contacts(
         user=steps["user_id"].map(user_index).fillna(-1).to_numpy(np.int32),
-        channel=steps["channel"].map({c: i for i, c in enumerate(P.CHANNELS)}).to_numpy(np.int8),
+        channel=steps["channel"].map({c: i for i, c in enumerate(LOOP_CHANNELS)}).to_numpy(np.int8),
         benefit=kinds.to_numpy(np.int8),
         scheduled_us=steps["scheduled_us"].to_numpy(np.int64),
     )

@@ -17,8 +17,7 @@ import pandas as pd
 from orchestration.recall.benefits import coupon_value
 from orchestration.recall.library import StrategyLibrary
 
-from .. import params as P
-from .response import BENEFIT_KINDS
+from .response import BENEFIT_KINDS, LOOP_CHANNELS
 
 GHOST_STEP_COLUMNS = ["journey_id", "user", "step", "due_day", "due_us", "channel", "benefit", "coupon_cents"]
 US_PER_HOUR = 3_600_000_000
@@ -38,7 +37,7 @@ def plan_ghost_steps(controls: pd.DataFrame, library: StrategyLibrary, epoch_day
         for number, step in enumerate(strategy.steps, start=1):
             arms = step.arms()
             pick = np.searchsorted(np.cumsum([a.share for a in arms])[:-1], rng.random(len(group)), side="right")
-            channel = np.array([P.CHANNELS.index(a.channel) for a in arms], np.int8)[pick]
+            channel = np.array([LOOP_CHANNELS.index(a.channel) for a in arms], np.int8)[pick]
             kinds = [library.benefits[a.benefit].kind if a.benefit else "none" for a in arms]
             benefit = np.array([BENEFIT_KINDS.index(k) for k in kinds], np.int8)[pick]
             cents = np.zeros(len(group), np.int32)

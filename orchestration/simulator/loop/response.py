@@ -40,6 +40,14 @@ BENEFIT_OPEN_FACTOR = 1.15  # a message that offers something is opened a little
 MAX_OPEN = 0.95
 OPEN_DELAY_MEAN_US = np.array([2 * US_PER_HOUR, 1 * US_PER_HOUR, 0])
 MAX_OPEN_DELAY_US = 20 * US_PER_HOUR
+# The in-app message (a channel of the strategy library the open-loop world never used): index 3 of LOOP_CHANNELS.
+# It needs no opt-in, is delivered as a push is (placed in the app), opened IN_APP_SEEN times as often as a push
+# (only by those who open the app while it is shown; the world does not tie it to the day's sessions) and then
+# acts as a push does, but annoys less: a sleeping dog it reaches starts to decay with IN_APP_HARM_CHANCE.
+LOOP_CHANNELS: tuple[str, ...] = (*P.CHANNELS, "in_app")
+IN_APP = LOOP_CHANNELS.index("in_app")
+IN_APP_SEEN = 0.5
+IN_APP_HARM_CHANCE = 0.10
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Contacts:
     """Messages due on one day, one row each (real steps from the outbox, or a control journey's ghost steps)."""
 
     user: np.ndarray          # int32 user index, -1 for an unknown recipient
-    channel: np.ndarray       # int8 index into params.CHANNELS
+    channel: np.ndarray       # int8 index into LOOP_CHANNELS
     benefit: np.ndarray       # int8 index into BENEFIT_KINDS
     scheduled_us: np.ndarray  # int64
 
@@ -97,15 +105,17 @@ def resolve(contacts: Contacts, pop: Population, traits: Traits, consent: np.nda
     latency, click_delay, open_wait = rng.random(n), rng.random(n), rng.exponential(1.0, n)
     known = contacts.user >= 0
     user = np.where(known, contacts.user, 0)
-    ch = contacts.channel.astype(np.intp)
+    in_app = contacts.channel.astype(np.intp) == IN_APP
+    ch = np.where(in_app, 0, contacts.channel.astype(np.intp))  # an in-app message, once seen, acts as a push
     seg = pop.segment[user]
-    delivered = known & consent[user, ch] & (u_deliver < P.DELIVERY_RATE[ch])
+    reachable = np.where(in_app, True, consent[user, ch])
+    delivered = known & reachable & (u_deliver < P.DELIVERY_RATE[ch])
     sent = contacts.scheduled_us + (1 + latency * 29).astype(np.int64) * US_PER_SECOND
     # Stage: a user far into decay opens less and is moved less (churned users respond at a third of the rate).
     level = decay_level(pop, user, np.full(n, day), decay_start[user], decays[user])
     offers = contacts.benefit > 0
-    p_open = np.minimum(pop.open_propensity[user, ch] * (0.5 + 0.5 * level) * np.where(offers, BENEFIT_OPEN_FACTOR, 1.0),
-                        MAX_OPEN)
+    p_open = np.minimum(pop.open_propensity[user, ch] * (0.5 + 0.5 * level) * np.where(offers, BENEFIT_OPEN_FACTOR, 1.0)
+                        * np.where(in_app, IN_APP_SEEN, 1.0), MAX_OPEN)
     opened = delivered & (u_open < p_open)
     movable = ~traits.lost_cause[user] & ~traits.sleeping_dog[user]
     delay = np.minimum((open_wait * OPEN_DELAY_MEAN_US[ch]).astype(np.int64), MAX_OPEN_DELAY_US)
@@ -121,7 +131,7 @@ def resolve(contacts: Contacts, pop: Population, traits: Traits, consent: np.nda
     dog = traits.sleeping_dog[user] & delivered
     return Resolved(
         delivered=delivered, sent_us=sent, opened=opened, opened_us=opened_us, clicked=clicked, clicked_us=clicked_us,
-        boost=boost, moves=opened & movable, harms=dog & (u_harm < HARM_CHANCE[ch]),
+        boost=boost, moves=opened & movable, harms=dog & (u_harm < np.where(in_app, IN_APP_HARM_CHANCE, HARM_CHANCE[ch])),
         stop=dog & (ch == 1) & (u_stop < STOP_REPLY_CHANCE),
     )
 
