@@ -29,9 +29,10 @@ import duckdb
 from orchestration.bi.changes import RunChanges
 from orchestration.bi.tables import BI_TABLES, BiTable
 from orchestration.bi.versions import (
-    FORMAT, PARTIAL_SUFFIX, Manifest, Partition, Pending, TableVersion, clear_pending, fsync, link_files, new_version_id,
+    FORMAT, PARTIAL_SUFFIX, Manifest, Partition, Pending, TableVersion, clear_pending, link_files, new_version_id,
     point_current, prune, read_latest, read_pending, remove_partials, versions_dir, write_manifest, write_pending,
 )
+from orchestration.warehouse.durable import fsync
 
 DATABASE = "bi.duckdb"
 SNAPSHOT_TABLE = "bi_snapshot"

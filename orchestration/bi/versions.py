@@ -20,6 +20,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from orchestration.warehouse.durable import fsync
+
 VERSIONS = "versions"
 CURRENT = "current"
 MANIFEST = "manifest.json"
@@ -181,16 +183,6 @@ def remove_partials(bi_dir: Path) -> None:
         else:
             path.unlink(missing_ok=True)
 
-
-def fsync(path: Path) -> None:
-    """Flush a file or folder to disk (a folder: the names in it), so a crash cannot undo a rename."""
-    if os.name != "posix" and Path(path).is_dir():
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sequence(version_id: str) -> int | None:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.warehouse.durable import fsync
+
 MANIFEST_SUFFIX = ".manifest.json"
 PARTIAL_SUFFIX = ".partial"
 FORMATS = ("parquet", "csv")
@@ -50,7 +52,7 @@ def export_day(export_dir: Path, day: date, frames: Mapping[str, pd.DataFrame]) 
     manifest = manifest_path(export_dir, day)
     if manifest.exists():  # withdraw the day before replacing any of its files
         manifest.unlink()
-        _sync_dir(export_dir)
+        fsync(export_dir)
     written: list[ExportedFile] = []
     for stem, frame in frames.items():
         for fmt in FORMATS:
@@ -65,9 +67,9 @@ def export_day(export_dir: Path, day: date, frames: Mapping[str, pd.DataFrame]) 
     }
     partial = _partial_name(manifest)
     partial.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-    _sync_file(partial)
+    fsync(partial)
     os.replace(partial, manifest)
-    _sync_dir(export_dir)
+    fsync(export_dir)
     return written
 
 
@@ -123,13 +125,13 @@ def _write_aside(target: Path, export_dir: Path, frame: pd.DataFrame, fmt: str) 
         frame.to_parquet(partial, index=False)
     else:
         frame.to_csv(partial, index=False)
-    _sync_file(partial)
+    fsync(partial)
     entry = ExportedFile(
         name=target.relative_to(export_dir).as_posix(), rows=len(frame), bytes=partial.stat().st_size,
         sha256=_sha256(partial),
     )
     os.replace(partial, target)
-    _sync_dir(target.parent)
+    fsync(target.parent)
     return entry
 
 
@@ -145,18 +147,3 @@ def _sha256(path: Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
-
-def _sync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _sync_dir(path: Path) -> None:
-    """Make a rename durable (POSIX: the directory entry is synced with the directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -6,6 +6,7 @@ set of their own: in the daily set they would make a cycle between dbt and Pytho
 (sources too, so Python tables map onto their assets) and grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -47,6 +48,14 @@ class LayerTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
+def build_args(settings: Settings, window: tuple[date, date] | None = None) -> list[str]:
+    """`dbt build` arguments with the run's rules: for a window of days [first, end), or the whole history."""
+    if window is None:
+        return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
+    return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, settings.lookback_days,
+                          settings.duckdb_memory_limit)
+
+
 def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     project = dbt_project()
 
@@ -57,7 +66,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def rebuilt_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
+        args = build_args(settings)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     @dbt_assets(
@@ -76,8 +85,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
             context.log.warning(f"dbt resumes from {resumed}: landing days loaded by a run that failed before "
                                 f"staging them are staged with this window")
         context.log.info(f"dbt: {first}..{window.last} with the rules of vertical {settings.vertical!r}")
-        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), (first, window.end), settings.lookback_days,
-                              settings.duckdb_memory_limit)
+        args = build_args(settings, (first, window.end))
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (first, window.end))
         with warehouse.connect() as con:
             mark_staged(con, first, window.end)
@@ -91,8 +99,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
         window = day_window(context, settings)
-        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), (window.first, window.end),
-                              settings.lookback_days, settings.duckdb_memory_limit)
+        args = build_args(settings, (window.first, window.end))
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
 
     @dbt_assets(
@@ -102,7 +109,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def reporting_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
+        args = build_args(settings)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     return dg.Definitions(assets=[rebuilt_models, daily_models, scored_models, reporting_models])
