@@ -56,6 +56,12 @@ def run_days(
                                   raise_on_error=raise_on_error, asset_selection=selection)
 
 
+def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    """Wall seconds of each step that succeeded in the run, by step key (what a benchmark breaks a run into)."""
+    return {event.step_key: event.event_specific_data.duration_ms / 1000 for event in result.all_events
+            if event.event_type_value == "STEP_SUCCESS" and event.step_key}
+
+
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     """What went wrong in a failed run, one entry per failed step (or failed run start), each the
     innermost error's message without Dagster's wrapping and traceback."""

@@ -32,6 +32,12 @@ GIB = 1024**3
 class RunFigures:
     seconds: float
     peak_gib: float
+    steps: dict[str, float]
+
+    def slowest(self, n: int = 6) -> str:
+        """The run's n slowest steps, for the printed breakdown."""
+        top = sorted(self.steps.items(), key=lambda item: -item[1])[:n]
+        return ", ".join(f"{step} {seconds:.1f}" for step, seconds in top)
 
 
 def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") -> RunFigures:
@@ -45,7 +51,7 @@ def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") 
     if done.returncode != 0:
         raise RuntimeError(f"run {first}..{last} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return RunFigures(figures["seconds"], figures["peak_gib"])
+    return RunFigures(figures["seconds"], figures["peak_gib"], figures["steps"])
 
 
 def _child(home: Path, first: date, last: date, vertical: str) -> None:
@@ -54,7 +60,7 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
-    from orchestration.runner import prepare, run_days
+    from orchestration.runner import prepare, run_days, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
     prepare(settings)
@@ -67,7 +73,7 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
                 print(event.step_failure_data.error.to_string(), file=sys.stderr)
         sys.exit(1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
-    print(json.dumps({"seconds": seconds, "peak_gib": peak}))
+    print(json.dumps({"seconds": seconds, "peak_gib": peak, "steps": step_seconds(result)}))
 
 
 def _generate(settings: Settings, n_users: int, n_days: int) -> int:
@@ -97,6 +103,7 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
     def step(label: str, key: str, first: date, last: date) -> RunFigures:
         run = timed_run(settings.home, first, last)
         print(f"  {label:<52} {run.seconds:8.1f} s  peak {run.peak_gib:5.2f} GiB", flush=True)
+        print(f"    slowest steps (s): {run.slowest()}", flush=True)
         figures[f"{key}_seconds"], figures[f"{key}_peak_gib"] = run.seconds, run.peak_gib
         return run
 
@@ -111,6 +118,7 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
     timed_run(tiny.home, start, late - timedelta(days=1))
     fixed = timed_run(tiny.home, late, late)
     print(f"  {'fixed cost: one day of a ' + str(FIXED_COST_USERS) + '-user world':<52} {fixed.seconds:8.1f} s", flush=True)
+    print(f"    slowest steps (s): {fixed.slowest()}", flush=True)
 
     with connect(settings.warehouse, memory_limit=settings.duckdb_memory_limit) as con:
         reference = time_reference(con, late, settings.preset)

@@ -17,6 +17,14 @@ def table_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, c.description) for c in columns])
 
 
+def table_spec(table: str, partitions: dg.DailyPartitionsDefinition, deps: Sequence[str], group_name: str) -> dg.AssetSpec:
+    """The AssetSpec of `table` for a step that writes several Python tables (a multi-asset)."""
+    description, _ = TABLES[table]
+    return dg.AssetSpec(table, deps=list(deps), group_name=group_name, partitions_def=partitions,
+                        kinds={"python", "duckdb"}, description=description,
+                        metadata={"dagster/column_schema": table_schema(table)})
+
+
 def table_asset(
     table: str, partitions: dg.DailyPartitionsDefinition, deps: Sequence[str], group_name: str, **extra: Any
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:

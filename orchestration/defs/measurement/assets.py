@@ -1,21 +1,25 @@
-"""Measurement assets: per-journey outcomes (every journey the pipeline assigned, and the journeys only the
-delivery log knows) and per-cohort metrics, with the windows of the selected vertical (its churn threshold and
-wake-up window) and the design of the strategy library (holdout shares, global holdout, variant shares)."""
+"""Measurement: per-journey outcomes (every journey the pipeline assigned, and the journeys only the delivery log
+knows) and per-cohort metrics, with the windows of the selected vertical (its churn threshold and wake-up window)
+and the design of the strategy library (holdout shares, global holdout, variant shares).
 
-from datetime import timedelta
+One step writes both tables: they read the same journeys, and the outcomes as of the run's last day are the ones
+that day's metrics are computed from, so the journeys are read and measured once."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
 
 from orchestration.config import Settings
-from orchestration.defs.partitions import day_window
+from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
-from orchestration.defs.tables import table_asset
+from orchestration.defs.tables import table_spec
 from orchestration.measurement import cohort_metrics, journeys_as_of, measure_outcomes, outcome_horizon_days
-from orchestration.measurement.readers import read_journeys
-from orchestration.warehouse.engine import engine_for
+from orchestration.measurement.readers import JourneyInputs, read_journeys
 from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
+from orchestration.warehouse.engine import engine_for
 
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
 
@@ -34,59 +38,66 @@ def _windows(settings: Settings) -> dict[str, int]:
     return {"wake_up_days": wake_up_days, "churn_days": churn_days}
 
 
-def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @table_asset("recall_outcomes", partitions, group_name="measurement", deps=INPUTS)
-    def recall_outcomes(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
-    ) -> dg.MaterializeResult:
-        as_of = day_window(context, settings).last
-        windows = _windows(settings)
-        # Journeys older than the horizon have every window closed: they were final at an earlier run.
-        first = as_of - timedelta(days=outcome_horizon_days(windows["churn_days"]) - 1)
-        with warehouse.connect() as con:
-            inputs = read_journeys(con, first, as_of, engine_for(settings, con))
-            outcomes = measure_outcomes(journeys_as_of(inputs.touches, as_of, inputs.decisions), inputs.activity, as_of,
-                                        redemptions=inputs.redemptions, **windows)
-            if table_exists(con, "recall_outcomes"):
-                # Never move a journey back in time: re-running an older day leaves later measurements.
-                later = con.execute(
-                    "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
-                    [first, as_of, as_of],
-                ).df()["action_id"]
-                outcomes = outcomes[~outcomes["action_id"].isin(later)]
-            con.register("measured", outcomes[["action_id"]])
-            try:
-                replace_rows(con, "recall_outcomes", outcomes, "action_id in (select action_id from measured)", [])
-            finally:
-                con.unregister("measured")
-        return dg.MaterializeResult(metadata={"journeys_measured": len(outcomes), "as_of": as_of.isoformat()})
+def _outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int]) -> pd.DataFrame:
+    """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
+    journeys have every window closed: they were final at an earlier run)."""
+    journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
+    visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
+    activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
+    return measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
 
-    @table_asset("recall_metrics", partitions, group_name="measurement", deps=INPUTS)
-    def recall_metrics(
+
+def _write_outcomes(con, outcomes: pd.DataFrame, first: date, as_of: date) -> int:
+    """Replace the measured journeys' rows; never move a journey back in time (re-running an older day leaves
+    the later measurements)."""
+    if table_exists(con, "recall_outcomes"):
+        later = con.execute(
+            "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
+            [first, as_of, as_of],
+        ).df()["action_id"]
+        outcomes = outcomes[~outcomes["action_id"].isin(later)]
+    con.register("measured", outcomes[["action_id"]])
+    try:
+        replace_rows(con, "recall_outcomes", outcomes, "action_id in (select action_id from measured)", [])
+    finally:
+        con.unregister("measured")
+    return len(outcomes)
+
+
+def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.multi_asset(
+        specs=[table_spec(table, partitions, INPUTS, "measurement") for table in ("recall_outcomes", "recall_metrics")],
+        name="recall_measurement",
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=WAREHOUSE_POOL,
+    )
+    def recall_measurement(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
-    ) -> dg.MaterializeResult:
-        # Like the daily dbt models, re-measure the lookback days: late events change their figures.
+    ) -> Iterator[dg.MaterializeResult]:
+        # Like the daily dbt models, the metrics re-measure the lookback days: late events change their figures.
         days = day_window(context, settings).with_lookback()
-        written = 0
+        as_of = days[-1]
         design = _design(load_strategy_library(settings.strategies))
         windows = _windows(settings)
         horizon = outcome_horizon_days(windows["churn_days"])
+        written = 0
         with warehouse.connect() as con:
-            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1], engine_for(settings, con))
+            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), as_of, engine_for(settings, con))
             for day in days:
-                journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
-                visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
-                activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
-                outcomes = measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
+                outcomes = _outcomes_as_of(inputs, day, horizon, windows)
                 metrics = cohort_metrics(outcomes, day, **design)
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date = ?", [day])
-        last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")] if written else metrics
-        mature = last[last["is_mature"]] if written else last
-        return dg.MaterializeResult(metadata={
+            journeys_measured = _write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)
+        yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
+            "journeys_measured": journeys_measured, "as_of": as_of.isoformat()})
+        last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")]
+        mature = last[last["is_mature"]]
+        yield dg.MaterializeResult(asset_key="recall_metrics", metadata={
             "cohort_rows": written,
             "mature_treatment_cohorts_last_day": len(mature),
-            "srm_alarms_last_day": int(last["srm_alarm"].sum()) if written else 0,
-            "last_day": dg.MetadataValue.text(days[-1].isoformat()),
+            "srm_alarms_last_day": int(last["srm_alarm"].sum()),
+            "last_day": dg.MetadataValue.text(as_of.isoformat()),
         })
 
-    return [recall_outcomes, recall_metrics]
+    return [recall_measurement]
