@@ -35,9 +35,10 @@ rhythm as (
 scored_labels as (
     -- the day's thresholds; a day without a rhythm row (hand-written labels) takes the preset's
     select
-        labels.* exclude (at_risk_silence_days),
+        labels.*,
+        -- under its own name: `* exclude` would be DuckDB-only SQL (Spark cannot parse it)
         coalesce(labels.at_risk_silence_days, rhythm.stage_at_risk_days, {{ var('stage_at_risk_days') }})
-            as at_risk_silence_days,
+            as at_risk_days_of_day,
         coalesce(rhythm.thresholds_source, 'preset') as thresholds_source,
         {%- for stage in ['dormant_light', 'dormant_medium', 'dormant_severe', 'churned'] %}
         coalesce(rhythm.stage_{{ stage }}_days, {{ var('stage_' ~ stage ~ '_days') }}) as stage_{{ stage }}_days,
@@ -60,7 +61,7 @@ silence_staged as (
         scored_labels.*,
         case
             when scored_labels.days_since_signup < {{ var('stage_new_user_days') }}
-                and scored_labels.silent_days < scored_labels.at_risk_silence_days then 'new'
+                and scored_labels.silent_days < scored_labels.at_risk_days_of_day then 'new'
             when scored_labels.silent_days >= scored_labels.stage_churned_days then 'churned'
             when scored_labels.silent_days >= scored_labels.stage_dormant_severe_days then 'dormant_severe'
             when scored_labels.silent_days >= scored_labels.stage_dormant_medium_days then 'dormant_medium'
@@ -100,7 +101,7 @@ staged as (
                     else 'active'
                 end
             -- rules (cold start): silence past the user's at-risk threshold, then signals, then comeback
-            when ranked.silent_days >= ranked.at_risk_silence_days then 'at_risk'
+            when ranked.silent_days >= ranked.at_risk_days_of_day then 'at_risk'
             when ranked.signal_count >= {{ var('stage_at_risk_min_signals') }} then 'at_risk'
             when {{ days_between('ranked.last_reactivated_date', 'ranked.label_date') }} < {{ var('reactivation_window_days') }}
                 then 'reactivated'
@@ -205,7 +206,7 @@ final as (
         cast(scored_by as string) as scored_by,
         cast(model_version as string) as model_version,
         cast(rules_risk_score as double) as rules_risk_score,
-        cast(at_risk_silence_days as integer) as at_risk_silence_days,
+        cast(at_risk_days_of_day as integer) as at_risk_silence_days,
         cast(stage_churned_days as integer) as churned_silence_days,
         cast(thresholds_source as string) as stage_thresholds_source,
         cast(activity_silent_days as integer) as activity_silent_days
