@@ -15,7 +15,7 @@ demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline
 	$(VENV)/bin/churn-recall demo
 
 test: $(STAMP)  ## the default test suite (slow and browser tests excluded)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=12
 
 test-slow: $(STAMP)  ## scale benchmarks and long simulations
 	$(PY) -m pytest -q -m slow
