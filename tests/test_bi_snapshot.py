@@ -375,3 +375,15 @@ def test_the_benchmark_publishes_in_full_then_daily_and_counts_shared_files_once
     assert len(versions) == 3
     # The daily versions share the days they did not rewrite: together far less than three copies.
     assert disk_bytes(tmp_path / "scratch" / "bi") < sum(disk_bytes(v) for v in versions)
+
+
+@pytest.mark.parametrize("name, model", [("risk_tiers", "user_risk_tiers"), ("daily_labels", "user_daily_labels")])
+def test_tiers_and_labels_publish_every_column_of_their_model(name: str, model: str) -> None:
+    """docs/bi.md promises every column of these two marts: the allow-list follows the model's YAML (its contract)."""
+    import yaml
+
+    document = yaml.safe_load((Path(__file__).parents[1] / "dbt_project/models/marts" / f"{model}.yml").read_text())
+    [spec] = [m for m in document["models"] if m["name"] == model]
+    documented = [column["name"] for column in spec["columns"]]
+    table = TABLES[name]
+    assert sorted(table.columns) == sorted(c for c in documented if c not in table.withheld)

@@ -68,14 +68,18 @@ BI_TABLES: tuple[BiTable, ...] = (
         _cols("""user_id tier_date lifecycle_stage risk_level value_tier r_score f_score m_score is_high_value_dormant
                  risk_score signals_fired special_tier signal_count silence_grade silent_days days_since_signup
                  days_since_last_key_action last_reactivated_date orders_90d revenue_90d value_depth value_duration
-                 value_decision value_decision_point value_check_score"""),
+                 value_decision value_decision_point value_check_score churn_probability scored_by model_version
+                 rules_risk_score at_risk_silence_days churned_silence_days stage_thresholds_source
+                 activity_silent_days"""),
         "One row per user and day: lifecycle stage, risk level, RFM value tier, risk score and the signals behind it.",
         day_column="tier_date",
     ),
     BiTable(
         "daily_labels", "user_daily_labels",
         _cols("""user_id label_date signup_date days_since_signup last_active_date days_since_last_active silent_days
-                 silence_grade last_key_action_date days_since_last_key_action last_reactivated_date active_days_30d
+                 silence_grade last_key_action_date days_since_last_key_action last_reactivated_date
+                 activity_silent_days activity_silence_grade key_action_days first_key_action_date key_action_gap_days
+                 usual_key_action_gap_days at_risk_silence_days active_days_30d
                  orders_30d revenue_30d orders_90d revenue_90d coupon_orders_90d social_events_30d device_changes_30d
                  logins_7d logins_baseline_7d login_drop events_per_session_7d events_per_session_baseline depth_drop
                  spend_7d spend_baseline_7d spend_drop core_feature_7d core_feature_baseline_7d core_feature_drop
@@ -84,7 +88,8 @@ BI_TABLES: tuple[BiTable, ...] = (
                  last_purchase_date_90d days_since_last_purchase purchase_cycle_days withdrawals_7d withdrawals_30d
                  max_withdrawal_7d mean_withdrawal_history investments_7d current_balance peak_balance_90d
                  signal_no_core_sessions signal_payment_interruption signal_social_zero signal_device_change
-                 signal_large_withdrawal signal_partial_churn signal_count signals_fired rfm_recency_score
+                 signal_large_withdrawal signal_partial_churn signal_count signals_fired signals_unavailable
+                 rfm_recency_score
                  rfm_frequency_score rfm_monetary_score meets_high_value_rule value_depth value_duration
                  value_decision_point value_decision value_check_score"""),
         "One row per user and day: the label system (silence, activity, spend, early-warning signals, RFM).",
