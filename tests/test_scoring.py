@@ -132,6 +132,10 @@ def test_the_recent_slice_has_the_short_outcome_known_by_the_cutoff(tmp_path, la
     cutoff = FIRST_MODEL_MONDAY
     window = training_window(cutoff, H, START)
     assert window.recent == (cutoff - timedelta(days=13), cutoff - timedelta(days=7))
+    # labels the lookback may still recompute (here 3 days) are left to later refits
+    settled = training_window(cutoff, H, START, unsettled_days=3)
+    assert settled.recent == (cutoff - timedelta(days=16), cutoff - timedelta(days=10))
+    assert settled.slices() == window.slices()
     rewritten = labels.copy()
     rewritten.loc[labels["label_date"] > cutoff, "last_key_action_date"] = None
     slices = []

@@ -53,6 +53,9 @@ class ScoringContext:
     home: Path
     warehouse: Path
     first_partition: date
+    # the label days before a cut-off that later daily runs may still recompute (late events, the lookback):
+    # the recent slice reads none of them, so a backfill and daily runs refit alike
+    unsettled_days: int = 0
 
     @property
     def registry(self) -> Path:
@@ -76,7 +79,7 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
     """Fit, evaluate and register the model as of `cutoff` (reading no label dated after it), accepted when
     it beats the recency baselines on the test days; the cold-start reason instead when the matured
     history cannot support a fit."""
-    window = training_window(cutoff, ctx.horizon_days, first_label_day(con))
+    window = training_window(cutoff, ctx.horizon_days, first_label_day(con), ctx.unsettled_days)
     if isinstance(window, str):
         return window
     started = time.perf_counter()

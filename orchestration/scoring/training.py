@@ -11,7 +11,9 @@ scores: 0.024 against 0.050).
 
 Even the newest matured day is H days older than the cut-off, and an app whose users age drifts in that
 time. So a refit also reads the recent slice: the week of label days whose next SHIFT_OUTCOME_DAYS (7)
-days are known by the cut-off (R-13..R-7), each with that shorter outcome (`quiet_next_days`: no key
+days are known and settled by the cut-off (R-13..R-7, minus the days the lookback may still recompute:
+their labels change when late events arrive, and a refit must read the same rows in a backfill as in
+daily runs), each with that shorter outcome (`quiet_next_days`: no key
 action on D+1..D+7; the calibration slice gets it too). orchestration/scoring/model.py turns the
 difference into a shift of the probabilities.
 """
@@ -57,11 +59,12 @@ class TrainingWindow:
     train_end: date  # last day of the train slice
     test_end: date   # last day of the test slice
     last: date       # last matured day (cutoff - horizon), the end of the calibration slice
+    unsettled_days: int = 0  # the label days before the cut-off that later runs may still recompute
 
     @property
     def recent(self) -> tuple[date, date]:
         """The recent slice: the newest RECENT_DAYS label days whose short outcome is known by the cut-off."""
-        last = self.cutoff - timedelta(days=SHIFT_OUTCOME_DAYS)
+        last = self.cutoff - timedelta(days=SHIFT_OUTCOME_DAYS + self.unsettled_days)
         return last - timedelta(days=RECENT_DAYS - 1), last
 
     @property
@@ -77,7 +80,8 @@ class TrainingWindow:
         }
 
 
-def training_window(cutoff: date, horizon_days: int, first_label_day: date | None) -> TrainingWindow | str:
+def training_window(cutoff: date, horizon_days: int, first_label_day: date | None,
+                    unsettled_days: int = 0) -> TrainingWindow | str:
     """The window of a refit as of `cutoff`, or why there is none yet (the cold-start reason)."""
     last = cutoff - timedelta(days=horizon_days)
     if first_label_day is None:
@@ -89,7 +93,7 @@ def training_window(cutoff: date, horizon_days: int, first_label_day: date | Non
     first = max(first_label_day, last - timedelta(days=TRAINING_WINDOW_DAYS - 1))
     test_end = last - timedelta(days=CALIBRATION_DAYS)
     train_end = test_end - timedelta(days=TEST_DAYS)
-    return TrainingWindow(cutoff, horizon_days, first, train_end, test_end, last)
+    return TrainingWindow(cutoff, horizon_days, first, train_end, test_end, last, unsettled_days)
 
 
 def first_label_day(con: duckdb.DuckDBPyConnection) -> date | None:
