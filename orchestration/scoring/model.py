@@ -56,8 +56,8 @@ CALIBRATION_BINS = 10
 # OpenMP's busy-waiting threads made a 40,000-row fit 13x slower (115 s against 8.8 s) on a loaded 2-core machine.
 THREADS = 1
 RECENCY_CAP_QUANTILE = 0.99
-# the prior shift: at most this many log-odds either way (measured: -0.12 to +0.49 on the simulated worlds,
-# -0.21 on CDNOW), and nothing without this
+# the prior shift: at most this many log-odds either way (measured: -0.14 to +0.49 on the simulated worlds,
+# -0.27 to -0.21 on CDNOW), and nothing without this
 # many recent rows of each short outcome
 MAX_PRIOR_SHIFT = 1.0
 MIN_SHIFT_CLASS_ROWS = 30
