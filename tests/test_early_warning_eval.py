@@ -124,12 +124,11 @@ def test_summary_line_averages_the_auc_of_each_scorer():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vertical", [
-    # measured on 2,000 users x 120 days: the calibration error is 0.054 - the app's users age faster than a
-    # model fitted 30+ days earlier expects (0.074 in its first week of scoring, 0.046-0.058 after)
-    pytest.param("ecommerce", marks=pytest.mark.xfail(strict=True, reason="calibration error 0.054 > 0.05")),
-    # the first models, fitted on silences of at most 14 days, tie longer ones: top-decile precision 0.913
-    # against 0.958 for recency over the run (from the sixth week on the model matches or beats it)
-    pytest.param("game", marks=pytest.mark.xfail(strict=True, reason="top-decile precision below recency")),
+    "ecommerce",
+    # the first model (fitted when hardly a player had been silent past the 14-day recency cap, and those came
+    # back) ranks its first week's top decile below recency (0.77 against 0.78); over the run the two tie
+    # (0.958 each, 2,000 users x 120 days)
+    pytest.param("game", marks=pytest.mark.xfail(strict=True, reason="top-decile precision ties recency")),
     "finance",
 ])
 def test_the_churn_probability_beats_the_rules_and_recency(vertical: str, tmp_path: Path):
@@ -137,8 +136,13 @@ def test_the_churn_probability_beats_the_rules_and_recency(vertical: str, tmp_pa
     table = evaluation.scorers
     print(table.T)
     print(evaluation.at_risk)
+    # the at_risk flag: a volume the team can serve, precise on the users still alive (the simulator's true
+    # churn within H days). Against the outcome over all users the base rate of a shop or a bank (0.33-0.35)
+    # caps any flag's lift below 3 (precision 1 is at most 1 / base rate), so that one is only printed.
+    assert evaluation.at_risk["share"] <= 0.15
+    assert evaluation.at_risk["true_lift"] >= 3
+    assert evaluation.at_risk["lift"] > 2
     for baseline in ("rules", "recency"):
         assert table.loc["model", "roc_auc"] > table.loc[baseline, "roc_auc"]
         assert table.loc["model", "top_decile_precision"] > table.loc[baseline, "top_decile_precision"]
     assert table.loc["model", "calibration_error"] <= 0.05
-    assert evaluation.at_risk["share"] <= 0.15

@@ -24,8 +24,10 @@ from orchestration.scoring import (
     score_day,
     training_window,
 )
+from orchestration.scoring.features import FEATURE_NAMES
+from orchestration.scoring.model import churn_probability, fit_model
 from orchestration.scoring.registry import has_model, load_card, registry_root
-from orchestration.scoring.training import labelled_rows
+from orchestration.scoring.training import labelled_rows, training_rows
 from orchestration.warehouse import replace_rows
 from tests.scoring_fixtures import START, load_labels, synthetic_labels
 
@@ -124,6 +126,63 @@ def test_a_refit_reads_no_label_dated_after_its_cutoff(tmp_path, labels):
     assert frames[0]["churned"].nunique() == 2
 
 
+def test_the_recent_slice_has_the_short_outcome_known_by_the_cutoff(tmp_path, labels):
+    """The recent slice is the week R-13..R-7 with `quiet_next_days` (no key action on D+1..D+7), read from
+    labels up to the cut-off only; the calibration slice has both outcomes."""
+    cutoff = FIRST_MODEL_MONDAY
+    window = training_window(cutoff, H, START)
+    assert window.recent == (cutoff - timedelta(days=13), cutoff - timedelta(days=7))
+    # labels the lookback may still recompute (here 3 days) are left to later refits
+    settled = training_window(cutoff, H, START, unsettled_days=3)
+    assert settled.recent == (cutoff - timedelta(days=16), cutoff - timedelta(days=10))
+    assert settled.slices() == window.slices()
+    rewritten = labels.copy()
+    rewritten.loc[labels["label_date"] > cutoff, "last_key_action_date"] = None
+    slices = []
+    for name, frame in (("a", labels), ("b", rewritten)):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            load_labels(con, frame)
+            slices.append(training_rows(con, window))
+    for name in slices[0]:
+        pd.testing.assert_frame_equal(slices[0][name], slices[1][name])
+    recent = slices[0]["recent"]
+    assert "churned" not in recent and recent["quiet_next_days"].nunique() == 2
+    assert recent["label_date"].min().date() == window.recent[0] and recent["label_date"].max().date() == window.recent[1]
+    assert {"churned", "quiet_next_days"} <= set(slices[0]["calibration"])
+    # quiet for a week is implied by quiet for the whole horizon (H = 7 here: the two are one outcome)
+    calibration = slices[0]["calibration"]
+    assert (calibration["churned"] == calibration["quiet_next_days"]).all()
+
+
+def _drifting_rows(n: int, shift: float, seed: int) -> pd.DataFrame:
+    """Rows whose outcomes' log-odds fall with orders_30d, raised by `shift` (an app whose users age)."""
+    rng = np.random.default_rng(seed)
+    orders = rng.integers(0, 10, n).astype(float)
+    frame = pd.DataFrame(np.nan, index=range(n), columns=list(FEATURE_NAMES))
+    frame["orders_30d"] = orders
+    frame["churned"] = rng.random(n) < 1 / (1 + np.exp(-(1.5 - 0.5 * orders + shift)))
+    frame["quiet_next_days"] = frame["churned"] | (rng.random(n) < 1 / (1 + np.exp(-(0.5 - 0.3 * orders + shift))))
+    return frame
+
+
+def test_the_prior_shift_moves_the_probabilities_to_the_recent_rate():
+    """The log-odds shift is what the recent week's short outcome says the drift is: about +0.6 when both
+    outcomes' log-odds rose by 0.6 since the calibration days, about 0 when nothing moved, 0 without a
+    recent slice; the ranking does not change and the test days are judged unshifted."""
+    train, calibration = _drifting_rows(20_000, 0.0, 1), _drifting_rows(10_000, 0.0, 2)
+    drifted = fit_model(train, calibration, H, _drifting_rows(10_000, 0.6, 3))
+    still = fit_model(train, calibration, H, _drifting_rows(10_000, 0.0, 4))
+    assert 0.4 < drifted.prior_shift < 0.8 and abs(still.prior_shift) < 0.15
+    assert fit_model(train, calibration, H).prior_shift == 0.0
+    later = _drifting_rows(20_000, 0.6, 5)
+    shifted, unshifted = churn_probability(drifted, later), churn_probability(drifted, later, shifted=False)
+    rate = later["churned"].mean()
+    assert abs(shifted.mean() - rate) < 0.02 < abs(unshifted.mean() - rate)
+    assert calibration_error(shifted, later["churned"].to_numpy(float)) < calibration_error(
+        unshifted, later["churned"].to_numpy(float))
+    assert (np.argsort(shifted, kind="stable") == np.argsort(unshifted, kind="stable")).all()
+
+
 # ------------------------------------------------------------------ cadence, registry, fallback
 
 def test_cold_start_scores_say_the_rules_stand_in(warehouse, tmp_path):
@@ -165,7 +224,7 @@ def test_versions_are_registered_with_their_card(warehouse, tmp_path):
     card = load_card(root, version)
     assert card.cutoff == day and card.horizon_days == H and card.warehouse == str(warehouse)
     assert card.training_window["calibration"][1] == day - timedelta(days=H)
-    assert set(card.rows) == {"train", "calibration", "test"} and card.rows["train"] > card.rows["test"] > 0
+    assert set(card.rows) == {"train", "calibration", "test", "recent"} and card.rows["train"] > card.rows["test"] > 0
     assert {"roc_auc", "pr_auc", "brier", "calibration_error", "base_rate"} <= set(card.test)
     assert card.test["roc_auc"] > 0.7  # recency and frequency predict the synthetic users' silence
     assert set(card.baseline_roc_auc) == {"days_since_last_key_action", "silent_days"}

@@ -45,7 +45,8 @@ def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Pat
     print(f"benchmark-scoring in {home} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     settings = _labelled_world(home, n_users, n_days)
     ctx = ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days, home=home,
-                         warehouse=settings.warehouse, first_partition=settings.start_date)
+                         warehouse=settings.warehouse, first_partition=settings.start_date,
+                         unsettled_days=settings.lookback_days)
     with duckdb.connect(str(settings.warehouse)) as con:
         last_day = con.execute("select max(label_date) from user_daily_labels").fetchall()[0][0]
         version = model_version(ctx.vertical, ctx.horizon_days, last_day) + "-bench"

@@ -53,6 +53,9 @@ class ScoringContext:
     home: Path
     warehouse: Path
     first_partition: date
+    # the label days before a cut-off that later daily runs may still recompute (late events, the lookback):
+    # the recent slice reads none of them, so a backfill and daily runs refit alike
+    unsettled_days: int = 0
 
     @property
     def registry(self) -> Path:
@@ -76,7 +79,7 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
     """Fit, evaluate and register the model as of `cutoff` (reading no label dated after it), accepted when
     it beats the recency baselines on the test days; the cold-start reason instead when the matured
     history cannot support a fit."""
-    window = training_window(cutoff, ctx.horizon_days, first_label_day(con))
+    window = training_window(cutoff, ctx.horizon_days, first_label_day(con), ctx.unsettled_days)
     if isinstance(window, str):
         return window
     started = time.perf_counter()
@@ -84,17 +87,17 @@ def refit(con: duckdb.DuckDBPyConnection, cutoff: date, version: str, ctx: Scori
     problem = too_few(slices)
     if problem:
         return problem
-    model = fit_model(slices["train"], slices["calibration"], ctx.horizon_days)
+    model = fit_model(slices["train"], slices["calibration"], ctx.horizon_days, slices["recent"])
     test = slices["test"]
     outcome = test["churned"].to_numpy(dtype=bool)
-    held_out = quality(churn_probability(model, test), outcome)
+    held_out = quality(churn_probability(model, test, shifted=False), outcome)
     baselines = {name: baseline_auc(test, name) for name in BASELINES}
     card = ModelCard(
         version=version, vertical=ctx.vertical, horizon_days=ctx.horizon_days, cutoff=cutoff,
-        training_window=window.slices(), features=list(FEATURE_NAMES),
+        training_window={**window.slices(), "recent": window.recent}, features=list(FEATURE_NAMES),
         rows={name: len(rows) for name, rows in slices.items()}, test=held_out.as_dict(),
         baseline_roc_auc=baselines, accepted=held_out.roc_auc > max(baselines.values()), boosting=BOOSTING,
-        recency_cap_days=model.recency_cap,
+        recency_cap_days=model.recency_cap, prior_shift_logit=round(model.prior_shift, 6),
         library={"scikit-learn": sklearn.__version__}, warehouse=str(ctx.warehouse),
         fitted_at=datetime.now(timezone.utc), fit_seconds=round(time.perf_counter() - started, 3),
     )

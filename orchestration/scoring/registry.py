@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from . import training
 from .features import FEATURES
-from .model import BOOSTING, RECENCY_CAP_QUANTILE
+from .model import BOOSTING, MAX_PRIOR_SHIFT, RECENCY_CAP_QUANTILE
 
 MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
 
@@ -43,6 +43,7 @@ class ModelCard(BaseModel):
     baseline_roc_auc: dict[str, float]  # recency baselines on the same test days
     accepted: bool  # beats every baseline: the model scores; otherwise the rules stand in
     recency_cap_days: float  # recency features were capped here (the training history's long silences)
+    prior_shift_logit: float = 0.0  # log-odds shift of the scores towards the recent days (model.prior_shift)
     boosting: dict[str, Any]
     library: dict[str, str]
     warehouse: str
@@ -60,6 +61,7 @@ def model_version(vertical: str, horizon_days: int, cutoff: date) -> str:
         "vertical": vertical, "horizon_days": horizon_days, "features": FEATURES, "boosting": BOOSTING,
         "training": [training.TRAINING_WINDOW_DAYS, training.CALIBRATION_DAYS, training.TEST_DAYS,
                      training.MIN_TRAIN_DAYS, training.MAX_TRAIN_ROWS, training.MAX_HOLDOUT_ROWS],
+        "prior_shift": [training.SHIFT_OUTCOME_DAYS, training.RECENT_DAYS, MAX_PRIOR_SHIFT],
         "scikit-learn": sklearn.__version__, "recency_cap_quantile": RECENCY_CAP_QUANTILE,
     }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]

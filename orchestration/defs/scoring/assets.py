@@ -13,7 +13,8 @@ from orchestration.warehouse import replace_rows
 
 def scoring_context(settings: Settings) -> ScoringContext:
     return ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days,
-                          home=settings.home, warehouse=settings.warehouse, first_partition=settings.start_date)
+                          home=settings.home, warehouse=settings.warehouse, first_partition=settings.start_date,
+                          unsettled_days=settings.lookback_days)
 
 
 def _model_metadata(in_force: ModelInForce) -> dict[str, dg.MetadataValue]:

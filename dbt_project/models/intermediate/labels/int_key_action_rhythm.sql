@@ -1,6 +1,8 @@
 -- the app's own rhythm as of each label day D, and the lifecycle-stage thresholds fitted to it:
 -- the gaps between key actions that ended in the last var `rhythm_window_days` days (only history
--- up to D), weighted against censoring (a short history sees fewer long gaps), and their quantiles
+-- up to D), each returning user weighing about one whatever its number of gaps (so the thresholds
+-- describe users, not the most frequent users' gaps), weighted against censoring (a short history
+-- sees fewer long gaps), and their quantiles
 -- var `rhythm_stage_quantiles` as the at_risk, dormant light / medium / severe and churned
 -- thresholds (churned: past the gap that almost no returning user exceeds). In force: the fitted
 -- thresholds once there are var `rhythm_min_gaps` gaps over var `rhythm_min_history_days` days of
@@ -24,7 +26,9 @@ label_days as (
 ),
 
 gaps as (
-    select gap_end_date, gap_days, gaps from {{ ref('int_key_action_gaps') }}
+    -- rows written before the per-user weights existed count each gap once until rebuilt
+    select gap_end_date, gap_days, gaps, coalesce(user_weighted_gaps, gaps) as user_weighted_gaps
+    from {{ ref('int_key_action_gaps') }}
     where gap_end_date < {{ window_max_date() }}
 ),
 
@@ -43,15 +47,15 @@ history as (
 ),
 
 measured as (
-    -- each label day's gaps of its trailing window, by length, each weighted against censoring: a gap
-    -- of g days fits in H - g + 1 of the history's end days (H = history_days) where a one-day gap fits
-    -- in H, so long gaps are under-seen by H / (H - g + 1) (both within the trailing window); the
-    -- weight undoes it, at most var `rhythm_max_gap_weight`
+    -- each label day's gaps of its trailing window, by length, weighted per user (int_key_action_gaps)
+    -- and against censoring: a gap of g days fits in H - g + 1 of the history's end days (H =
+    -- history_days) where a one-day gap fits in H, so long gaps are under-seen by H / (H - g + 1)
+    -- (both within the trailing window); the weight undoes it, at most var `rhythm_max_gap_weight`
     select
         label_days.label_date,
         gaps.gap_days,
         sum(gaps.gaps) as gaps,
-        sum(gaps.gaps) * least(
+        sum(gaps.user_weighted_gaps) * least(
             {{ var('rhythm_max_gap_weight') }},
             least({{ window_days }}, history.history_days)
                 / greatest(1.0, least({{ window_days }}, history.history_days - gaps.gap_days + 1))
