@@ -12,13 +12,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from orchestration.measurement.cohorts import (
     ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
     expand_cohorts,
 )
-from orchestration.measurement.lift import Z_95, ratio_interval, srm_statistic, two_sided_p, variance_floor
+from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
@@ -190,8 +189,8 @@ def _combine(s: dict[str, np.ndarray], n_t: np.ndarray, cid: np.ndarray, size: i
 def _srm(long: pd.DataFrame, sid: np.ndarray, n_strata: int, frame: pd.DataFrame,
          design_control_share: Mapping[str, float] | None, global_share: float,
          variant_shares: Mapping[tuple[str, str], float] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per stratum: chi-square of its sample-ratio groups against the design's expected shares, and its degrees
-    of freedom (NaN, 0 where the design is unknown).
+    """Per stratum: the journeys in each sample-ratio group (strata, 3) and the design's expected shares of the
+    groups (NaN where the design is unknown).
 
     Strategy strata: treatment, strategy holdout and global holdout against (1-g)(1-h), (1-g)h and g when the
     decisions say which holdout a control journey is in; journeys known only to the delivery log against a control
@@ -221,7 +220,7 @@ def _srm(long: pd.DataFrame, sid: np.ndarray, n_strata: int, frame: pd.DataFrame
             shares[i] = ((1 - g) * (1 - h), (1 - g) * h, g) if known else ((1 - g) * (1 - h), g + (1 - g) * h, 0.0)
         elif strategy in fallback.index:
             shares[i] = (1 - fallback[strategy], fallback[strategy], 0.0)
-    return srm_statistic(counts, shares)
+    return counts, shares
 
 
 def cohort_metrics(
@@ -289,11 +288,22 @@ def cohort_metrics(
             rows[f"incremental_revenue_{days}d"] = rows[f"{prefix}_lift"] * rows["users"]
             rows[f"roi_{days}d"] = ((rows[f"incremental_revenue_{days}d"] - rows["cost"]) / rows["cost"]).where(rows["cost"] > 0)
 
-    chi2, degrees = _srm(long, sid, n_strata, frame, design_control_share, global_holdout_share, variant_shares)
-    finite = ~np.isnan(chi2)  # an infinite statistic (journeys in a group the design rules out) is an alarm
-    chi2_sum = np.bincount(cid_of_sid, weights=np.where(finite, chi2, 0.0), minlength=n_cohorts)
-    dof = np.bincount(cid_of_sid, weights=np.where(finite, degrees, 0.0), minlength=n_cohorts)
-    srm_p = np.where(dof > 0, stats.chi2.sf(chi2_sum, np.maximum(dof, 1)), np.nan)
+    counts, shares = _srm(long, sid, n_strata, frame, design_control_share, global_holdout_share, variant_shares)
+    # A pooled cohort is tested on its pooled groups against the pooled expectation: its strata are small (a
+    # campaign of a few journeys expects under one global holdout journey), and summing their chi-squares would
+    # alarm far more often than the alarm level says. Strata without a design take no part.
+    designed = np.isfinite(shares).all(axis=1)
+    expected = np.where(designed[:, None], counts.sum(axis=1, keepdims=True) * np.nan_to_num(shares), 0.0)
+    observed = np.where(designed[:, None], counts, 0.0)
+    pooled_counts = np.stack([np.bincount(cid_of_sid, weights=observed[:, g], minlength=n_cohorts) for g in range(3)], axis=1)
+    pooled_expected = np.stack([np.bincount(cid_of_sid, weights=expected[:, g], minlength=n_cohorts) for g in range(3)], axis=1)
+    has_design = np.bincount(cid_of_sid, weights=designed.astype(float), minlength=n_cohorts) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled_shares = np.where(has_design[:, None], pooled_expected / pooled_expected.sum(axis=1, keepdims=True), np.nan)
+    srm_p = srm_p_value(pooled_counts, pooled_shares)
+    # A journey in a group its own stratum's design rules out is an alarm, whatever the other strata hold.
+    ruled_out = designed & ((np.nan_to_num(shares) <= 0) & (counts > 0)).any(axis=1)
+    srm_p[np.bincount(cid_of_sid, weights=ruled_out.astype(float), minlength=n_cohorts) > 0] = 0.0
     rows["srm_p_value"] = srm_p[cohort_of_row]
     # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.
     campaign = rows.loc[rows["cohort_level"] == "campaign", ["period", "strategy_id", "srm_p_value"]].drop_duplicates()
