@@ -85,6 +85,24 @@ def test_pooled_cohorts_of_small_campaigns_do_not_alarm_on_a_correct_design() ->
     assert len(row) == 1 and row["srm_alarm"].all()
 
 
+def test_later_journeys_of_global_holdout_users_are_no_part_of_the_design() -> None:
+    # A working programme leaves global holdout users at risk more often than the treated: at later journeys they
+    # are more than g of a strategy's journeys (here 15%), which is no fault of the assignment. The strategy's own
+    # draw is fresh for every journey, so treatment and strategy holdout keep 1-h : h among the others.
+    first = _many_small_campaigns(1, 1, 4000, H, G, seed=5)
+    later = _many_small_campaigns(1, 1, 2000, H, 0.15, seed=6).assign(first_journey=False, action_id=lambda f: "l" + f["action_id"])
+    design = {"design_control_share": {"s000": H}, "global_holdout_share": G}
+    campaign = lambda m: m[(m["cohort_level"] == "campaign") & (m["arm"] == "treatment")].iloc[0]  # noqa: E731
+    row = campaign(cohort_metrics(pd.concat([first, later], ignore_index=True), DAY + timedelta(days=40), **design))
+    assert not row["srm_alarm"] and row["srm_p_value"] > 0.01
+    # Counted against g, the same journeys alarm.
+    counted = later.assign(first_journey=True)
+    assert campaign(cohort_metrics(pd.concat([first, counted], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
+    # A broken draw at later journeys (twice the holdout) is caught.
+    broken = _many_small_campaigns(1, 1, 2000, 2 * H, 0.15, seed=6).assign(first_journey=False, action_id=lambda f: "l" + f["action_id"])
+    assert campaign(cohort_metrics(pd.concat([first, broken], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
+
+
 # --- the planner: every path keeps the design's shares ----------------------------------------------------------
 
 def _plan(policy: str, lib, scorer=None) -> pd.DataFrame:
