@@ -81,6 +81,9 @@ def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assign
     metrics = _query(settings, "select * from recall_metrics where as_of_date = ? and arm = 'treatment'", LAST)
     campaigns = metrics[(metrics["cohort_level"] == "campaign") & metrics["strategy_id"].isin(own)]
     assert len(campaigns) > 10 and campaigns["srm_p_value"].notna().all() and not campaigns["srm_alarm"].any()
+    # Nor on the cohorts that pool the campaigns (what the summary shows) and the programme's.
+    pooled = metrics[metrics["cohort_level"].isin(["week", "overall_wake_up", "programme_week", "programme_overall"])]
+    assert len(pooled) > 10 and pooled["srm_p_value"].notna().all() and not pooled["srm_alarm"].any()
     assert _query(settings, "select count(*) as n from recall_outcomes where holdout = 'global'")["n"].iloc[0] > 0
     # A broken assignment: one campaign's treatment journeys partly moved to its holdout.
     outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
@@ -138,15 +141,19 @@ def test_evaluate_measurement_ends_with_the_coverage_line(looped, capsys) -> Non
 def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped, tmp_path) -> None:
     settings, loop, _ = looped
     day = LAST - timedelta(days=1)
+    decisions = "select * from recall_actions where action_date = ? order by action_id"
     before = {
         "outbox": pd.read_parquet(settings.outbox / f"{day}.parquet"),
         "log": (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes(),
         "outcomes": _query(settings, "select * from recall_outcomes order by action_id"),
+        "decisions": _query(settings, decisions, day),
     }
-    # The app's day and the pipeline's run of that day, again.
+    # The app's day and the pipeline's run of that day, again, after the next day landed (with late events of
+    # the day and the delivery log's opens of the day): the run plans from what had landed by the day's end.
     loop.advance(settings.outbox, settings.landing, settings.truth, day=day, write_truth=False)
     assert run_days(settings, day, day).success
     assert (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes() == before["log"]
     pd.testing.assert_frame_equal(pd.read_parquet(settings.outbox / f"{day}.parquet"), before["outbox"])
+    pd.testing.assert_frame_equal(_query(settings, decisions, day), before["decisions"])
     # Journeys measured later keep their later rows; the others are measured as before: the same rows.
     pd.testing.assert_frame_equal(_query(settings, "select * from recall_outcomes order by action_id"), before["outcomes"])
