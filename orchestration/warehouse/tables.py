@@ -281,10 +281,11 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "strategy-holdout and global-holdout journeys against the design's shares (1-g)(1-h), (1-g)h and g (h the "
              "strategy's holdout_share, g the global holdout share); for journeys only the delivery log knows, control "
              "against g + (1-g)h (a strategy not in the library: its pooled control share); programme rows: the global "
-             "holdout against g; variant contrasts: the pair against the variants' shares. Chi-square when every "
-             "expected group has at least 5 journeys, else the exact multinomial test; pooled cohorts are tested on "
-             "their pooled groups against the pooled expectation; step_variant and channel rows carry their "
-             "campaign's value."),
+             "holdout against g; variant contrasts: the pair against the variants' shares. A later (not first) journey "
+             "outside the global holdout counts against 1-h and h; a later journey of a global-holdout user takes no "
+             "part. Chi-square when every expected group has at least 5 journeys, else the exact multinomial test; "
+             "pooled cohorts are tested on their pooled groups against the sum of their journeys' probabilities; "
+             "step_variant and channel rows carry their campaign's value."),
             ("srm_alarm", "BOOLEAN", "srm_p_value < 0.001: the split is implausible under the design."),
             ("trustworthy", "BOOLEAN", "Not srm_alarm: read the lifts only where true."),
             ("small_cohort", "BOOLEAN", "An arm has fewer than 100 journeys: the interval is shown but only indicative."),
