@@ -98,6 +98,16 @@ def test_later_journeys_of_global_holdout_users_are_no_part_of_the_design() -> N
     # Counted against g, the same journeys alarm.
     counted = later.assign(first_journey=True)
     assert campaign(cohort_metrics(pd.concat([first, counted], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
+    # Later journeys of global holdout users are in the global holdout by rule: with the treated journeys of the
+    # same day they are no evidence against the draw, and a campaign of them alone has no draw to test (p = 1).
+    held = later.loc[later["holdout"] == "global"]
+    treated_and_held = pd.concat([later.loc[later["arm"] == "treatment"], held], ignore_index=True)
+    assert campaign(cohort_metrics(treated_and_held, DAY + timedelta(days=40), **design))["srm_alarm"]  # no holdout: h broken
+    rows = cohort_metrics(held, DAY + timedelta(days=40), **design)
+    assert (rows.loc[rows["cohort_level"] == "campaign", "srm_p_value"] == 1.0).all()
+    # A strategy without a holdout (a service message): its later journeys must all be treated, and are.
+    service = later.loc[later["arm"] == "treatment"]
+    assert campaign(cohort_metrics(service, DAY + timedelta(days=40), **(design | {"design_control_share": {"s000": 0.0}})))["srm_p_value"] == 1.0
     # A broken draw at later journeys (twice the holdout) is caught.
     broken = _many_small_campaigns(1, 1, 2000, 2 * H, 0.15, seed=6).assign(first_journey=False, action_id=lambda f: "l" + f["action_id"])
     assert campaign(cohort_metrics(pd.concat([first, broken], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]

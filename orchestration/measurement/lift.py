@@ -128,8 +128,9 @@ MAX_EXACT_OUTCOMES = 2_000_000
 def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Sample-ratio p-value per row of observed group sizes (rows, groups) against the design's expected shares.
 
-    NaN where the design is unknown (a NaN share), the row is empty or fewer than two groups have a positive
-    share. A journey in a group of share 0 (one the design rules out) gives 0. Otherwise Pearson's chi-square
+    NaN where the design is unknown (a NaN share) or the row is empty. A journey in a group of share 0 (one the
+    design rules out) gives 0; a design that leaves a single group (every journey must be in it, and is) gives 1:
+    the split observed is the only one possible. Otherwise Pearson's chi-square
     (groups - 1 degrees of freedom) when every expected size is at least MIN_EXPECTED_FOR_CHI2, else the exact
     multinomial test: the probability, under the design, of a split no more likely than the one observed."""
     counts, shares = np.asarray(counts, dtype=float), np.asarray(shares, dtype=float)
@@ -138,6 +139,8 @@ def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
     known = np.isfinite(shares).all(axis=1) & (n > 0)
     ruled_out = known & ((shares <= 0) & (counts > 0)).any(axis=1)
     out[ruled_out] = 0.0
+    single = known & ~ruled_out & ((shares > 0).sum(axis=1) == 1)
+    out[single] = 1.0
     testable = known & ~ruled_out & ((shares > 0).sum(axis=1) >= 2)
     for i in np.flatnonzero(testable):
         positive = shares[i] > 0

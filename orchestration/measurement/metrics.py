@@ -187,15 +187,18 @@ def _combine(s: dict[str, np.ndarray], n_t: np.ndarray, cid: np.ndarray, size: i
 
 
 def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: Mapping[str, float] | None,
-                global_share: float, variant_shares: Mapping[tuple[str, str], float] | None) -> tuple[np.ndarray, np.ndarray]:
+                global_share: float, variant_shares: Mapping[tuple[str, str], float] | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (journey, cohort) row: the probability of each sample-ratio group (rows, 3) under the design as that
-    journey was assigned (NaN where the design is unknown), and whether the row takes part in the check.
+    journey was assigned (NaN where the design is unknown), whether the design is known, and whether the row's
+    group was drawn at random (the rows that are not are only checked to be in the group the design fixes).
 
     Strategy cohorts, journeys of the decisions: a user's first journey is treatment, strategy holdout or global
     holdout with (1-g)(1-h), (1-g)h and g; a later journey outside the global holdout is treatment or strategy
     holdout with 1-h and h (the strategy's draw is fresh for every journey), and a later journey of a global
-    holdout user takes no part: that user was put in the global holdout once, and whether they are at risk
-    again depends on recall never having touched them, so their share of later journeys is no design's.
+    holdout user is in the global holdout by rule, not by a draw (that user was put there once, and whether they
+    are at risk again depends on recall never having touched them, so their share of later journeys is no
+    design's): it is checked to be there and takes no part in the test of the draws.
     Journeys known only to the delivery log: control against g + (1-g)h (a strategy not in the design: its
     pooled control share, a homogeneity check). Programme cohorts (first journeys): the global holdout against
     g. Variant contrasts: the variant against its share of the pair, when variant_shares knows both."""
@@ -221,6 +224,8 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     put(kind == "programme", 1 - g, 0.0, g)
     put(is_strategy & has_h & known & first, (1 - g) * (1 - h), (1 - g) * h, g)
     put(is_strategy & has_h & known & ~first & ~held_global, 1 - h, h, 0.0)
+    # ... but it is still assigned by the design: to the global holdout, and nothing else.
+    put(is_strategy & has_h & known & ~first & held_global, 0.0, 0.0, 1.0)
     part &= ~(is_strategy & has_h & known & ~first & held_global)
     put(is_strategy & has_h & ~known, (1 - g) * (1 - h), g + (1 - g) * h, 0.0)
     put(is_strategy & ~has_h & ~np.isnan(f), 1 - f, f, 0.0)
@@ -232,7 +237,7 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
             a, b = (variant_shares or {}).get((strategy_id, own)), (variant_shares or {}).get((strategy_id, reference))
             if a and b:
                 shares[variant[index]] = (a / (a + b), b / (a + b), 0.0)
-    return shares, part & np.isfinite(shares).all(axis=1)
+    return shares, np.isfinite(shares).all(axis=1), part
 
 
 def cohort_metrics(
@@ -303,7 +308,8 @@ def cohort_metrics(
     # Each journey adds its group to the cohort's counts and its groups' probabilities to the cohort's expectation;
     # the pooled groups are then tested against it. (Summing each campaign's own chi-square instead treated the
     # small campaigns of a daily loop as if each were large, and alarmed far more often than the alarm level.)
-    shares, part = _srm_design(long, frame, design_control_share, global_holdout_share, variant_shares)
+    shares, designed, drawn = _srm_design(long, frame, design_control_share, global_holdout_share, variant_shares)
+    part = designed & drawn
     groups = long["_srm"].to_numpy()
     weights = part.astype(float)
     counts = np.stack([np.bincount(cid, weights=weights * (groups == k), minlength=n_cohorts)
@@ -313,9 +319,14 @@ def cohort_metrics(
     with np.errstate(divide="ignore", invalid="ignore"):
         pooled_shares = np.where((counts.sum(axis=1) > 0)[:, None], expected / expected.sum(axis=1, keepdims=True), np.nan)
     srm_p = srm_p_value(counts, pooled_shares)
-    # A journey in a group its own design rules out (a global holdout when g = 0) is an alarm by itself.
+    # A cohort whose journeys were all assigned by rule (later journeys of global holdout users) has nothing drawn
+    # to test: its split is the one the design fixes (unless ruled out below).
+    fixed = np.bincount(cid, weights=(designed & ~drawn).astype(float), minlength=n_cohorts) > 0
+    srm_p[fixed & (counts.sum(axis=1) == 0)] = 1.0
+    # A journey in a group its own design rules out (a global holdout when g = 0, a treated global holdout user) is
+    # an alarm by itself.
     own_share = np.take_along_axis(np.nan_to_num(shares, nan=1.0), np.clip(groups, 0, 2)[:, None], axis=1)[:, 0]
-    ruled_out = part & (groups >= 0) & (own_share <= 0)
+    ruled_out = designed & (groups >= 0) & (own_share <= 0)
     srm_p[np.bincount(cid, weights=ruled_out.astype(float), minlength=n_cohorts) > 0] = 0.0
     rows["srm_p_value"] = srm_p[cohort_of_row]
     # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.

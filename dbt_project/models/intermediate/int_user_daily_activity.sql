@@ -11,10 +11,6 @@ events as (
     select * from {{ ref('stg_events') }}
     where event_date >= {{ lookback_start_date() }}
       and event_date < {{ window_max_date() }}
-      -- what had landed by the window's end: a day run again after later days landed counts what it
-      -- counted the first time (a later run's lookback brings the late events in); unit tests' hand-made
-      -- rows carry no landing day
-      and coalesce(_landing_date < {{ window_max_date() }}, true)
 ),
 
 flagged as (

@@ -15,7 +15,6 @@ events as (
     select user_id, event_id, event_name, category, event_time, event_date
     from {{ ref('stg_events') }}
     where event_date < {{ window_max_date() }}
-      and coalesce(_landing_date < {{ window_max_date() }}, true)  -- landed by the window's end
     {% if is_incremental() %}
       and event_date >= {{ lookback_start_date() }}
     {% endif %}
