@@ -141,19 +141,17 @@ def test_evaluate_measurement_ends_with_the_coverage_line(looped, capsys) -> Non
 def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped, tmp_path) -> None:
     settings, loop, _ = looped
     day = LAST - timedelta(days=1)
-    decisions = "select * from recall_actions where action_date = ? order by action_id"
     before = {
         "outbox": pd.read_parquet(settings.outbox / f"{day}.parquet"),
         "log": (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes(),
         "outcomes": _query(settings, "select * from recall_outcomes order by action_id"),
-        "decisions": _query(settings, decisions, day),
     }
-    # The app's day and the pipeline's run of that day, again, after the next day landed (with late events of
-    # the day and the delivery log's opens of the day): the run plans from what had landed by the day's end.
+    # The app's day and the pipeline's run of that day, again, after the next day landed (the delivery log's opens
+    # of the day among it: the planner counts only the responses landed by the day's end). The day's tiers are
+    # not point in time by landing (docs/recall.md, known limit): late events of the day can change them.
     loop.advance(settings.outbox, settings.landing, settings.truth, day=day, write_truth=False)
     assert run_days(settings, day, day).success
     assert (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes() == before["log"]
     pd.testing.assert_frame_equal(pd.read_parquet(settings.outbox / f"{day}.parquet"), before["outbox"])
-    pd.testing.assert_frame_equal(_query(settings, decisions, day), before["decisions"])
     # Journeys measured later keep their later rows; the others are measured as before: the same rows.
     pd.testing.assert_frame_equal(_query(settings, "select * from recall_outcomes order by action_id"), before["outcomes"])
