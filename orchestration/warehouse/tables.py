@@ -282,8 +282,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "strategy's holdout_share, g the global holdout share); for journeys only the delivery log knows, control "
              "against g + (1-g)h (a strategy not in the library: its pooled control share); programme rows: the global "
              "holdout against g; variant contrasts: the pair against the variants' shares. A later (not first) journey "
-             "outside the global holdout counts against 1-h and h; a later journey of a global-holdout user takes no "
-             "part. Chi-square when every expected group has at least 5 journeys, else the exact multinomial test; "
+             "outside the global holdout counts against 1-h and h; a later journey of a global-holdout user is only "
+             "checked to be in the global holdout (1 where the design leaves a single split). Chi-square when every expected group has at least 5 journeys, else the exact multinomial test; "
              "pooled cohorts are tested on their pooled groups against the sum of their journeys' probabilities; "
              "step_variant and channel rows carry their campaign's value."),
             ("srm_alarm", "BOOLEAN", "srm_p_value < 0.001: the split is implausible under the design."),
