@@ -81,6 +81,9 @@ def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assign
     metrics = _query(settings, "select * from recall_metrics where as_of_date = ? and arm = 'treatment'", LAST)
     campaigns = metrics[(metrics["cohort_level"] == "campaign") & metrics["strategy_id"].isin(own)]
     assert len(campaigns) > 10 and campaigns["srm_p_value"].notna().all() and not campaigns["srm_alarm"].any()
+    # Nor on the cohorts that pool the campaigns (what the summary shows) and the programme's.
+    pooled = metrics[metrics["cohort_level"].isin(["week", "overall_wake_up", "programme_week", "programme_overall"])]
+    assert len(pooled) > 10 and pooled["srm_p_value"].notna().all() and not pooled["srm_alarm"].any()
     assert _query(settings, "select count(*) as n from recall_outcomes where holdout = 'global'")["n"].iloc[0] > 0
     # A broken assignment: one campaign's treatment journeys partly moved to its holdout.
     outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
@@ -143,7 +146,9 @@ def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped,
         "log": (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes(),
         "outcomes": _query(settings, "select * from recall_outcomes order by action_id"),
     }
-    # The app's day and the pipeline's run of that day, again.
+    # The app's day and the pipeline's run of that day, again, after the next day landed (the delivery log's opens
+    # of the day among it: the planner counts only the responses landed by the day's end). The day's tiers are
+    # not point in time by landing (docs/recall.md, known limit): late events of the day can change them.
     loop.advance(settings.outbox, settings.landing, settings.truth, day=day, write_truth=False)
     assert run_days(settings, day, day).success
     assert (settings.landing / day.isoformat() / "recall_touches.parquet").read_bytes() == before["log"]

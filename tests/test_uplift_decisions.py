@@ -126,10 +126,13 @@ def test_budgets_fill_by_profit_per_cost_with_a_second_chance() -> None:
     committed = pd.DataFrame({"channel": ["push", "push"], "cost": [0.01, 0.01]})
     fewer = _decide(tiers, lib, scorer, committed=committed)
     assert set(fewer.loc[fewer["treatment_key"] == "pack"].index) == {ids[4]}
-    # Users who cannot be reached on the push (no opt-in) use no push budget.
+    # Users who cannot be reached on the push (no opt-in) use no push budget: the three reachable ones all fit.
+    # Ranked where a contact would not have fitted, an unreachable user is cut all the same (as a control there
+    # is): what the cut keeps must not depend on the user's own arm or reach.
     opted = pd.DataFrame({"user_id": ids, "push_opt_in": [True] * 3 + [False] * 3, "sms_opt_in": True, "call_opt_in": True})
     reach = _decide(tiers, lib, scorer, users=opted)
-    assert set(reach.loc[reach["treatment_key"] == "pack"].index) == set(ids)
+    assert set(reach.loc[reach["treatment_key"] == "pack"].index) == set(ids[:5])
+    assert reach.loc[ids[5], ["decision", "reason"]].tolist() == ["none", "over_budget"]
 
 
 def test_controls_use_no_budget_and_get_the_planners_arm() -> None:

@@ -110,3 +110,30 @@ class FixedScorer:
         ids = prepared["user_id"].to_numpy()[rows]
         values = np.array([self.per_user.get((u, key), self.uplift[key]) for u in ids], dtype=float)
         return values / 10 if outcome == "woke_up" else values
+
+
+# A day of 6,000 users for the budget fill: three stages (allowed treatments: at_risk pack or care; dormant_light
+# coupon_ab, pack or care; dormant_medium coupon_ab or pack), half of them reachable by push, a churn probability.
+BUDGET_WORLD_USERS = 6000
+STAGES = ("at_risk", "dormant_light", "dormant_medium")
+# Replacements for uplift_library: limits that bind on both channels the strategies start on.
+TIGHT_BUDGETS = {"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 250}",
+                 "    in_app: {cost: 0.001}": "    in_app: {cost: 0.001, daily_capacity: 1200}"}
+
+
+def budget_world(seed: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(tier rows, profiles) of the budget world."""
+    rng = np.random.default_rng(seed)
+    ids = [f"p{i:05d}" for i in range(BUDGET_WORLD_USERS)]
+    tiers = users([{"user_id": u, "lifecycle_stage": STAGES[i % 3], "churn_probability": float(rng.random())}
+                   for i, u in enumerate(ids)])
+    profiles = pd.DataFrame({"user_id": ids, "nickname": "Ann", "timezone": "UTC",
+                             "push_opt_in": rng.random(len(ids)) < 0.5, "sms_opt_in": True, "call_opt_in": True})
+    return tiers, profiles
+
+
+def spread_scorer(keys: tuple[str, ...], seed: int = 3) -> FixedScorer:
+    """Uplifts drawn per user and treatment (profitable for most): the budgets then cut a ranking, not a tie."""
+    rng = np.random.default_rng(seed)
+    ids = [f"p{i:05d}" for i in range(BUDGET_WORLD_USERS)]
+    return FixedScorer({k: 0.0 for k in keys}, per_user={(u, k): float(rng.uniform(0.5, 40)) for u in ids for k in keys})

@@ -4,7 +4,7 @@ randomization unit) its comparison is made in, the side it takes in that compari
 Strategy cohorts (campaign, lifecycle stage, value tier, segment, step variant, first channel, assignment week,
 overall) compare a strategy's treatment journeys with its own holdout; journeys of the global holdout take no side
 there (they are not exchangeable with the strategy's journeys at a user's later journeys: recall never touched them)
-but are counted by the campaign's sample-ratio check. Programme cohorts compare users' first journeys outside the
+but their users' first journeys are counted by the campaign's sample-ratio check (metrics._srm_design). Programme cohorts compare users' first journeys outside the
 global holdout with those inside it. Variant contrasts compare the variants of a strategy's A/B steps inside its
 treatment arm.
 """

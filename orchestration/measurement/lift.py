@@ -1,14 +1,16 @@
 """Treatment-versus-control lift of a mean with Welch's standard error and a normal 95% interval
 (contracts.md: lift = treatment mean - control mean, interval = lift +/- 1.96 * SE), its p-value,
-the delta-method interval of the relative lift, and the sample-ratio-mismatch chi-square over any number of
-groups (treatment, strategy holdout, global holdout)."""
+the delta-method interval of the relative lift, and the sample-ratio-mismatch test over any number of groups
+(treatment, strategy holdout, global holdout): chi-square on large samples, exact on small ones."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 Z_95 = 1.96
 
@@ -115,16 +117,57 @@ def ratio_interval(
     return ratio - 1 - Z_95 * se, ratio - 1 + Z_95 * se
 
 
-def srm_statistic(counts: np.ndarray, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chi-square statistic and degrees of freedom per row of observed group sizes (rows, groups) against the
-    expected shares of the groups (NaN: no design, the row gets NaN and 0); groups of share 0 must be empty and
-    do not count as a degree of freedom."""
+# Pearson's chi-square is used when every expected group size is at least this (Cochran's rule); below it the
+# approximation is far too liberal (with 20 journeys and a 5% global holdout, one expected global journey: about 4
+# alarms in a thousand correct campaigns at p < 0.001), so the exact multinomial test is used instead.
+MIN_EXPECTED_FOR_CHI2 = 5.0
+# Beyond this many possible splits the exact test is not enumerated (the chi-square is then used regardless).
+MAX_EXACT_OUTCOMES = 2_000_000
+
+
+def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Sample-ratio p-value per row of observed group sizes (rows, groups) against the design's expected shares.
+
+    NaN where the design is unknown (a NaN share) or the row is empty. A journey in a group of share 0 (one the
+    design rules out) gives 0; a design that leaves a single group (every journey must be in it, and is) gives 1:
+    the split observed is the only one possible. Otherwise Pearson's chi-square
+    (groups - 1 degrees of freedom) when every expected size is at least MIN_EXPECTED_FOR_CHI2, else the exact
+    multinomial test: the probability, under the design, of a split no more likely than the one observed."""
     counts, shares = np.asarray(counts, dtype=float), np.asarray(shares, dtype=float)
-    n = counts.sum(axis=1, keepdims=True)
-    expected = n * shares
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cells = np.where(expected > 0, (counts - expected) ** 2 / expected, np.where(counts > 0, np.inf, 0.0))
-    known = np.isfinite(shares).all(axis=1) & (n[:, 0] > 0)
-    degrees = (shares > 0).sum(axis=1) - 1.0
-    usable = known & (degrees > 0)
-    return np.where(usable, cells.sum(axis=1), np.nan), np.where(usable, degrees, 0.0)
+    n = counts.sum(axis=1)
+    out = np.full(len(counts), np.nan)
+    known = np.isfinite(shares).all(axis=1) & (n > 0)
+    ruled_out = known & ((shares <= 0) & (counts > 0)).any(axis=1)
+    out[ruled_out] = 0.0
+    single = known & ~ruled_out & ((shares > 0).sum(axis=1) == 1)
+    out[single] = 1.0
+    testable = known & ~ruled_out & ((shares > 0).sum(axis=1) >= 2)
+    for i in np.flatnonzero(testable):
+        positive = shares[i] > 0
+        out[i] = _multinomial_p(tuple(int(c) for c in counts[i, positive]),
+                                tuple(float(s) for s in shares[i, positive] / shares[i, positive].sum()))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _multinomial_p(counts: tuple[int, ...], shares: tuple[float, ...]) -> float:
+    n, p = sum(counts), np.asarray(shares)
+    expected = n * p
+    if expected.min() >= MIN_EXPECTED_FOR_CHI2 or math.comb(n + len(counts) - 1, len(counts) - 1) > MAX_EXACT_OUTCOMES:
+        statistic = float((((np.asarray(counts) - expected) ** 2) / expected).sum())
+        return float(stats.chi2.sf(statistic, len(counts) - 1))
+    splits = _compositions(n, len(counts))
+    log_p = np.log(p)
+    log_pmf = special.gammaln(n + 1) - special.gammaln(splits + 1).sum(axis=1) + splits @ log_p
+    observed = special.gammaln(n + 1) - special.gammaln(np.asarray(counts) + 1.0).sum() + np.asarray(counts) @ log_p
+    # "No more likely than observed", with a relative tolerance for rounding (scipy's binomtest uses the same).
+    return float(min(1.0, np.exp(log_pmf[log_pmf <= observed + 1e-7]).sum()))
+
+
+@lru_cache(maxsize=256)
+def _compositions(n: int, k: int) -> np.ndarray:
+    """Every way of splitting n journeys into k ordered groups, as an (m, k) array."""
+    if k == 1:
+        return np.array([[n]], dtype=np.int64)
+    return np.concatenate([np.column_stack([np.full(len(rest), first), rest])
+                           for first in range(n + 1) for rest in [_compositions(n - first, k - 1)]])

@@ -12,13 +12,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from orchestration.measurement.cohorts import (
     ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
     expand_cohorts,
 )
-from orchestration.measurement.lift import Z_95, ratio_interval, srm_statistic, two_sided_p, variance_floor
+from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
@@ -187,41 +186,58 @@ def _combine(s: dict[str, np.ndarray], n_t: np.ndarray, cid: np.ndarray, size: i
     return out
 
 
-def _srm(long: pd.DataFrame, sid: np.ndarray, n_strata: int, frame: pd.DataFrame,
-         design_control_share: Mapping[str, float] | None, global_share: float,
-         variant_shares: Mapping[tuple[str, str], float] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per stratum: chi-square of its sample-ratio groups against the design's expected shares, and its degrees
-    of freedom (NaN, 0 where the design is unknown).
+def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: Mapping[str, float] | None,
+                global_share: float, variant_shares: Mapping[tuple[str, str], float] | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (journey, cohort) row: the probability of each sample-ratio group (rows, 3) under the design as that
+    journey was assigned (NaN where the design is unknown), whether the design is known, and whether the row's
+    group was drawn at random (the rows that are not are only checked to be in the group the design fixes).
 
-    Strategy strata: treatment, strategy holdout and global holdout against (1-g)(1-h), (1-g)h and g when the
-    decisions say which holdout a control journey is in; journeys known only to the delivery log against a control
-    share of g + (1-g)h (a strategy not in the design: its pooled control share, a homogeneity check).
-    Programme strata: the global holdout's share against g. Variant contrasts: the variant against its share of
-    the pair, when variant_shares knows both."""
-    groups = long["_srm"].to_numpy()
-    counts = np.stack([np.bincount(sid, weights=(groups == g).astype(float), minlength=n_strata)
-                       for g in (SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL)], axis=1)
-    first = long.assign(_sid=sid).drop_duplicates("_sid").sort_values("_sid")
-    kind = first["cohort_level"].map(KIND).to_numpy()
-    decided = np.bincount(sid, weights=(long["source"] == "decisions").to_numpy(float), minlength=n_strata) > 0
-    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
+    Strategy cohorts, journeys of the decisions: a user's first journey is treatment, strategy holdout or global
+    holdout with (1-g)(1-h), (1-g)h and g; a later journey outside the global holdout is treatment or strategy
+    holdout with 1-h and h (the strategy's draw is fresh for every journey), and a later journey of a global
+    holdout user is in the global holdout by rule, not by a draw (that user was put there once, and whether they
+    are at risk again depends on recall never having touched them, so their share of later journeys is no
+    design's): it is checked to be there and takes no part in the test of the draws.
+    Journeys known only to the delivery log: control against g + (1-g)h (a strategy not in the design: its
+    pooled control share, a homogeneity check). Programme cohorts (first journeys): the global holdout against
+    g. Variant contrasts: the variant against its share of the pair, when variant_shares knows both."""
+    n = len(long)
+    kind = long["cohort_level"].map(KIND).to_numpy(dtype=object)
+    strategy = long["s_strategy"].astype(object)
     designed = design_control_share or {}
+    h = strategy.map(designed).to_numpy(dtype=float)
+    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
+    f = strategy.map(fallback).to_numpy(dtype=float)
+    known = (long["source"] == "decisions").to_numpy()
+    first = long["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    held_global = (long["holdout"] == "global").to_numpy()
     g = float(global_share)
-    shares = np.full((n_strata, 3), np.nan)
-    for i, (level_kind, strategy, value, known) in enumerate(zip(kind, first["s_strategy"], first["s_value"], decided)):
-        if level_kind == "programme":
-            shares[i] = (1 - g, 0.0, g)
-        elif level_kind == "variant":
-            own, _, reference = str(value).partition(" vs ")
-            a, b = (variant_shares or {}).get((strategy, own)), (variant_shares or {}).get((strategy, reference))
+    shares = np.full((n, 3), np.nan)
+    part = np.ones(n, dtype=bool)
+
+    def put(mask: np.ndarray, *values: float | np.ndarray) -> None:
+        for k, value in enumerate(values):
+            shares[mask, k] = np.broadcast_to(np.asarray(value, dtype=float), (n,))[mask]
+
+    is_strategy, has_h = kind == "strategy", ~np.isnan(h)
+    put(kind == "programme", 1 - g, 0.0, g)
+    put(is_strategy & has_h & known & first, (1 - g) * (1 - h), (1 - g) * h, g)
+    put(is_strategy & has_h & known & ~first & ~held_global, 1 - h, h, 0.0)
+    # ... but it is still assigned by the design: to the global holdout, and nothing else.
+    put(is_strategy & has_h & known & ~first & held_global, 0.0, 0.0, 1.0)
+    part &= ~(is_strategy & has_h & known & ~first & held_global)
+    put(is_strategy & has_h & ~known, (1 - g) * (1 - h), g + (1 - g) * h, 0.0)
+    put(is_strategy & ~has_h & ~np.isnan(f), 1 - f, f, 0.0)
+    variant = np.flatnonzero(kind == "variant")
+    if len(variant):
+        pairs = pd.DataFrame({"strategy": strategy.to_numpy()[variant], "value": long["s_value"].astype(str).to_numpy()[variant]})
+        for (strategy_id, value), index in pairs.groupby(["strategy", "value"]).indices.items():
+            own, _, reference = value.partition(" vs ")
+            a, b = (variant_shares or {}).get((strategy_id, own)), (variant_shares or {}).get((strategy_id, reference))
             if a and b:
-                shares[i] = (a / (a + b), b / (a + b), 0.0)
-        elif strategy in designed:
-            h = designed[strategy]
-            shares[i] = ((1 - g) * (1 - h), (1 - g) * h, g) if known else ((1 - g) * (1 - h), g + (1 - g) * h, 0.0)
-        elif strategy in fallback.index:
-            shares[i] = (1 - fallback[strategy], fallback[strategy], 0.0)
-    return srm_statistic(counts, shares)
+                shares[variant[index]] = (a / (a + b), b / (a + b), 0.0)
+    return shares, np.isfinite(shares).all(axis=1), part
 
 
 def cohort_metrics(
@@ -289,11 +305,29 @@ def cohort_metrics(
             rows[f"incremental_revenue_{days}d"] = rows[f"{prefix}_lift"] * rows["users"]
             rows[f"roi_{days}d"] = ((rows[f"incremental_revenue_{days}d"] - rows["cost"]) / rows["cost"]).where(rows["cost"] > 0)
 
-    chi2, degrees = _srm(long, sid, n_strata, frame, design_control_share, global_holdout_share, variant_shares)
-    finite = ~np.isnan(chi2)  # an infinite statistic (journeys in a group the design rules out) is an alarm
-    chi2_sum = np.bincount(cid_of_sid, weights=np.where(finite, chi2, 0.0), minlength=n_cohorts)
-    dof = np.bincount(cid_of_sid, weights=np.where(finite, degrees, 0.0), minlength=n_cohorts)
-    srm_p = np.where(dof > 0, stats.chi2.sf(chi2_sum, np.maximum(dof, 1)), np.nan)
+    # Each journey adds its group to the cohort's counts and its groups' probabilities to the cohort's expectation;
+    # the pooled groups are then tested against it. (Summing each campaign's own chi-square instead treated the
+    # small campaigns of a daily loop as if each were large, and alarmed far more often than the alarm level.)
+    shares, designed, drawn = _srm_design(long, frame, design_control_share, global_holdout_share, variant_shares)
+    part = designed & drawn
+    groups = long["_srm"].to_numpy()
+    weights = part.astype(float)
+    counts = np.stack([np.bincount(cid, weights=weights * (groups == k), minlength=n_cohorts)
+                       for k in (SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL)], axis=1)
+    expected = np.stack([np.bincount(cid, weights=np.where(part, shares[:, k], 0.0), minlength=n_cohorts)
+                         for k in range(3)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled_shares = np.where((counts.sum(axis=1) > 0)[:, None], expected / expected.sum(axis=1, keepdims=True), np.nan)
+    srm_p = srm_p_value(counts, pooled_shares)
+    # A cohort whose journeys were all assigned by rule (later journeys of global holdout users) has nothing drawn
+    # to test: its split is the one the design fixes (unless ruled out below).
+    fixed = np.bincount(cid, weights=(designed & ~drawn).astype(float), minlength=n_cohorts) > 0
+    srm_p[fixed & (counts.sum(axis=1) == 0)] = 1.0
+    # A journey in a group its own design rules out (a global holdout when g = 0, a treated global holdout user) is
+    # an alarm by itself.
+    own_share = np.take_along_axis(np.nan_to_num(shares, nan=1.0), np.clip(groups, 0, 2)[:, None], axis=1)[:, 0]
+    ruled_out = designed & (groups >= 0) & (own_share <= 0)
+    srm_p[np.bincount(cid, weights=ruled_out.astype(float), minlength=n_cohorts) > 0] = 0.0
     rows["srm_p_value"] = srm_p[cohort_of_row]
     # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.
     campaign = rows.loc[rows["cohort_level"] == "campaign", ["period", "strategy_id", "srm_p_value"]].drop_duplicates()

@@ -361,8 +361,8 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     frame["priority"] = frame["priority"].astype("Int64")
     frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT
     frame.loc[frame["status"].isin([HOLDOUT, SKIPPED]), ["timezone", "message", "cost"]] = (None, None, 0.0)
-    # A user has one decision a day (one journey at a time), so user_id orders the rows fully.
-    return frame[ACTION_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)
+    # A user has one decision a day (one journey at a time); action_id keeps the order total all the same.
+    return frame[ACTION_COLUMNS].sort_values(["user_id", "action_id"], kind="stable").reset_index(drop=True)
 
 
 def plan_day(inputs: DayInputs, library: StrategyLibrary, top_features: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -374,9 +374,10 @@ def plan_day(inputs: DayInputs, library: StrategyLibrary, top_features: pd.DataF
 
 
 def outbox(actions: pd.DataFrame) -> pd.DataFrame:
-    """The steps to send: queued treatment rows, in OUTBOX_COLUMNS."""
+    """The steps to send: queued treatment rows, in OUTBOX_COLUMNS, by action_id (the same file whatever order the
+    rows were read in)."""
     due = actions[(actions["status"] == QUEUED) & (actions["arm"] == TREATMENT)]
-    return due[OUTBOX_COLUMNS].reset_index(drop=True)
+    return due[OUTBOX_COLUMNS].sort_values("action_id", kind="stable").reset_index(drop=True)
 
 
 HOLDOUT_COLUMNS: list[str] = [
@@ -390,4 +391,4 @@ def holdout_assignments(actions: pd.DataFrame) -> pd.DataFrame:
     its log must carry as action_id, the kind of holdout, and the average order a coupon would have been sized
     from (what the treatment would have offered, for a simulation's ground truth)."""
     control = actions[actions["status"] == HOLDOUT]
-    return control[HOLDOUT_COLUMNS].reset_index(drop=True)
+    return control[HOLDOUT_COLUMNS].sort_values("action_id", kind="stable").reset_index(drop=True)

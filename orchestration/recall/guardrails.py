@@ -161,21 +161,31 @@ def cap_blocked(candidates: pd.DataFrame, history: pd.DataFrame, caps: list[Freq
 def fill_channel_limits(candidates: pd.DataFrame, channels: dict[str, ChannelLimits]) -> pd.Series:
     """OVER_CAPACITY / OVER_BUDGET for the contacts a channel's daily limits cannot serve, else null.
 
-    candidates: channel, cost, priority (lower first), expected_value (higher first), user_id. Each
-    channel is served in that order and stops at the first contact that does not fit, so the most
-    important and most valuable users are served first.
+    candidates: channel, cost, priority (lower first), expected_value (higher first), user_id, and optionally
+    `sends` (default all true). Each channel is served in that order and stops at the first contact that does not
+    fit, so the most important and most valuable users are served first. A row that `sends` nothing (a control-arm
+    choice, or a user who cannot be reached on the channel) uses none of the limits but is cut where a contact of
+    its own would not have fitted: whether a choice survives the cut then never depends on its own arm (a cut that
+    kept every control, or every unreachable treated user, would tilt the arms of what it keeps). user_id breaks
+    ties, so the order is total and the result independent of the rows' order.
     """
     reasons = pd.Series(None, index=candidates.index, dtype=object)
-    keys = ["channel", "priority", "expected_value", "user_id", "cost"]
-    order = candidates[keys].sort_values(keys[:4], ascending=[True, True, False, True], kind="stable")
+    keys = ["channel", "priority", "expected_value", "user_id"]
+    sends = candidates["sends"].astype(bool) if "sends" in candidates.columns else pd.Series(True, index=candidates.index)
+    order = candidates[keys + ["cost"]].assign(_sends=sends).sort_values(
+        keys, ascending=[True, True, False, True], kind="stable")
     for channel, rows in order.groupby("channel", sort=False):
         limits = channels[channel]
-        rank = np.arange(len(rows))
-        over_capacity = rank >= limits.daily_capacity if limits.daily_capacity is not None else np.zeros(len(rows), bool)
-        spent = np.cumsum(np.where(over_capacity, 0.0, rows["cost"].to_numpy(dtype=float)))
-        over_budget = ~over_capacity & (spent > limits.daily_budget + 1e-9) if limits.daily_budget is not None else np.zeros(len(rows), bool)
+        sent = rows["_sends"].to_numpy(dtype=bool)
+        cost = rows["cost"].to_numpy(dtype=float)
+        # Contacts before each row, and what they cost (only contacts use the limits).
+        before = np.cumsum(sent) - sent
+        spent_before = np.cumsum(np.where(sent, cost, 0.0)) - np.where(sent, cost, 0.0)
+        over_capacity = before >= limits.daily_capacity if limits.daily_capacity is not None else np.zeros(len(rows), bool)
+        over_budget = spent_before + cost > limits.daily_budget + 1e-9 if limits.daily_budget is not None \
+            else np.zeros(len(rows), bool)
         # Strict prefix: once one contact does not fit, nobody after it is served.
-        over_budget = np.logical_or.accumulate(over_budget) & ~over_capacity
-        reasons.loc[rows.index[over_capacity]] = OVER_CAPACITY
-        reasons.loc[rows.index[over_budget]] = OVER_BUDGET
+        cut = np.logical_or.accumulate(over_capacity | over_budget)
+        reasons.loc[rows.index[cut & over_capacity]] = OVER_CAPACITY
+        reasons.loc[rows.index[cut & ~over_capacity]] = OVER_BUDGET
     return reasons

@@ -1,7 +1,8 @@
 """What one day's recall plan reads from the warehouse: the day's tiers and segments, the users'
 consent as of the day (and their nickname, from the restricted schema), the outbox history, the
 responses to open journeys (what a response is lives here), and each candidate's favourite core
-feature for the recommendation."""
+feature for the recommendation. Reads are ordered and responses limited to what had landed by the day,
+so that a day planned again plans the same."""
 
 from __future__ import annotations
 
@@ -27,32 +28,38 @@ from int_user_versions as versions
 left join restricted.user_contacts as contacts
     on contacts.user_id = versions.user_id and contacts.updated_at = versions.updated_at
 where versions.valid_from < cast(? as date) + 1 and (versions.valid_to is null or versions.valid_to >= cast(? as date) + 1)
+order by versions.user_id, versions.updated_at
 """
 # The day's tiers (read through the engine: DuckDB or Spark) with the segments the Python step wrote.
 TIERS_WITH_SEGMENT = """
 select tiers.*, {segment} as segment
 from tiers_of_day as tiers {join}
+order by tiers.user_id
 """
 HISTORY_COLUMNS = list(dict.fromkeys(JOURNEY_ATTRIBUTES + ["step", "action_date", "status", "reason", "channel", "scheduled_at"]))
 # Only journeys and contacts matter to the next day: skipped users and rendered texts do not.
 HISTORY = f"""
 select {", ".join(HISTORY_COLUMNS)} from recall_actions
 where action_date >= ? and action_date < ? and status <> 'skipped'
+order by action_date, action_id
 """
 # A response is an app session, a click on a recall message or a key action after the journey
-# began, or an open or click the delivery system logged for the journey.
+# began, or an open or click the delivery system logged for the journey. Only what had landed by the
+# planning day counts: a day run again after later days landed (a late event of the day, the next
+# morning's delivery log with the day's opens) must plan what it planned the first time.
 RESPONSES = f"""
 select events.user_id, events.event_time as responded_at
 from stg_events as events
 join awaiting on awaiting.user_id = events.user_id
 where events.event_date >= (select cast(min(journey_started_at) as date) - 1 from awaiting)
-  and events.event_time >= awaiting.journey_started_at and events.event_time < ?
+  and events.event_time >= awaiting.journey_started_at and events.event_time < $known_until
+  and events._landing_date <= $day
   and (events.category in {RESPONSE_CATEGORIES} or events.is_key_action)
 union all
 select touches.user_id, coalesce(touches.clicked_at, touches.opened_at) as responded_at
 from stg_recall_touches as touches
 join awaiting on awaiting.user_id = touches.user_id and starts_with(touches.action_id, awaiting.journey_id)
-where coalesce(touches.clicked_at, touches.opened_at) < ?
+where coalesce(touches.clicked_at, touches.opened_at) < $known_until and touches._landing_date <= $day
 """
 TOP_FEATURE = f"""
 select user_id, feature
@@ -85,7 +92,7 @@ def read_day_inputs(
     state = journey_state(history, library, day)
     con.register("awaiting", awaiting_response(state))
     try:
-        responses = con.execute(RESPONSES, [known_until, known_until]).df()
+        responses = con.execute(RESPONSES, {"known_until": known_until, "day": day}).df()
     finally:
         con.unregister("awaiting")
     inputs = DayInputs(day=day, tiers=tiers, users=con.execute(USERS_AS_OF, [day, day]).df(), history=history,

@@ -296,22 +296,25 @@ def _reachable(chosen: pd.DataFrame, channels: np.ndarray, users: pd.DataFrame |
 
 
 def _usage(chosen: pd.DataFrame, library: StrategyLibrary, users: pd.DataFrame | None) -> pd.DataFrame:
-    """channel and cost of the first step each chosen treatment sends on the send day (null channel
-    when nothing is sent: no treatment, control arm, or a user who cannot be reached on it)."""
+    """Per chosen user: `channel` and `cost` of the first step the chosen treatment would send on the send day
+    (null channel without a treatment, or when its first step's channel is left to an A/B draw), and whether it
+    `sends` (treatment arm and reachable on that channel). Only sends use a budget; the budget cut applies to
+    every choice on the channel whatever its arm (guardrails.fill_channel_limits)."""
     keys = chosen["treatment_key"].astype(object)
     first_channel = {key: _treatment(key, library).first_channel for key in keys.dropna().unique()}
     channels = keys.map(first_channel).to_numpy(dtype=object)
-    sends = (chosen["decision"] == TREAT).to_numpy() & (chosen["arm"] == TREATMENT).to_numpy()
-    sends &= _reachable(chosen, channels, users)
+    treat = (chosen["decision"] == TREAT).to_numpy()
+    channel = np.where(treat, channels, None)
+    sends = treat & (chosen["arm"] == TREATMENT).to_numpy() & _reachable(chosen, channels, users)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
-    channel = np.where(sends, channels, None)
-    return pd.DataFrame({"channel": channel, "cost": pd.Series(channel).map(costs).fillna(0.0).to_numpy(dtype=float)},
-                        index=chosen.index)
+    return pd.DataFrame({"channel": channel, "cost": pd.Series(channel).map(costs).fillna(0.0).to_numpy(dtype=float),
+                         "sends": sends}, index=chosen.index)
 
 
 def _remaining(limits: dict[str, ChannelLimits], used: pd.DataFrame) -> dict[str, ChannelLimits]:
-    """The channels' limits minus what `used` (channel, cost) already takes."""
-    spent = used.dropna(subset=["channel"]).groupby("channel")["cost"].agg(["sum", "size"])
+    """The channels' limits minus what the sends of `used` (channel, cost, sends) already take."""
+    sent = used.loc[used["sends"].astype(bool)] if "sends" in used.columns else used
+    spent = sent.dropna(subset=["channel"]).groupby("channel")["cost"].agg(["sum", "size"])
     out = {}
     for channel, limit in limits.items():
         total, count = (spent.at[channel, "sum"], int(spent.at[channel, "size"])) if channel in spent.index else (0.0, 0)
@@ -327,56 +330,56 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
                   second_chance: bool = True) -> pd.DataFrame:
     """Cut the choices on `contending_basis` (the model's) to the send day's budgets, highest `rank`
     (profit per unit of cost) first, after what the continuing journeys and every other choice use;
-    a user who does not fit gets one second chance on a channel with room left."""
+    a user who does not fit gets one second chance on a channel with room left.
+
+    Every choice on a channel takes part in its cut, control-arm and unreachable ones included (they use nothing,
+    but are cut where a contact would not have fitted): whether a choice is kept never depends on its own arm,
+    so the arms of the journeys that start keep the design's shares (the sample-ratio check expects them)."""
     usage = _usage(chosen, library, inputs.users)
-    sending = usage["channel"].notna().to_numpy()
-    contending = (chosen["basis"] == contending_basis).to_numpy() & sending
+    on_channel = usage["channel"].notna().to_numpy()
+    contending = (chosen["basis"] == contending_basis).to_numpy() & on_channel
     # Rules choices for treatments no model covers yet get what the model's choices leave: a choice with
     # randomized evidence of profit comes before one without (they are then served by priority).
-    deferred = (chosen["reason"] == TREATMENT_NOT_MODELLED).to_numpy() & sending if contending_basis == MODEL \
+    deferred = (chosen["reason"] == TREATMENT_NOT_MODELLED).to_numpy() & on_channel if contending_basis == MODEL \
         else np.zeros(len(chosen), dtype=bool)
     # Exploration takes at most its share of each channel's limits (a random subset of the explorers when they
     # would need more): drawn per user, its cost to today's profit stays the price of learning the operators set.
-    exploring = (chosen["basis"] == EXPLORATION).to_numpy() & sending if contending_basis == MODEL \
+    exploring = (chosen["basis"] == EXPLORATION).to_numpy() & on_channel if contending_basis == MODEL \
         else np.zeros(len(chosen), dtype=bool)
     committed = inputs.committed[["channel", "cost"]] if inputs.committed is not None and len(inputs.committed) else \
         pd.DataFrame({"channel": pd.Series(dtype=object), "cost": pd.Series(dtype=float)})
     limits = _remaining(library.guardrails.channels,
-                        pd.concat([committed, usage.loc[~contending & ~deferred & ~exploring]], ignore_index=True))
+                        pd.concat([committed.assign(sends=True), usage.loc[~contending & ~deferred & ~exploring]],
+                                  ignore_index=True))
+
+    def cut(index: pd.Index, order: pd.Series, within: dict[str, ChannelLimits], priority: object = 0) -> pd.Series:
+        return fill_channel_limits(usage.loc[index].assign(priority=priority, expected_value=order.loc[index].astype(float),
+                                                           user_id=chosen.loc[index, "user_id"]), within)
+
     explore_rejected = pd.Series(dtype=object)
     if exploring.any():
         share = library.economics.decision.exploration_share
-        chosen["_explore_order"] = unit_interval(stable_hash(chosen["user_id"].astype(str), hash_key(
-            library.salt, "explore-order", inputs.day.isoformat())))
+        explore_order = pd.Series(unit_interval(stable_hash(chosen["user_id"].astype(str), hash_key(
+            library.salt, "explore-order", inputs.day.isoformat()))), index=chosen.index)
         quota = {c: ChannelLimits(cost=limit.cost,
                                   daily_budget=None if limit.daily_budget is None else limit.daily_budget * share,
                                   daily_capacity=None if limit.daily_capacity is None else max(1, math.ceil(limit.daily_capacity * share)))
                  for c, limit in limits.items()}
-        index = chosen.index[exploring]
-        explored = fill_channel_limits(usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, "_explore_order"],
-                                                               user_id=chosen.loc[index, "user_id"]), quota)
-        explore_rejected = pd.concat([explored.loc[explored.notna()],
-                                      _controls_below_the_cut(chosen, explored, EXPLORATION, "_explore_order", library)])
+        explored = cut(chosen.index[exploring], explore_order, quota)
+        explore_rejected = explored.loc[explored.notna()]
         limits = _remaining(limits, usage.loc[explored.index[explored.isna()]])
-        chosen = chosen.drop(columns=["_explore_order"])
     before_model = limits
 
-    def fill(index: pd.Index) -> pd.Series:
-        contenders = usage.loc[index].assign(priority=0, expected_value=chosen.loc[index, rank].astype(float),
-                                             user_id=chosen.loc[index, "user_id"])
-        return fill_channel_limits(contenders, limits)
-
-    cut = fill(chosen.index[contending])
-    limits = _remaining(limits, usage.loc[cut.index[cut.isna()]])
-    rejected = pd.concat([cut.loc[cut.notna()], _controls_below_the_cut(chosen, cut, contending_basis, rank, library)])
+    first = cut(chosen.index[contending], chosen[rank], limits)
+    limits = _remaining(limits, usage.loc[first.index[first.isna()]])
+    rejected = first.loc[first.notna()]
     if len(rejected) and second_chance:
-        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"]), min_profit,
-                               inputs.day + timedelta(days=1))
+        retry = _second_choice(chosen.loc[rejected.index], pairs, library, set(usage.loc[rejected.index, "channel"].dropna()),
+                               min_profit, inputs.day + timedelta(days=1))
         if len(retry):
             chosen.loc[retry.index, retry.columns] = retry
             usage.loc[retry.index] = _usage(chosen.loc[retry.index], library, inputs.users)
-            sending = retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()]
-            again = fill(sending)
+            again = cut(retry.index[usage.loc[retry.index, "channel"].notna().to_numpy()], chosen[rank], limits)
             rejected = pd.concat([rejected.drop(retry.index), again.loc[again.notna()]])
     rejected = pd.concat([rejected, explore_rejected])
     if deferred.any():
@@ -384,38 +387,14 @@ def _fill_budgets(chosen: pd.DataFrame, pairs: pd.DataFrame, inputs: DecisionInp
             & ~chosen.index.isin(rejected.index)
         waiting = chosen.index[deferred]
         priority = chosen.loc[waiting, "strategy_id"].map({s.id: s.priority for s in library.strategies})
-        late = fill_channel_limits(usage.loc[waiting].assign(priority=priority.to_numpy(), expected_value=0.0,
-                                                             user_id=chosen.loc[waiting, "user_id"]),
-                                   _remaining(before_model, usage.loc[served]))
+        late = cut(waiting, pd.Series(0.0, index=chosen.index), _remaining(before_model, usage.loc[served]),
+                   priority=priority.to_numpy())
         rejected = pd.concat([rejected, late.loc[late.notna()]])
     if len(rejected):
         chosen.loc[rejected.index, "decision"] = NO_TREATMENT
         chosen.loc[rejected.index, "reason"] = rejected.to_numpy()
         chosen.loc[rejected.index, ["strategy_id", "treatment_key", "arm"]] = None
     return chosen
-
-
-def _controls_below_the_cut(chosen: pd.DataFrame, cut: pd.Series, contending_basis: str, rank: str,
-                            library: StrategyLibrary) -> pd.Series:
-    """Control-arm choices ranked at or below the first treated choice a channel could not serve, with that
-    channel's reason. Controls use no budget, but their arm must stand for the treated users it is compared
-    with: kept whatever the budget, they would be the whole ranking against its top (a biased control, and
-    journeys that occupy users for nothing)."""
-    rejected = cut.loc[cut.notna()]
-    controls = chosen.index[(chosen["basis"] == contending_basis).to_numpy() & (chosen["decision"] == TREAT).to_numpy()
-                            & (chosen["arm"] == CONTROL).to_numpy()]
-    if rejected.empty or controls.empty:
-        return pd.Series(dtype=object)
-    first_channel = {key: _treatment(key, library).first_channel for key in chosen.loc[controls, "treatment_key"].unique()}
-    channel_of = chosen.loc[controls, "treatment_key"].map(first_channel)
-    rejected_channel = chosen.loc[rejected.index, "treatment_key"].map(
-        {key: _treatment(key, library).first_channel for key in chosen.loc[rejected.index, "treatment_key"].unique()})
-    out = pd.Series(dtype=object)
-    for channel, index in rejected.index.groupby(rejected_channel.to_numpy()).items():
-        line = chosen.loc[index, rank].astype(float).max()  # the best-ranked treated choice that did not fit
-        below = controls[(channel_of == channel).to_numpy() & (chosen.loc[controls, rank].astype(float) <= line).to_numpy()]
-        out = pd.concat([out, pd.Series(rejected.loc[index].iloc[0], index=below, dtype=object)])
-    return out
 
 
 def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: StrategyLibrary, full: set[str],

@@ -277,12 +277,15 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("roi_30d", "DOUBLE", "(incremental_revenue_30d - cost) / cost; null without cost."),
             ("incremental_revenue_90d", "DOUBLE", "ltv_90d_lift x treatment users."),
             ("roi_90d", "DOUBLE", "(incremental_revenue_90d - cost) / cost; null without cost."),
-            ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: chi-square p-value of each campaign's treatment, "
+            ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: p-value of each campaign's treatment, "
              "strategy-holdout and global-holdout journeys against the design's shares (1-g)(1-h), (1-g)h and g (h the "
              "strategy's holdout_share, g the global holdout share); for journeys only the delivery log knows, control "
              "against g + (1-g)h (a strategy not in the library: its pooled control share); programme rows: the global "
-             "holdout against g; variant contrasts: the pair against the variants' shares. Statistics and degrees of "
-             "freedom are summed over pooled strata; step_variant and channel rows carry their campaign's value."),
+             "holdout against g; variant contrasts: the pair against the variants' shares. A later (not first) journey "
+             "outside the global holdout counts against 1-h and h; a later journey of a global-holdout user is only "
+             "checked to be in the global holdout (1 where the design leaves a single split). Chi-square when every expected group has at least 5 journeys, else the exact multinomial test; "
+             "pooled cohorts are tested on their pooled groups against the sum of their journeys' probabilities; "
+             "step_variant and channel rows carry their campaign's value."),
             ("srm_alarm", "BOOLEAN", "srm_p_value < 0.001: the split is implausible under the design."),
             ("trustworthy", "BOOLEAN", "Not srm_alarm: read the lifts only where true."),
             ("small_cohort", "BOOLEAN", "An arm has fewer than 100 journeys: the interval is shown but only indicative."),

@@ -1,0 +1,149 @@
+"""The sample-ratio check alarms on a broken assignment and stays quiet on a correct one: every targeting path
+(rules, churn risk, expected profit with its exploration, second chance and deferred rules choices) starts
+journeys whose arms keep the design's shares, however the budgets cut, and the check keeps its level on the small
+campaigns and pooled cohorts of a daily loop."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from orchestration.measurement.lift import srm_p_value
+from orchestration.measurement.metrics import SRM_ALPHA, cohort_metrics
+from orchestration.recall import DayInputs, finalize, propose
+from orchestration.uplift.planning import decider
+from tests.uplift_fixtures import TIGHT_BUDGETS, budget_world, spread_scorer, uplift_library
+
+DAY = date(2026, 4, 1)
+H, G = 0.2, 0.05  # the fixture library's strategy holdouts and global holdout
+
+
+def _shares(h: float, g: float, n: int) -> np.ndarray:
+    return np.tile([(1 - g) * (1 - h), (1 - g) * h, g], (n, 1))
+
+
+def test_the_exact_check_keeps_its_level_where_the_chi_square_does_not() -> None:
+    rng = np.random.default_rng(4)
+    # Campaigns of 8 journeys with a 5% global holdout expect 0.4 global journeys: Pearson's chi-square alarms on
+    # about 9 correct campaigns in a thousand at p < 0.001; the exact multinomial test on at most one.
+    counts = rng.multinomial(8, _shares(0.15, G, 1)[0], size=20_000)
+    p = srm_p_value(counts, _shares(0.15, G, len(counts)))
+    assert (p < SRM_ALPHA).mean() <= 0.0015
+    expected = 8 * _shares(0.15, G, 1)
+    pearson = stats.chi2.sf(((counts - expected) ** 2 / expected).sum(axis=1), 2)
+    assert (pearson < SRM_ALPHA).mean() > 0.005
+    # Two groups: the exact test is the binomial test; large samples use the chi-square.
+    assert srm_p_value(np.array([[17, 3]]), np.array([[0.95, 0.05]]))[0] == pytest.approx(stats.binomtest(3, 20, 0.05).pvalue)
+    big = np.array([[8_500, 1_500, 0]])
+    assert srm_p_value(big, np.array([[0.85, 0.15, 0.0]]))[0] == pytest.approx(1.0)
+    # A group the design rules out, an unknown design and a broken split.
+    assert srm_p_value(np.array([[10, 0, 1]]), np.array([[0.9, 0.1, 0.0]]))[0] == 0.0
+    assert np.isnan(srm_p_value(np.array([[10, 1, 0]]), np.array([[np.nan, np.nan, np.nan]]))[0])
+    assert srm_p_value(np.array([[60, 40, 5]]), _shares(0.15, G, 1))[0] < SRM_ALPHA
+
+
+def _many_small_campaigns(strategies: int, days: int, per_day: int, h: float, g: float, seed: int) -> pd.DataFrame:
+    """Journeys of `strategies` strategies over `days` days, `per_day` each, split as the planner splits them."""
+    rng = np.random.default_rng(seed)
+    n = strategies * days * per_day
+    held_global = rng.random(n) < g
+    held = ~held_global & (rng.random(n) < h)
+    treated = ~held_global & ~held
+    woke = rng.random(n) < 0.2
+    return pd.DataFrame({
+        "action_id": [f"j{i}" for i in range(n)], "user_id": [f"u{i}" for i in range(n)],
+        "strategy_id": np.repeat([f"s{k:03d}" for k in range(strategies)], days * per_day),
+        "assignment_date": np.tile(np.repeat([DAY + timedelta(days=d) for d in range(days)], per_day), strategies),
+        "arm": np.where(treated, "treatment", "control"), "holdout": np.select([held_global, held], ["global", "strategy"], None),
+        "source": "decisions", "first_journey": True, "lifecycle_stage": "at_risk", "woke_up": woke,
+        "repurchased_30d": woke, "revenue_30d": woke * 20.0, "second_churned": pd.array([pd.NA] * n, dtype="boolean"),
+    })
+
+
+def test_pooled_cohorts_of_small_campaigns_do_not_alarm_on_a_correct_design() -> None:
+    # A daily loop's campaigns after the first days are small: 300 strategies x 30 days x 3 journeys. Summing each
+    # campaign's chi-square over a pooled cohort alarmed on a few percent of correct cohorts.
+    outcomes = _many_small_campaigns(300, 30, 3, 0.15, G, seed=8)
+    design = {"design_control_share": {f"s{k:03d}": 0.15 for k in range(300)}, "global_holdout_share": G}
+    metrics = cohort_metrics(outcomes, DAY + timedelta(days=60), **design)
+    treated = metrics[metrics["arm"] == "treatment"]
+    for level in ("week", "overall", "campaign"):
+        rows = treated[(treated["cohort_level"] == level) & (treated["strategy_id"] != "all")]
+        assert len(rows) >= 300 and rows["srm_p_value"].notna().all()
+        assert rows["srm_alarm"].sum() <= 2, (level, rows["srm_alarm"].sum())
+    # A broken assignment is still caught when pooled: one strategy's treatment partly moved to its holdout.
+    broken = outcomes.copy()
+    mine = broken.index[(broken["strategy_id"] == "s000") & (broken["arm"] == "treatment")]
+    moved = mine[::3]
+    broken.loc[moved, ["arm", "holdout"]] = ["control", "strategy"]
+    again = cohort_metrics(broken, DAY + timedelta(days=60), **design)
+    row = again[(again["cohort_level"] == "overall") & (again["arm"] == "treatment") & (again["strategy_id"] == "s000")]
+    assert len(row) == 1 and row["srm_alarm"].all()
+
+
+def test_later_journeys_of_global_holdout_users_are_no_part_of_the_design() -> None:
+    # A working programme leaves global holdout users at risk more often than the treated: at later journeys they
+    # are more than g of a strategy's journeys (here 15%), which is no fault of the assignment. The strategy's own
+    # draw is fresh for every journey, so treatment and strategy holdout keep 1-h : h among the others.
+    first = _many_small_campaigns(1, 1, 4000, H, G, seed=5)
+    later = _many_small_campaigns(1, 1, 2000, H, 0.15, seed=6).assign(first_journey=False, action_id=lambda f: "l" + f["action_id"])
+    design = {"design_control_share": {"s000": H}, "global_holdout_share": G}
+    campaign = lambda m: m[(m["cohort_level"] == "campaign") & (m["arm"] == "treatment")].iloc[0]  # noqa: E731
+    row = campaign(cohort_metrics(pd.concat([first, later], ignore_index=True), DAY + timedelta(days=40), **design))
+    assert not row["srm_alarm"] and row["srm_p_value"] > 0.01
+    # Counted against g, the same journeys alarm.
+    counted = later.assign(first_journey=True)
+    assert campaign(cohort_metrics(pd.concat([first, counted], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
+    # Later journeys of global holdout users are in the global holdout by rule: with the treated journeys of the
+    # same day they are no evidence against the draw, and a campaign of them alone has no draw to test (p = 1).
+    held = later.loc[later["holdout"] == "global"]
+    treated_and_held = pd.concat([later.loc[later["arm"] == "treatment"], held], ignore_index=True)
+    assert campaign(cohort_metrics(treated_and_held, DAY + timedelta(days=40), **design))["srm_alarm"]  # no holdout: h broken
+    rows = cohort_metrics(held, DAY + timedelta(days=40), **design)
+    assert (rows.loc[rows["cohort_level"] == "campaign", "srm_p_value"] == 1.0).all()
+    # A strategy without a holdout (a service message): its later journeys must all be treated, and are.
+    service = later.loc[later["arm"] == "treatment"]
+    assert campaign(cohort_metrics(service, DAY + timedelta(days=40), **(design | {"design_control_share": {"s000": 0.0}})))["srm_p_value"] == 1.0
+    # A broken draw at later journeys (twice the holdout) is caught.
+    broken = _many_small_campaigns(1, 1, 2000, 2 * H, 0.15, seed=6).assign(first_journey=False, action_id=lambda f: "l" + f["action_id"])
+    assert campaign(cohort_metrics(pd.concat([first, broken], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
+
+
+# --- the planner: every path keeps the design's shares ----------------------------------------------------------
+
+def _plan(policy: str, lib, scorer=None) -> pd.DataFrame:
+    tiers, profiles = budget_world()
+    inputs = DayInputs(day=DAY, tiers=tiers, users=profiles, vertical="ecommerce")
+    return finalize(propose(inputs, lib, decide=decider(policy, DAY, "ecommerce", lib, profiles, scorer)), inputs, lib)
+
+
+def _srm_by_strategy(journeys: pd.DataFrame, lib) -> dict[str, float]:
+    out = {}
+    for strategy_id, rows in journeys.groupby("strategy_id"):
+        counts = np.array([[(rows["arm"] == "treatment").sum(), (rows["holdout"] == "strategy").sum(),
+                            (rows["holdout"] == "global").sum()]])
+        h = lib.get(strategy_id).holdout_share
+        out[strategy_id] = float(srm_p_value(counts, _shares(h, lib.global_holdout_share, 1))[0])
+    return out
+
+
+@pytest.mark.parametrize("policy, exploration, modelled", [
+    ("uplift", "0.2", ("coupon_ab/1=big", "coupon_ab/1=small", "pack", "care")),  # model cut, exploration, second chance
+    ("uplift", "0.0", ("care",)),  # rules choices for treatments no model covers, served after the model's
+    ("risk", "0.0", ()),           # budgets filled by churn probability
+    ("rules", "0.0", ()),          # first match by priority; the planner's guardrails cut after assignment
+])
+def test_every_targeting_path_starts_journeys_in_the_design_shares(policy, exploration, modelled) -> None:
+    lib = uplift_library(**TIGHT_BUDGETS, **{"decision: {exploration_share: 0.0}": f"decision: {{exploration_share: {exploration}}}"})
+    plan = _plan(policy, lib, spread_scorer(modelled) if modelled else None)
+    journeys = plan.loc[plan["step"] == 1]
+    # The budgets bound (users were cut before or after assignment) and journeys were started.
+    assert len(journeys) > 500
+    cut = plan.loc[plan["reason"].isin(["over_capacity", "over_budget"])]
+    assert len(cut) > 500 and (cut["status"] == ("cancelled" if policy == "rules" else "skipped")).all()
+    p_values = _srm_by_strategy(journeys, lib)
+    assert len(p_values) >= 2 and min(p_values.values()) > SRM_ALPHA, p_values
