@@ -71,18 +71,24 @@ qualify row_number() over (partition by user_id order by count(*) desc, feature)
 """
 
 
+def tier_segment_sql(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The `segment` column and `join` of a query over `user_risk_tiers as tiers` that adds each user's segment of
+    the tier day (null where the warehouse has no segments yet)."""
+    if not table_exists(con, "user_segments"):
+        return {"segment": "null", "join": ""}
+    return {"segment": "segments.segment",
+            "join": "left join user_segments as segments on segments.user_id = tiers.user_id "
+                    "and segments.segment_date = tiers.tier_date"}
+
+
 def read_day_inputs(
     con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str, engine: Engine | None = None
 ) -> tuple[DayInputs, pd.DataFrame]:
     """The day's inputs, and the journey state folded from the history (folded once, used twice). The
     day's tiers come through `engine` (the warehouse's DuckDB by default)."""
-    has_segments = table_exists(con, "user_segments")
     con.register("tiers_of_day", read_day(engine or DuckDBEngine(con), "user_risk_tiers", day))
     try:
-        tiers = con.execute(TIERS_WITH_SEGMENT.format(
-            segment="segments.segment" if has_segments else "null",
-            join="left join user_segments as segments on segments.user_id = tiers.user_id "
-                 "and segments.segment_date = tiers.tier_date" if has_segments else "")).df()
+        tiers = con.execute(TIERS_WITH_SEGMENT.format(**tier_segment_sql(con))).df()
     finally:
         con.unregister("tiers_of_day")
     history = pd.DataFrame(columns=HISTORY_COLUMNS)

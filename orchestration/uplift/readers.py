@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.recall.library import StrategyLibrary
+from orchestration.recall.readers import tier_segment_sql
 from orchestration.uplift.training import OUTCOMES, training_frame
 from orchestration.warehouse.io import table_exists
 
@@ -47,11 +48,7 @@ def read_training(con: duckdb.DuckDBPyConnection, library: StrategyLibrary, thro
     try:
         outcomes = con.execute(OUTCOMES_SQL).df() if table_exists(con, "recall_outcomes") else \
             pd.DataFrame(columns=["journey_id", "wake_up_window_days", *OUTCOME_COLUMNS.split(", ")])
-        has_segments = table_exists(con, "user_segments")
-        features = con.execute(FEATURES.format(
-            segment="segments.segment" if has_segments else "null",
-            join="left join user_segments as segments on segments.user_id = tiers.user_id "
-                 "and segments.segment_date = tiers.tier_date" if has_segments else "")).df()
+        features = con.execute(FEATURES.format(**tier_segment_sql(con))).df()
     finally:
         con.unregister("training_journeys")
     features = features.sort_values(["tier_date", "user_id"], kind="stable").reset_index(drop=True)
