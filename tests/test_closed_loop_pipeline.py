@@ -87,6 +87,10 @@ def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assign
     assert _query(settings, "select count(*) as n from recall_outcomes where holdout = 'global'")["n"].iloc[0] > 0
     # A broken assignment: one campaign's treatment journeys partly moved to its holdout.
     outcomes = _query(settings, "select * from recall_outcomes where source = 'decisions'")
+    # Each decided journey carries the design it was assigned under, from recall_actions to the outcomes.
+    holdout = outcomes["strategy_id"].map({s.id: s.holdout_share for s in library.strategies})
+    assert (outcomes["design_holdout_share"] == holdout).all()
+    assert (outcomes["design_global_holdout_share"] == library.global_holdout_share).all()
     biggest = outcomes[outcomes["arm"] == "treatment"].groupby(["strategy_id", "assignment_date"]).size().idxmax()
     mine = (outcomes["strategy_id"] == biggest[0]) & (outcomes["assignment_date"] == biggest[1])
     moved = outcomes[mine & (outcomes["arm"] == "treatment")].sample(frac=0.3, random_state=0).index

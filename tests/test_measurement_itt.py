@@ -78,7 +78,11 @@ def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
              action_date=A - timedelta(days=21)),
         dict(action_id="j_2_1", journey_id="j_2", step=1, user_id="u2", arm="treatment", holdout=None, channel="push",
              variant="default", status="cancelled", journey_started_at=start, action_date=A - timedelta(days=1)),
-    ]).assign(strategy_id="s", lifecycle_stage="at_risk", value_tier="high", segment="social_driven")
+    ]).assign(strategy_id="s", lifecycle_stage="at_risk", value_tier="high", segment="social_driven",
+              # j_1 recorded the design it was assigned under (its tested step's variant had a 30% share); the
+              # others are older rows, written before the design was recorded.
+              design_holdout_share=[0.1, 0.1, None, None], design_global_holdout_share=[0.05, 0.05, None, None],
+              design_variant_share=[None, 0.3, None, None])
     touches = pd.DataFrame([
         dict(touch_id="t1", action_id="j_1_1", user_id="u1", step=1, scheduled_at=TS(A) + pd.Timedelta(hours=10)),
         dict(touch_id="t2", action_id="j_2", user_id="u2", step=1, scheduled_at=TS(A) + pd.Timedelta(hours=10)),
@@ -105,6 +109,10 @@ def test_log_rows_join_their_journey_by_journey_or_step_id(tmp_path) -> None:
     assert set(decided.index) == {"j_1", "j_2"}  # j_0 started before the range
     assert decided.loc["j_1", "step_variant"] == "sms_b" and decided.loc["j_1", "first_journey"]
     assert not decided.loc["j_2", "first_journey"]  # u2's first journey was j_0
+    # The design each journey recorded; null where it was not recorded.
+    design = ["design_holdout_share", "design_global_holdout_share", "design_variant_share"]
+    assert decided.loc["j_1", design].tolist() == pytest.approx([0.1, 0.05, 0.3])
+    assert decided.loc["j_2", design].isna().all()
     # The log's step id (j_1_1) and journey id (j_2) both land on their journey; a_9 is known to the log only.
     assert set(inputs.touches["action_id"]) == {"j_1", "j_2", "a_9"}
     alone = inputs.touches.set_index("action_id").loc["a_9"]

@@ -62,6 +62,23 @@ def test_a_warehouse_of_the_previous_version_is_brought_to_the_documented_schema
     assert set(PREVIOUS_SCHEMA) | TABLES_NEW_SINCE_PREVIOUS | {"restricted.recall_messages"} == set(TABLES)
 
 
+def test_the_design_columns_come_to_a_version_4_warehouse_with_its_history_unrecorded():
+    # A warehouse upgraded from version 4 keeps its decisions and outcomes; the shares their journeys were assigned
+    # under were not recorded, so they stay null (the sample-ratio check then falls back to the library's).
+    con = duckdb.connect()
+    create_previous_schema(con)
+    migrate(con, [m for m in MIGRATIONS if m.version <= 4])
+    con.execute("insert into recall_actions (action_id, journey_id, step, action_date, user_id, arm, status) "
+                "values ('j_1_1', 'j_1', 1, '2026-01-03', 'u1', 'control', 'holdout')")
+    con.execute("insert into recall_outcomes (action_id, user_id, arm, assignment_date) "
+                "values ('j_1', 'u1', 'control', '2026-01-04')")
+    assert migrate(con).applied == (5,)
+    design = "design_holdout_share, design_global_holdout_share, design_variant_share"
+    for table in ("recall_actions", "recall_outcomes"):
+        assert table_columns(con, table) == documented(table), table
+        assert con.execute(f"select user_id, {design} from {table}").fetchall() == [("u1", None, None, None)]
+
+
 def test_pending_migrations_run_once_in_version_order_and_are_logged():
     con = duckdb.connect()
     con.execute("create table user_segments (segment_date date, user_id varchar, segment varchar)")

@@ -243,6 +243,30 @@ def test_control_journeys_are_never_sent_and_occupy_the_user() -> None:
     assert not outbox(actions)["user_id"].isin(actions.loc[held, "user_id"]).any()
 
 
+def test_every_step_of_a_journey_records_the_design_it_was_assigned_under() -> None:
+    # The operator changes the holdout shares after day 1: journeys started on day 1 keep recording day 1's shares on
+    # their later steps (treatment, control, cancelled); journeys started on day 2 record day 2's.
+    before = library(**{"global_holdout_share: 0.0": "global_holdout_share: 0.02"})
+    after = library(**{"global_holdout_share: 0.0": "global_holdout_share: 0.1", "holdout_share: 0.1": "holdout_share: 0.4"})
+    tiers, users = random_world(3000)
+    newcomers, their_users = (frame.assign(user_id="n" + frame["user_id"]) for frame in random_world(3000, seed=8))
+    day1 = _plan(tiers, users, before)
+    day2 = _plan(pd.concat([tiers, newcomers]), pd.concat([users, their_users]), after, DAY + timedelta(days=1), history=day1)
+    plan = pd.concat([day1, day2], ignore_index=True)
+    journeys = plan[plan["journey_id"].notna()]
+    started = journeys.groupby("journey_id")["action_date"].transform("min")
+    for lib, rows in ((before, journeys[started == DAY]), (after, journeys[started > DAY])):
+        assert len(rows) > 500 and {"queued", "holdout", "cancelled"} <= set(rows["status"])
+        holdout = rows["strategy_id"].map({s.id: s.holdout_share for s in lib.strategies})
+        assert (rows["design_holdout_share"] == holdout).all() and (rows["design_global_holdout_share"] == lib.global_holdout_share).all()
+    later = journeys[(started == DAY) & (journeys["step"] > 1)]
+    assert len(later) > 50 and set(later["status"]) >= {"queued", "cancelled"} and (later["strategy_id"] == "vip").all()
+    assert (later["design_holdout_share"] == 0.1).all() and (later["design_global_holdout_share"] == 0.02).all()
+    assert plan.loc[plan["status"] == "skipped", ["design_holdout_share", "design_global_holdout_share"]].isna().all().all()
+    # No step of this library is A/B tested: no variant share to record.
+    assert plan["design_variant_share"].isna().all()
+
+
 # --- guardrails at their boundaries --------------------------------------------------------------
 
 

@@ -113,6 +113,66 @@ def test_later_journeys_of_global_holdout_users_are_no_part_of_the_design() -> N
     assert campaign(cohort_metrics(pd.concat([first, broken], ignore_index=True), DAY + timedelta(days=40), **design))["srm_alarm"]
 
 
+# --- the design each journey was assigned under ----------------------------------------------------------------
+
+AS_OF = DAY + timedelta(days=40)
+
+
+def _treated(metrics: pd.DataFrame, *levels: str) -> pd.DataFrame:
+    return metrics[metrics["cohort_level"].isin(levels) & (metrics["arm"] == "treatment") & (metrics["strategy_id"] != "all")]
+
+
+def test_journeys_are_checked_against_the_holdout_shares_they_were_assigned_under() -> None:
+    # Two weeks of campaigns assigned with a 50% strategy holdout; then the operator cut the library's share to 10%.
+    assigned = _many_small_campaigns(3, 14, 200, 0.5, G, seed=11).assign(design_holdout_share=0.5, design_global_holdout_share=G)
+    now = {"design_control_share": {f"s{k:03d}": 0.1 for k in range(3)}, "global_holdout_share": G}
+    levels = ("campaign", "week", "overall")
+    rows = _treated(cohort_metrics(assigned, AS_OF, **now), *levels)
+    assert len(rows) >= 3 * 14 and rows["srm_p_value"].notna().all() and not rows["srm_alarm"].any()
+    # Checked against the library as it is now (the shares not recorded), every campaign alarms: a false alarm.
+    unrecorded = assigned.drop(columns=["design_holdout_share", "design_global_holdout_share"])
+    assert _treated(cohort_metrics(unrecorded, AS_OF, **now), *levels)["srm_alarm"].all()
+    # The recorded design still catches a broken assignment: journeys recorded at 50% but split at 10%.
+    broken = _many_small_campaigns(3, 14, 200, 0.1, G, seed=11).assign(design_holdout_share=0.5, design_global_holdout_share=G)
+    assert _treated(cohort_metrics(broken, AS_OF, **now), "campaign")["srm_alarm"].all()
+    # Only journeys that recorded nothing (older decisions) fall back to the library's current share: a week of them
+    # assigned at 10%, pooled with a week recorded at 50%, is no alarm.
+    older = _many_small_campaigns(3, 7, 200, 0.1, G, seed=12)
+    mixed = pd.concat([older, assigned[assigned["assignment_date"] >= DAY + timedelta(days=7)]], ignore_index=True)
+    pooled = _treated(cohort_metrics(mixed, AS_OF, **now), "campaign", "overall")
+    assert (pooled["cohort_level"] == "overall").sum() == 3 and pooled["srm_p_value"].notna().all()
+    assert not pooled["srm_alarm"].any()
+
+
+def test_journeys_are_checked_against_the_global_holdout_share_they_were_assigned_under() -> None:
+    # Assigned with a 10% global holdout, which the operator has since switched off.
+    assigned = _many_small_campaigns(2, 7, 300, H, 0.1, seed=13).assign(design_holdout_share=H, design_global_holdout_share=0.1)
+    now = {"design_control_share": {"s000": H, "s001": H}, "global_holdout_share": 0.0}
+    metrics = cohort_metrics(assigned, AS_OF, **now)
+    programme = metrics["cohort_level"].str.startswith("programme") & (metrics["arm"] == "treatment")
+    rows = pd.concat([_treated(metrics, "campaign", "week"), metrics[programme]])
+    assert {"campaign", "week", "programme_week", "programme_overall"} == set(rows["cohort_level"])
+    assert rows["srm_p_value"].notna().all() and not rows["srm_alarm"].any()
+    # Against the library now, a global holdout is a group the design rules out: every campaign alarms.
+    unrecorded = assigned.drop(columns=["design_global_holdout_share"])
+    assert _treated(cohort_metrics(unrecorded, AS_OF, **now), "campaign")["srm_alarm"].all()
+
+
+def test_variant_contrasts_are_checked_against_the_recorded_variant_shares() -> None:
+    # A step tested 80 / 20 when the journeys were assigned; the library splits it 50 / 50 now.
+    outcomes = _many_small_campaigns(1, 5, 2000, H, G, seed=14)
+    treated = (outcomes["arm"] == "treatment").to_numpy()
+    big = np.random.default_rng(15).random(len(outcomes)) < 0.8
+    outcomes["step_variant"] = np.where(treated, np.where(big, "big", "small"), None)
+    outcomes["design_variant_share"] = np.where(treated, np.where(big, 0.8, 0.2), np.nan)
+    now = {"design_control_share": {"s000": H}, "global_holdout_share": G,
+           "variant_shares": {("s000", "big"): 0.5, ("s000", "small"): 0.5}}
+    levels = ("variant_contrast", "variant_contrast_overall")
+    rows = _treated(cohort_metrics(outcomes, AS_OF, **now), *levels)
+    assert len(rows) == 6 and rows["srm_p_value"].notna().all() and not rows["srm_alarm"].any()
+    assert _treated(cohort_metrics(outcomes.drop(columns=["design_variant_share"]), AS_OF, **now), *levels)["srm_alarm"].all()
+
+
 # --- the planner: every path keeps the design's shares ----------------------------------------------------------
 
 def _plan(policy: str, lib, scorer=None) -> pd.DataFrame:
@@ -147,3 +207,14 @@ def test_every_targeting_path_starts_journeys_in_the_design_shares(policy, explo
     assert len(cut) > 500 and (cut["status"] == ("cancelled" if policy == "rules" else "skipped")).all()
     p_values = _srm_by_strategy(journeys, lib)
     assert len(p_values) >= 2 and min(p_values.values()) > SRM_ALPHA, p_values
+    # Every path records the design in force on every journey it starts (treatment, control, cancelled), none on
+    # the users it skipped, and the share of each A/B step's variant.
+    holdout = plan["strategy_id"].map({s.id: s.holdout_share for s in lib.strategies})
+    started = plan["journey_id"].notna()
+    assert (plan.loc[started, "design_holdout_share"] == holdout[started]).all()
+    assert (plan.loc[started, "design_global_holdout_share"] == lib.global_holdout_share).all()
+    assert plan.loc[~started, ["design_holdout_share", "design_global_holdout_share"]].isna().all().all()
+    tested = started & (plan["strategy_id"] == "coupon_ab") & (plan["arm"] == "treatment")
+    shares = {v.id: v.share for v in lib.get("coupon_ab").steps[0].variants}
+    assert tested.any() and (plan.loc[tested, "design_variant_share"] == plan.loc[tested, "variant"].map(shares)).all()
+    assert plan.loc[~tested, "design_variant_share"].isna().all()

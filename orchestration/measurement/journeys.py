@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from orchestration.measurement.outcomes import DESIGN_COLUMNS
+
 TOUCH_COLUMNS = [
     "action_id", "user_id", "strategy_id", "arm", "lifecycle_stage",
     "scheduled_at", "sent_at", "opened_at", "clicked_at", "cost",
@@ -18,9 +20,10 @@ TOUCH_COLUMNS = [
 OPTIONAL_TOUCH_COLUMNS = ["step", "status", "channel", "coupon_code", "coupon_value"]
 # Optional per-journey attributes carried from the first row (cohort dimensions).
 ATTRIBUTE_COLUMNS = ["value_tier", "segment"]
-# Per-journey columns the decisions give (readers.DECISIONS), beyond TOUCH_COLUMNS' identity.
+# Per-journey columns the decisions give (readers.DECISIONS), beyond TOUCH_COLUMNS' identity; the design columns
+# are optional (null: not recorded).
 DECISION_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "lifecycle_stage",
-                    "value_tier", "segment", "channel", "step_variant", "first_journey"]
+                    "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS]
 FUNNEL = ["sent", "delivered", "opened", "clicked", "cost"]
 NO_BENEFIT = "no_coupon"
 
@@ -106,9 +109,11 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     logged = _fold(rows.loc[~in_decisions])
     logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
     logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
+    logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
 
     funnel = _fold(rows.loc[in_decisions])[["action_id", *FUNNEL, "coupon_code"]] if in_decisions.any() else \
         pd.DataFrame(columns=["action_id", *FUNNEL, "coupon_code"])
+    decided = decided.reindex(columns=list(dict.fromkeys([*decided.columns, *DECISION_COLUMNS])))
     chosen = decided.loc[pd.to_datetime(decided["assignment_date"]).dt.date <= as_of, DECISION_COLUMNS]
     from_decisions = chosen.merge(funnel, on="action_id", how="left").assign(source="decisions")
     for column in ("sent", "delivered", "opened", "clicked"):
@@ -123,6 +128,7 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     for column in ["channel", "coupon_code", "holdout", "step_variant", *ATTRIBUTE_COLUMNS]:
         journeys[column] = journeys[column].astype(object).where(journeys[column].notna(), None)
     journeys["first_journey"] = journeys["first_journey"].astype("boolean")
+    journeys[DESIGN_COLUMNS] = journeys[DESIGN_COLUMNS].apply(pd.to_numeric, errors="coerce").astype(float)
     journeys["cost"] = journeys["cost"].astype(np.float64)
     for column in ("sent", "delivered", "opened", "clicked"):
         journeys[column] = journeys[column].astype(bool)

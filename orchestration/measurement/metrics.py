@@ -1,7 +1,8 @@
 """Cohort metrics for recall_metrics: per cohort (see cohorts.py) and arm the funnel, outcome rates,
 second churn among returned journeys, cost and coupon redemption; on treatment rows the lift over
 control with Welch 95% intervals, p-values, the CUPED-adjusted lift, incremental revenue, ROI and a
-sample-ratio-mismatch check against the design (strategy holdout, global holdout, variant shares).
+sample-ratio-mismatch check against the design each journey was assigned under (strategy holdout, global holdout,
+variant shares).
 Cohorts that pool several campaigns (week, overall, programme) combine per-stratum lifts weighted by
 treatment users, so campaigns with different holdout shares never bias each other."""
 
@@ -18,7 +19,7 @@ from orchestration.measurement.cohorts import (
     expand_cohorts,
 )
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
-from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
+from orchestration.measurement.outcomes import DESIGN_COLUMNS, LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
 
 ALL_STAGES = ALL
 SRM_ALPHA = 0.001  # a cohort's split is implausible under its design below this p-value
@@ -90,6 +91,8 @@ def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
         if column not in frame:
             frame[column] = None
     frame["first_journey"] = frame["first_journey"].astype("boolean") if "first_journey" in frame else pd.NA
+    for column in DESIGN_COLUMNS:  # the design each journey was assigned under; NaN: not recorded
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float) if column in frame else np.nan
     return frame
 
 
@@ -193,6 +196,9 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     journey was assigned (NaN where the design is unknown), whether the design is known, and whether the row's
     group was drawn at random (the rows that are not are only checked to be in the group the design fixes).
 
+    The design is the one each journey recorded (design_holdout_share h, design_global_holdout_share g,
+    design_variant_share); where a share was not recorded (older decisions, journeys only the delivery log knows)
+    the library's current one stands in (design_control_share, global_share, variant_shares).
     Strategy cohorts, journeys of the decisions: a user's first journey is treatment, strategy holdout or global
     holdout with (1-g)(1-h), (1-g)h and g; a later journey outside the global holdout is treatment or strategy
     holdout with 1-h and h (the strategy's draw is fresh for every journey), and a later journey of a global
@@ -201,18 +207,19 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     design's): it is checked to be there and takes no part in the test of the draws.
     Journeys known only to the delivery log: control against g + (1-g)h (a strategy not in the design: its
     pooled control share, a homogeneity check). Programme cohorts (first journeys): the global holdout against
-    g. Variant contrasts: the variant against its share of the pair, when variant_shares knows both."""
+    g. Variant contrasts: the variant against its share of the pair."""
     n = len(long)
     kind = long["cohort_level"].map(KIND).to_numpy(dtype=object)
     strategy = long["s_strategy"].astype(object)
-    designed = design_control_share or {}
-    h = strategy.map(designed).to_numpy(dtype=float)
+    h = long["design_holdout_share"].to_numpy(dtype=float)
+    h = np.where(np.isnan(h), strategy.map(design_control_share or {}).to_numpy(dtype=float), h)
+    g = long["design_global_holdout_share"].to_numpy(dtype=float)
+    g = np.where(np.isnan(g), float(global_share), g)
     fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
     f = strategy.map(fallback).to_numpy(dtype=float)
     known = (long["source"] == "decisions").to_numpy()
     first = long["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     held_global = (long["holdout"] == "global").to_numpy()
-    g = float(global_share)
     shares = np.full((n, 3), np.nan)
     part = np.ones(n, dtype=bool)
 
@@ -231,13 +238,26 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     put(is_strategy & ~has_h & ~np.isnan(f), 1 - f, f, 0.0)
     variant = np.flatnonzero(kind == "variant")
     if len(variant):
-        pairs = pd.DataFrame({"strategy": strategy.to_numpy()[variant], "value": long["s_value"].astype(str).to_numpy()[variant]})
-        for (strategy_id, value), index in pairs.groupby(["strategy", "value"]).indices.items():
-            own, _, reference = value.partition(" vs ")
-            a, b = (variant_shares or {}).get((strategy_id, own)), (variant_shares or {}).get((strategy_id, reference))
-            if a and b:
-                shares[variant[index]] = (a / (a + b), b / (a + b), 0.0)
+        a, b = _variant_pair_shares(long.iloc[variant], variant_shares or {})
+        ok = (a > 0) & (b > 0)
+        shares[variant[ok]] = np.stack([a / (a + b), b / (a + b), np.zeros(len(a))], axis=1)[ok]
     return shares, np.isfinite(shares).all(axis=1), part
+
+
+def _variant_pair_shares(rows: pd.DataFrame, current: Mapping[tuple[str, str], float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per variant-contrast row ('<own> vs <reference>'): the design shares of its two variants in its campaign,
+    as the campaign's journeys recorded them (the same for all: a campaign's steps are decided on the same days),
+    else the library's current shares (NaN when neither knows)."""
+    own, reference = (rows["s_value"].astype(str).str.partition(" vs ")[k].to_numpy() for k in (0, 2))
+    recorded = rows.groupby(["s_date", "s_strategy", "step_variant"])["design_variant_share"].mean()
+
+    def share(names: np.ndarray) -> np.ndarray:
+        keys = pd.MultiIndex.from_arrays([rows["s_date"].to_numpy(), rows["s_strategy"].to_numpy(), names])
+        found = recorded.reindex(keys).to_numpy(dtype=float)
+        library = np.array([current.get(key, np.nan) for key in zip(rows["s_strategy"], names)], dtype=float)
+        return np.where(np.isnan(found), library, found)
+
+    return share(own), share(reference)
 
 
 def cohort_metrics(
@@ -246,8 +266,10 @@ def cohort_metrics(
 ) -> pd.DataFrame:
     """One row per cohort and arm (METRIC_COLUMNS); lift columns are NaN on control rows.
 
-    design_control_share: the holdout share each strategy was randomized with; strategies without
-    one are checked against their pooled control share over `outcomes` (a homogeneity check).
+    The sample-ratio check tests each journey against the design it recorded (outcomes' design_* columns); the
+    arguments are the library's current design, for journeys that recorded none:
+    design_control_share: the holdout share of each strategy; strategies without one are checked against their
+    pooled control share over `outcomes` (a homogeneity check).
     global_holdout_share: the share of users kept out of every strategy (the library's global holdout).
     variant_shares: (strategy_id, variant id) -> the variant's share, for the variant contrasts' check.
     """
@@ -256,7 +278,7 @@ def cohort_metrics(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
     long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))), as_of)
     rows_of = long["_row"].to_numpy()
-    for column in ("source", "_wake_open", "_churn_open", "_wake_days", "_churn_days"):
+    for column in ("source", "_wake_open", "_churn_open", "_wake_days", "_churn_days", *DESIGN_COLUMNS):
         long[column] = frame[column].to_numpy()[rows_of]
     values = {column: frame[column].to_numpy(float)[rows_of] for column in ("_x", *_Y, *_SUMMED, "_redeem_known")}
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).

@@ -29,10 +29,14 @@ JOURNEY_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "assignment_dat
 FUNNEL_COLUMNS = {"sent": False, "delivered": False, "opened": False, "clicked": False, "responded": False, "cost": 0.0}
 # Cohort attributes of a journey (null when unknown): see journeys.journeys_as_of.
 ATTRIBUTES = ["value_tier", "segment", "channel", "step_variant", "coupon_code", "holdout", "source"]
+# The design a journey was assigned under, as recall_actions recorded it (NaN when not recorded): the sample-ratio
+# check's expectation (metrics._srm_design).
+DESIGN_COLUMNS = ["design_holdout_share", "design_global_holdout_share", "design_variant_share"]
 OUTCOME_COLUMNS = [
     *JOURNEY_COLUMNS,
     *ATTRIBUTES,
     "first_journey",
+    *DESIGN_COLUMNS,
     *FUNNEL_COLUMNS,
     "pre_period_revenue",
     "measured_through",
@@ -127,6 +131,8 @@ def measure_outcomes(
         out[column] = out[column].astype(object).where(out[column].notna(), None) if column in out.columns else None
     out["first_journey"] = (out["first_journey"] if "first_journey" in out.columns
                             else pd.Series(pd.NA, index=out.index)).astype("boolean")
+    for column in DESIGN_COLUMNS:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float) if column in out.columns else np.nan
     day_a = _days(out["assignment_date"])
     out = out.loc[(day_a <= as_of_ts).to_numpy()].reset_index(drop=True)
     day_a = day_a.loc[day_a <= as_of_ts].reset_index(drop=True)

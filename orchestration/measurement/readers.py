@@ -16,19 +16,22 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from orchestration.measurement.outcomes import PRE_PERIOD_DAYS
+from orchestration.measurement.outcomes import DESIGN_COLUMNS, PRE_PERIOD_DAYS
 from orchestration.warehouse.engine import DuckDBEngine, Engine, to_frame
 from orchestration.warehouse.io import table_exists
 
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
-# holdout for control), with what was known when it started and whether it was its user's first journey.
+# holdout for control), with what was known when it started, whether it was its user's first journey and the design
+# it was assigned under (null where not recorded).
 DECISIONS = """
 with started as (
     select * from recall_actions
     where step = 1 and journey_id is not null and cast(journey_started_at as date) between ? and ?
 ),
 variants as (
-    select journey_id, string_agg(variant, '+' order by step) as step_variant
+    -- The variants are independent draws per step: the journey's combination has the product of their shares.
+    select journey_id, string_agg(variant, '+' order by step) as step_variant,
+        case when count(design_variant_share) = count(*) then product(design_variant_share) end as design_variant_share
     from recall_actions
     where journey_id in (select journey_id from started) and arm = 'treatment' and variant <> 'default'
     group by journey_id
@@ -47,7 +50,8 @@ select
     coalesce(started.segment, 'unclassified') as segment,
     case when started.arm = 'treatment' then started.channel end as channel,
     variants.step_variant,
-    started.journey_started_at = firsts.first_started_at as first_journey
+    started.journey_started_at = firsts.first_started_at as first_journey,
+    started.design_holdout_share, started.design_global_holdout_share, variants.design_variant_share
 from started
 left join variants using (journey_id)
 left join firsts using (user_id)
@@ -116,7 +120,8 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     has_decisions = table_exists(con, "recall_actions")
     decisions = con.execute(DECISIONS, [first, last]).df() if has_decisions else pd.DataFrame(
         columns=["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on",
-                 "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey"])
+                 "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey",
+                 *DESIGN_COLUMNS])
     known = ("select distinct journey_id from recall_actions where journey_id is not null" if has_decisions
              else "select null::varchar as journey_id where false")
     sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS, known=known,

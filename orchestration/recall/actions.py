@@ -32,7 +32,7 @@ ACTION_COLUMNS: list[str] = [
     "step", "variant", "channel", "template", "benefit", "benefit_kind", "coupon_code", "coupon_value", "message",
     "journey_started_at", "due_at", "scheduled_at", "timezone", "priority", "expected_value", "cost",
     "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
-    "status", "reason", *cadence.DECISION_ATTRIBUTES,
+    "status", "reason", *cadence.DECISION_ATTRIBUTES, *cadence.DESIGN_ATTRIBUTES, "design_variant_share",
 ]
 OUTBOX_COLUMNS: list[str] = [
     "action_id", "journey_id", "step", "action_date", "user_id", "channel", "scheduled_at", "timezone",
@@ -155,7 +155,7 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     # Per-strategy work on plain arrays, assigned to the frame once (1M-row frames are slow to .loc into).
     n = len(users)
     user_ids = users["user_id"].astype(object)
-    cost, priority = np.zeros(n), np.zeros(n, dtype=np.int64)
+    cost, priority, holdout_share = np.zeros(n), np.zeros(n, dtype=np.int64), np.full(n, np.nan)
     arm = np.full(n, TREATMENT, dtype=object)
     journey_ids = np.empty(n, dtype="<U16")
     none = (users["decision"] == NO_TREATMENT).to_numpy()
@@ -165,7 +165,7 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
         strategy, rows = library.get(strategy_id), groups[code]
         subset = user_ids.iloc[rows]
         cost[rows] = contact_cost(strategy, library, users["avg_order_value"].iloc[rows])
-        priority[rows] = strategy.priority
+        priority[rows], holdout_share[rows] = strategy.priority, strategy.holdout_share
         # A fresh draw per journey: a per-user arm would compare, at a user's second journey, treated users who
         # stayed at risk with controls who were never helped (docs/recall.md, Holdouts).
         arm[rows] = assign_arm(subset, strategy.id, strategy.holdout_share, library.salt, send_day.isoformat()).to_numpy()
@@ -186,6 +186,9 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
         journey_id=np.where(skip, None, np.char.add("j_", journey_ids).astype(object)),
         journey_started_at=pd.Series(started, index=users.index).where(~skip),
         step=pd.array(np.where(skip, None, 1), dtype="Int64"),
+        # The design in force at assignment, carried by every step of the journey (cadence.DESIGN_ATTRIBUTES).
+        design_holdout_share=np.where(skip, np.nan, holdout_share),
+        design_global_holdout_share=np.where(skip, np.nan, library.global_holdout_share),
         status=np.where(skip, SKIPPED, np.where(control, HOLDOUT, None)),
         reason=np.select([none, low_value, holdout == "global", control],
                          [users["decision_reason"].to_numpy(dtype=object), LOW_EXPECTED_VALUE, "global_holdout", "strategy_holdout"], None),
@@ -228,9 +231,11 @@ def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | N
 
 
 def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
-    """Variant, channel, template and benefit of each treatment row's step (null for control and skipped rows)."""
+    """Variant, channel, template and benefit of each treatment row's step (null for control and skipped rows), and
+    design_variant_share: the share the library gives the variant of an A/B-tested step (null for untested steps)."""
     out = pd.DataFrame({c: pd.Series(None, index=candidates.index, dtype=object)
                         for c in ("variant", "channel", "template", "benefit")})
+    out["design_variant_share"] = np.nan
     live = candidates.loc[candidates["arm"] == TREATMENT, ["strategy_id", "step"]]
     groups = live.groupby(["strategy_id", "step"], sort=False).indices
     for strategy in library.strategies:
@@ -248,6 +253,9 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
             for column in ("channel", "template", "benefit"):
                 lookup = {a.id: getattr(a, column) for a in arms}
                 out.loc[rows, column] = pd.Series(chosen).map(lookup).to_numpy(dtype=object)
+            if step.variants:
+                shares = {a.id: a.share for a in arms}
+                out.loc[rows, "design_variant_share"] = pd.Series(chosen).map(shares).to_numpy(dtype=float)
     return out
 
 
@@ -356,7 +364,7 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
     action_ids[~in_journey] = np.char.add("s_", hex16(stable_hash(skipped, hash_key("skip", inputs.day.isoformat()))))
     frame["action_id"] = action_ids
     frame["step"] = frame["step"].astype("Int64")
-    for column in ("expected_profit", "uplift_revenue", "uplift_wake_up"):
+    for column in ("expected_profit", "uplift_revenue", "uplift_wake_up", *cadence.DESIGN_ATTRIBUTES, "design_variant_share"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["priority"] = frame["priority"].astype("Int64")
     frame.loc[frame["status"] != QUEUED, "scheduled_at"] = pd.NaT

@@ -19,11 +19,14 @@ RESPONSE_CATEGORIES = ("session", "recall_response")
 # Carried from a journey's first row to every later step (what was known when it started).
 DECISION_ATTRIBUTES = ["treatment_key", "basis", "decision_reason", "expected_profit", "uplift_revenue", "uplift_wake_up",
                        "uplift_model_version"]
+# The design the journey was assigned under (its strategy's holdout share and the global holdout share then in
+# force): the sample-ratio check tests each journey against these, not against a library changed since.
+DESIGN_ATTRIBUTES = ["design_holdout_share", "design_global_holdout_share"]
 JOURNEY_ATTRIBUTES = [
     "journey_id", "user_id", "strategy_id", "arm", "holdout", "journey_started_at", "priority", "expected_value",
     "avg_order_value", "lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier", "risk_score",
     # What decided the journey (orchestration/uplift/decisions.py), carried by every step of it.
-    *DECISION_ATTRIBUTES,
+    *DECISION_ATTRIBUTES, *DESIGN_ATTRIBUTES,
 ]
 
 

@@ -89,6 +89,14 @@ def _decision_columns(con: duckdb.DuckDBPyConnection) -> None:
         add_column(con, "recall_actions", column, type_)
 
 
+def _design_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """recall_actions records the design each journey was assigned under (holdout shares, variant share), and
+    recall_outcomes carries it to the sample-ratio check; older rows stay null (not recorded)."""
+    for table in ("recall_actions", "recall_outcomes"):
+        for column in ("design_holdout_share", "design_global_holdout_share", "design_variant_share"):
+            add_column(con, table, column, "DOUBLE")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
@@ -96,6 +104,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _closed_loop_columns),
     Migration(4, "recall_actions records the decision of each journey (treatment key, basis, reason, expected "
                  "profit, uplifts, uplift model version)", _decision_columns),
+    Migration(5, "recall_actions and recall_outcomes record the design each journey was assigned under (strategy "
+                 "and global holdout shares, variant share)", _design_columns),
 )
 
 

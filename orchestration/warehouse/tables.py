@@ -111,6 +111,14 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("uplift_wake_up", "DOUBLE", "The model's expected change in the probability of waking up; null without a model."),
             ("uplift_model_version", "VARCHAR", "The uplift model (registry version under models/uplift) that scored the "
              "decision; null when no mature model decided."),
+            # The design the journey was assigned under: the sample-ratio check tests each journey against it, not
+            # against the library as it is now (docs/measurement.md). Null on rows before schema version 5.
+            ("design_holdout_share", "DOUBLE", "The strategy's holdout_share when the journey was assigned (the same on "
+             "every step of the journey, treatment and control); null for skipped users."),
+            ("design_global_holdout_share", "DOUBLE", "The library's global_holdout_share when the journey was assigned "
+             "(the same on every step of the journey); null for skipped users."),
+            ("design_variant_share", "DOUBLE", "Treatment steps of an A/B-tested step: the share the library gave the "
+             "step's variant when the step was decided; null for untested steps, control and skipped rows."),
         ),
     ),
     "recall_outbox": (
@@ -156,6 +164,14 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("source", "VARCHAR", "'decisions' (assigned in recall_actions) or 'delivery_log' (known only to the log)."),
             ("first_journey", "BOOLEAN", "The user's first journey in recall_actions (the programme readout compares these); "
              "null for journeys only the log knows."),
+            ("design_holdout_share", "DOUBLE", "recall_actions.design_holdout_share: the strategy's holdout share when the "
+             "journey was assigned; null when not recorded (journeys only the log knows, decisions before schema "
+             "version 5): the sample-ratio check then uses the library's current share."),
+            ("design_global_holdout_share", "DOUBLE", "recall_actions.design_global_holdout_share: the global holdout share "
+             "when the journey was assigned; null when not recorded (as design_holdout_share)."),
+            ("design_variant_share", "DOUBLE", "Treatment with step_variant from the decisions: the probability of its "
+             "variants when they were drawn (the product of its tested steps' design_variant_share); null when no step "
+             "is tested or a share was not recorded."),
             ("sent", "BOOLEAN", "At least one message was sent (false for control and for treatment never sent)."),
             ("delivered", "BOOLEAN", "At least one message was sent with status delivered."),
             ("opened", "BOOLEAN", "At least one message was opened."),
@@ -279,7 +295,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("roi_90d", "DOUBLE", "(incremental_revenue_90d - cost) / cost; null without cost."),
             ("srm_p_value", "DOUBLE", "Sample-ratio-mismatch check: p-value of each campaign's treatment, "
              "strategy-holdout and global-holdout journeys against the design's shares (1-g)(1-h), (1-g)h and g (h the "
-             "strategy's holdout_share, g the global holdout share); for journeys only the delivery log knows, control "
+             "strategy's holdout_share, g the global holdout share, as each journey recorded them at assignment: "
+             "recall_outcomes.design_*; the library's current ones where not recorded); for journeys only the delivery log knows, control "
              "against g + (1-g)h (a strategy not in the library: its pooled control share); programme rows: the global "
              "holdout against g; variant contrasts: the pair against the variants' shares. A later (not first) journey "
              "outside the global holdout counts against 1-h and h; a later journey of a global-holdout user is only "

@@ -1,6 +1,7 @@
 """Measurement: per-journey outcomes (every journey the pipeline assigned, and the journeys only the delivery log
 knows) and per-cohort metrics, with the windows of the selected vertical (its churn threshold and wake-up window)
-and the design of the strategy library (holdout shares, global holdout, variant shares).
+and the design each journey recorded (holdout shares, global holdout, variant shares; the strategy library's current
+one where none was recorded).
 
 One step writes both tables: they read the same journeys, and the outcomes as of the run's last day are the ones
 that day's metrics are computed from, so the journeys are read and measured once."""
@@ -26,7 +27,8 @@ INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "us
 
 def _design(library: StrategyLibrary) -> dict[str, object]:
     """cohort_metrics' design arguments: each strategy's holdout share, the global holdout share, and the share of
-    every A/B variant (keyed by strategy and variant id)."""
+    every A/B variant (keyed by strategy and variant id), as the library has them now: the sample-ratio check's
+    stand-in for journeys that did not record the design they were assigned under."""
     variants = {(s.id, v.id): v.share for s in library.strategies for step in s.steps for v in step.variants}
     return {"design_control_share": {s.id: s.holdout_share for s in library.strategies},
             "global_holdout_share": library.global_holdout_share, "variant_shares": variants}
