@@ -104,8 +104,11 @@ EXPAND_COLUMNS = ["assignment_date", "strategy_id", "arm", "lifecycle_stage", "h
 def _sums(values: dict[str, np.ndarray], index: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
     """Sums per `index` value (over rows where `mask`) of every quantity means and (co)variances need; `values`
     holds each quantity per row of the long table."""
+    index = index[mask]
+    values = {name: column[mask] for name, column in values.items()}
+
     def total(column: np.ndarray) -> np.ndarray:
-        return np.bincount(index[mask], weights=column[mask], minlength=size)
+        return np.bincount(index, weights=column, minlength=size)
 
     x = values["_x"]
     out = {"n": total(np.ones(len(x))), "x": total(x), "xx": total(x * x)}

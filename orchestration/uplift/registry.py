@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import joblib
@@ -54,6 +55,15 @@ def load_model(folder: Path) -> UpliftModelSet:
     for name in (MODEL_FILE, CARD_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"uplift model folder {folder} lacks {name}")
+    stamp = tuple((folder / name).stat().st_mtime_ns for name in (MODEL_FILE, CARD_FILE))
+    return _load(folder.resolve(), stamp)
+
+
+@lru_cache(maxsize=8)
+def _load(folder: Path, stamp: tuple[int, ...]) -> UpliftModelSet:
+    """A saved model set, read once per process (the daily planning and the uplift step of a range ask for the
+    same version every day); `stamp` (the files' modification times) makes a rewritten folder read again.
+    Callers never modify a model set."""
     stored = joblib.load(folder / MODEL_FILE)
     card = json.loads((folder / CARD_FILE).read_text())
     return UpliftModelSet(version=stored["version"], features=stored["features"], models=stored["models"], card=card)
