@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline, print the result
 	$(VENV)/bin/churn-recall demo
 
-test: $(STAMP)  ## the default test suite (slow and browser tests excluded)
-	$(PY) -m pytest -q --durations=12
+test: $(STAMP)  ## the default test suite (slow and browser tests excluded), a test module per worker
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=12
 
 test-slow: $(STAMP)  ## scale benchmarks and long simulations
 	$(PY) -m pytest -q -m slow
