@@ -78,11 +78,18 @@ def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
              action_date=A - timedelta(days=21)),
         dict(action_id="j_2_1", journey_id="j_2", step=1, user_id="u2", arm="treatment", holdout=None, channel="push",
              variant="default", status="cancelled", journey_started_at=start, action_date=A - timedelta(days=1)),
+        # u4: the uplift model chose the variant of its tested step for the user (not a random draw).
+        dict(action_id="j_3_1", journey_id="j_3", step=1, user_id="u4", arm="treatment", holdout=None, channel="push",
+             variant="default", status="queued", journey_started_at=start, action_date=A - timedelta(days=1)),
+        dict(action_id="j_3_2", journey_id="j_3", step=2, user_id="u4", arm="treatment", holdout=None, channel="sms",
+             variant="sms_b", status="queued", journey_started_at=start, action_date=A),
     ]).assign(strategy_id="s", lifecycle_stage="at_risk", value_tier="high", segment="social_driven",
+              basis=["rules", "rules", None, "model", "model", "model"],
               # j_1 recorded the design it was assigned under (its tested step's variant had a 30% share); the
               # others are older rows, written before the design was recorded.
-              design_holdout_share=[0.1, 0.1, None, None], design_global_holdout_share=[0.05, 0.05, None, None],
-              design_variant_share=[None, 0.3, None, None])
+              design_holdout_share=[0.1, 0.1, None, None, None, None],
+              design_global_holdout_share=[0.05, 0.05, None, None, None, None],
+              design_variant_share=[None, 0.3, None, None, None, None])
     touches = pd.DataFrame([
         dict(touch_id="t1", action_id="j_1_1", user_id="u1", step=1, scheduled_at=TS(A) + pd.Timedelta(hours=10)),
         dict(touch_id="t2", action_id="j_2", user_id="u2", step=1, scheduled_at=TS(A) + pd.Timedelta(hours=10)),
@@ -106,8 +113,10 @@ def test_log_rows_join_their_journey_by_journey_or_step_id(tmp_path) -> None:
     con = _warehouse(tmp_path)
     inputs = read_journeys(con, A, A)
     decided = inputs.decisions.set_index("action_id")
-    assert set(decided.index) == {"j_1", "j_2"}  # j_0 started before the range
+    assert set(decided.index) == {"j_1", "j_2", "j_3"}  # j_0 started before the range
     assert decided.loc["j_1", "step_variant"] == "sms_b" and decided.loc["j_1", "first_journey"]
+    # A variant the decision chose for its user is in no variant comparison.
+    assert decided.loc["j_3", "step_variant"] is None or pd.isna(decided.loc["j_3", "step_variant"])
     assert not decided.loc["j_2", "first_journey"]  # u2's first journey was j_0
     # The design each journey recorded; null where it was not recorded.
     design = ["design_holdout_share", "design_global_holdout_share", "design_variant_share"]
@@ -119,7 +128,7 @@ def test_log_rows_join_their_journey_by_journey_or_step_id(tmp_path) -> None:
     assert alone["lifecycle_stage"] == "churned" and alone["value_tier"] == "low"
     journeys = journeys_as_of(inputs.touches, A, inputs.decisions).set_index("action_id")
     assert journeys.loc["j_2", "sent"] and journeys.loc["j_1", "sent"] and journeys["source"].to_dict() == {
-        "a_9": "delivery_log", "j_1": "decisions", "j_2": "decisions"}
+        "a_9": "delivery_log", "j_1": "decisions", "j_2": "decisions", "j_3": "decisions"}
 
 
 def _campaign(n: int, holdout_share: float, global_share: float, seed: int = 3) -> pd.DataFrame:

@@ -21,8 +21,8 @@ from orchestration.warehouse.engine import DuckDBEngine, Engine, to_frame
 from orchestration.warehouse.io import table_exists
 
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
-# holdout for control), with what was known when it started, whether it was its user's first journey and the design
-# it was assigned under (null where not recorded).
+# holdout for control), with what was known when it started, its A/B variants when they were drawn at random, whether
+# it was its user's first journey and the design it was assigned under (null where not recorded).
 DECISIONS = """
 with started as (
     select * from recall_actions
@@ -49,7 +49,9 @@ select
     coalesce(started.value_tier, 'unknown') as value_tier,
     coalesce(started.segment, 'unclassified') as segment,
     case when started.arm = 'treatment' then started.channel end as channel,
-    variants.step_variant,
+    -- Only variants drawn at random are compared: the decision's own choice (basis model, or exploration's draw among
+    -- whole treatments) picked them for the user, so their split is no design's and their users differ.
+    case when coalesce(started.basis, '') not in ('model', 'exploration') then variants.step_variant end as step_variant,
     started.journey_started_at = firsts.first_started_at as first_journey,
     started.design_holdout_share, started.design_global_holdout_share, variants.design_variant_share
 from started

@@ -157,7 +157,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("segment", "VARCHAR", "Behaviour segment when the journey was decided; 'unclassified' without one."),
             ("channel", "VARCHAR", "Treatment: channel of the journey's first step (planned, sent or not); null for control."),
             ("step_variant", "VARCHAR", "Treatment: the A/B variant(s) of its tested steps, joined by '+' (null when no step "
-             "is tested); for journeys only the log knows, the benefit offered, 'coupon_<value>' or 'no_coupon'. Null for control."),
+             "is tested, or when the decision chose the variant for the user: basis model or exploration, no random "
+             "draw to compare); for journeys only the log knows, the benefit offered, 'coupon_<value>' or 'no_coupon'. Null for control."),
             ("coupon_code", "VARCHAR", "Coupon code the delivery log shows handed out with the journey, null when none."),
             ("holdout", "VARCHAR", "Control journeys: 'strategy' (the strategy's holdout_share) or 'global' (the global "
              "holdout); null for treatment and for journeys only the log knows."),
