@@ -221,6 +221,7 @@ def test_versions_are_registered_with_their_card(warehouse, tmp_path):
     assert version.startswith("ecommerce-" + day.strftime("%Y%m%d") + "-")
     assert model_version("ecommerce", H, day) != model_version("ecommerce", H + 1, day)
     assert model_version("ecommerce", H, day) != model_version("game", H, day)
+    assert model_version("ecommerce", H, day) != model_version("ecommerce", H, day, unsettled_days=3)
     card = load_card(root, version)
     assert card.cutoff == day and card.horizon_days == H and card.warehouse == str(warehouse)
     assert card.training_window["calibration"][1] == day - timedelta(days=H)

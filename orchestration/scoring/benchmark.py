@@ -49,7 +49,7 @@ def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Pat
                          unsettled_days=settings.lookback_days)
     with duckdb.connect(str(settings.warehouse)) as con:
         last_day = con.execute("select max(label_date) from user_daily_labels").fetchall()[0][0]
-        version = model_version(ctx.vertical, ctx.horizon_days, last_day) + "-bench"
+        version = model_version(ctx.vertical, ctx.horizon_days, last_day, ctx.unsettled_days) + "-bench"
         started, cpu = time.perf_counter(), time.process_time()
         card = refit(con, last_day, version, ctx)
         refit_seconds, refit_cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -65,7 +65,7 @@ class ScoringContext:
 def model_in_force(con: duckdb.DuckDBPyConnection, day: date, ctx: ScoringContext) -> ModelInForce:
     """The model used to score `day`: refit as of its week's cut-off day unless already registered."""
     cutoff = refresh_day(day, ctx.first_partition)
-    version = model_version(ctx.vertical, ctx.horizon_days, cutoff)
+    version = model_version(ctx.vertical, ctx.horizon_days, cutoff, ctx.unsettled_days)
     refitted = not has_model(ctx.registry, version)
     card = refit(con, cutoff, version, ctx) if refitted else load_card(ctx.registry, version)
     if isinstance(card, str):

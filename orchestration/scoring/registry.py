@@ -55,10 +55,12 @@ def registry_root(home: Path) -> Path:
     return Path(home) / "models" / "churn"
 
 
-def model_version(vertical: str, horizon_days: int, cutoff: date) -> str:
-    """<vertical>-<cutoff yyyymmdd>-<digest of how the fit is made>."""
+def model_version(vertical: str, horizon_days: int, cutoff: date, unsettled_days: int = 0) -> str:
+    """<vertical>-<cutoff yyyymmdd>-<digest of how the fit is made>. unsettled_days (the lookback the recent slice
+    skips) moves the slice, hence the fit: another lookback is another model."""
     spec = {
         "vertical": vertical, "horizon_days": horizon_days, "features": FEATURES, "boosting": BOOSTING,
+        "unsettled_days": unsettled_days,
         "training": [training.TRAINING_WINDOW_DAYS, training.CALIBRATION_DAYS, training.TEST_DAYS,
                      training.MIN_TRAIN_DAYS, training.MAX_TRAIN_ROWS, training.MAX_HOLDOUT_ROWS],
         "prior_shift": [training.SHIFT_OUTCOME_DAYS, training.RECENT_DAYS, MAX_PRIOR_SHIFT],
