@@ -107,7 +107,9 @@ BI_TABLES: tuple[BiTable, ...] = (
         _cols("""action_id journey_id step action_date user_id channel scheduled_at template benefit coupon_value
                  strategy_id variant arm journey_started_at cost library_revision holdout due_at priority
                  expected_value avg_order_value lifecycle_stage risk_level value_tier segment special_tier risk_score
-                 status reason"""),
+                 status reason benefit_kind treatment_key basis decision_reason expected_profit uplift_revenue
+                 uplift_wake_up uplift_model_version design_holdout_share design_global_holdout_share
+                 design_variant_share"""),
         "Every recall decision of a day (the outbox history): queued, holdout, cancelled with the reason, skipped.",
         withheld={"message": WITHHELD_EVERYWHERE["message"], "coupon_code": WITHHELD_EVERYWHERE["coupon_code"],
                   "timezone": WITHHELD_EVERYWHERE["timezone"]},
@@ -119,7 +121,8 @@ BI_TABLES: tuple[BiTable, ...] = (
                  step_variant sent delivered opened clicked responded cost pre_period_revenue measured_through
                  days_observed wake_up_window_days woke_up woke_up_mature repurchased_30d repurchased_30d_mature
                  revenue_30d revenue_30d_mature revenue_90d revenue_90d_mature coupon_redeemed coupon_redeemed_mature
-                 return_date churn_threshold_days second_churned second_churned_mature"""),
+                 return_date churn_threshold_days second_churned second_churned_mature holdout source first_journey
+                 design_holdout_share design_global_holdout_share design_variant_share"""),
         "One row per journey (treatment and control) with its outcome windows: wake-up, repurchase, revenue, second churn.",
         withheld={"coupon_code": WITHHELD_EVERYWHERE["coupon_code"]},
         day_column="assignment_date", changes=Changes.MEASUREMENT,
