@@ -120,7 +120,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         s = day.simulated
         print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
               f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
-              f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s", flush=True)
+              f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
 
     days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=show)
     if days and not days[-1].success:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -97,6 +97,12 @@ class LoopDay:
     simulated: DayReport
     pipeline_seconds: float
     success: bool
+    step_seconds: dict[str, float] = field(default_factory=dict)  # the run's steps, as step_seconds gives them
+
+    def slowest(self, n: int = 3) -> str:
+        """The run's n slowest steps, for a day's line (where a loop day's time goes)."""
+        top = sorted(self.step_seconds.items(), key=lambda item: -item[1])[:n]
+        return ", ".join(f"{step} {seconds:.1f}" for step, seconds in top)
 
 
 def run_closed_loop(
@@ -123,7 +129,7 @@ def run_closed_loop(
         began = time.perf_counter()
         result = run_days(settings, simulated.day, simulated.day, instance=instance, log_level=log_level,
                           raise_on_error=False)
-        days.append(LoopDay(simulated, time.perf_counter() - began, result.success))
+        days.append(LoopDay(simulated, time.perf_counter() - began, result.success, step_seconds(result)))
         if on_day is not None:
             on_day(days[-1])
         if not result.success:
