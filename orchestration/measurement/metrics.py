@@ -212,14 +212,14 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     pooled control share, a homogeneity check). Programme cohorts (first journeys): the global holdout against
     g. Variant contrasts: the variant against its share of the pair."""
     n = len(long)
-    kind = long["cohort_level"].map(KIND).to_numpy(dtype=object)
+    kind = _lookup(long["cohort_level"], KIND, object)
     strategy = long["s_strategy"].astype(object)
     h = long["design_holdout_share"].to_numpy(dtype=float)
-    h = np.where(np.isnan(h), strategy.map(design_control_share or {}).to_numpy(dtype=float), h)
+    h = np.where(np.isnan(h), _lookup(strategy, design_control_share or {}, float), h)
     g = long["design_global_holdout_share"].to_numpy(dtype=float)
     g = np.where(np.isnan(g), float(global_share), g)
     fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
-    f = strategy.map(fallback).to_numpy(dtype=float)
+    f = _lookup(strategy, fallback.to_dict(), float)
     known = (long["source"] == "decisions").to_numpy()
     first = long["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     held_global = (long["holdout"] == "global").to_numpy()
@@ -245,6 +245,15 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
         ok = (a > 0) & (b > 0)
         shares[variant[ok]] = np.stack([a / (a + b), b / (a + b), np.zeros(len(a))], axis=1)[ok]
     return shares, np.isfinite(shares).all(axis=1), part
+
+
+def _lookup(values: pd.Series, mapping: Mapping, dtype: type) -> np.ndarray:
+    """mapping[value] per row (NaN or None where absent): looked up once per distinct value (the long table has a
+    few strategies and levels over hundreds of thousands of rows)."""
+    codes, uniques = pd.factorize(values)
+    missing = np.nan if dtype is float else None
+    table = np.array([*(mapping.get(u, missing) for u in uniques), missing], dtype=dtype)
+    return table[codes]  # code -1 (a null value) takes the last entry: missing
 
 
 def _variant_pair_shares(rows: pd.DataFrame, current: Mapping[tuple[str, str], float]) -> tuple[np.ndarray, np.ndarray]:
