@@ -18,7 +18,7 @@ test: $(STAMP)  ## the default test suite (slow and browser tests excluded), a t
 	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=12
 
 test-slow: $(STAMP)  ## scale benchmarks and long simulations
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow -rP  # -rP: the figures the slow tests print (coverage, timings) stay in the log
 
 test-browser: $(STAMP)  ## render the recall report in headless Chromium (installs Debian's chromium if missing)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
