@@ -17,7 +17,7 @@ from orchestration.config import Settings
 from orchestration.defs import build_definitions
 from orchestration.defs.jobs import DAILY_JOB
 from orchestration.defs.run_start import PROCESS_TAG
-from orchestration.operations import process_identity
+from orchestration.operations import process_identity, slowest_steps
 from orchestration.simulator.loop import ClosedLoop, DayReport
 
 # Building the definitions reads the dbt manifest: once per settings is enough in a process.
@@ -101,8 +101,7 @@ class LoopDay:
 
     def slowest(self, n: int = 3) -> str:
         """The run's n slowest steps, for a day's line (where a loop day's time goes)."""
-        top = sorted(self.step_seconds.items(), key=lambda item: -item[1])[:n]
-        return ", ".join(f"{step} {seconds:.1f}" for step, seconds in top)
+        return slowest_steps(self.step_seconds, n)
 
 
 def run_closed_loop(

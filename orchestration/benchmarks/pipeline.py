@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from orchestration.config import Settings
+from orchestration.operations import slowest_steps
 
 FIXED_COST_USERS = 100
 GIB = 1024**3
@@ -36,8 +37,7 @@ class RunFigures:
 
     def slowest(self, n: int = 6) -> str:
         """The run's n slowest steps, for the printed breakdown."""
-        top = sorted(self.steps.items(), key=lambda item: -item[1])[:n]
-        return ", ".join(f"{step} {seconds:.1f}" for step, seconds in top)
+        return slowest_steps(self.steps, n)
 
 
 def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") -> RunFigures:
