@@ -11,8 +11,6 @@ treatment arm.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
@@ -21,6 +19,7 @@ from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
 ALL = "all"
 COHORT_KEYS = ["cohort_level", "period", "strategy_id", "lifecycle_stage", "cohort_value"]
 STRATUM_KEYS = ["s_date", "s_strategy", "s_value"]
+CAMPAIGN = ["_as_of", "s_date", "s_strategy"]  # one campaign as measured on one day
 # Sides of a comparison, and the sample-ratio groups a campaign's journeys fall in.
 TREATED, CONTROL, NO_SIDE = 1, 0, -1
 SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL = 0, 1, 2
@@ -69,8 +68,8 @@ def _sliced(treated: pd.DataFrame, control: pd.DataFrame, column: str, level: st
     treated = treated.loc[treated[column].notna()]
     if treated.empty:
         return None
-    values = treated[["s_date", "s_strategy", column]].drop_duplicates()
-    control = control.drop(columns=[column]).merge(values, on=["s_date", "s_strategy"], how="inner")
+    values = treated[[*CAMPAIGN, column]].drop_duplicates()
+    control = control.drop(columns=[column]).merge(values, on=CAMPAIGN, how="inner")
     both = pd.concat([treated, control], ignore_index=True)
     return _level(both, level, both[column])
 
@@ -81,7 +80,7 @@ def _contrasts(treated: pd.DataFrame, level: str) -> pd.DataFrame | None:
     treated = treated.loc[treated["step_variant"].notna()]
     if treated.empty:
         return None
-    keys = ["s_date", "s_strategy"]
+    keys = CAMPAIGN
     treated = treated.assign(_reference=treated.groupby(keys)["step_variant"].transform("min"))
     own = treated.loc[treated["step_variant"] != treated["_reference"]]
     if own.empty:
@@ -94,11 +93,11 @@ def _contrasts(treated: pd.DataFrame, level: str) -> pd.DataFrame | None:
     return _level(pair, level, pair["_variant"] + " vs " + pair["_reference"])
 
 
-def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
     """Every (journey, cohort) pair with COHORT_KEYS, STRATUM_KEYS, `_side` (TREATED, CONTROL or NO_SIDE) and
     `_srm` (the journey's sample-ratio group in its stratum).
 
-    `frame` has one row per journey with assignment_date, strategy_id, arm, lifecycle_stage, holdout
+    `frame` has one row per journey and day it is measured as of (`_as_of`, a timestamp) with assignment_date, strategy_id, arm, lifecycle_stage, holdout
     ('strategy', 'global' or null), first_journey, the elapsed-day flags `_wake_closed` and `_closed`, and the
     optional attributes value_tier, segment, step_variant, channel (levels whose attribute is null everywhere are
     left out). Pooled cohorts (week, overall, programme) pool strata.
@@ -117,8 +116,9 @@ def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         _level(base, "lifecycle_stage", base["lifecycle_stage"], base["lifecycle_stage"]),
     ]
     for level in ("value_tier", "segment"):
-        if level in base.columns and base[level].notna().any():
-            parts.append(_level(base, level, base[level].fillna("unknown")))
+        if level in base.columns:  # on the days that know the attribute of some journey
+            known = base.loc[base[level].notna().groupby(base["_as_of"]).transform("any").to_numpy()]
+            parts.append(_level(known, level, known[level].fillna("unknown")))
     treated = base.loc[base["_side"] == TREATED]
     control = base.loc[base["_side"] == CONTROL]
     for column in ("step_variant", "channel"):
@@ -131,7 +131,7 @@ def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         parts.append(contrast)
     week = base.assign(period=_monday(base["period"]))
     parts += [_level(week, "week", ALL), _level(week.assign(strategy_id=ALL), "week", ALL)]
-    elapsed = (pd.Timestamp(as_of) - base["s_date"]).dt.days
+    elapsed = (base["_as_of"] - base["s_date"]).dt.days
     recent = elapsed < OVERALL_DAYS
     closed = base.loc[(elapsed >= REPURCHASE_DAYS - 1) & recent].assign(period=pd.NaT)
     parts += [_level(closed, "overall", ALL), _level(closed.assign(strategy_id=ALL), "overall", ALL)]
@@ -141,8 +141,10 @@ def expand_cohorts(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     if contrast is not None:
         parts.append(contrast)
     if is_global.any():
-        # The programme: users' first journeys, outside the global holdout against inside it, by assignment week.
-        first = base.loc[base["first_journey"].fillna(False).astype(bool).to_numpy()]
+        # The programme: users' first journeys, outside the global holdout against inside it, by assignment week
+        # (on the days that measured a global holdout).
+        with_global = base["_as_of"].isin(base.loc[is_global, "_as_of"].unique()).to_numpy()
+        first = base.loc[base["first_journey"].fillna(False).astype(bool).to_numpy() & with_global]
         first = first.assign(
             strategy_id=ALL, s_strategy=ALL, s_date=_monday(first["s_date"]), period=_monday(first["period"]),
             _side=np.where(first["holdout"] == "global", CONTROL, TREATED),

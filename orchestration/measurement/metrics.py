@@ -54,8 +54,9 @@ _RATES = {"_wake", "_buy"}  # lifted metrics that are shares of journeys (0/1 pe
 _SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_returned", "_churn", "_redeemed", "cost"]
 
 
-def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per-journey numeric values (NaN where an outcome is not defined) and window bookkeeping.
+def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Per-journey numeric values (NaN where an outcome is not defined) and window bookkeeping; `_as_of` holds the
+    day each row was measured as of.
 
     The windows are read from the outcomes (wake_up_window_days, churn_threshold_days, as
     measure_outcomes records them) so metrics can never disagree with the journeys they count;
@@ -65,7 +66,7 @@ def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
     frame["assignment_date"] = pd.to_datetime(frame["assignment_date"]).dt.date
     frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)
     frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
-    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(frame["assignment_date"])).dt.days
+    elapsed = (frame["_as_of"] - pd.to_datetime(frame["assignment_date"])).dt.days
     frame["_wake_open"] = elapsed < frame["_wake_days"] - 1
     frame["_wake_closed"] = ~frame["_wake_open"]
     frame["_wake"] = frame["woke_up"].astype(float)
@@ -97,7 +98,7 @@ def _prepare(outcomes: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 # The journey columns cohort membership depends on (expand_cohorts works on these only: the long table is narrow).
-EXPAND_COLUMNS = ["assignment_date", "strategy_id", "arm", "lifecycle_stage", "holdout", "first_journey",
+EXPAND_COLUMNS = ["_as_of", "assignment_date", "strategy_id", "arm", "lifecycle_stage", "holdout", "first_journey",
                   "_wake_closed", "value_tier", "segment", "step_variant", "channel"]
 
 
@@ -218,8 +219,9 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     h = np.where(np.isnan(h), _lookup(strategy, design_control_share or {}, float), h)
     g = long["design_global_holdout_share"].to_numpy(dtype=float)
     g = np.where(np.isnan(g), float(global_share), g)
-    fallback = frame.groupby("strategy_id")["arm"].apply(lambda a: float((a == "control").mean()))
-    f = _lookup(strategy, fallback.to_dict(), float)
+    # Per row: the pooled control share of its journey's strategy on its day (none for pooled-strategy rows).
+    control = (frame["arm"] == "control").groupby([frame["_as_of"], frame["strategy_id"]]).transform("mean")
+    f = np.where(strategy.to_numpy() == ALL, np.nan, control.to_numpy(dtype=float)[long["_row"].to_numpy()])
     known = (long["source"] == "decisions").to_numpy()
     first = long["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     held_global = (long["holdout"] == "global").to_numpy()
@@ -261,10 +263,11 @@ def _variant_pair_shares(rows: pd.DataFrame, current: Mapping[tuple[str, str], f
     as the campaign's journeys recorded them (the same for all: a campaign's steps are decided on the same days),
     else the library's current shares (NaN when neither knows)."""
     own, reference = (rows["s_value"].astype(str).str.partition(" vs ")[k].to_numpy() for k in (0, 2))
-    recorded = rows.groupby(["s_date", "s_strategy", "step_variant"])["design_variant_share"].mean()
+    recorded = rows.groupby(["_as_of", "s_date", "s_strategy", "step_variant"])["design_variant_share"].mean()
 
     def share(names: np.ndarray) -> np.ndarray:
-        keys = pd.MultiIndex.from_arrays([rows["s_date"].to_numpy(), rows["s_strategy"].to_numpy(), names])
+        keys = pd.MultiIndex.from_arrays([rows["_as_of"].to_numpy(), rows["s_date"].to_numpy(),
+                                          rows["s_strategy"].to_numpy(), names])
         found = recorded.reindex(keys).to_numpy(dtype=float)
         library = np.array([current.get(key, np.nan) for key in zip(rows["s_strategy"], names)], dtype=float)
         return np.where(np.isnan(found), library, found)
@@ -276,7 +279,18 @@ def cohort_metrics(
     outcomes: pd.DataFrame, as_of: date, design_control_share: Mapping[str, float] | None = None,
     global_holdout_share: float = 0.0, variant_shares: Mapping[tuple[str, str], float] | None = None,
 ) -> pd.DataFrame:
-    """One row per cohort and arm (METRIC_COLUMNS); lift columns are NaN on control rows.
+    """One row per cohort and arm (METRIC_COLUMNS) from the journeys' outcomes as of `as_of`: see
+    cohort_metrics_by_day."""
+    return cohort_metrics_by_day({as_of: outcomes}, design_control_share, global_holdout_share, variant_shares)
+
+
+def cohort_metrics_by_day(
+    outcomes_by_day: Mapping[date, pd.DataFrame], design_control_share: Mapping[str, float] | None = None,
+    global_holdout_share: float = 0.0, variant_shares: Mapping[tuple[str, str], float] | None = None,
+) -> pd.DataFrame:
+    """One row per day, cohort and arm (METRIC_COLUMNS), each day's from the outcomes measured as of that day, each
+    exactly as if computed alone; lift columns are NaN on control rows. Days are computed in one pass: a range
+    run's days are small, and pandas' cost is mostly per call.
 
     The sample-ratio check tests each journey against the design it recorded (outcomes' design_* columns); the
     arguments are the library's current design, for journeys that recorded none:
@@ -285,16 +299,17 @@ def cohort_metrics(
     global_holdout_share: the share of users kept out of every strategy (the library's global holdout).
     variant_shares: (strategy_id, variant id) -> the variant's share, for the variant contrasts' check.
     """
-    frame = _prepare(outcomes, as_of)
-    if frame.empty:
+    days = [outcomes.assign(_as_of=pd.Timestamp(day)) for day, outcomes in outcomes_by_day.items() if len(outcomes)]
+    if not days:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
-    long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))), as_of)
+    frame = _prepare(pd.concat(days, ignore_index=True))
+    long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))))
     rows_of = long["_row"].to_numpy()
     for column in ("source", "_wake_open", "_churn_open", "_wake_days", "_churn_days", *DESIGN_COLUMNS):
         long[column] = frame[column].to_numpy()[rows_of]
     values = {column: frame[column].to_numpy(float)[rows_of] for column in ("_x", *_Y, *_SUMMED, "_redeem_known")}
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
-    cid = long.groupby(COHORT_KEYS, dropna=False, sort=True).ngroup().to_numpy()
+    cid = long.groupby(["_as_of", *COHORT_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     sid = long.assign(_cid=cid).groupby(["_cid", *STRATUM_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
     side = long["_side"].to_numpy()
@@ -305,7 +320,7 @@ def cohort_metrics(
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
 
     cohorts = long.assign(_cid=cid).groupby("_cid", sort=True).agg(
-        **{k: (k, "first") for k in COHORT_KEYS}, min=("s_date", "min"), max=("s_date", "max"),
+        **{k: (k, "first") for k in ["_as_of", *COHORT_KEYS]}, min=("s_date", "min"), max=("s_date", "max"),
         wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
         wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
     # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment (journeys without a side: none).
@@ -364,9 +379,10 @@ def cohort_metrics(
     srm_p[np.bincount(cid, weights=ruled_out.astype(float), minlength=n_cohorts) > 0] = 0.0
     rows["srm_p_value"] = srm_p[cohort_of_row]
     # Variant and channel cohorts are slices of one campaign's treatment arm: its check applies.
-    campaign = rows.loc[rows["cohort_level"] == "campaign", ["period", "strategy_id", "srm_p_value"]].drop_duplicates()
+    campaign_keys = ["_as_of", "period", "strategy_id"]
+    campaign = rows.loc[rows["cohort_level"] == "campaign", [*campaign_keys, "srm_p_value"]].drop_duplicates()
     sliced = rows["control_basis"] == "whole_campaign"
-    inherited = rows.loc[sliced, ["period", "strategy_id"]].merge(campaign, on=["period", "strategy_id"], how="left")
+    inherited = rows.loc[sliced, campaign_keys].merge(campaign, on=campaign_keys, how="left")
     rows.loc[sliced, "srm_p_value"] = inherited["srm_p_value"].to_numpy()
     rows["srm_alarm"] = rows["srm_p_value"] < SRM_ALPHA
     rows["trustworthy"] = ~rows["srm_alarm"]
@@ -376,8 +392,8 @@ def cohort_metrics(
     rows["assignment_date"] = np.where(rows["cohort_level"] == "week", rows["period"], rows["min"])
     rows["assignment_date"] = pd.to_datetime(rows["assignment_date"]).dt.date
     rows["assignment_end_date"] = pd.to_datetime(rows["max"]).dt.date
-    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(rows["max"])).dt.days
-    rows["as_of_date"] = as_of
+    elapsed = (rows["_as_of"] - pd.to_datetime(rows["max"])).dt.days
+    rows["as_of_date"] = rows["_as_of"].dt.date
     # Wake-up and second churn are final when every pooled journey's are (their windows vary).
     rows["wake_up_mature"] = ~rows["wake_open"].astype(bool)
     rows["is_mature"] = elapsed >= REPURCHASE_DAYS - 1
@@ -388,6 +404,6 @@ def cohort_metrics(
     for column in ("users", "campaigns", *COUNTS):
         rows[column] = rows[column].astype("int64")
     order = {level: i for i, level in enumerate(CONTROL_BASIS)}
-    rows = rows.sort_values(["cohort_level", "assignment_date", "strategy_id", "cohort_value", "arm"],
+    rows = rows.sort_values(["as_of_date", "cohort_level", "assignment_date", "strategy_id", "cohort_value", "arm"],
                             key=lambda s: s.map(order) if s.name == "cohort_level" else s, kind="stable")
     return rows[METRIC_COLUMNS].reset_index(drop=True)

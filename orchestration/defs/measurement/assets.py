@@ -16,12 +16,15 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
-from orchestration.measurement import cohort_metrics, journeys_as_of, measure_outcomes, outcome_horizon_days
+from orchestration.measurement import cohort_metrics_by_day, journeys_as_of, measure_outcomes, outcome_horizon_days
 from orchestration.measurement.readers import JourneyInputs, read_journeys
 from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
 from orchestration.warehouse.engine import engine_for
 
+# Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
+# call, so a range run's days are measured in a few passes, and the pass's memory stays bounded (~0.4 GiB).
+CHUNK_OUTCOMES = 50_000
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
 
 
@@ -47,6 +50,17 @@ def _outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dic
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
     activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
     return measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
+
+
+def _metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
+                      design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
+    """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
+    chunk: dict[date, pd.DataFrame] = {}
+    for day in days:
+        chunk[day] = outcomes = _outcomes_as_of(inputs, day, horizon, windows)
+        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
+            yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
+            chunk = {}
 
 
 def _write_outcomes(con, outcomes: pd.DataFrame, first: date, as_of: date) -> int:
@@ -86,13 +100,13 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         written = 0
         with warehouse.connect() as con:
             inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), as_of, engine_for(settings, con))
-            for day in days:
-                outcomes = _outcomes_as_of(inputs, day, horizon, windows)
-                metrics = cohort_metrics(outcomes, day, **design)
-                written += replace_rows(con, "recall_metrics", metrics, "as_of_date = ?", [day])
+            for chunk, metrics, outcomes in _metrics_by_chunk(inputs, days, horizon, windows, design):
+                written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
+                                        [chunk[0], chunk[-1]])
             journeys_measured = _write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)
         yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
             "journeys_measured": journeys_measured, "as_of": as_of.isoformat()})
+        metrics = metrics[metrics["as_of_date"] == as_of]
         last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")]
         mature = last[last["is_mature"]]
         yield dg.MaterializeResult(asset_key="recall_metrics", metadata={
