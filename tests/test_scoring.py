@@ -132,10 +132,14 @@ def test_the_recent_slice_has_the_short_outcome_known_by_the_cutoff(tmp_path, la
     cutoff = FIRST_MODEL_MONDAY
     window = training_window(cutoff, H, START)
     assert window.recent == (cutoff - timedelta(days=13), cutoff - timedelta(days=7))
-    # labels the lookback may still recompute (here 3 days) are left to later refits
-    settled = training_window(cutoff, H, START, unsettled_days=3)
-    assert settled.recent == (cutoff - timedelta(days=16), cutoff - timedelta(days=10))
-    assert settled.slices() == window.slices()
+    # labels the lookback may still recompute (here 3 days) are left to later refits (a week later: the first
+    # Monday's refit has too few settled days)
+    later = cutoff + timedelta(days=7)
+    plain, settled = training_window(later, H, START), training_window(later, H, START, unsettled_days=3)
+    assert settled.recent == (later - timedelta(days=16), later - timedelta(days=10))
+    # ... and so are the matured days' outcomes read from them: every slice ends 3 days earlier
+    assert settled.last == plain.last - timedelta(days=3) == later - timedelta(days=H + 3)
+    assert settled.slices()["calibration"] == tuple(d - timedelta(days=3) for d in plain.slices()["calibration"])
     rewritten = labels.copy()
     rewritten.loc[labels["label_date"] > cutoff, "last_key_action_date"] = None
     slices = []

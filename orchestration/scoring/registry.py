@@ -56,11 +56,11 @@ def registry_root(home: Path) -> Path:
 
 
 def model_version(vertical: str, horizon_days: int, cutoff: date, unsettled_days: int = 0) -> str:
-    """<vertical>-<cutoff yyyymmdd>-<digest of how the fit is made>. unsettled_days (the lookback the recent slice
-    skips) moves the slice, hence the fit: another lookback is another model."""
+    """<vertical>-<cutoff yyyymmdd>-<digest of how the fit is made>. unsettled_days (the lookback the slices skip)
+    moves the slices, hence the fit: another lookback is another model."""
     spec = {
         "vertical": vertical, "horizon_days": horizon_days, "features": FEATURES, "boosting": BOOSTING,
-        "unsettled_days": unsettled_days,
+        "unsettled_days": unsettled_days, "settled_slices": "matured and recent",  # both skip the unsettled days
         "training": [training.TRAINING_WINDOW_DAYS, training.CALIBRATION_DAYS, training.TEST_DAYS,
                      training.MIN_TRAIN_DAYS, training.MAX_TRAIN_ROWS, training.MAX_HOLDOUT_ROWS],
         "prior_shift": [training.SHIFT_OUTCOME_DAYS, training.RECENT_DAYS, MAX_PRIOR_SHIFT],

@@ -1,8 +1,10 @@
 """The training set of a refit, point in time: label rows of matured days only, each with its outcome.
 
 A refit as of the cut-off day R reads nothing dated after R. Day D is matured when its whole outcome
-window D+1..D+H lies on or before R; its outcome (churned: no key action in D+1..D+H) is read from the
-label row of D+H, whose last_key_action_date is after D exactly when a key action happened in between.
+window D+1..D+H lies on or before R and is settled: the last days before R, which the lookback recomputes when late
+events arrive, are left out (`unsettled_days`), so that a refit reads the same rows in a backfill as in daily runs.
+Its outcome (churned: no key action in D+1..D+H) is read from the label row of D+H, whose last_key_action_date is
+after D exactly when a key action happened in between.
 The matured days are split by date into train, test and calibration slices (oldest to newest): the
 reported quality is measured on days neither the boosting nor the calibration saw, and the calibration
 uses the newest outcomes, the closest to the days the model will score (on a simulated app whose users
@@ -11,9 +13,7 @@ scores: 0.024 against 0.050).
 
 Even the newest matured day is H days older than the cut-off, and an app whose users age drifts in that
 time. So a refit also reads the recent slice: the week of label days whose next SHIFT_OUTCOME_DAYS (7)
-days are known and settled by the cut-off (R-13..R-7, minus the days the lookback may still recompute:
-their labels change when late events arrive, and a refit must read the same rows in a backfill as in
-daily runs), each with that shorter outcome (`quiet_next_days`: no key
+days are known and settled by the cut-off (R-13..R-7, minus the unsettled days), each with that shorter outcome (`quiet_next_days`: no key
 action on D+1..D+7; the calibration slice gets it too). orchestration/scoring/model.py turns the
 difference into a shift of the probabilities.
 """
@@ -58,7 +58,7 @@ class TrainingWindow:
     first: date      # first matured day used
     train_end: date  # last day of the train slice
     test_end: date   # last day of the test slice
-    last: date       # last matured day (cutoff - horizon), the end of the calibration slice
+    last: date       # last matured day (cutoff - horizon - unsettled days), the end of the calibration slice
     unsettled_days: int = 0  # the label days before the cut-off that later runs may still recompute
 
     @property
@@ -83,13 +83,13 @@ class TrainingWindow:
 def training_window(cutoff: date, horizon_days: int, first_label_day: date | None,
                     unsettled_days: int = 0) -> TrainingWindow | str:
     """The window of a refit as of `cutoff`, or why there is none yet (the cold-start reason)."""
-    last = cutoff - timedelta(days=horizon_days)
+    last = cutoff - timedelta(days=horizon_days + unsettled_days)
     if first_label_day is None:
         return "no labels yet"
     matured = (last - first_label_day).days + 1
     if matured < MIN_MATURED_DAYS:
         return (f"cold start: {max(matured, 0)} matured label days as of {cutoff} (a day matures {horizon_days} "
-                f"days later), {MIN_MATURED_DAYS} needed")
+                f"days later, settled {unsettled_days} days after that), {MIN_MATURED_DAYS} needed")
     first = max(first_label_day, last - timedelta(days=TRAINING_WINDOW_DAYS - 1))
     test_end = last - timedelta(days=CALIBRATION_DAYS)
     train_end = test_end - timedelta(days=TEST_DAYS)
