@@ -13,9 +13,10 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from orchestration.measurement.cohorts import (
-    ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
+    ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, NO_SIDE, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
     expand_cohorts,
 )
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
@@ -102,27 +103,28 @@ EXPAND_COLUMNS = ["_as_of", "assignment_date", "strategy_id", "arm", "lifecycle_
                   "_wake_closed", "value_tier", "segment", "step_variant", "channel"]
 
 
-def _sums(values: dict[str, np.ndarray], index: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Sums per `index` value (over rows where `mask`) of every quantity means and (co)variances need; `values`
-    holds each quantity per row of the long table."""
-    index = index[mask]
-    values = {name: column[mask] for name, column in values.items()}
-
-    def total(column: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=column, minlength=size)
-
-    x = values["_x"]
-    out = {"n": total(np.ones(len(x))), "x": total(x), "xx": total(x * x)}
+def _per_journey(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Per journey, every quantity the means and (co)variances sum: names and a (journeys, quantities) array."""
+    x = frame["_x"].to_numpy(float)
+    columns = {"n": np.ones(len(frame)), "x": x, "xx": x * x}
     for y in _Y:
-        column = values[y]
-        known = ~np.isnan(column)
-        column = np.where(known, column, 0.0)
-        out[f"n{y}"], out[y] = total(known.astype(float)), total(column)
-        out[f"{y}{y}"], out[f"x{y}"] = total(column * column), total(np.where(known, x, 0.0) * column)
-        out[f"x|{y}"] = total(np.where(known, x, 0.0))
-    for column in [*_SUMMED, "_redeem_known"]:
-        out[column] = total(values[column])
-    return out
+        value = frame[y].to_numpy(float)
+        known = ~np.isnan(value)
+        value, x_known = np.where(known, value, 0.0), np.where(known, x, 0.0)
+        columns |= {f"n{y}": known.astype(float), y: value, f"{y}{y}": value * value, f"x{y}": x_known * value,
+                    f"x|{y}": x_known}
+    columns |= {column: frame[column].to_numpy(float) for column in [*_SUMMED, "_redeem_known"]}
+    return list(columns), np.column_stack(list(columns.values()))
+
+
+def _sums(journeys: tuple[list[str], np.ndarray], index: np.ndarray, rows: np.ndarray, size: int,
+          mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Per `index` value, the sums of every per-journey quantity over the long table's rows where `mask` (row k
+    adds journey rows[k] to index[k]): one sparse product, instead of copying each quantity to every row."""
+    names, values = journeys
+    membership = sparse.csr_matrix((np.ones(int(mask.sum())), (index[mask], rows[mask])), shape=(size, len(values)))
+    totals = membership @ values
+    return {name: totals[:, k] for k, name in enumerate(names)}
 
 
 def _stratum_lifts(t: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -212,19 +214,20 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     Journeys known only to the delivery log: control against g + (1-g)h (a strategy not in the design: its
     pooled control share, a homogeneity check). Programme cohorts (first journeys): the global holdout against
     g. Variant contrasts: the variant against its share of the pair."""
-    n = len(long)
+    n, rows = len(long), long["_row"].to_numpy()
     kind = _lookup(long["cohort_level"], KIND, object)
-    strategy = long["s_strategy"].astype(object)
-    h = long["design_holdout_share"].to_numpy(dtype=float)
+    strategy = long["s_strategy"]
+    # What is the journey's own is looked up on the journeys and copied to their rows (not compared row by row).
+    h = frame["design_holdout_share"].to_numpy(dtype=float)[rows]
     h = np.where(np.isnan(h), _lookup(strategy, design_control_share or {}, float), h)
-    g = long["design_global_holdout_share"].to_numpy(dtype=float)
+    g = frame["design_global_holdout_share"].to_numpy(dtype=float)[rows]
     g = np.where(np.isnan(g), float(global_share), g)
     # Per row: the pooled control share of its journey's strategy on its day (none for pooled-strategy rows).
     control = (frame["arm"] == "control").groupby([frame["_as_of"], frame["strategy_id"]]).transform("mean")
-    f = np.where(strategy.to_numpy() == ALL, np.nan, control.to_numpy(dtype=float)[long["_row"].to_numpy()])
-    known = (long["source"] == "decisions").to_numpy()
-    first = long["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    held_global = (long["holdout"] == "global").to_numpy()
+    f = np.where((strategy == ALL).to_numpy(dtype=bool), np.nan, control.to_numpy(dtype=float)[rows])
+    known = (frame["source"] == "decisions").to_numpy(dtype=bool)[rows]
+    first = frame["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)[rows]
+    held_global = (frame["holdout"] == "global").to_numpy(dtype=bool)[rows]
     shares = np.full((n, 3), np.nan)
     part = np.ones(n, dtype=bool)
 
@@ -305,16 +308,16 @@ def cohort_metrics_by_day(
     frame = _prepare(pd.concat(days, ignore_index=True))
     long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))))
     rows_of = long["_row"].to_numpy()
-    for column in ("source", "_wake_open", "_churn_open", "_wake_days", "_churn_days", *DESIGN_COLUMNS):
+    for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days", "design_variant_share"):
         long[column] = frame[column].to_numpy()[rows_of]
-    values = {column: frame[column].to_numpy(float)[rows_of] for column in ("_x", *_Y, *_SUMMED, "_redeem_known")}
+    journeys = _per_journey(frame)
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
     cid = long.groupby(["_as_of", *COHORT_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     sid = long.assign(_cid=cid).groupby(["_cid", *STRATUM_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
     side = long["_side"].to_numpy()
     treated = side == TREATED
-    t, c = _sums(values, sid, n_strata, treated), _sums(values, sid, n_strata, side == CONTROL)
+    t, c = (_sums(journeys, sid, rows_of, n_strata, side == arm) for arm in (TREATED, CONTROL))
     cid_of_sid = np.zeros(n_strata, np.int64)
     cid_of_sid[sid] = cid
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
@@ -324,7 +327,7 @@ def cohort_metrics_by_day(
         wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
         wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
     # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment (journeys without a side: none).
-    row_sums = _sums(values, 2 * cid + treated, 2 * n_cohorts, side != -1)
+    row_sums = _sums(journeys, 2 * cid + treated, rows_of, 2 * n_cohorts, side != NO_SIDE)
     row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
         + np.bincount(2 * cid_of_sid, weights=(c["n"] > 0), minlength=2 * n_cohorts)
     present = np.flatnonzero(row_sums["n"] > 0)
