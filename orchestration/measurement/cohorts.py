@@ -20,6 +20,7 @@ ALL = "all"
 COHORT_KEYS = ["cohort_level", "period", "strategy_id", "lifecycle_stage", "cohort_value"]
 STRATUM_KEYS = ["s_date", "s_strategy", "s_value"]
 CAMPAIGN = ["_as_of", "s_date", "s_strategy"]  # one campaign as measured on one day
+OUTPUT = ["_as_of", *COHORT_KEYS, *STRATUM_KEYS, "_side", "_srm", "_row", "step_variant"]
 # Sides of a comparison, and the sample-ratio groups a campaign's journeys fall in.
 TREATED, CONTROL, NO_SIDE = 1, 0, -1
 SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL = 0, 1, 2
@@ -94,8 +95,8 @@ def _contrasts(treated: pd.DataFrame, level: str) -> pd.DataFrame | None:
 
 
 def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every (journey, cohort) pair with COHORT_KEYS, STRATUM_KEYS, `_side` (TREATED, CONTROL or NO_SIDE) and
-    `_srm` (the journey's sample-ratio group in its stratum).
+    """Every (journey, cohort) pair (OUTPUT): COHORT_KEYS, STRATUM_KEYS, `_side` (TREATED, CONTROL or NO_SIDE),
+    `_srm` (the journey's sample-ratio group in its stratum), and the journey's `_row` and `step_variant`.
 
     `frame` has one row per journey and day it is measured as of (`_as_of`, a timestamp) with assignment_date, strategy_id, arm, lifecycle_stage, holdout
     ('strategy', 'global' or null), first_journey, the elapsed-day flags `_wake_closed` and `_closed`, and the
@@ -153,8 +154,7 @@ def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(_level(first, "programme_week", ALL))
         pooled = first.loc[first["_wake_closed"].to_numpy() & (elapsed.loc[first.index] < OVERALL_DAYS)]
         parts.append(_level(pooled.assign(period=pd.NaT), "programme_overall", ALL))
-    for part in parts:
-        part["s_value"] = part["s_value"].astype(object)
-        part["cohort_value"] = part["cohort_value"].astype(object)
-        part["lifecycle_stage"] = part["lifecycle_stage"].astype(object)
+    # Only what the metrics group and look up by: the long table is the measurement's largest frame.
+    parts = [part[OUTPUT].astype({"s_value": object, "cohort_value": object, "lifecycle_stage": object})
+             for part in parts]
     return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
