@@ -14,8 +14,8 @@
 {%- endmacro %}
 
 {% macro delete_window(column, start_expr, end_expr) -%}
-    {#- Pre-hook for delete+insert models: clear the whole window first, so keys that vanished
-        from a re-processed window do not survive (delete+insert only removes keys it re-inserts). -#}
+    {#- Pre-hook of every incremental model: clear the whole window first, then the window's rows are
+        appended (keys that vanished from a re-processed window do not survive). -#}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {%- if existing is not none and not flags.FULL_REFRESH -%}
         delete from {{ this }} where {{ column }} >= {{ start_expr }} and {{ column }} < {{ end_expr }}
