@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from orchestration.measurement.lift import compare_arms
-from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics
+from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics, cohort_metrics_by_day
 from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes, outcome_horizon_days
 
 A = date(2026, 3, 1)
@@ -346,6 +346,30 @@ def test_cohorts_are_split_by_day_and_strategy() -> None:
     alone = by_day(cohort_metrics(second, d(40), design))
     together = metrics[metrics["assignment_date"] == d(1)].reset_index(drop=True)
     pd.testing.assert_frame_equal(together, alone)
+
+
+def test_days_measured_in_one_pass_get_the_rows_each_would_get_alone() -> None:
+    """A range run measures its days together (cohort_metrics_by_day); each day's rows must not depend on its
+    neighbours: here only the later days know value tiers, A/B variants and a global holdout."""
+    first, second = _campaign(seed=3, n=300), _campaign(seed=4, n=400)
+    second["assignment_date"], second["action_id"] = d(2), "b" + second["action_id"]
+    rng = np.random.default_rng(9)
+    for frame in (first, second):
+        treated = frame["arm"] == "treatment"
+        frame["step_variant"] = np.where(treated, rng.choice(["coupon_10", "coupon_20"], len(frame)), None)
+        frame["value_tier"] = rng.choice(["high", "low"], len(frame))
+        frame["holdout"] = np.where(treated, None, np.where(rng.random(len(frame)) < 0.3, "global", "strategy"))
+        frame["first_journey"] = True
+    plain = first.drop(columns=["step_variant", "value_tier"]).assign(holdout=lambda f: f["holdout"].where(
+        f["holdout"] != "global", "strategy"))
+    by_day = {d(1): plain, d(5): pd.concat([first, second], ignore_index=True), d(40): second}
+    design = {"design_control_share": {"winback": 0.3}, "global_holdout_share": 0.1}
+    together = cohort_metrics_by_day(by_day, **design)
+    alone = pd.concat([cohort_metrics(outcomes, day, **design) for day, outcomes in by_day.items()],
+                      ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone, check_dtype=False)
+    assert {"value_tier", "variant_contrast", "programme_week"} <= set(together["cohort_level"])
+    assert not set(together.loc[together["as_of_date"] == d(1), "cohort_level"]) & {"value_tier", "programme_week"}
 
 
 def test_empty_inputs_and_bad_journeys() -> None:
