@@ -46,6 +46,24 @@ def test_the_exact_check_keeps_its_level_where_the_chi_square_does_not() -> None
     assert srm_p_value(np.array([[60, 40, 5]]), _shares(0.15, G, 1))[0] < SRM_ALPHA
 
 
+def test_the_exact_check_of_a_large_cohort_with_a_rare_group_is_the_full_enumeration() -> None:
+    """Large pooled cohorts with a rare group (expected below 5) enumerate only the splits with any probability."""
+    # Two groups: the binomial test, on 30,000 journeys (30,001 splits; the margins leave a few dozen).
+    for observed in (0, 3, 9, 14):
+        p = srm_p_value(np.array([[30_000 - observed, observed]]), np.array([[0.9999, 0.0001]]))[0]
+        assert p == pytest.approx(stats.binomtest(observed, 30_000, 0.0001).pvalue, rel=1e-9, abs=1e-14)
+    # Three groups, 400 journeys (80,601 splits): against every split enumerated here.
+    n, shares = 400, np.array([0.6, 0.39, 0.01])
+    first = np.repeat(np.arange(n + 1), np.arange(n + 1, 0, -1))
+    second = np.concatenate([np.arange(n - a + 1) for a in range(n + 1)])
+    splits = np.column_stack([first, second, n - first - second])
+    pmf = stats.multinomial.pmf(splits, n, shares)
+    for counts in ([240, 156, 4], [250, 150, 0], [230, 158, 12]):
+        observed = stats.multinomial.pmf(counts, n, shares)
+        full = pmf[pmf <= observed * (1 + 1e-7)].sum()
+        assert srm_p_value(np.array([counts]), shares[None, :])[0] == pytest.approx(full, rel=1e-9, abs=1e-14)
+
+
 def _many_small_campaigns(strategies: int, days: int, per_day: int, h: float, g: float, seed: int) -> pd.DataFrame:
     """Journeys of `strategies` strategies over `days` days, `per_day` each, split as the planner splits them."""
     rng = np.random.default_rng(seed)
