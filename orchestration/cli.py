@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from orchestration.config.settings import Settings
 
@@ -48,9 +50,19 @@ def _run(settings: Settings, first: date, last: date) -> None:
 LIBRARY_LOGGERS = ("dbt", "dagster", "dagster_dbt", "great_expectations")
 
 
+def _terminal() -> TextIO:
+    """stderr as it is now, for good: with a persistent Dagster instance a run's output goes to a file that
+    `tail -F` echoes each second, and the tail is stopped when the run ends, losing its last lines
+    (dagster-io/dagster#23336); a copy of the descriptor taken before the run is not redirected."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):  # no descriptor (an in-memory stream): nothing redirects it
+        return sys.stderr
+
+
 def _configure_logging() -> None:
     """Our progress (loggers under `orchestration`) at INFO; anything else only from WARNING up."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=_terminal())
     logging.getLogger("orchestration").setLevel(logging.INFO)
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
