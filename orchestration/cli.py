@@ -62,7 +62,8 @@ def _terminal() -> TextIO:
 
 def _configure_logging() -> None:
     """Our progress (loggers under `orchestration`) at INFO; anything else only from WARNING up."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=_terminal())
+    if not logging.getLogger().handlers:  # basicConfig would leave a second call's stream unused
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=_terminal())
     logging.getLogger("orchestration").setLevel(logging.INFO)
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

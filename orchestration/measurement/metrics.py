@@ -246,7 +246,9 @@ def _srm_design(long: pd.DataFrame, frame: pd.DataFrame, design_control_share: M
     put(is_strategy & ~has_h & ~np.isnan(f), 1 - f, f, 0.0)
     variant = np.flatnonzero(kind == "variant")
     if len(variant):
-        a, b = _variant_pair_shares(long.iloc[variant], variant_shares or {})
+        recorded = frame["design_variant_share"].to_numpy()[rows[variant]]
+        contrasts = long.iloc[variant].assign(design_variant_share=recorded)
+        a, b = _variant_pair_shares(contrasts, variant_shares or {})
         ok = (a > 0) & (b > 0)
         shares[variant[ok]] = np.stack([a / (a + b), b / (a + b), np.zeros(len(a))], axis=1)[ok]
     return shares, np.isfinite(shares).all(axis=1), part
@@ -308,7 +310,7 @@ def cohort_metrics_by_day(
     frame = _prepare(pd.concat(days, ignore_index=True))
     long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))))
     rows_of = long["_row"].to_numpy()
-    for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days", "design_variant_share"):
+    for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days"):
         long[column] = frame[column].to_numpy()[rows_of]
     journeys = _per_journey(frame)
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
