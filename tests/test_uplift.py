@@ -13,7 +13,7 @@ import pytest
 from orchestration.recall import load_strategy_library
 from orchestration.uplift.evaluation import auuc, mean_difference, qini_coefficient, ranking_scores
 from orchestration.uplift.features import available_features, feature_matrix
-from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner, one_thread
+from orchestration.uplift.learners import BoostingParams, calibrate, fit_outcome_model, fit_x_learner, one_thread
 from orchestration.uplift.money import margin_roi, realized_benefit_cost, treatment_costs
 from orchestration.uplift.registry import latest_model, load_model, model_for_day, refit_due, save_model
 from orchestration.uplift.synthetic import synthetic_history
@@ -204,6 +204,44 @@ def test_training_fits_mature_treatments_and_describes_them(fitted, history) -> 
     assert abs(predicted.mean() - truth.loc[big, "revenue_90d"].mean()) < 3
     assert card[("coupon_ab/1=big", "revenue_90d")]["qini"]["low"] > 0
     assert card[("coupon_ab/1=small", "revenue_90d")]["qini"]["low"] > 0
+
+
+def test_the_decision_reads_the_randomized_average_unless_the_ranking_is_proven(fitted, history) -> None:
+    # A learner whose level is off by 5: calibrated, its mean on the training rows is the randomized average.
+    rng = np.random.default_rng(5)
+    x = rng.random((4000, 2)).astype(np.float32)
+    treated = rng.random(4000) < 0.7
+    y = x[:, 0] + treated * (3.0 * x[:, 1]) + rng.normal(0, 0.5, 4000)
+    with one_thread():
+        mu0 = fit_outcome_model(x[~treated], y[~treated], FAST.boosting, [False] * 2)
+        learner = fit_x_learner(x[treated], y[treated], x[~treated], y[~treated], mu0, FAST.boosting, [False] * 2)
+
+    class Biased:
+        def predict(self, v: np.ndarray) -> np.ndarray:
+            return learner.predict(v) + 5.0
+
+    biased = Biased()
+    proven = calibrate(biased, x, 1.5, ranking_proven=True)
+    assert proven.predict(x).mean() == pytest.approx(1.5, abs=1e-6)
+    assert np.corrcoef(proven.predict(x), x[:, 1])[0, 1] > 0.9  # the ranking is kept
+    unproven = calibrate(biased, x, 1.5, ranking_proven=False)
+    assert np.all(unproven.predict(x) == 1.5)
+    # In a fit: a treatment uses individual differences exactly when its held-out Qini interval is above zero,
+    # and its level is the mean difference of all its randomized journeys.
+    training, _ = history
+    prepared = fitted.prepare(training)
+    for entry in fitted.card["treatments"]:
+        if not entry["mature"]:
+            continue
+        assert entry["effect_basis"] == ("individual" if entry["qini"]["low"] > 0 else "average")
+        predicted = fitted.predict(prepared, np.arange(len(training)), entry["treatment_key"], entry["outcome"])
+        if entry["effect_basis"] == "average":
+            assert np.all(predicted == entry["average_effect"]["value"])
+    assert card_entry(fitted, "coupon_ab/1=big", "revenue_90d")["effect_basis"] == "individual"
+
+
+def card_entry(model, key: str, outcome: str) -> dict:
+    return next(e for e in model.card["treatments"] if e["treatment_key"] == key and e["outcome"] == outcome)
 
 
 def test_training_uses_mature_outcomes_only_and_is_point_in_time(history) -> None:

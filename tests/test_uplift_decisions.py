@@ -1,5 +1,5 @@
 """Decisions by expected incremental profit: the arithmetic, the choice, service strategies,
-exploration, the rules fallback, the budget fill by profit per unit of cost, and a policy that knows
+exploration, the rules fallback, the budget fill by profit per unit of the scarcest limit, and a policy that knows
 the effects (or learned them) earning more than the rules on a synthetic randomized world."""
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_exploration_is_a_stable_keyed_share_over_allowed_treatments() -> None:
     assert 0.1 < ((later["basis"] == "exploration") != explored).mean() < 0.5
 
 
-def test_budgets_fill_by_profit_per_cost_with_a_second_chance() -> None:
+def test_budgets_fill_by_profit_with_a_second_chance() -> None:
     # Push holds 3 contacts' budget; in_app is free of limits. Controls cost nothing.
     lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_budget: 0.03}"})
     ids = _treated_users("pack", 6, lib)
@@ -117,7 +117,7 @@ def test_budgets_fill_by_profit_per_cost_with_a_second_chance() -> None:
     scorer = FixedScorer({"pack": 0.0, "care": 0.1}, per_user={**{(u, "pack"): v for u, v in pack_uplift.items()},
                                                                (ids[5], "care"): -1.0})
     decided = _decide(tiers, lib, scorer)
-    assert set(decided.loc[decided["treatment_key"] == "pack"].index) == set(ids[2:5])  # the three most profitable per cost
+    assert set(decided.loc[decided["treatment_key"] == "pack"].index) == set(ids[2:5])  # the three most profitable
     # The others fall back to their next best treatment on a channel with room (care, in the app),
     # unless it does not pay: then none, because of the budget.
     assert decided.loc[ids[:2], "treatment_key"].tolist() == ["care", "care"]
@@ -133,6 +133,23 @@ def test_budgets_fill_by_profit_per_cost_with_a_second_chance() -> None:
     reach = _decide(tiers, lib, scorer, users=opted)
     assert set(reach.loc[reach["treatment_key"] == "pack"].index) == set(ids[:5])
     assert reach.loc[ids[5], ["decision", "reason"]].tolist() == ["none", "over_budget"]
+
+
+def test_a_binding_capacity_goes_to_the_most_profit_per_contact() -> None:
+    # Push serves 3 contacts a day. A slot is one contact whatever it costs, so users whose pack earns 10.99 after
+    # its gift (uplift 30 x margin 0.5 - 0.01 - 4) come before users whose near-free care message earns 4.99, though
+    # the message earns far more per unit of cost (499 against 2.7).
+    care_on_push = {"      - {channel: in_app, delay_hours: 0, template: care_inapp}\n      - {channel: push, delay_hours: 24, template: care_push}":
+                    "      - {channel: push, delay_hours: 0, template: care_push}"}
+    lib = uplift_library(**{"    push: {cost: 0.01}": "    push: {cost: 0.01, daily_capacity: 3}"}, **care_on_push)
+    both = [u for u in _treated_users("pack", 40, lib) if u in set(_treated_users("care", 40, lib))][:6]
+    pack_users, care_users = both[:3], both[3:]
+    scores = {**{(u, "pack"): 30.0 for u in pack_users}, **{(u, "care"): -1.0 for u in pack_users},
+              **{(u, "pack"): -10.0 for u in care_users}, **{(u, "care"): 10.0 for u in care_users}}
+    decided = _decide(users([{"user_id": u, "lifecycle_stage": "at_risk"} for u in both]), lib,
+                      FixedScorer({"pack": 0.0, "care": 0.0}, per_user=scores))
+    assert decided.loc[pack_users, "treatment_key"].tolist() == ["pack"] * 3
+    assert decided.loc[care_users, ["decision", "reason"]].values.tolist() == [["none", "over_capacity"]] * 3
 
 
 def test_controls_use_no_budget_and_get_the_planners_arm() -> None:

@@ -118,3 +118,30 @@ def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.nd
         max_iter=max(1, params.max_iter * 3 // 5), learning_rate=min(1.0, params.learning_rate * 2.5),
         max_leaf_nodes=2 * params.max_leaf_nodes + 1, min_samples_leaf=max(1, params.min_samples_leaf // 3)), rows, target)
     return learner
+
+
+@dataclass(frozen=True)
+class CalibratedUplift:
+    """A treatment's uplift as the decision reads it: the randomized average effect, with the X-learner's
+    individual differences around it only where its held-out ranking is proven (Qini interval above zero).
+
+    Why: the learner's level is biased (its control model is shared by every strategy), and the decision
+    takes each user's best of several noisy estimates, so it picks their errors: in a policy comparison at
+    6,000 users the model chose a treatment for a predicted 38.9 of 30-day revenue whose true effect was 2.6,
+    while a treatment with a held-out average of 27.9 was predicted at 3.0 and left out."""
+
+    learner: XLearner
+    average_effect: float
+    individual: bool
+    shift: float = 0.0  # average_effect minus the learner's mean prediction on its training journeys
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if not self.individual:
+            return np.full(len(x), self.average_effect)
+        return self.learner.predict(x) + self.shift
+
+
+def calibrate(learner: XLearner, x_train: np.ndarray, average_effect: float, ranking_proven: bool) -> CalibratedUplift:
+    """The learner set to the treatment's randomized `average_effect` (see CalibratedUplift)."""
+    shift = average_effect - float(learner.predict(x_train).mean()) if len(x_train) else 0.0
+    return CalibratedUplift(learner, float(average_effect), bool(ranking_proven), shift)

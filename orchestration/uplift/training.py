@@ -32,7 +32,8 @@ from orchestration.recall.assignment import CONTROL, TREATMENT, hash_key, stable
 from orchestration.recall.library import StrategyLibrary
 from orchestration.uplift.evaluation import mean_difference, ranking_scores
 from orchestration.uplift.features import available_features, categorical_mask, feature_matrix
-from orchestration.uplift.learners import BoostingParams, XLearner, fit_outcome_model, fit_x_learner, one_thread
+from orchestration.uplift.learners import (BoostingParams, CalibratedUplift, XLearner, calibrate, fit_outcome_model,
+                                          fit_x_learner, one_thread)
 from orchestration.uplift.treatments import journey_treatment_keys, library_treatments
 
 # The outcomes learned (recall_outcomes names); in the training frame as outcome_<name> and outcome_<name>_mature.
@@ -44,6 +45,8 @@ OBJECTIVE_OUTCOMES: dict[str, tuple[str, ...]] = {"margin_90d": ("revenue_90d", 
 REQUIRED = ["user_id", "strategy_id", "arm", "assignment_date", "treatment_key"]
 # Salt of the held-out split: a keyed hash of the user, so a user is on one side for every treatment.
 SPLIT_KEY = "uplift-heldout-split"
+# How the decision's uplift is set from a fitted learner (learners.CalibratedUplift); in the version digest.
+CALIBRATION = "randomized-average-level; individual when the held-out Qini interval is above zero"
 
 
 class TrainingConfig(BaseModel):
@@ -76,11 +79,11 @@ class UpliftScorer(Protocol):
 
 @dataclass
 class UpliftModelSet:
-    """Fitted X-learners by (treatment key, outcome), the features they read and the card."""
+    """Fitted uplift models by (treatment key, outcome), the features they read and the card."""
 
     version: str
     features: list[str]
-    models: dict[tuple[str, str], XLearner] = field(default_factory=dict)
+    models: dict[tuple[str, str], CalibratedUplift] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
 
     def mature_keys(self, outcome: str) -> set[str]:
@@ -183,7 +186,7 @@ def heldout_mask(user_ids: pd.Series, share: float) -> np.ndarray:
 
 
 def _digest(training: pd.DataFrame, library: StrategyLibrary, config: TrainingConfig, features: list[str]) -> str:
-    spec = {"config": config.model_dump(), "features": features, "library": library.revision,
+    spec = {"config": config.model_dump(), "features": features, "library": library.revision, "calibration": CALIBRATION,
             "rows": int(len(training)), "sklearn": sklearn.__version__,
             "arms": training.groupby(["strategy_id", "arm"]).size().astype(int).to_dict().__repr__()}
     return hashlib.blake2b(json.dumps(spec, sort_keys=True, default=str).encode(), digest_size=4).hexdigest()
@@ -239,9 +242,13 @@ def _train(training: pd.DataFrame, library: StrategyLibrary, trained_through: da
                 continue
             train_t, train_c = in_key & treated & ~test, in_key & ~treated & ~test
             learner = fit_x_learner(matrix[train_t], y[train_t], matrix[train_c], y[train_c], mu0, config.boosting, categorical)
-            model_set.models[(key, outcome)] = learner
             entry["mature"] = True
             entry.update(_heldout_quality(learner, matrix, y, treated, in_key & test, config))
+            # The level from every randomized journey of the treatment; individual differences only once ranked well.
+            average = mean_difference(treated[in_key], y[in_key])
+            proven = "qini" in entry and entry["qini"]["low"] > 0
+            model_set.models[(key, outcome)] = calibrate(learner, matrix[train_t | train_c], average.value, proven)
+            entry.update(average_effect=average.as_dict(), effect_basis="individual" if proven else "average")
     model_set.card = {
         "version": version, "trained_through": trained_through.isoformat(),
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
