@@ -237,11 +237,8 @@ def test_the_decision_reads_the_randomized_average_unless_the_ranking_is_proven(
         predicted = fitted.predict(prepared, np.arange(len(training)), entry["treatment_key"], entry["outcome"])
         if entry["effect_basis"] == "average":
             assert np.all(predicted == entry["average_effect"]["value"])
-    assert card_entry(fitted, "coupon_ab/1=big", "revenue_90d")["effect_basis"] == "individual"
-
-
-def card_entry(model, key: str, outcome: str) -> dict:
-    return next(e for e in model.card["treatments"] if e["treatment_key"] == key and e["outcome"] == outcome)
+    card = {(e["treatment_key"], e["outcome"]): e for e in fitted.card["treatments"]}
+    assert card[("coupon_ab/1=big", "revenue_90d")]["effect_basis"] == "individual"
 
 
 def test_training_uses_mature_outcomes_only_and_is_point_in_time(history) -> None:

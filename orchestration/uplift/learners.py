@@ -143,5 +143,6 @@ class CalibratedUplift:
 
 def calibrate(learner: XLearner, x_train: np.ndarray, average_effect: float, ranking_proven: bool) -> CalibratedUplift:
     """The learner set to the treatment's randomized `average_effect` (see CalibratedUplift)."""
-    shift = average_effect - float(learner.predict(x_train).mean()) if len(x_train) else 0.0
-    return CalibratedUplift(learner, float(average_effect), bool(ranking_proven), shift)
+    if not ranking_proven or not len(x_train):  # the average alone: no level to shift
+        return CalibratedUplift(learner, float(average_effect), bool(ranking_proven))
+    return CalibratedUplift(learner, float(average_effect), True, average_effect - float(learner.predict(x_train).mean()))
