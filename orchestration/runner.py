@@ -93,9 +93,10 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def prepare(settings: Settings) -> None:
-    """Load the code location for `settings` (definitions and the parsed dbt project) ahead of a run,
-    as a long-lived Dagster process has it loaded."""
+    """Load the code location for `settings` (definitions and the parsed dbt project) and the process's
+    in-memory instance ahead of a run, as a long-lived Dagster process has them."""
     _definitions(settings).resolve_job_def(DAILY_JOB)
+    _ephemeral_instance()
 
 
 @dataclass(frozen=True)
