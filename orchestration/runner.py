@@ -24,14 +24,6 @@ from orchestration.simulator.loop import ClosedLoop, DayReport
 _definitions = lru_cache(maxsize=4)(build_definitions)
 
 
-@lru_cache(maxsize=1)
-def _ephemeral_instance() -> dg.DagsterInstance:
-    """The in-memory instance of this process's runs when the caller names none: creating one builds its
-    storage's schema (1.6 s, a tenth of a small one-day run). Nothing in the pipeline reads the instance's
-    history but the killed-run check, which only looks at runs of processes that have ended."""
-    return dg.DagsterInstance.ephemeral()
-
-
 def run_days(
     settings: Settings,
     first: date,
@@ -43,7 +35,7 @@ def run_days(
     up_to: Sequence[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the partitions first..last (inclusive) in a single run, recorded
-    in `instance` (the process's in-memory one by default). Dagster's console logs at `log_level`, or with
+    in `instance` (an in-memory one by default). Dagster's console logs at `log_level`, or with
     `progress` one short line per step instead (orchestration/defs/progress.py). With `up_to`, only
     those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine)."""
     definitions = _definitions(settings)
@@ -58,7 +50,7 @@ def run_days(
         "dagster/asset_partition_range_end": last.isoformat(),
         PROCESS_TAG: process_identity(),  # so that the next run can tell if this one was killed
     }
-    instance = instance or _ephemeral_instance()
+    instance = instance or dg.DagsterInstance.ephemeral()
     loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}
     return job.execute_in_process(run_config={"loggers": loggers}, tags=tags, instance=instance,
                                   raise_on_error=raise_on_error, asset_selection=selection)
@@ -93,10 +85,9 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def prepare(settings: Settings) -> None:
-    """Load the code location for `settings` (definitions and the parsed dbt project) and the process's
-    in-memory instance ahead of a run, as a long-lived Dagster process has them."""
+    """Load the code location for `settings` (definitions and the parsed dbt project) ahead of a run,
+    as a long-lived Dagster process has it loaded."""
     _definitions(settings).resolve_job_def(DAILY_JOB)
-    _ephemeral_instance()
 
 
 @dataclass(frozen=True)
@@ -128,7 +119,7 @@ def run_closed_loop(
     Only per-day work is paid: the definitions (and dbt manifest) are built once and the world stays in memory.
     The truth folder is written after the last day (or every day with truth_every_day)."""
     last = last or loop.config.end_date
-    instance = instance or _ephemeral_instance()
+    instance = instance or dg.DagsterInstance.ephemeral()
     days: list[LoopDay] = []
     while not loop.finished and loop.next_day <= last:
         final = loop.next_day == last or loop.state.day + 1 >= loop.config.n_days
