@@ -1,0 +1,61 @@
+"""Which lookback days a run re-measures: those that data landed since the last measured day can change (late
+events, the delivery log) and those never measured; the others keep their rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from orchestration.defs.measurement.assets import days_to_measure
+from orchestration.defs.partitions import DayWindow
+
+D = date(2026, 4, 20)
+WINDOW = DayWindow(first=D, last=D, lookback_days=3, first_partition=date(2026, 1, 1))
+
+
+def _day(offset: int) -> date:
+    return D + timedelta(days=offset)
+
+
+@pytest.fixture
+def con():
+    """A warehouse measured through D-1, with landing days D-1 (events dated D-1) and D (its events and
+    delivery records dated D)."""
+    with duckdb.connect() as con:
+        con.execute("create table recall_metrics (as_of_date date)")
+        con.execute("create table stg_events (event_date date, _landing_date date)")
+        con.execute("create table stg_recall_touches (scheduled_date date, _landing_date date)")
+        con.executemany("insert into recall_metrics values (?)", [[_day(k)] for k in range(-30, 0)])
+        con.executemany("insert into stg_events values (?, ?)", [[_day(-1), _day(-1)], [_day(0), _day(0)]])
+        con.execute("insert into stg_recall_touches values (?, ?)", [_day(0), _day(0)])
+        yield con
+
+
+def test_without_late_data_only_the_window_is_measured(con) -> None:
+    assert days_to_measure(con, WINDOW) == [D]
+
+
+def test_a_late_event_reopens_its_day_and_the_days_after_it(con) -> None:
+    con.execute("insert into stg_events values (?, ?)", [_day(-2), _day(0)])
+    assert days_to_measure(con, WINDOW) == [_day(-2), _day(-1), D]
+
+
+def test_a_late_delivery_record_reopens_its_day(con) -> None:
+    con.execute("insert into stg_recall_touches values (?, ?)", [_day(-1), _day(0)])
+    assert days_to_measure(con, WINDOW) == [_day(-1), D]
+
+
+def test_data_a_failed_run_landed_counts_as_new(con) -> None:
+    # The run of D-1 landed an event dated D-3 and failed before measuring: D-1 was never measured.
+    con.execute("delete from recall_metrics where as_of_date = ?", [_day(-1)])
+    con.execute("insert into stg_events values (?, ?)", [_day(-3), _day(-1)])
+    assert days_to_measure(con, WINDOW) == [_day(-3), _day(-2), _day(-1), D]
+
+
+def test_days_never_measured_are_measured(con) -> None:
+    con.execute("delete from recall_metrics where as_of_date >= ?", [_day(-2)])
+    assert days_to_measure(con, WINDOW) == [_day(-2), _day(-1), D]
+    con.execute("delete from recall_metrics")
+    assert days_to_measure(con, WINDOW) == [_day(-3), _day(-2), _day(-1), D]
