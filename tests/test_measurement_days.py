@@ -8,11 +8,10 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from orchestration.defs.measurement.assets import days_to_measure
-from orchestration.defs.partitions import DayWindow
+from orchestration.measurement.readers import days_to_measure
 
 D = date(2026, 4, 20)
-WINDOW = DayWindow(first=D, last=D, lookback_days=3, first_partition=date(2026, 1, 1))
+RUN = [D - timedelta(days=k) for k in (3, 2, 1, 0)]  # a daily run of D with three lookback days
 
 
 def _day(offset: int) -> date:
@@ -34,28 +33,28 @@ def con():
 
 
 def test_without_late_data_only_the_window_is_measured(con) -> None:
-    assert days_to_measure(con, WINDOW) == [D]
+    assert days_to_measure(con, RUN, D) == [D]
 
 
 def test_a_late_event_reopens_its_day_and_the_days_after_it(con) -> None:
     con.execute("insert into stg_events values (?, ?)", [_day(-2), _day(0)])
-    assert days_to_measure(con, WINDOW) == [_day(-2), _day(-1), D]
+    assert days_to_measure(con, RUN, D) == [_day(-2), _day(-1), D]
 
 
 def test_a_late_delivery_record_reopens_its_day(con) -> None:
     con.execute("insert into stg_recall_touches values (?, ?)", [_day(-1), _day(0)])
-    assert days_to_measure(con, WINDOW) == [_day(-1), D]
+    assert days_to_measure(con, RUN, D) == [_day(-1), D]
 
 
 def test_data_a_failed_run_landed_counts_as_new(con) -> None:
     # The run of D-1 landed an event dated D-3 and failed before measuring: D-1 was never measured.
     con.execute("delete from recall_metrics where as_of_date = ?", [_day(-1)])
     con.execute("insert into stg_events values (?, ?)", [_day(-3), _day(-1)])
-    assert days_to_measure(con, WINDOW) == [_day(-3), _day(-2), _day(-1), D]
+    assert days_to_measure(con, RUN, D) == [_day(-3), _day(-2), _day(-1), D]
 
 
 def test_days_never_measured_are_measured(con) -> None:
     con.execute("delete from recall_metrics where as_of_date >= ?", [_day(-2)])
-    assert days_to_measure(con, WINDOW) == [_day(-2), _day(-1), D]
+    assert days_to_measure(con, RUN, D) == [_day(-2), _day(-1), D]
     con.execute("delete from recall_metrics")
-    assert days_to_measure(con, WINDOW) == [_day(-3), _day(-2), _day(-1), D]
+    assert days_to_measure(con, RUN, D) == [_day(-3), _day(-2), _day(-1), D]

@@ -96,6 +96,15 @@ where alone.assignment_date between ? and ?
 SEGMENTS_JOIN = ("user_segments as segments on segments.user_id = alone.user_id "
                  "and segments.segment_date = alone.assignment_date - 1")
 NO_SEGMENTS = "(select null as segment) as segments on false"
+# The earliest day that rows landed after the last measured day are dated (events, delivery records), or the day
+# after the last measured one: before it, a measured day would read exactly the rows it read when it was measured.
+FIRST_NEW_DAY = """
+with last_measured as (select max(as_of_date) as day from recall_metrics where as_of_date < ?)
+select least(
+    (select min(event_date) from stg_events where _landing_date > (select day from last_measured)),
+    (select min(scheduled_date) from stg_recall_touches where _landing_date > (select day from last_measured)),
+    (select day from last_measured) + 1)
+"""
 ACTIVITY_COLUMNS = ["user_id", "activity_date", "events", "key_actions", "orders", "revenue"]
 # Orders paid with a coupon: matched to the journey that handed out that code.
 REDEMPTIONS = """
@@ -113,6 +122,20 @@ class JourneyInputs:
     touches: pd.DataFrame    # delivery-log rows of those journeys and of journeys only the log knows
     activity: pd.DataFrame
     redemptions: pd.DataFrame
+
+
+def days_to_measure(con: duckdb.DuckDBPyConnection, days: list[date], first: date) -> list[date]:
+    """Of a run's `days` (its lookback days, then its own from `first`), those to measure: its own, and the lookback
+    days something new can change: from the earliest day the data landed since the last measured day is dated (late
+    events, the delivery log), or the first day not measured yet. The other lookback days keep their rows (a daily
+    run of the simulated app skips one of three; where late data is rare, all three)."""
+    inputs = ("recall_metrics", "stg_events", "stg_recall_touches")
+    if days[0] == first or not all(table_exists(con, table) for table in inputs):
+        return days
+    first_new = con.execute(FIRST_NEW_DAY, [first]).fetchone()[0]
+    if first_new is None:  # no day before the run measured yet
+        return days
+    return [day for day in days if day >= min(first_new, first)]
 
 
 def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engine: Engine | None = None) -> JourneyInputs:

@@ -13,11 +13,11 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.config import Settings
-from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, DayWindow, day_window
+from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
 from orchestration.measurement import cohort_metrics_by_day, journeys_as_of, measure_outcomes, outcome_horizon_days
-from orchestration.measurement.readers import JourneyInputs, read_journeys
+from orchestration.measurement.readers import JourneyInputs, days_to_measure, read_journeys
 from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
 from orchestration.warehouse.engine import engine_for
@@ -41,32 +41,6 @@ def _windows(settings: Settings) -> dict[str, int]:
     """measure_outcomes' window arguments for the configured vertical (and wake-up override)."""
     wake_up_days, churn_days = settings.measurement_windows
     return {"wake_up_days": wake_up_days, "churn_days": churn_days}
-
-
-# The earliest day that rows landed after the last measured day are dated (events, delivery records): before it, a
-# measured day would read exactly the rows it read when it was measured.
-FIRST_NEW_DAY = """
-with last_measured as (select max(as_of_date) as day from recall_metrics where as_of_date < ?)
-select least(
-    (select min(event_date) from stg_events where _landing_date > (select day from last_measured)),
-    (select min(scheduled_date) from stg_recall_touches where _landing_date > (select day from last_measured)),
-    (select day from last_measured) + 1)
-"""
-
-
-def days_to_measure(con, window: DayWindow) -> list[date]:
-    """The run's days, and those of its lookback days that something new can change: from the earliest day the
-    data landed since the last measured day is dated (late events, the delivery log), or the first day not
-    measured yet. The other lookback days keep their rows (a daily run of the simulated app skips one of three;
-    where late data is rare, all three)."""
-    days = window.with_lookback()
-    inputs = ("recall_metrics", "stg_events", "stg_recall_touches")
-    if days[0] == window.first or not all(table_exists(con, table) for table in inputs):
-        return days
-    first_new = con.execute(FIRST_NEW_DAY, [window.first]).fetchone()[0]
-    if first_new is None:  # no day before the window measured yet
-        return days
-    return [day for day in days if day >= min(first_new, window.first)]
 
 
 def _outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int]) -> pd.DataFrame:
@@ -125,7 +99,7 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         horizon = outcome_horizon_days(windows["churn_days"])
         written = 0
         with warehouse.connect() as con:
-            days = days_to_measure(con, window)
+            days = days_to_measure(con, window.with_lookback(), window.first)
             inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), as_of, engine_for(settings, con))
             for chunk, metrics, outcomes in _metrics_by_chunk(inputs, days, horizon, windows, design):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
