@@ -52,6 +52,7 @@ LEVELS = list(CONTROL_BASIS)
 # churn keeps older campaigns in the measurement.
 OVERALL_DAYS = LTV_DAYS
 OPTIONAL_LEVELS = ("value_tier", "segment", "step_variant", "channel")
+TEXT = pd.StringDtype(na_value=np.nan)  # pandas' own text dtype (a missing value reads as NaN, as pandas 3 reads text)
 
 
 def _level(frame: pd.DataFrame, level: str, value: pd.Series | str, stage: pd.Series | str = ALL) -> pd.DataFrame:
@@ -156,6 +157,5 @@ def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(_level(pooled.assign(period=pd.NaT), "programme_overall", ALL))
     # Only what the metrics group and look up by: the long table is the measurement's largest frame. Its text columns
     # stay pandas strings: converted to Python objects they cost the demo's last day a fifth of its metrics time.
-    parts = [part[OUTPUT].astype({"s_value": "str", "cohort_value": "str", "lifecycle_stage": "str"})
-             for part in parts]
+    parts = [part[OUTPUT].astype({"s_value": TEXT, "cohort_value": TEXT, "lifecycle_stage": TEXT}) for part in parts]
     return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
