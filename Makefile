@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-loop benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring evaluate-early-warning dev clean
+.PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-loop benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring benchmark-measurement evaluate-early-warning dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +44,9 @@ benchmark-staging: $(STAMP)  ## one landing day of a 100,000-user app: ingestion
 
 benchmark-scoring: $(STAMP)  ## one churn-model refit on 20,000 users x 120 days, and scoring 1 million users
 	$(VENV)/bin/churn-recall benchmark-scoring
+
+benchmark-measurement: $(STAMP)  ## the measurement step's work on the last three days of the demo's warehouse (run `make demo` first)
+	$(VENV)/bin/churn-recall benchmark-measurement
 
 evaluate-early-warning: $(STAMP)  ## churn probability vs rules vs recency vs BG/NBD, per preset (and CDNOW)
 	$(VENV)/bin/churn-recall evaluate-early-warning --cdnow

@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> None:
     scoring_bench.add_argument("--days", type=int, default=120)
     scoring_bench.add_argument("--score-users", type=int, default=1_000_000, help="label rows scored at once")
     scoring_bench.add_argument("--home", type=Path, help="reuse (or keep) the benchmark world in this folder")
+    measurement_bench = commands.add_parser(
+        "benchmark-measurement", help="time the measurement step's work (read, outcomes, cohort metrics) on the "
+        "warehouse of $CHURN_RECALL_HOME, read-only")
+    measurement_bench.add_argument("--days", type=int, default=3, help="the last measured days, measured together")
+    measurement_bench.add_argument("--repeats", type=int, default=3)
     compare = commands.add_parser(
         "compare-policies", help="the simulated app under the rules, targeting by churn probability and by expected "
         "incremental profit: true incremental profit with its 95%% interval, contacts, negative-effect share")
@@ -338,6 +343,10 @@ def main(argv: list[str] | None = None) -> None:
         from orchestration.scoring.benchmark import run_scoring_benchmark
 
         run_scoring_benchmark(args.users, args.days, args.score_users, args.home)
+    elif args.command == "benchmark-measurement":
+        from orchestration.measurement.benchmark import run_measurement_benchmark
+
+        run_measurement_benchmark(Settings.from_env(), args.days, args.repeats)
     elif args.command == "compare-policies":
         _compare_policies(args)
     elif args.command == "evaluate-early-warning":

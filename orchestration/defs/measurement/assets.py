@@ -16,51 +16,14 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
-from orchestration.measurement import cohort_metrics_by_day, journeys_as_of, measure_outcomes, outcome_horizon_days
-from orchestration.measurement.readers import JourneyInputs, days_to_measure, read_journeys
-from orchestration.recall import StrategyLibrary, load_strategy_library
+from orchestration.measurement import outcome_horizon_days
+from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows
+from orchestration.measurement.readers import days_to_measure, read_journeys
+from orchestration.recall import load_strategy_library
 from orchestration.warehouse import replace_rows, table_exists
 from orchestration.warehouse.engine import engine_for
 
-# Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
-# call, so a range run's days are measured in a few passes, and the pass's memory stays bounded (~0.4 GiB).
-CHUNK_OUTCOMES = 50_000
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
-
-
-def _design(library: StrategyLibrary) -> dict[str, object]:
-    """cohort_metrics' design arguments: each strategy's holdout share, the global holdout share, and the share of
-    every A/B variant (keyed by strategy and variant id), as the library has them now: the sample-ratio check's
-    stand-in for journeys that did not record the design they were assigned under."""
-    variants = {(s.id, v.id): v.share for s in library.strategies for step in s.steps for v in step.variants}
-    return {"design_control_share": {s.id: s.holdout_share for s in library.strategies},
-            "global_holdout_share": library.global_holdout_share, "variant_shares": variants}
-
-
-def _windows(settings: Settings) -> dict[str, int]:
-    """measure_outcomes' window arguments for the configured vertical (and wake-up override)."""
-    wake_up_days, churn_days = settings.measurement_windows
-    return {"wake_up_days": wake_up_days, "churn_days": churn_days}
-
-
-def _outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int]) -> pd.DataFrame:
-    """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
-    journeys have every window closed: they were final at an earlier run)."""
-    journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
-    visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
-    activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
-    return measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
-
-
-def _metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
-                      design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
-    """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
-    chunk: dict[date, pd.DataFrame] = {}
-    for day in days:
-        chunk[day] = outcomes = _outcomes_as_of(inputs, day, horizon, windows)
-        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
-            yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
-            chunk = {}
 
 
 def _write_outcomes(con, outcomes: pd.DataFrame, first: date, as_of: date) -> int:
@@ -94,14 +57,14 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         # Like the daily dbt models, the metrics re-measure the lookback days that late data changed.
         window = day_window(context, settings)
         as_of = window.last
-        design = _design(load_strategy_library(settings.strategies))
-        windows = _windows(settings)
+        design = library_design(load_strategy_library(settings.strategies))
+        windows = outcome_windows(settings)
         horizon = outcome_horizon_days(windows["churn_days"])
         written = 0
         with warehouse.connect() as con:
             days = days_to_measure(con, window.with_lookback(), window.first)
             inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), as_of, engine_for(settings, con))
-            for chunk, metrics, outcomes in _metrics_by_chunk(inputs, days, horizon, windows, design):
+            for chunk, metrics, outcomes in metrics_by_chunk(inputs, days, horizon, windows, design):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
                                         [chunk[0], chunk[-1]])
             journeys_measured = _write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)

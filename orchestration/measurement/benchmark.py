@@ -1,0 +1,58 @@
+"""`churn-recall benchmark-measurement`: the seconds of the measurement step's work on an existing warehouse (the
+demo's, by default that of $CHURN_RECALL_HOME), read-only: reading the journeys of the horizon, folding and measuring
+them as of each of the last `days` measured days, and those days' cohort metrics, through the code the asset runs.
+Nothing is written. Wall and process CPU seconds are printed: on a shared machine the first depends on the load."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import timedelta
+
+import duckdb
+
+from orchestration.config import Settings
+from orchestration.measurement.daily import library_design, outcome_windows, outcomes_as_of
+from orchestration.measurement.metrics import cohort_metrics_by_day
+from orchestration.measurement.outcomes import outcome_horizon_days
+from orchestration.measurement.readers import read_journeys
+
+
+def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 3) -> dict[str, float]:
+    """Time the step's phases `repeats` times on the last `days` as-of days of settings' warehouse; the medians."""
+    from orchestration.recall import load_strategy_library
+
+    if days < 1 or repeats < 1:
+        raise SystemExit(f"--days and --repeats must be at least 1, got {days} and {repeats}")
+    if not settings.warehouse.is_file():
+        raise SystemExit(f"no warehouse at {settings.warehouse}: run `churn-recall demo` first (or set CHURN_RECALL_HOME)")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        last = con.execute("select max(as_of_date) from recall_metrics").fetchone()[0] \
+            if con.execute("select count(*) from information_schema.tables where table_name = 'recall_metrics'"
+                           ).fetchone()[0] else None
+        if last is None:
+            raise SystemExit(f"{settings.warehouse} has no measured day (recall_metrics): run the pipeline first")
+        as_of = [last - timedelta(days=k) for k in reversed(range(days))]
+        design, windows = library_design(load_strategy_library(settings.strategies)), outcome_windows(settings)
+        horizon = outcome_horizon_days(windows["churn_days"])
+        print(f"measurement benchmark: {settings.warehouse}, as of {as_of[0]}..{last} ({days} days), {repeats} runs",
+              flush=True)
+        runs: dict[str, list[float]] = {"read": [], "outcomes": [], "metrics": [], "total": [], "cpu": []}
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            inputs = read_journeys(con, as_of[0] - timedelta(days=horizon - 1), last)
+            read = time.perf_counter()
+            outcomes = {day: outcomes_as_of(inputs, day, horizon, windows) for day in as_of}
+            measured = time.perf_counter()
+            metrics = cohort_metrics_by_day(outcomes, **design)
+            done = time.perf_counter()
+            for phase, seconds in (("read", read - wall), ("outcomes", measured - read), ("metrics", done - measured),
+                                   ("total", done - wall), ("cpu", time.process_time() - cpu)):
+                runs[phase].append(seconds)
+            print(f"  {len(inputs.decisions):,} decided journeys, {len(outcomes[last]):,} in the last day's horizon, "
+                  f"{len(metrics):,} cohort rows: read {read - wall:.2f} s, outcomes {measured - read:.2f} s, "
+                  f"metrics {done - measured:.2f} s, total {done - wall:.2f} s", flush=True)
+    figures = {phase: statistics.median(values) for phase, values in runs.items()}
+    print(f"  median of {repeats}: total {figures['total']:.2f} s wall ({figures['cpu']:.2f} s CPU): read "
+          f"{figures['read']:.2f}, outcomes {figures['outcomes']:.2f}, metrics {figures['metrics']:.2f}")
+    return figures

@@ -1,0 +1,59 @@
+"""A run's measurement, day by day: the outcomes of the journeys in the horizon as of each day, and the cohort metrics
+of those days, a chunk of days at a time (what the recall_measurement asset runs, and its benchmark times)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from orchestration.measurement.journeys import journeys_as_of
+from orchestration.measurement.metrics import cohort_metrics_by_day
+from orchestration.measurement.outcomes import measure_outcomes
+from orchestration.measurement.readers import JourneyInputs
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
+    from orchestration.recall.library import StrategyLibrary
+
+# Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
+# call, so a range run's days are measured in a few passes, and the pass's memory stays bounded (~0.4 GiB).
+CHUNK_OUTCOMES = 50_000
+
+
+def library_design(library: "StrategyLibrary") -> dict[str, object]:
+    """cohort_metrics' design arguments: each strategy's holdout share, the global holdout share, and the share of
+    every A/B variant (keyed by strategy and variant id), as the library has them now: the sample-ratio check's
+    stand-in for journeys that did not record the design they were assigned under."""
+    variants = {(s.id, v.id): v.share for s in library.strategies for step in s.steps for v in step.variants}
+    return {"design_control_share": {s.id: s.holdout_share for s in library.strategies},
+            "global_holdout_share": library.global_holdout_share, "variant_shares": variants}
+
+
+def outcome_windows(settings: "Settings") -> dict[str, int]:
+    """measure_outcomes' window arguments for the configured vertical (and wake-up override)."""
+    wake_up_days, churn_days = settings.measurement_windows
+    return {"wake_up_days": wake_up_days, "churn_days": churn_days}
+
+
+def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int]) -> pd.DataFrame:
+    """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
+    journeys have every window closed: they were final at an earlier run). `windows`: measure_outcomes' wake_up_days
+    and churn_days."""
+    journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
+    visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
+    activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
+    return measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
+
+
+def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
+                     design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
+    """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
+    chunk: dict[date, pd.DataFrame] = {}
+    for day in days:
+        chunk[day] = outcomes = outcomes_as_of(inputs, day, horizon, windows)
+        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
+            yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
+            chunk = {}
