@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from orchestration.config import DEFAULT_STRATEGIES, Settings
-from orchestration.defs.measurement.assets import _design
 from orchestration.evaluation.measurement_truth import coverage, read_campaign_truth, sample_check, true_effects
+from orchestration.measurement.daily import library_design
 from orchestration.measurement.metrics import cohort_metrics
 from orchestration.recall import load_strategy_library
 from orchestration.runner import run_closed_loop, run_days
@@ -95,7 +95,7 @@ def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assign
     mine = (outcomes["strategy_id"] == biggest[0]) & (outcomes["assignment_date"] == biggest[1])
     moved = outcomes[mine & (outcomes["arm"] == "treatment")].sample(frac=0.3, random_state=0).index
     outcomes.loc[moved, ["arm", "holdout"]] = ["control", "strategy"]
-    broken = cohort_metrics(outcomes, LAST, **_design(library))
+    broken = cohort_metrics(outcomes, LAST, **library_design(library))
     row = broken[(broken["cohort_level"] == "campaign") & (broken["arm"] == "treatment")
                  & (broken["strategy_id"] == biggest[0]) & (pd.to_datetime(broken["assignment_date"]) == pd.Timestamp(biggest[1]))]
     assert row["srm_alarm"].all() and len(row) == 1
