@@ -16,6 +16,7 @@ from orchestration.measurement.daily import library_design, outcome_windows, out
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import outcome_horizon_days
 from orchestration.measurement.readers import read_journeys
+from orchestration.warehouse.io import table_exists
 
 
 def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 3) -> dict[str, float]:
@@ -27,9 +28,8 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
     if not settings.warehouse.is_file():
         raise SystemExit(f"no warehouse at {settings.warehouse}: run `churn-recall demo` first (or set CHURN_RECALL_HOME)")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        last = con.execute("select max(as_of_date) from recall_metrics").fetchone()[0] \
-            if con.execute("select count(*) from information_schema.tables where table_name = 'recall_metrics'"
-                           ).fetchone()[0] else None
+        has_metrics = table_exists(con, "recall_metrics")
+        last = con.execute("select max(as_of_date) from recall_metrics").fetchone()[0] if has_metrics else None
         if last is None:
             raise SystemExit(f"{settings.warehouse} has no measured day (recall_metrics): run the pipeline first")
         as_of = [last - timedelta(days=k) for k in reversed(range(days))]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 CHUNK_OUTCOMES = 50_000
 
 
-def library_design(library: "StrategyLibrary") -> dict[str, object]:
+def library_design(library: StrategyLibrary) -> dict[str, object]:
     """cohort_metrics' design arguments: each strategy's holdout share, the global holdout share, and the share of
     every A/B variant (keyed by strategy and variant id), as the library has them now: the sample-ratio check's
     stand-in for journeys that did not record the design they were assigned under."""
@@ -32,7 +32,7 @@ def library_design(library: "StrategyLibrary") -> dict[str, object]:
             "global_holdout_share": library.global_holdout_share, "variant_shares": variants}
 
 
-def outcome_windows(settings: "Settings") -> dict[str, int]:
+def outcome_windows(settings: Settings) -> dict[str, int]:
     """measure_outcomes' window arguments for the configured vertical (and wake-up override)."""
     wake_up_days, churn_days = settings.measurement_windows
     return {"wake_up_days": wake_up_days, "churn_days": churn_days}
