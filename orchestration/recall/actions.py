@@ -145,7 +145,7 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     decisions: one row per free user with an allowed treatment (uplift.decisions.decide or
     decide_by_risk); None: the rules alone."""
     send_day = day + timedelta(days=1)
-    users = tiers.loc[~tiers["user_id"].isin(busy)].copy()
+    users = tiers.loc[~cadence.is_busy(tiers["user_id"], busy)].copy()
     users = _with_decisions(users, decisions, library, send_day, vertical)
     orders = pd.to_numeric(users["orders_90d"], errors="coerce")
     users["avg_order_value"] = (pd.to_numeric(users["revenue_90d"], errors="coerce") / orders.where(orders > 0)).astype(float)
@@ -224,7 +224,8 @@ def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | N
     busy = cadence.busy_users(state, library, inputs.day)
     decisions = None
     if decide is not None:
-        decisions = decide(tiers.loc[~tiers["user_id"].isin(busy)].reset_index(drop=True), committed_steps(continuing, library))
+        decisions = decide(tiers.loc[~cadence.is_busy(tiers["user_id"], busy)].reset_index(drop=True),
+                           committed_steps(continuing, library))
     fresh = start_journeys(tiers, library, inputs.day, inputs.vertical, busy, decisions)
     columns = cadence.JOURNEY_ATTRIBUTES + ["step", "due_at", "status", "reason"]
     return pd.concat([continuing[columns], fresh[columns]], ignore_index=True)

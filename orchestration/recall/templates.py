@@ -53,21 +53,31 @@ def template_problems(text: str, channel: str | None = None, has_benefit: bool =
 def render_bulk(template_names: pd.Series, values: pd.DataFrame, templates: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """(message, missing) per row: the rendered text, or null and the first variable lacking a value.
 
-    `values` holds one column per variable, aligned with `template_names`.
+    `values` holds one column per variable, aligned with `template_names`. Works on arrays by row position: a day
+    renders a few dozen (template, variable) pieces, and indexing the frame by label for each cost more than the text.
     """
-    messages = pd.Series(None, index=template_names.index, dtype=object)
-    missing = pd.Series(None, index=template_names.index, dtype=object)
-    for name, rows in template_names.groupby(template_names, sort=False).groups.items():
+    if not values.index.equals(template_names.index):
+        values = values.reindex(template_names.index)
+    n = len(template_names)
+    messages, missing = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    shown: dict[str, np.ndarray] = {}  # per variable, every row's text ('' where it has no value)
+    codes, names = pd.factorize(template_names)  # -1: no template, no message
+    for code, rows in (pd.Series(np.arange(n)).groupby(codes).indices.items() if n else ()):
+        if code < 0:
+            continue
         text = np.full(len(rows), "", dtype=object)
         lacking = np.full(len(rows), None, dtype=object)
-        for literal, field in parts(templates[name]):
+        for literal, field in parts(templates[names[code]]):
             text = text + literal
             if field is None:
                 continue
-            column = values.loc[rows, field].astype(object).where(values.loc[rows, field].notna(), "")
-            shown = column.astype(str).to_numpy(dtype=object)
-            lacking = np.where((shown == "") & pd.isna(lacking), field, lacking)
-            text = text + shown
-        messages.loc[rows] = np.where(pd.isna(lacking), text, None)
-        missing.loc[rows] = lacking
-    return messages, missing
+            if field not in shown:
+                column = values[field]
+                shown[field] = column.astype(object).where(column.notna(), "").astype(str).to_numpy(dtype=object)
+            piece = shown[field][rows]
+            lacking = np.where((piece == "") & pd.isna(lacking), field, lacking)
+            text = text + piece
+        messages[rows] = np.where(pd.isna(lacking), text, None)
+        missing[rows] = lacking
+    index = template_names.index
+    return pd.Series(messages, index=index, dtype=object), pd.Series(missing, index=index, dtype=object)
