@@ -15,7 +15,7 @@ demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline
 	$(VENV)/bin/churn-recall demo
 
 test: $(STAMP)  ## the default test suite (slow and browser tests excluded), a test module per worker
-	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=12
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder --durations=12
 
 test-slow: $(STAMP)  ## scale benchmarks and long simulations
 	$(PY) -m pytest -q -m slow -rP  # -rP: the figures the slow tests print (coverage, timings) stay in the log

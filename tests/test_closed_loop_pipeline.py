@@ -22,6 +22,7 @@ from orchestration.runner import run_closed_loop, run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 from orchestration.simulator.loop import ClosedLoop, LoopSettings
 
+pytestmark = pytest.mark.duration(230)  # builds its world through the pipeline: scheduled first
 WORLD = SimulationConfig(n_users=2000, n_days=36, closed_loop_days=6, seed=13)
 LAST = WORLD.end_date
 WAKE_UP_DAYS = 1  # a key action on the send day itself: every cohort of the loop is final by its last day

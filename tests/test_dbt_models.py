@@ -15,6 +15,7 @@ from dbt.cli.main import dbtRunner
 
 from orchestration.ingestion import FEEDS, ensure_raw_tables
 
+pytestmark = pytest.mark.duration(180)  # builds its worlds with dbt: scheduled first
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 # the fixtures land text (as a CSV would): feed name -> contract columns

@@ -16,6 +16,7 @@ from orchestration.config import Settings
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
+pytestmark = pytest.mark.duration(70)  # builds its world through the pipeline: scheduled first
 START = date(2026, 1, 1)
 DAY = [START + timedelta(days=i) for i in range(4)]
 

@@ -14,6 +14,7 @@ from orchestration.config import Settings
 from orchestration.runner import run_days
 from tests.input_corpus import COLUMNS, DAYS, Expected, write_corpus
 
+pytestmark = pytest.mark.duration(40)  # builds its world through the pipeline: scheduled first
 STAGED = {
     "events": ("stg_events", "quarantine_events", "raw_events"),
     "users": ("stg_users", "quarantine_users", "restricted.raw_users"),

@@ -36,6 +36,7 @@ from orchestration.simulator import SimulationConfig, simulate, write_world
 from orchestration.warehouse.migrations import MIGRATIONS
 from tests.previous_schema import PREVIOUS_SCHEMA, downgrade_to_previous_schema
 
+pytestmark = pytest.mark.duration(200)  # builds its world through the pipeline: scheduled first
 REPO = Path(__file__).resolve().parents[1]
 WORLD = SimulationConfig(n_users=300, n_days=34, seed=5, campaign_every_days=10)
 START = WORLD.start_date

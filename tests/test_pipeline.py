@@ -17,6 +17,7 @@ from orchestration.recall import load_strategy_library
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
+pytestmark = pytest.mark.duration(370)  # builds its world through the pipeline: scheduled first
 START = date(2026, 1, 1)
 WORLD = SimulationConfig(n_users=4000, n_days=70, start_date=START, seed=11, campaign_every_days=10)
 LAST = WORLD.end_date
