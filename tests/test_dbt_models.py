@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from orchestration.defs.dbt.project import dbt_project, parsed_manifest
 from orchestration.ingestion import FEEDS, ensure_raw_tables
 
 pytestmark = pytest.mark.duration(180)  # builds its worlds with dbt: scheduled first
@@ -71,13 +72,19 @@ def user(user_id: str | None, signup: str, updated: str | None = None, sms: str 
     }
 
 
+def dbt() -> dbtRunner:
+    """dbt on the project parsed once, as a Dagster run invokes it: a fresh parse per invocation (each with other
+    vars, which defeats partial parsing) took most of this module's time."""
+    return dbtRunner(manifest=parsed_manifest(dbt_project()))
+
+
 def run_dbt(args: list[str], warehouse: Path, work: Path) -> None:
     """dbt <args> on `warehouse` (joined to the vars of `args`, as a Dagster run passes it)."""
     args = list(args)
     dbt_vars = json.loads(args.pop(args.index("--vars") + 1)) if "--vars" in args else {}
     if "--vars" in args:
         args.remove("--vars")
-    result = dbtRunner().invoke([
+    result = dbt().invoke([
         *args, "--vars", json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}), "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
     ])
@@ -401,7 +408,7 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
         # the same faults on a day before the window are not this run's to check
         con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ?", [day(1)])
     window = json.dumps({"min_date": day(7).isoformat(), "max_date": day(9).isoformat(), "lookback_days": 1})
-    result = dbtRunner().invoke([
+    result = dbt().invoke([
         "test", "--select", "user_risk_tiers", "stg_events", "--exclude", "test_type:unit", "--vars",
         json.dumps({**json.loads(window), "warehouse_path": str(warehouse)}),
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
