@@ -16,7 +16,7 @@ from dbt.cli.main import dbtRunner
 from orchestration.defs.dbt.project import dbt_project, parsed_manifest
 from orchestration.ingestion import FEEDS, ensure_raw_tables
 
-pytestmark = pytest.mark.duration(180)  # builds its worlds with dbt: scheduled first
+pytestmark = pytest.mark.duration(90)  # builds its worlds with dbt: scheduled first
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 # the fixtures land text (as a CSV would): feed name -> contract columns
