@@ -411,3 +411,13 @@ def test_in_app_message_needs_no_opt_in_but_obeys_holdouts_and_caps() -> None:
     for days, expected in ((2, True), (4, False)):
         probe = sent.assign(scheduled_at=sent["scheduled_at"] + pd.Timedelta(days=days))
         assert cap_blocked(probe, sent, lib.guardrails.frequency_caps)[0] == expected
+
+
+def test_busy_users_are_found_whatever_the_id_column_holds():
+    from orchestration.recall.cadence import is_busy
+
+    busy = pd.Series(["u2", "u4"], dtype="str").unique()
+    for dtype in ("str", object):
+        ids = pd.Series(["u1", "u2", None, "u4", "u5"], dtype=dtype)
+        assert is_busy(ids, busy).tolist() == [False, True, False, True, False]
+    assert is_busy(pd.Series(["u1"], dtype="str"), np.array([], dtype=object)).tolist() == [False]
