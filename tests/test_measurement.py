@@ -144,6 +144,20 @@ def test_users_without_activity_get_false_and_zero() -> None:
     assert not out.loc[0, "woke_up"] and out.loc[0, "revenue_30d"] == 0.0
 
 
+
+def test_each_journey_counts_its_own_users_days_from_its_own_assignment() -> None:
+    # Two journeys of "multi" 10 days apart, one of "on6", one without a user; ids given as numbers or text.
+    journeys = pd.concat([_journeys(["multi", "on6"]), _journeys(["multi"], day=d(10)).assign(action_id="a_multi_2"),
+                          _journeys([None]).assign(action_id="a_nobody")], ignore_index=True)
+    out = _measure(journeys, ACTIVITY, as_of=d(200)).set_index("action_id")
+    assert out.loc["a_multi", "revenue_30d"] == 12.5 and out.loc["a_multi", "woke_up"]  # A+0 and A+12
+    assert out.loc["a_multi_2", "revenue_30d"] == 7.5 and out.loc["a_multi_2", "woke_up"]  # A+12 is its day 2
+    assert out.loc["a_multi_2", "pre_period_revenue"] == 5.0  # A+0 is in its pre-period
+    assert out.loc["a_on6", "revenue_30d"] == 10.0  # nobody else's days
+    assert out.loc["a_nobody", "revenue_30d"] == 0.0 and not out.loc["a_nobody", "woke_up"]
+    numbered = _measure(_journeys(["7"]), ACTIVITY.assign(user_id=ACTIVITY["user_id"].replace("multi", 7)), d(200))
+    assert numbered.loc[0, "revenue_30d"] == 12.5  # an integer id in the activity matches its text
+
 # --- second churn: return R, then a silence of at least T days after an active day L <= R+60 ------
 
 T = 30  # a game-like threshold keeps the hand-made histories short

@@ -67,30 +67,27 @@ def _known_rows(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
     })
 
 
-def _fold(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per action_id: identity from its first row, the funnel over all, the first step's channel."""
+# How a journey's rows fold into one: the funnel over all of them, and the coupon of the first step handing one out.
+FUNNEL_FOLD = {"sent": ("sent", "any"), "delivered": ("delivered", "any"), "opened": ("opened", "any"),
+               "clicked": ("clicked", "any"), "cost": ("cost", "sum"), "coupon_code": ("coupon_code", "first")}
+# ... and, for journeys only the log knows, their identity from the first row ('first' skips nulls: the channel is
+# the first step's with one).
+IDENTITY_FOLD = {"user_id": ("user_id", "first"), "strategy_id": ("strategy_id", "first"), "arm": ("arm", "first"),
+                 "lifecycle_stage": ("lifecycle_stage", "first"), "first_scheduled": ("scheduled_at", "first"),
+                 "channel": ("channel", "first"), "coupon_value": ("coupon_value", "max"),
+                 **{c: (c, "first") for c in ATTRIBUTE_COLUMNS}}
+
+
+def _fold(rows: pd.DataFrame, identity: bool = True) -> pd.DataFrame:
+    """One row per action_id: the funnel over its rows and, with `identity`, who and what it was (IDENTITY_FOLD)."""
     journeys = (
-        rows.sort_values(["action_id", "scheduled_at"], kind="stable")
+        rows.sort_values("scheduled_at", kind="stable")  # 'first': each journey's first row by schedule
         .groupby("action_id", sort=True, dropna=False)
-        .agg(
-            user_id=("user_id", "first"),
-            strategy_id=("strategy_id", "first"),
-            arm=("arm", "first"),
-            lifecycle_stage=("lifecycle_stage", "first"),
-            first_scheduled=("scheduled_at", "first"),
-            sent=("sent", "any"),
-            delivered=("delivered", "any"),
-            opened=("opened", "any"),
-            clicked=("clicked", "any"),
-            cost=("cost", "sum"),
-            channel=("channel", "first"),  # 'first' skips nulls: the first step with a channel
-            coupon_code=("coupon_code", "first"),
-            coupon_value=("coupon_value", "max"),
-            **{c: (c, "first") for c in ATTRIBUTE_COLUMNS},
-        )
+        .agg(**(IDENTITY_FOLD if identity else {}), **FUNNEL_FOLD)
         .reset_index()
     )
-    journeys["assignment_date"] = journeys.pop("first_scheduled").dt.date
+    if identity:
+        journeys["assignment_date"] = journeys.pop("first_scheduled").dt.normalize()
     return journeys
 
 
@@ -111,7 +108,7 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
     logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
 
-    funnel = _fold(rows.loc[in_decisions])[["action_id", *FUNNEL, "coupon_code"]] if in_decisions.any() else \
+    funnel = _fold(rows.loc[in_decisions], identity=False) if in_decisions.any() else \
         pd.DataFrame(columns=["action_id", *FUNNEL, "coupon_code"])
     decided = decided.reindex(columns=list(dict.fromkeys([*decided.columns, *DECISION_COLUMNS])))
     chosen = decided.loc[pd.to_datetime(decided["assignment_date"]).dt.date <= as_of, DECISION_COLUMNS]

@@ -10,6 +10,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.measurement.second_churn import RETURN_DAYS, SECOND_CHURN_WITHIN_DAYS, second_churn
 
@@ -66,6 +68,33 @@ def _days(values: pd.Series) -> pd.Series:
         out = out.dt.tz_localize(None)
     return out.dt.normalize().astype("datetime64[s]")
 
+
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    """Dates as day numbers (days since 1970-01-01), for integer offsets."""
+    return _days(values).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, activity_day: np.ndarray,
+               usable: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of a journey (position in `users`, assigned on `day`) and a `usable` activity row of its user dated
+    `low` <= offset < `high` days from it: the journeys' positions, the rows' positions and the offsets. A hash lookup
+    and a repeat of each row for its user's journeys: a merge on text keys cost a third of the measurement."""
+    journey_code, known = pd.factorize(users.astype(str))
+    code = pc.index_in(pa.array(activity_users.astype(str)).cast(pa.large_string()),
+                       value_set=pa.array(known.astype(str), type=pa.large_string()))
+    code = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.flatnonzero(usable & (code >= 0))
+    code = code[rows]
+    by_user = np.argsort(journey_code, kind="stable")  # each user's journeys together (no user first)
+    per_user = np.bincount(journey_code[journey_code >= 0], minlength=len(known))
+    first = np.cumsum(per_user) - per_user + (journey_code < 0).sum()
+    repeats = per_user[code]
+    row = np.repeat(rows, repeats)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    journey = by_user[np.repeat(first[code], repeats) + within]
+    offset = activity_day[row] - day[journey]
+    keep = (offset >= low) & (offset < high)
+    return journey[keep], row[keep], offset[keep]
 
 def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series:
     """The journey's own coupon code on an order on days A..A+29 (known by as_of); null without a coupon."""
@@ -138,60 +167,49 @@ def measure_outcomes(
     day_a = day_a.loc[day_a <= as_of_ts].reset_index(drop=True)
     out["assignment_date"] = day_a.dt.date
 
-    # Point in time: drop activity after as_of before joining each journey to its user's days.
-    act = activity.loc[:, ["user_id", "activity_date", "events", key_action_column, "orders", "revenue"]].copy()
-    act["activity_date"] = _days(act["activity_date"])
-    # Only days some journey can use; the inner join below keeps journey users only.
-    first = (day_a.min() if len(day_a) else as_of_ts) - pd.Timedelta(days=PRE_PERIOD_DAYS)
-    last = min(as_of_ts, (day_a.max() if len(day_a) else as_of_ts) + pd.Timedelta(days=horizon - 1))
-    act = act.loc[(act["activity_date"] >= first) & (act["activity_date"] <= last)]
-    # Journeys are keyed by row position (an int) so the join and groupby avoid string keys.
-    keys = pd.DataFrame({"journey": np.arange(len(out)), "user_id": out["user_id"].astype(str), "day_a": day_a})
-    joined = keys.merge(act.astype({"user_id": str}), on="user_id", how="inner")
-    offset = (joined["activity_date"] - joined["day_a"]).dt.days
-    joined = joined.loc[(offset >= -PRE_PERIOD_DAYS) & (offset < horizon)]
-    offset = offset.loc[joined.index]
+    # Point in time: only activity dated on or before as_of, and only days some journey can use.
+    act_day, a_day = _day_numbers(activity["activity_date"]), _day_numbers(day_a)
+    as_of_day = _day_numbers(pd.Series([as_of_ts]))[0]
+    first = (a_day.min() if len(a_day) else as_of_day) - PRE_PERIOD_DAYS
+    last = min(as_of_day, (a_day.max() if len(a_day) else as_of_day) + horizon - 1)
+    journey, row, offset = _user_days(out["user_id"], a_day, activity["user_id"], act_day,
+                                      (act_day >= first) & (act_day <= last), -PRE_PERIOD_DAYS, horizon)
 
+    def counts(column: str) -> np.ndarray:
+        return activity[column].fillna(0).to_numpy(dtype=float)[row]
+
+    n = len(out)
     after = offset >= 0
-    key = joined[key_action_column].fillna(0) > 0
+    key = counts(key_action_column) > 0
     in_30 = after & (offset < REPURCHASE_DAYS)
-    revenue = joined["revenue"].fillna(0.0).astype(float)
-    per_row = pd.DataFrame(
-        {
-            "journey": joined["journey"],
-            "woke": after & (offset < wake_up_days) & key,
-            "bought": in_30 & (joined["orders"].fillna(0) > 0),
-            "revenue": revenue.where(in_30, 0.0),
-            "revenue_90": revenue.where(after & (offset < LTV_DAYS), 0.0),
-            "pre_revenue": revenue.where(~after, 0.0),
-        }
-    )
-    agg = per_row.groupby("journey", sort=False).agg(
-        woke=("woke", "any"), bought=("bought", "any"), revenue=("revenue", "sum"),
-        revenue_90=("revenue_90", "sum"), pre_revenue=("pre_revenue", "sum"),
-    )
-    agg = agg.reindex(np.arange(len(out)))
+    revenue = counts("revenue")
+
+    def any_day(days: np.ndarray) -> np.ndarray:
+        return np.bincount(journey[days], minlength=n) > 0
+
+    def total(days: np.ndarray) -> np.ndarray:
+        return np.bincount(journey, weights=np.where(days, revenue, 0.0), minlength=n)
 
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
     # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
     observed = np.minimum(elapsed, horizon - 1)
-    active = after & ((joined["events"].fillna(0) > 0) | key)  # any event makes a day active
-    days = pd.DataFrame({"journey": joined["journey"], "offset": offset, "key": key}).loc[active]
+    active = after & ((counts("events") > 0) | key)  # any event makes a day active
+    days = pd.DataFrame({"journey": journey[active], "offset": offset[active], "key": key[active]})
     return_offset, second, churn_mature = second_churn(days, observed, churn_days)
 
     if "pre_period_revenue" not in out.columns:
-        out["pre_period_revenue"] = agg["pre_revenue"].fillna(0.0).astype(float).to_numpy()
+        out["pre_period_revenue"] = total(~after)
     out["pre_period_revenue"] = out["pre_period_revenue"].astype(float)
     out["measured_through"] = (day_a + pd.to_timedelta(observed, unit="D")).dt.date
     out["days_observed"] = observed + 1
     out["wake_up_window_days"] = wake_up_days
-    out["woke_up"] = agg["woke"].fillna(False).astype(bool).to_numpy()
+    out["woke_up"] = any_day(after & (offset < wake_up_days) & key)
     out["woke_up_mature"] = elapsed >= wake_up_days - 1
-    out["repurchased_30d"] = agg["bought"].fillna(False).astype(bool).to_numpy()
+    out["repurchased_30d"] = any_day(in_30 & (counts("orders") > 0))
     out["repurchased_30d_mature"] = elapsed >= REPURCHASE_DAYS - 1
-    out["revenue_30d"] = agg["revenue"].fillna(0.0).astype(float).to_numpy()
+    out["revenue_30d"] = total(in_30)
     out["revenue_30d_mature"] = out["repurchased_30d_mature"]
-    out["revenue_90d"] = agg["revenue_90"].fillna(0.0).astype(float).to_numpy()
+    out["revenue_90d"] = total(after & (offset < LTV_DAYS))
     out["revenue_90d_mature"] = elapsed >= LTV_DAYS - 1
     out["coupon_redeemed"] = _redeemed(out, day_a, redemptions, as_of_ts).array
     out["coupon_redeemed_mature"] = out["repurchased_30d_mature"]
