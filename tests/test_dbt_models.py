@@ -393,15 +393,16 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
 # ---------------------------------------------------------------- the consolidated data tests
 
 def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path_factory, hand_world: Path) -> None:
-    """primary_key, not_null_columns, accepted_values_by_column and values_in_reference each fail on
-    the fault they exist for, inside the processing window, and ignore older rows."""
+    """row_rules (primary key, not null, accepted values) and values_in_reference each fail on the fault they exist
+    for, inside the processing window, name the rule and the row, and ignore older rows."""
     work = tmp_path_factory.mktemp("dbt_faults")
     warehouse = work / "warehouse.duckdb"
     with connect(hand_world) as con:
         con.execute("checkpoint")  # everything in the file, none in the write-ahead log
     warehouse.write_bytes(hand_world.read_bytes())
     with connect(warehouse) as con:
-        con.execute("insert into user_risk_tiers select * from user_risk_tiers where tier_date = ? limit 1", [day(8)])
+        con.execute("insert into user_risk_tiers select * from user_risk_tiers where tier_date = ? and user_id = 'u2'",
+                    [day(8)])
         con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ? and user_id = 'u2'", [day(7)])
         con.execute("update user_risk_tiers set value_tier = null where tier_date = ? and user_id = 'u3'", [day(7)])
         con.execute("update stg_events set event_name = 'teleport' where event_id = 'e9'")
@@ -414,9 +415,14 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
     ])
-    failed = {r.node.name.split("_user_risk_tiers")[0].split("_stg_events")[0]: int(r.failures or 0)
+    failed = {r.node.name.split("_stg_events")[0]: int(r.failures or 0)
               for r in result.result.results if str(r.status) == "fail"}
-    assert failed == {"primary_key": 1, "not_null_columns": 1, "accepted_values_by_column": 1, "values_in_reference": 1}
+    assert failed == {"row_rules_user_risk_tiers": 3, "values_in_reference": 1}
+    compiled = next(r.node.compiled_code for r in result.result.results if r.node.name == "row_rules_user_risk_tiers")
+    with connect(warehouse) as con:
+        broken = sorted(con.execute(compiled).fetchall())
+    assert [(rule, detail) for rule, detail, _ in broken] == [
+        ("accepted_values", "lifecycle_stage=zombie"), ("not_null", "value_tier"), ("primary_key", f"u2 | {day(8)}")]
 
 
 def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None:

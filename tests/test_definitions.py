@@ -110,7 +110,7 @@ def test_outbox_contract_blocks_and_schedule_targets_the_daily_job(defs):
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert checks["recall_outbox_contract"].blocking and not checks["stg_events_contract"].blocking
     assert checks["recall_guardrails_audit"].blocking
-    assert any(name.startswith("primary_key_stg_events") for name in checks)  # dbt tests are checks too
+    assert "row_rules_stg_events" in checks  # dbt tests are checks too
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.job_name == "daily_pipeline" and schedule.cron_schedule == "0 6 * * *"
 
