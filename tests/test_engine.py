@@ -42,6 +42,15 @@ def test_a_range_is_inclusive_and_selects_columns_and_users(con):
                                        user_ids=[]).num_rows == 0
 
 
+
+def test_rows_can_be_kept_by_the_values_of_columns(con):
+    rows = DuckDBEngine(con).read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4), ["events"],
+                                       user_ids=["u1", "u2"], equals={"activity_date": "2026-01-02", "user_id": "u2"})
+    assert rows.to_pylist() == [{"events": 5}]
+    with pytest.raises(ValueError, match="not a column name"):
+        DuckDBEngine(con).read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4),
+                                    equals={"1 = 1 or user_id": "u1"})
+
 def test_unknown_tables_and_odd_column_names_are_refused(con):
     with pytest.raises(ValueError, match="no day column known for table 'recall_actions'"):
         read_day(DuckDBEngine(con), "recall_actions", date(2026, 1, 1))

@@ -160,8 +160,9 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     engine = engine or DuckDBEngine(con)
     activity = to_frame(engine.read_days("int_user_daily_activity", first - timedelta(days=PRE_PERIOD_DAYS), last,
                                          ACTIVITY_COLUMNS, user_ids=users))
-    con.register("journey_events", engine.read_days(
-        "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users))
+    con.register("journey_events", engine.read_days(  # orders only: a tiny share of the horizon's events
+        "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users,
+        equals={"event_name": "order_paid"}))
     try:
         redemptions = con.execute(REDEMPTIONS).df()
     finally:

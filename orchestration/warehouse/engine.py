@@ -7,7 +7,7 @@ into the pandas frame the steps have always received from DuckDB. The tables the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,9 +34,10 @@ class Engine(Protocol):
     """Reads the rows of a dbt table for a range of business days."""
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None) -> pa.Table:
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
         """Rows whose day (DAY_COLUMNS) is in [first, last], only `columns` (all by default), only the
-        users of `user_ids` when given. Instants are naive UTC timestamps on every engine."""
+        users of `user_ids` when given, only rows whose columns hold the values of `equals` (filtered where
+        the rows are, not after the transfer). Instants are naive UTC timestamps on every engine."""
         ...
 
 
@@ -45,10 +46,11 @@ def read_day(engine: Engine, table: str, day: date, columns: Sequence[str] | Non
     return engine.read_days(table, day, day, columns)
 
 
-def _checked(table: str, columns: Sequence[str] | None) -> tuple[str, list[str] | None]:
+def _checked(table: str, columns: Sequence[str] | None, equals: Mapping[str, str] | None = None
+             ) -> tuple[str, list[str] | None]:
     if table not in DAY_COLUMNS:
         raise ValueError(f"no day column known for table {table!r}: add it to engine.DAY_COLUMNS")
-    for name in columns or []:
+    for name in [*(columns or []), *(equals or {})]:
         if not _NAME.match(name):
             raise ValueError(f"not a column name: {name!r}")
     return DAY_COLUMNS[table], list(columns) if columns else None
@@ -61,15 +63,17 @@ class DuckDBEngine:
         self.con = con
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None) -> pa.Table:
-        day_column, selected = _checked(table, columns)
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
+        day_column, selected = _checked(table, columns, equals)
         sql = f"select {', '.join(selected) if selected else '*'} from {table} where {day_column} between ? and ?"
+        sql += "".join(f" and {column} = ?" for column in equals or {})
+        params = [first, last, *(equals or {}).values()]
         if user_ids is None:
-            return self.con.sql(sql, params=[first, last]).to_arrow_table()
+            return self.con.sql(sql, params=params).to_arrow_table()
         self.con.register("engine_users", pa.table({"user_id": pa.array(list(user_ids), pa.string())}))
         try:
             return self.con.sql(f"{sql} and user_id in (select user_id from engine_users)",
-                                params=[first, last]).to_arrow_table()
+                                params=params).to_arrow_table()
         finally:
             self.con.unregister("engine_users")
 
@@ -82,11 +86,13 @@ class SparkEngine:
         self.schema = schema
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None) -> pa.Table:
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
         from pyspark.sql import functions as F
 
-        day_column, selected = _checked(table, columns)
+        day_column, selected = _checked(table, columns, equals)
         frame = self.session.table(f"{self.schema}.{table}").where(F.col(day_column).between(first, last))
+        for column, value in (equals or {}).items():
+            frame = frame.where(F.col(column) == value)
         if user_ids is not None:
             users = self.session.createDataFrame([(u,) for u in dict.fromkeys(user_ids)], "user_id string")
             frame = frame.join(F.broadcast(users), "user_id", "left_semi")
