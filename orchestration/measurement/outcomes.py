@@ -96,6 +96,7 @@ def _user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, act
     keep = (offset >= low) & (offset < high)
     return journey[keep], row[keep], offset[keep]
 
+
 def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series:
     """The journey's own coupon code on an order on days A..A+29 (known by as_of); null without a coupon."""
     has_coupon = out["coupon_code"].notna().to_numpy()
@@ -175,14 +176,14 @@ def measure_outcomes(
     journey, row, offset = _user_days(out["user_id"], a_day, activity["user_id"], act_day,
                                       (act_day >= first) & (act_day <= last), -PRE_PERIOD_DAYS, horizon)
 
-    def counts(column: str) -> np.ndarray:
+    def paired(column: str) -> np.ndarray:  # the activity column's value on each (journey, day) pair
         return activity[column].fillna(0).to_numpy(dtype=float)[row]
 
     n = len(out)
     after = offset >= 0
-    key = counts(key_action_column) > 0
+    key = paired(key_action_column) > 0
     in_30 = after & (offset < REPURCHASE_DAYS)
-    revenue = counts("revenue")
+    revenue = paired("revenue")
 
     def any_day(days: np.ndarray) -> np.ndarray:
         return np.bincount(journey[days], minlength=n) > 0
@@ -193,7 +194,7 @@ def measure_outcomes(
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
     # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
     observed = np.minimum(elapsed, horizon - 1)
-    active = after & ((counts("events") > 0) | key)  # any event makes a day active
+    active = after & ((paired("events") > 0) | key)  # any event makes a day active
     days = pd.DataFrame({"journey": journey[active], "offset": offset[active], "key": key[active]})
     return_offset, second, churn_mature = second_churn(days, observed, churn_days)
 
@@ -205,7 +206,7 @@ def measure_outcomes(
     out["wake_up_window_days"] = wake_up_days
     out["woke_up"] = any_day(after & (offset < wake_up_days) & key)
     out["woke_up_mature"] = elapsed >= wake_up_days - 1
-    out["repurchased_30d"] = any_day(in_30 & (counts("orders") > 0))
+    out["repurchased_30d"] = any_day(in_30 & (paired("orders") > 0))
     out["repurchased_30d_mature"] = elapsed >= REPURCHASE_DAYS - 1
     out["revenue_30d"] = total(in_30)
     out["revenue_30d_mature"] = out["repurchased_30d_mature"]
