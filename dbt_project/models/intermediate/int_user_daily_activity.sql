@@ -22,6 +22,18 @@ flagged as (
     from events
 ),
 
+features as (
+    -- distinct core features used per user and day, counted apart: a count(distinct) among the
+    -- aggregates below cost as much as all of them together (6.0 -> 3.5 s for 4 days at 1M users)
+    select user_id, event_date, count(*) as distinct_features
+    from (
+        select distinct user_id, event_date, coalesce(feature, event_name) as feature_used
+        from flagged
+        where is_core_feature
+    ) as used
+    group by user_id, event_date
+),
+
 daily as (
     select
         user_id,
@@ -32,8 +44,6 @@ daily as (
         count(*) filter (where is_purchase) as orders,
         coalesce(sum(amount) filter (where is_purchase), 0) as revenue,
         count(*) filter (where is_core_feature) as core_feature_events,
-        count(distinct coalesce(feature, event_name)) filter (where is_core_feature)
-            as distinct_features,
         count(*) filter (where category = 'social') as social_events,
         count(*) filter (where is_purchase and coupon_code is not null) as coupon_orders,
         count(*) filter (where category = 'security') as device_changes,
@@ -51,15 +61,15 @@ daily as (
 )
 
 select
-    user_id,
-    activity_date,
+    daily.user_id,
+    daily.activity_date,
     cast(sessions as integer) as sessions,
     cast(events as integer) as events,
     cast(key_actions as integer) as key_actions,
     cast(orders as integer) as orders,
     round(cast(revenue as double), 6) as revenue,  -- rounded: parallel float sums may differ in the last bit
     cast(core_feature_events as integer) as core_feature_events,
-    cast(distinct_features as integer) as distinct_features,
+    cast(coalesce(features.distinct_features, 0) as integer) as distinct_features,
     cast(social_events as integer) as social_events,
     cast(coupon_orders as integer) as coupon_orders,
     cast(device_changes as integer) as device_changes,
@@ -72,3 +82,6 @@ select
     first_event_at,
     last_event_at
 from daily
+left join features
+    on features.user_id = daily.user_id
+    and features.event_date = daily.activity_date
