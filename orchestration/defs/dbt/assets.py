@@ -15,9 +15,10 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from orchestration.config import Settings
 from orchestration.defs.dbt.args import dbt_build_args
 from orchestration.defs.dbt.invocation import run_dbt
-from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.dbt.project import dbt_project, dbt_project_var
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
+from orchestration.ingestion.late_data import earliest_landed_day, lookback_days
 from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
 # Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
@@ -48,12 +49,13 @@ class LayerTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-def build_args(settings: Settings, window: tuple[date, date] | None = None) -> list[str]:
-    """`dbt build` arguments with the run's rules: for a window of days [first, end), or the whole history."""
+def build_args(settings: Settings, window: tuple[date, date] | None = None, lookback_days: int | None = None) -> list[str]:
+    """`dbt build` arguments with the run's rules: for a window of days [first, end) and its lookback (the
+    settings' by default), or the whole history."""
     if window is None:
         return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
-    return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, settings.lookback_days,
-                          settings.duckdb_memory_limit)
+    lookback = settings.lookback_days if lookback_days is None else lookback_days
+    return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, lookback, settings.duckdb_memory_limit)
 
 
 def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
@@ -80,12 +82,17 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         window = day_window(context, settings)
         with warehouse.connect() as con:
             resumed = first_unstaged_day(con, window.first)
-        first = resumed or window.first
+            first = resumed or window.first
+            earliest = earliest_landed_day(con, first, window.end)
         if resumed:
             context.log.warning(f"dbt resumes from {resumed}: landing days loaded by a run that failed before "
                                 f"staging them are staged with this window")
-        context.log.info(f"dbt: {first}..{window.last} with the rules of vertical {settings.vertical!r}")
-        args = build_args(settings, (first, window.end))
+        # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
+        timezone = settings.dbt_rule_vars().get("business_timezone") or dbt_project_var("business_timezone")
+        lookback = lookback_days(first, earliest, settings.lookback_days, timezone)
+        context.log.info(f"dbt: {first}..{window.last} and {lookback} earlier day(s) that rows landed late for "
+                         f"(at most {settings.lookback_days}), with the rules of vertical {settings.vertical!r}")
+        args = build_args(settings, (first, window.end), lookback)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (first, window.end))
         with warehouse.connect() as con:
             mark_staged(con, first, window.end)

@@ -29,6 +29,13 @@ def dbt_project() -> DbtProject:
     return project
 
 
+def dbt_project_var(name: str) -> Any:
+    """A var as dbt_project.yml sets it (for the vars a run does not pass, e.g. business_timezone)."""
+    import yaml
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][name]
+
+
 def newest_source_mtime(project_dir: Path) -> float:
     """The latest modification time of a file dbt parses (models, macros, seeds, tests, project file)."""
     sources = (path for folder in SOURCE_FOLDERS for path in (project_dir / folder).rglob("*"))
