@@ -140,6 +140,9 @@ def test_each_table_follows_the_days_its_run_changes():
     assert changes.days_for(TABLES["risk_tiers"]) == {day(8), day(9), day(10)}
     assert changes.days_for(TABLES["recall_decisions"]) == {day(8), day(9), day(10)}
     assert changes.days_for(TABLES["recall_outcomes"]) == {day(7), day(8), day(9), day(10)}
+    late_only = RunChanges.of_run([day(10)], day(10), 1, lookback_days=[day(8), day(9), day(10)])
+    assert late_only.days_for(TABLES["risk_tiers"]) == {day(10)}
+    assert late_only.days_for(TABLES["recall_metrics"]) == {day(8), day(9), day(10)}  # late delivery records
     assert changes.days_for(TABLES["churn_health_monthly"]) is None
     assert changes.days_for(TABLES["churn_health_daily"]) is None
 
@@ -354,14 +357,21 @@ def test_a_run_changes_its_days_with_their_lookback_and_the_measurement_horizon(
 
     settings = Settings.under(tmp_path, lookback_days=2, start_date="2026-01-01")
     horizon = outcome_horizon_days(settings.measurement_windows[1])
-    daily_run = run_changes({"dagster/partition": "2026-03-10"}, settings)
-    assert daily_run.window_days == {date(2026, 3, 8), date(2026, 3, 9), date(2026, 3, 10)}
+    con = duckdb.connect()
+    con.execute("create table raw_events (event_time varchar, event_time_ts timestamp, _landing_date date)")
+    con.execute("insert into raw_events values (null, '2026-03-10 09:00:00', '2026-03-10')")
+    daily_run = run_changes({"dagster/partition": "2026-03-10"}, settings, con)
+    assert daily_run.window_days == {date(2026, 3, 10)}  # nothing landed late: the earlier days stand
+    assert daily_run.lookback_days == {date(2026, 3, 8), date(2026, 3, 9), date(2026, 3, 10)}  # recall_metrics
+    con.execute("insert into raw_events values (null, '2026-03-09 23:00:00', '2026-03-10')")
+    late = run_changes({"dagster/partition": "2026-03-10"}, settings, con)
+    assert late.window_days == {date(2026, 3, 9), date(2026, 3, 10)}
     assert min(daily_run.measured_days) == date(2026, 3, 10) - timedelta(days=horizon - 1)
     assert max(daily_run.measured_days) == date(2026, 3, 10) and len(daily_run.measured_days) == horizon
     backfill = run_changes({"dagster/asset_partition_range_start": "2026-01-01",
-                            "dagster/asset_partition_range_end": "2026-01-05"}, settings)
-    assert backfill.window_days == {date(2026, 1, n) for n in range(1, 6)}  # no lookback before the first day
-    assert run_changes({}, settings) is None  # materialized alone: everything is published
+                            "dagster/asset_partition_range_end": "2026-01-05"}, settings, con)
+    assert backfill.lookback_days == {date(2026, 1, n) for n in range(1, 6)}  # no lookback before the first day
+    assert run_changes({}, settings, con) is None  # materialized alone: everything is published
 
 
 def test_the_benchmark_publishes_in_full_then_daily_and_counts_shared_files_once(tmp_path):

@@ -74,3 +74,20 @@ def test_only_new_users_or_changed_signups_reach_back(con):
 def test_without_raw_tables_nothing_landed():
     with duckdb.connect() as empty:
         assert earliest_landed_day(empty, FIRST, END) is None
+
+
+def test_the_steps_after_the_daily_models_recompute_the_days_late_rows_are_dated(con, tmp_path):
+    from orchestration.config import Settings
+    from orchestration.defs.partitions import DayWindow, late_data_window
+
+    settings = Settings.under(tmp_path, lookback_days=3, start_date="2026-03-01")
+    window = DayWindow(first=FIRST, last=FIRST, lookback_days=3, first_partition=settings.start_date)
+    land_event(con, "on time", time_ts="2026-03-10 08:00:00")
+    assert late_data_window(window, con, settings).with_lookback() == [FIRST]  # scores, tiers, BI: the day only
+    land_event(con, "late", time_ts="2026-03-09 08:00:00")
+    assert late_data_window(window, con, settings).with_lookback() == [date(2026, 3, 9), FIRST]
+    land_event(con, "very late", time_ts="2026-02-01 08:00:00")  # at most the configured lookback
+    assert late_data_window(window, con, settings).with_lookback()[0] == date(2026, 3, 7)
+    # A run that resumes days a failed run loaded starts there, with the lookback its own rows need.
+    resumed = late_data_window(window, con, settings, first=date(2026, 3, 9))
+    assert (resumed.first, resumed.last, resumed.lookback_days) == (date(2026, 3, 9), FIRST, 3)

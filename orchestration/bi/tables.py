@@ -24,7 +24,8 @@ WITHHELD_EVERYWHERE: dict[str, str] = {
 class Changes(Enum):
     """Which rows of a table a daily run can change, hence which partitions a publication rewrites."""
 
-    WINDOW = "the run's days and their lookback"  # what the daily models and Python steps rewrite
+    WINDOW = "the run's days and the earlier days its late rows are dated"  # the daily models and Python steps
+    LOOKBACK = "the run's days and its whole lookback"  # recall_metrics: late delivery records re-measure days too
     MEASUREMENT = "the assignment days of the journeys the run re-measured"  # recall_outcomes
     WHOLE = "any row"  # small tables, rewritten whole on every publication
 
@@ -138,7 +139,7 @@ BI_TABLES: tuple[BiTable, ...] = (
         + _cols("incremental_revenue_30d roi_30d incremental_revenue_90d roi_90d srm_p_value srm_alarm trustworthy "
                 "small_cohort"),
         "Per cohort and arm as of each day: rates, lifts with 95% intervals, ROI, sample-ratio check.",
-        day_column="as_of_date",
+        day_column="as_of_date", changes=Changes.LOOKBACK,
     ),
     BiTable(
         "churn_health_daily", "churn_health_daily",

@@ -3,12 +3,14 @@ processes, read from the run's context in one place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import dagster as dg
+import duckdb
 
 from orchestration.config import Settings
+from orchestration.ingestion.late_data import earliest_landed_day, lookback_days
 
 # A backfill of a range is one run: dbt processes the whole window at once and the Python assets
 # walk its days in order, which gives the same tables as running the days one by one.
@@ -63,3 +65,16 @@ def day_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext
         lookback_days=settings.lookback_days,
         first_partition=settings.start_date,
     )
+
+
+def late_data_window(window: DayWindow, con: duckdb.DuckDBPyConnection, settings: Settings,
+                     first: date | None = None) -> DayWindow:
+    """`window` (from `first`, when a run resumes earlier days) with only the lookback its landed rows need: back to
+    the earliest day they are dated, at most the configured lookback (orchestration/ingestion/late_data.py). The
+    daily dbt models and every step after them that recomputes earlier days use it, so they recompute the same days."""
+    from orchestration.defs.dbt.project import dbt_project_var
+
+    first = first or window.first
+    timezone = settings.dbt_rule_vars().get("business_timezone") or dbt_project_var("business_timezone")
+    lookback = lookback_days(first, earliest_landed_day(con, first, window.end), settings.lookback_days, timezone)
+    return replace(window, first=first, lookback_days=lookback)

@@ -5,11 +5,12 @@ days the run changed (see orchestration/bi)."""
 from datetime import date
 
 import dagster as dg
+import duckdb
 from pydantic import Field
 
 from orchestration.bi import BI_TABLES, DATABASE, RunChanges, publish_snapshot
 from orchestration.config import Settings
-from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow
+from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow, late_data_window
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement import outcome_horizon_days
 
@@ -24,10 +25,10 @@ class BiPublicationConfig(dg.Config):
         "the warehouse was changed outside a run).")
 
 
-def run_changes(tags: dict[str, str], settings: Settings) -> RunChanges | None:
-    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days with the
-    lookback, and the journeys the measurement re-measured as of its last day; None without partitions
-    (the asset materialized alone), which publishes everything."""
+def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyConnection) -> RunChanges | None:
+    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days with the earlier days
+    its late rows are dated (its whole lookback for recall_metrics), and the journeys the measurement re-measured as
+    of its last day; None without partitions (the asset materialized alone), which publishes everything."""
     first, last = (tags.get(RANGE_TAGS[0]), tags.get(RANGE_TAGS[1])) if RANGE_TAGS[0] in tags else (
         tags.get(PARTITION_TAG), tags.get(PARTITION_TAG))
     if not first or not last:
@@ -35,7 +36,8 @@ def run_changes(tags: dict[str, str], settings: Settings) -> RunChanges | None:
     window = DayWindow(first=date.fromisoformat(first), last=date.fromisoformat(last),
                        lookback_days=settings.lookback_days, first_partition=settings.start_date)
     _, churn_days = settings.measurement_windows
-    return RunChanges.of_run(window.with_lookback(), window.last, outcome_horizon_days(churn_days))
+    return RunChanges.of_run(late_data_window(window, con, settings).with_lookback(), window.last,
+                             outcome_horizon_days(churn_days), lookback_days=window.with_lookback())
 
 
 def bi_assets() -> list[dg.AssetsDefinition]:
@@ -52,8 +54,8 @@ def bi_assets() -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, config: BiPublicationConfig, warehouse: Warehouse,
         settings: dg.ResourceParam[Settings],
     ) -> dg.MaterializeResult:
-        changes = None if config.everything else run_changes(context.run.tags, settings)
         with warehouse.connect() as con:
+            changes = None if config.everything else run_changes(context.run.tags, settings, con)
             snapshot = publish_snapshot(con, settings.bi_dir, changes, keep_versions=settings.bi_keep_versions)
         whole = ", ".join(f"{name} ({reason})" for name, reason in snapshot.whole.items())
         context.log.info(f"BI snapshot {snapshot.snapshot_id} published in {snapshot.seconds:.1f}s: "

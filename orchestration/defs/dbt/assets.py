@@ -15,10 +15,9 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from orchestration.config import Settings
 from orchestration.defs.dbt.args import dbt_build_args
 from orchestration.defs.dbt.invocation import run_dbt
-from orchestration.defs.dbt.project import dbt_project, dbt_project_var
-from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
+from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window, late_data_window
 from orchestration.defs.resources import Warehouse
-from orchestration.ingestion.late_data import earliest_landed_day, lookback_days
 from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
 # Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
@@ -79,23 +78,20 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def daily_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        window = day_window(context, settings)
         with warehouse.connect() as con:
-            resumed = first_unstaged_day(con, window.first)
-            first = resumed or window.first
-            earliest = earliest_landed_day(con, first, window.end)
+            resumed = first_unstaged_day(con, day_window(context, settings).first)
+            # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
+            window = late_data_window(day_window(context, settings), con, settings, first=resumed)
         if resumed:
             context.log.warning(f"dbt resumes from {resumed}: landing days loaded by a run that failed before "
                                 f"staging them are staged with this window")
-        # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
-        timezone = settings.dbt_rule_vars().get("business_timezone") or dbt_project_var("business_timezone")
-        lookback = lookback_days(first, earliest, settings.lookback_days, timezone)
-        context.log.info(f"dbt: {first}..{window.last} and {lookback} earlier day(s) that rows landed late for "
-                         f"(at most {settings.lookback_days}), with the rules of vertical {settings.vertical!r}")
-        args = build_args(settings, (first, window.end), lookback)
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (first, window.end))
+        context.log.info(f"dbt: {window.first}..{window.last} and {window.lookback_days} earlier day(s) that rows "
+                         f"landed late for (at most {settings.lookback_days}), with the rules of vertical "
+                         f"{settings.vertical!r}")
+        args = build_args(settings, (window.first, window.end), window.lookback_days)
+        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
         with warehouse.connect() as con:
-            mark_staged(con, first, window.end)
+            mark_staged(con, window.first, window.end)
 
     @dbt_assets(
         manifest=project.manifest_path, project=project, select=SCORED, exclude=REPORTING, name="dbt_scored_models",
@@ -105,8 +101,9 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def scored_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        window = day_window(context, settings)
-        args = build_args(settings, (window.first, window.end))
+        with warehouse.connect() as con:  # the days the daily models recomputed
+            window = late_data_window(day_window(context, settings), con, settings)
+        args = build_args(settings, (window.first, window.end), window.lookback_days)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
 
     @dbt_assets(
