@@ -17,7 +17,7 @@ from orchestration.recall.cadence import (
 )
 from orchestration.recall.library import StrategyLibrary
 from orchestration.warehouse.engine import DuckDBEngine, Engine, read_day
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.io import read_frame, table_exists
 
 # Consent and timezone as of the day; the nickname (personal data) from the restricted schema's
 # contacts of the same profile version, the only place it is kept.
@@ -88,20 +88,20 @@ def read_day_inputs(
     day's tiers come through `engine` (the warehouse's DuckDB by default)."""
     con.register("tiers_of_day", read_day(engine or DuckDBEngine(con), "user_risk_tiers", day))
     try:
-        tiers = con.execute(TIERS_WITH_SEGMENT.format(**tier_segment_sql(con))).df()
+        tiers = read_frame(con, TIERS_WITH_SEGMENT.format(**tier_segment_sql(con)))
     finally:
         con.unregister("tiers_of_day")
     history = pd.DataFrame(columns=HISTORY_COLUMNS)
     if table_exists(con, "recall_actions"):
-        history = con.execute(HISTORY, [day - timedelta(days=history_days(library)), day]).df()
+        history = read_frame(con, HISTORY, [day - timedelta(days=history_days(library)), day])
     known_until = day_start(day + timedelta(days=1))
     state = journey_state(history, library, day)
     con.register("awaiting", awaiting_response(state))
     try:
-        responses = con.execute(RESPONSES, {"known_until": known_until, "day": day}).df()
+        responses = read_frame(con, RESPONSES, {"known_until": known_until, "day": day})
     finally:
         con.unregister("awaiting")
-    inputs = DayInputs(day=day, tiers=tiers, users=con.execute(USERS_AS_OF, [day, day]).df(), history=history,
+    inputs = DayInputs(day=day, tiers=tiers, users=read_frame(con, USERS_AS_OF, [day, day]), history=history,
                        responses=responses, vertical=vertical, known_until=known_until)
     return inputs, state
 
@@ -110,6 +110,6 @@ def read_top_features(con: duckdb.DuckDBPyConnection, day: date, candidates: pd.
     """user_id, feature: each candidate's most used core feature over the recommendation window."""
     con.register("candidates", candidates[["user_id"]].drop_duplicates())
     try:
-        return con.execute(TOP_FEATURE, [day, day]).df()
+        return read_frame(con, TOP_FEATURE, [day, day])
     finally:
         con.unregister("candidates")

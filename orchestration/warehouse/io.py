@@ -1,9 +1,11 @@
-"""Writing the Python steps' tables: replace one slice of a documented table by a frame, atomically."""
+"""Reading and writing the Python steps' tables: a query as a frame through Arrow, and one slice of a documented
+table replaced by a frame, atomically."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.warehouse.tables import TABLES, create_table_sql
 
@@ -28,6 +30,40 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     finally:
         con.unregister("incoming_frame")
     return len(frame)
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+    """`con.execute(sql, params).df()`, typed the same, through Arrow. DuckDB's `.df()` makes every text value a
+    Python object that pandas 3 then turns back into Arrow text: a day's million tier rows took 2.7-4.5 s that
+    way and 1.2 s through Arrow. Results with other types than text, numbers, booleans, dates and times (lists,
+    structs) take `.df()`."""
+    table = con.sql(sql, params=params).to_arrow_table()
+    if not all(_flat(field.type) for field in table.schema):
+        return con.execute(sql, params).df()
+    frame = table.to_pandas(date_as_object=False, types_mapper=_NULLABLE.get)
+    for field, column in zip(table.schema, table.columns):
+        nulls = column.null_count
+        if pa.types.is_date(field.type):
+            frame[field.name] = frame[field.name].astype("datetime64[us]")
+        elif pa.types.is_decimal(field.type):
+            frame[field.name] = frame[field.name].astype("float64")
+        elif (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)) and not nulls:
+            frame[field.name] = frame[field.name].astype(field.type.to_pandas_dtype())
+        elif pa.types.is_string(field.type) and nulls == len(table):  # DuckDB gives objects for text all null
+            frame[field.name] = pd.Series([None] * len(table), index=frame.index, dtype=object)
+    return frame
+
+
+# DuckDB's `.df()` gives a column of integers or booleans with nulls pandas' nullable type.
+_NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+             pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+             pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def _flat(kind: pa.DataType) -> bool:
+    return (pa.types.is_string(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+            or (pa.types.is_decimal(kind) and kind.precision <= 18))
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
