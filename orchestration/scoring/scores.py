@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.io import read_frame, table_exists
 
 from .features import feature_select
 from .model import churn_probability
@@ -25,7 +25,7 @@ QUALITY_COLUMNS = ("rows", "base_rate", "roc_auc", "pr_auc", "brier", "calibrati
 
 def day_features(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
     """The feature rows of every user labelled on `day`."""
-    return con.execute(f"select {feature_select()} from user_daily_labels as labels where label_date = ?", [day]).df()
+    return read_frame(con, f"select {feature_select()} from user_daily_labels as labels where label_date = ?", [day])
 
 
 def recorded_model(con: duckdb.DuckDBPyConnection, day: date) -> tuple[str | None, str]:

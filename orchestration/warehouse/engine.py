@@ -15,6 +15,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.warehouse.io import as_frame
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -112,8 +114,7 @@ def _naive_utc(table: pa.Table) -> pa.Table:
 
 def to_frame(rows: pa.Table) -> pd.DataFrame:
     """The pandas frame DuckDB's `.df()` gives for these rows (the dtypes the Python steps expect)."""
-    with duckdb.connect() as con:
-        return con.from_arrow(rows).df()
+    return as_frame(rows)
 
 
 def engine_for(settings: Settings, con: duckdb.DuckDBPyConnection) -> Engine:
