@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from orchestration.config import Settings
-from orchestration.warehouse.engine import DuckDBEngine, engine_for, read_day, to_frame
+from orchestration.warehouse.engine import DuckDBEngine, engine_for, read_day
+from orchestration.warehouse.io import as_frame
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_unknown_tables_and_odd_column_names_are_refused(con):
 
 
 def test_frames_have_the_dtypes_duckdb_gives_the_steps(con):
-    through_engine = to_frame(read_day(DuckDBEngine(con), "int_user_daily_activity", date(2026, 1, 2)))
+    through_engine = as_frame(read_day(DuckDBEngine(con), "int_user_daily_activity", date(2026, 1, 2)))
     direct = con.execute("select * from int_user_daily_activity where activity_date = '2026-01-02'").df()
     assert through_engine.dtypes.to_dict() == direct.dtypes.to_dict()
     assert through_engine.sort_values("user_id").reset_index(drop=True).equals(direct.sort_values("user_id").reset_index(drop=True))

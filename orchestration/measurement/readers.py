@@ -17,8 +17,8 @@ import duckdb
 import pandas as pd
 
 from orchestration.measurement.outcomes import DESIGN_COLUMNS, PRE_PERIOD_DAYS
-from orchestration.warehouse.engine import DuckDBEngine, Engine, to_frame
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.engine import DuckDBEngine, Engine
+from orchestration.warehouse.io import as_frame, table_exists
 
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
 # holdout for control), with what was known when it started, its A/B variants when they were drawn at random, whether
@@ -158,7 +158,7 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
         con.unregister("decided")
     users = pd.concat([decisions["user_id"], touches["user_id"]]).dropna().drop_duplicates().tolist()
     engine = engine or DuckDBEngine(con)
-    activity = to_frame(engine.read_days("int_user_daily_activity", first - timedelta(days=PRE_PERIOD_DAYS), last,
+    activity = as_frame(engine.read_days("int_user_daily_activity", first - timedelta(days=PRE_PERIOD_DAYS), last,
                                          ACTIVITY_COLUMNS, user_ids=users))
     con.register("journey_events", engine.read_days(  # orders only: a tiny share of the horizon's events
         "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users,

@@ -1,7 +1,7 @@
 """Where the Python steps read the dbt layer's days from: one interface, two engines. DuckDB (the
 warehouse file, the default) or Apache Spark (settings.engine = "spark": the tables dbt built with
-its `spark` target, read through the active SparkSession). Either returns Arrow; `to_frame` turns it
-into the pandas frame the steps have always received from DuckDB. The tables the Python steps write
+its `spark` target, read through the active SparkSession). Either returns Arrow; `warehouse.io.as_frame` turns
+it into the pandas frame the steps have always received from DuckDB. The tables the Python steps write
 (recall_actions, segments, ...) stay in the DuckDB warehouse either way."""
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
-
-from orchestration.warehouse.io import as_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -110,11 +107,6 @@ def _naive_utc(table: pa.Table) -> pa.Table:
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
             table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp(field.type.unit)))
     return table
-
-
-def to_frame(rows: pa.Table) -> pd.DataFrame:
-    """The pandas frame DuckDB's `.df()` gives for these rows (the dtypes the Python steps expect)."""
-    return as_frame(rows)
 
 
 def engine_for(settings: Settings, con: duckdb.DuckDBPyConnection) -> Engine:

@@ -3,6 +3,8 @@ table replaced by a frame, atomically."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -43,10 +45,8 @@ def as_frame(table: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> p
     """The frame DuckDB's `.df()` gives for these Arrow rows (the dtypes the Python steps expect). Other types
     (lists, structs) take `.df()` on `con` (its time zone names zoned times) or on a connection of its own."""
     if not all(_flat(field.type) for field in table.schema):
-        if con is not None:
-            return con.from_arrow(table).df()
-        with duckdb.connect() as own:
-            return own.from_arrow(table).df()
+        with nullcontext(con) if con is not None else duckdb.connect() as reader:
+            return reader.from_arrow(table).df()
     frame = table.to_pandas(date_as_object=False, types_mapper=_NULLABLE.get)
     for field, column in zip(table.schema, table.columns):
         nulls = column.null_count
