@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import warnings
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -114,6 +115,7 @@ def _catch_up(settings: Settings, loop) -> None:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from orchestration.operations import slowest_steps
     from orchestration.runner import persistent_instance, run_closed_loop
     from orchestration.simulator.loop import ClosedLoop
 
@@ -143,6 +145,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         print(f"closed loop: {len(days)} days in {sum(d.simulated.seconds for d in days) + pipeline:.0f}s "
               f"(pipeline {pipeline / len(days):.1f}s a day, simulated app "
               f"{sum(d.simulated.seconds for d in days) / len(days):.1f}s a day)")
+        totals: Counter[str] = Counter()
+        for day in days:
+            totals.update(day.step_seconds)
+        print(f"  the loop's slowest steps, seconds over all {len(days)} days: {slowest_steps(totals, 6)}")
     from orchestration.reporting.summary import publish_with_truth, summarize
 
     print(summarize(settings.warehouse, settings.truth))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from orchestration.measurement.outcomes import DESIGN_COLUMNS, PRE_PERIOD_DAYS
 from orchestration.warehouse.engine import DuckDBEngine, Engine
-from orchestration.warehouse.io import as_frame, table_exists
+from orchestration.warehouse.io import as_frame, read_frame, table_exists
 
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
 # holdout for control), with what was known when it started, its A/B variants when they were drawn at random, whether
@@ -143,7 +143,7 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     coupon redemptions up to `last`; activity and events come through `engine` (the warehouse's DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = con.execute(DECISIONS, [first, last]).df() if has_decisions else pd.DataFrame(
+    decisions = read_frame(con, DECISIONS, [first, last]) if has_decisions else pd.DataFrame(
         columns=["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on",
                  "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey",
                  *DESIGN_COLUMNS])
@@ -153,7 +153,7 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
                          segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS)
     con.register("decided", decisions[["action_id"]])
     try:
-        touches = con.execute(sql, [first, last]).df()
+        touches = read_frame(con, sql, [first, last])
     finally:
         con.unregister("decided")
     users = pd.concat([decisions["user_id"], touches["user_id"]]).dropna().drop_duplicates().tolist()
@@ -164,7 +164,7 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
         "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users,
         equals={"event_name": "order_paid"}))
     try:
-        redemptions = con.execute(REDEMPTIONS).df()
+        redemptions = read_frame(con, REDEMPTIONS)
     finally:
         con.unregister("journey_events")
     return JourneyInputs(decisions, touches, activity, redemptions)
