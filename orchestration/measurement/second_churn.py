@@ -27,14 +27,21 @@ def second_churn(days: pd.DataFrame, observed: np.ndarray, churn_days: int) -> t
     return window closed without a return (it cannot churn a second time).
     """
     n = len(observed)
-    r = np.full(n, np.nan)
-    returns = days.loc[days["key"].to_numpy() & (days["offset"] < RETURN_DAYS).to_numpy()].groupby("journey")["offset"].min()
-    r[returns.index.to_numpy()] = returns.to_numpy()
-    journey_r = r[days["journey"].to_numpy()]
-    after = days.loc[days["offset"].to_numpy() >= journey_r, ["journey", "offset"]]  # NaN R keeps nothing
-    after = after.sort_values(["journey", "offset"], kind="stable")
-    journey, offset = after["journey"].to_numpy(), after["offset"].to_numpy().astype(float)
-    following = after.groupby("journey", sort=False)["offset"].shift(-1).to_numpy(dtype=float)
+    journeys, offsets = days["journey"].to_numpy(), days["offset"].to_numpy()
+    r = np.full(n, np.inf)
+    returns = days["key"].to_numpy(dtype=bool) & (offsets < RETURN_DAYS)
+    np.minimum.at(r, journeys[returns], offsets[returns])
+    r[np.isinf(r)] = np.nan
+    after = offsets >= r[journeys]  # NaN R keeps nothing
+    # Each journey's active days in order, sorted as one integer key (journey, then day): a frame's two-column sort
+    # and a grouped shift took an eighth of a 100,000-user backfill's measurement.
+    journey, offset = journeys[after].astype(np.int64), offsets[after].astype(np.int64)
+    low = int(offset.min()) if len(offset) else 0
+    span = int(offset.max()) - low + 1 if len(offset) else 1
+    ordered = np.sort(journey * span + (offset - low))
+    journey, offset = ordered // span, (ordered % span + low).astype(float)
+    following = np.full(len(offset), np.nan)  # the journey's next active day
+    following[:-1] = np.where(journey[1:] == journey[:-1], offset[1:], np.nan)
     # Silent days after each active day: up to the next active day, or up to the last day seen.
     silent = np.where(np.isnan(following), observed[journey] - offset, following - offset - 1)
     starts = offset <= r[journey] + SECOND_CHURN_WITHIN_DAYS
