@@ -77,24 +77,31 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
 def _user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, activity_day: np.ndarray,
                usable: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair of a journey (position in `users`, assigned on `day`) and a `usable` activity row of its user dated
-    `low` <= offset < `high` days from it: the journeys' positions, the rows' positions and the offsets. A hash lookup
-    and a repeat of each row for its user's journeys: a merge on text keys cost a third of the measurement."""
+    `low` <= offset < `high` days from it: the journeys' positions, the rows' positions and the offsets (ordered by
+    row). A hash lookup of the users, then two binary searches per row among the journeys sorted by (user, day), so
+    that a row meets only the journeys its window reaches: a merge on text keys cost a third of the measurement, and
+    pairing each row with every journey of its user a fifth of a 100,000-user one (five journeys a user)."""
     journey_code, known = pd.factorize(users.astype(str))
     code = pc.index_in(pa.array(activity_users.astype(str)).cast(pa.large_string()),
                        value_set=pa.array(known.astype(str), type=pa.large_string()))
     code = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     rows = np.flatnonzero(usable & (code >= 0))
-    code = code[rows]
-    by_user = np.argsort(journey_code, kind="stable")  # each user's journeys together (no user first)
-    per_user = np.bincount(journey_code[journey_code >= 0], minlength=len(known))
-    first = np.cumsum(per_user) - per_user + (journey_code < 0).sum()
-    repeats = per_user[code]
-    row = np.repeat(rows, repeats)
-    within = np.arange(len(row)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    journey = by_user[np.repeat(first[code], repeats) + within]
-    offset = activity_day[row] - day[journey]
-    keep = (offset >= low) & (offset < high)
-    return journey[keep], row[keep], offset[keep]
+    placed = np.flatnonzero(journey_code >= 0)
+    if not len(rows) or not len(placed):
+        return (np.zeros(0, np.int64),) * 3
+    code, row_day, journey_day = code[rows], activity_day[rows].astype(np.int64), day[placed].astype(np.int64)
+    # One integer key per (user, day), wide enough that no row's window reaches into another user's keys.
+    origin = min(int(journey_day.min()), int(row_day.min()) - high + 1)
+    span = max(int(journey_day.max()), int(row_day.max()) - low) - origin + 1
+    keys = journey_code[placed].astype(np.int64) * span + (journey_day - origin)
+    order = np.argsort(keys, kind="stable")
+    keys, placed = keys[order], placed[order]
+    first = np.searchsorted(keys, code * span + (row_day - high + 1 - origin), side="left")
+    count = np.searchsorted(keys, code * span + (row_day - low - origin), side="right") - first
+    row = np.repeat(rows, count)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
+    journey = placed[np.repeat(first, count) + within]
+    return journey, row, activity_day[row] - day[journey]
 
 
 def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series:
