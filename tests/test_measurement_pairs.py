@@ -1,0 +1,57 @@
+"""The measurement's two array kernels against plain definitions: the (journey, activity day) pairs that outcomes
+are summed over, and second churn's independence from the order its active days come in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.measurement.outcomes import _user_days
+from orchestration.measurement.second_churn import second_churn
+
+
+def _pairs_by_definition(users: pd.Series, day: np.ndarray, activity_users: pd.Series, activity_day: np.ndarray,
+                         usable: np.ndarray, low: int, high: int) -> set[tuple[int, int, int]]:
+    """Every journey with a user, joined to every usable activity row of that user, kept when low <= offset < high."""
+    journeys = pd.DataFrame({"journey": np.arange(len(users)), "user_id": users, "day": day}).dropna(subset=["user_id"])
+    rows = pd.DataFrame({"row": np.arange(len(activity_users)), "user_id": activity_users, "activity_day": activity_day})
+    joined = journeys.merge(rows.loc[usable], on="user_id")
+    joined["offset"] = joined["activity_day"] - joined["day"]
+    joined = joined.loc[(joined["offset"] >= low) & (joined["offset"] < high)]
+    return set(zip(joined["journey"], joined["row"], joined["offset"]))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_each_activity_row_meets_exactly_the_journeys_its_window_reaches(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_journeys, n_rows = int(rng.integers(0, 40)), int(rng.integers(0, 200))
+    users = pd.Series(rng.choice([f"u{i}" for i in range(8)] + [None], n_journeys), dtype=object)  # None: no user
+    day = rng.integers(100, 160, n_journeys)
+    activity_users = pd.Series(rng.choice([f"u{i}" for i in range(10)], n_rows))  # u8, u9: users with no journey
+    activity_day = rng.integers(50, 260, n_rows)
+    usable = rng.random(n_rows) < 0.9
+    low, high = int(rng.integers(-30, 1)), int(rng.integers(1, 120))
+
+    journey, row, offset = _user_days(users, day, activity_users, activity_day, usable, low, high)
+
+    found = list(zip(journey.tolist(), row.tolist(), offset.tolist()))
+    assert len(found) == len(set(found))  # no pair twice
+    assert set(found) == _pairs_by_definition(users, day, activity_users, activity_day, usable, low, high)
+    assert (np.diff(row) >= 0).all()  # by row: each journey's sums add its days in the activity's order
+
+
+def test_second_churn_does_not_depend_on_the_order_of_the_active_days() -> None:
+    rng = np.random.default_rng(7)
+    days = pd.DataFrame({"journey": rng.integers(0, 30, 600), "offset": rng.integers(0, 150, 600)})
+    days = days.drop_duplicates().reset_index(drop=True)
+    days["key"] = rng.random(len(days)) < 0.3
+    observed = rng.integers(0, 150, 30)
+
+    ordered = second_churn(days.sort_values(["journey", "offset"]), observed, churn_days=20)
+    shuffled = second_churn(days.sample(frac=1.0, random_state=3), observed, churn_days=20)
+
+    np.testing.assert_array_equal(ordered[0], shuffled[0])
+    assert ordered[1].tolist() == shuffled[1].tolist()
+    np.testing.assert_array_equal(ordered[2], shuffled[2])
+    assert pd.Series(ordered[1]).notna().any() and pd.Series(ordered[1]).fillna(False).any()  # some churned again
