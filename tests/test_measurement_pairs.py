@@ -1,5 +1,6 @@
-"""The measurement's two array kernels against plain definitions: the (journey, activity day) pairs that outcomes
-are summed over, and second churn's independence from the order its active days come in."""
+"""The measurement's array kernels against plain definitions: the (journey, activity day) pairs that outcomes are
+summed over (found for one set of journeys, or once for a run and shared by its as-of days), and second churn's
+independence from the order its active days come in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.measurement.outcomes import _user_days
+from orchestration.measurement.outcomes import measure_outcomes
+from orchestration.measurement.pairs import ActivityPairs, user_days as _user_days
 from orchestration.measurement.second_churn import second_churn
 
 
@@ -39,6 +41,48 @@ def test_each_activity_row_meets_exactly_the_journeys_its_window_reaches(seed: i
     assert len(found) == len(set(found))  # no pair twice
     assert set(found) == _pairs_by_definition(users, day, activity_users, activity_day, usable, low, high)
     assert (np.diff(row) >= 0).all()  # by row: each journey's sums add its days in the activity's order
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_runs_shared_pairs_give_each_day_exactly_the_pairs_of_its_own_journeys(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n_run, n_rows = int(rng.integers(1, 40)), int(rng.integers(0, 200))
+    run_users = pd.Series(rng.choice([f"u{i}" for i in range(8)] + [None], n_run), dtype=object)
+    run_days = rng.integers(100, 160, n_run)
+    activity_users = pd.Series(rng.choice([f"u{i}" for i in range(10)], n_rows))
+    activity_day = rng.integers(50, 260, n_rows)
+    low, high = int(rng.integers(-30, 1)), int(rng.integers(1, 120))
+    shared = ActivityPairs.of(run_users, run_days, activity_users, activity_day, low, high)
+
+    day = rng.choice(np.arange(n_run), int(rng.integers(0, n_run + 1)))  # a day's journeys: some of the run's, repeated
+    users, days, through = run_users.iloc[day].reset_index(drop=True), run_days[day], int(rng.integers(90, 270))
+    journey, row, offset = shared.select(users, days, through)
+
+    found = list(zip(journey.tolist(), row.tolist(), offset.tolist()))
+    assert len(found) == len(set(found))
+    assert set(found) == _pairs_by_definition(users, days, activity_users, activity_day, activity_day <= through, low, high)
+    for j in set(journey.tolist()):  # each journey's sums add its days in the activity's order
+        assert (np.diff(row[journey == j]) > 0).all()
+
+
+def test_shared_pairs_do_not_serve_journeys_they_were_not_found_for() -> None:
+    shared = ActivityPairs.of(pd.Series(["a", "b"]), np.array([10, 12]), pd.Series(["a", "b"]), np.array([11, 12]), 0, 5)
+    assert shared.select(pd.Series(["a"]), np.array([11]), 20) is None  # another day
+    assert shared.select(pd.Series(["c"]), np.array([10]), 20) is None  # another user
+    journey, row, offset = shared.select(pd.Series([None, "b"], dtype=object), np.array([10, 12]), 20)
+    assert journey.tolist() == [1] and row.tolist() == [1] and offset.tolist() == [0]
+
+
+def test_outcomes_refuse_pairs_of_another_window() -> None:
+    journeys = pd.DataFrame({"action_id": ["j"], "user_id": ["a"], "strategy_id": ["s"], "arm": ["treatment"],
+                             "assignment_date": [pd.Timestamp("2026-01-10")], "lifecycle_stage": ["at_risk"]})
+    activity = pd.DataFrame({"user_id": ["a"], "activity_date": [pd.Timestamp("2026-01-11")], "events": [1],
+                             "key_actions": [1], "orders": [1], "revenue": [5.0]})
+    day = np.array([pd.Timestamp("2026-01-10").to_datetime64().astype("datetime64[D]").astype(np.int64)])
+    act = activity["activity_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    wrong = ActivityPairs.of(journeys["user_id"], day, activity["user_id"], act, -30, 10)
+    with pytest.raises(ValueError, match="pairs of offsets"):
+        measure_outcomes(journeys, activity, pd.Timestamp("2026-01-20").date(), churn_days=30, pairs=wrong)
 
 
 def test_second_churn_does_not_depend_on_the_order_of_the_active_days() -> None:

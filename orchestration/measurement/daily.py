@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from orchestration.measurement.journeys import journeys_as_of
 from orchestration.measurement.metrics import cohort_metrics_by_day
-from orchestration.measurement.outcomes import measure_outcomes
+from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
+from orchestration.measurement.pairs import ActivityPairs
 from orchestration.measurement.readers import JourneyInputs
 
 if TYPE_CHECKING:
@@ -38,22 +40,36 @@ def outcome_windows(settings: Settings) -> dict[str, int]:
     return {"wake_up_days": wake_up_days, "churn_days": churn_days}
 
 
-def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int]) -> pd.DataFrame:
+def activity_pairs(inputs: JourneyInputs, horizon: int) -> ActivityPairs:
+    """Every journey of `inputs` (decided, or known only to the delivery log: assigned on its first row's day) paired
+    with its user's activity once, for all the days a run measures."""
+    decided = inputs.decisions
+    logged = inputs.touches.loc[pd.Index(decided["action_id"].dropna().unique()).get_indexer(
+        inputs.touches["action_id"]) < 0]
+    users = pd.concat([decided["user_id"], logged["user_id"]], ignore_index=True)
+    days = np.concatenate([day_numbers(decided["assignment_date"]), day_numbers(logged["scheduled_at"])])
+    activity = inputs.activity
+    return ActivityPairs.of(users, days, activity["user_id"], day_numbers(activity["activity_date"]),
+                            -PRE_PERIOD_DAYS, horizon)
+
+
+def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int],
+                   pairs: ActivityPairs | None = None) -> pd.DataFrame:
     """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
     journeys have every window closed: they were final at an earlier run). `windows`: measure_outcomes' wake_up_days
-    and churn_days."""
+    and churn_days; `pairs`: activity_pairs(inputs, horizon), shared by a run's days."""
     journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
-    activity = inputs.activity[inputs.activity["activity_date"] <= pd.Timestamp(day)]
-    return measure_outcomes(visible, activity, day, redemptions=inputs.redemptions, **windows)
+    return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs, **windows)
 
 
 def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
                      design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
     """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
     chunk: dict[date, pd.DataFrame] = {}
+    pairs = activity_pairs(inputs, horizon)
     for day in days:
-        chunk[day] = outcomes = outcomes_as_of(inputs, day, horizon, windows)
+        chunk[day] = outcomes = outcomes_as_of(inputs, day, horizon, windows, pairs)
         if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
             yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
             chunk = {}

@@ -10,9 +10,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from orchestration.measurement.pairs import ActivityPairs
 from orchestration.measurement.second_churn import RETURN_DAYS, SECOND_CHURN_WITHIN_DAYS, second_churn
 
 WAKE_UP_DAYS = 7  # default wake-up window: a key action on A .. A+6
@@ -69,39 +68,9 @@ def _days(values: pd.Series) -> pd.Series:
     return out.dt.normalize().astype("datetime64[s]")
 
 
-def _day_numbers(values: pd.Series) -> np.ndarray:
+def day_numbers(values: pd.Series) -> np.ndarray:
     """Dates as day numbers (days since 1970-01-01), for integer offsets."""
     return _days(values).to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
-def _user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, activity_day: np.ndarray,
-               usable: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every pair of a journey (position in `users`, assigned on `day`) and a `usable` activity row of its user dated
-    `low` <= offset < `high` days from it: the journeys' positions, the rows' positions and the offsets (ordered by
-    row). A hash lookup of the users, then two binary searches per row among the journeys sorted by (user, day), so
-    that a row meets only the journeys its window reaches: a merge on text keys cost a third of the measurement, and
-    pairing each row with every journey of its user a fifth of a 100,000-user one (five journeys a user)."""
-    journey_code, known = pd.factorize(users.astype(str))
-    code = pc.index_in(pa.array(activity_users.astype(str)).cast(pa.large_string()),
-                       value_set=pa.array(known.astype(str), type=pa.large_string()))
-    code = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    rows = np.flatnonzero(usable & (code >= 0))
-    placed = np.flatnonzero(journey_code >= 0)
-    if not len(rows) or not len(placed):
-        return (np.zeros(0, np.int64),) * 3
-    code, row_day, journey_day = code[rows], activity_day[rows].astype(np.int64), day[placed].astype(np.int64)
-    # One integer key per (user, day), wide enough that no row's window reaches into another user's keys.
-    origin = min(int(journey_day.min()), int(row_day.min()) - high + 1)
-    span = max(int(journey_day.max()), int(row_day.max()) - low) - origin + 1
-    keys = journey_code[placed].astype(np.int64) * span + (journey_day - origin)
-    order = np.argsort(keys, kind="stable")
-    keys, placed = keys[order], placed[order]
-    first = np.searchsorted(keys, code * span + (row_day - high + 1 - origin), side="left")
-    count = np.searchsorted(keys, code * span + (row_day - low - origin), side="right") - first
-    row = np.repeat(rows, count)
-    within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
-    journey = placed[np.repeat(first, count) + within]
-    return journey, row, activity_day[row] - day[journey]
 
 
 def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series:
@@ -132,6 +101,7 @@ def measure_outcomes(
     *,
     churn_days: int,
     wake_up_days: int = WAKE_UP_DAYS,
+    pairs: ActivityPairs | None = None,
 ) -> pd.DataFrame:
     """One row per journey (OUTCOME_COLUMNS) using only activity dated on or before `as_of`.
 
@@ -142,7 +112,8 @@ def measure_outcomes(
     `redemptions` (user_id, coupon_code, redeemed_date) is the coupon log; without it
     coupon_redeemed is NA. A `pre_period_revenue` column in `journeys` (e.g. an importer's own
     pre-period spend) is kept; otherwise it is the revenue on days A-30..A-1. Journeys assigned
-    after `as_of` are left out.
+    after `as_of` are left out. `pairs`: pairs of these journeys with the rows of `activity`, found once for the
+    several days a run measures (ActivityPairs.of, from PRE_PERIOD_DAYS before assignment to the horizon after).
     """
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
     if missing:
@@ -157,6 +128,8 @@ def measure_outcomes(
         raise ValueError(f"churn_days must be at least 1, got {churn_days}")
 
     horizon = outcome_horizon_days(churn_days)
+    if pairs is not None and pairs.window != (-PRE_PERIOD_DAYS, horizon):
+        raise ValueError(f"pairs of offsets {pairs.window}, not the outcomes' {(-PRE_PERIOD_DAYS, horizon)}")
     as_of_ts = pd.Timestamp(as_of)
     out = journeys.copy()
     for column, default in FUNNEL_COLUMNS.items():
@@ -176,15 +149,21 @@ def measure_outcomes(
     out["assignment_date"] = day_a.dt.date
 
     # Point in time: only activity dated on or before as_of, and only days some journey can use.
-    act_day, a_day = _day_numbers(activity["activity_date"]), _day_numbers(day_a)
-    as_of_day = _day_numbers(pd.Series([as_of_ts]))[0]
-    first = (a_day.min() if len(a_day) else as_of_day) - PRE_PERIOD_DAYS
-    last = min(as_of_day, (a_day.max() if len(a_day) else as_of_day) + horizon - 1)
-    journey, row, offset = _user_days(out["user_id"], a_day, activity["user_id"], act_day,
-                                      (act_day >= first) & (act_day <= last), -PRE_PERIOD_DAYS, horizon)
+    a_day = day_numbers(day_a)
+    as_of_day = int(day_numbers(pd.Series([as_of_ts]))[0])
+    found = pairs.select(out["user_id"], a_day, as_of_day) if pairs is not None else None
+    if found is None:  # no shared pairs, or not for these journeys: their own
+        act_day = day_numbers(activity["activity_date"])
+        first = (a_day.min() if len(a_day) else as_of_day) - PRE_PERIOD_DAYS
+        last = min(as_of_day, (a_day.max() if len(a_day) else as_of_day) + horizon - 1)
+        found = ActivityPairs.of(out["user_id"], a_day, activity["user_id"], act_day, -PRE_PERIOD_DAYS, horizon,
+                                 usable=(act_day >= first) & (act_day <= last)).select(out["user_id"], a_day, as_of_day)
+    journey, row, offset = found
 
-    def paired(column: str) -> np.ndarray:  # the activity column's value on each (journey, day) pair
-        return activity[column].fillna(0).to_numpy(dtype=float)[row]
+    def paired(column: str) -> np.ndarray:  # the activity column's value on each (journey, day) pair, null as 0
+        values = activity[column].to_numpy(dtype=float, na_value=np.nan)[row]
+        values[np.isnan(values)] = 0.0
+        return values
 
     n = len(out)
     after = offset >= 0
