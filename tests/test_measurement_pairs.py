@@ -24,6 +24,14 @@ def _pairs_by_definition(users: pd.Series, day: np.ndarray, activity_users: pd.S
     return set(zip(joined["journey"], joined["row"], joined["offset"]))
 
 
+def _in_date_order(journey: np.ndarray, row: np.ndarray, activity_day: np.ndarray) -> None:
+    """Each journey's rows by day, then position: its float sums add its days in the same order on every run,
+    whatever order the warehouse returned the activity in."""
+    for j in set(journey.tolist()):
+        days, rows = activity_day[row[journey == j]], row[journey == j]
+        assert ((np.diff(days) > 0) | ((np.diff(days) == 0) & (np.diff(rows) > 0))).all()
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_each_activity_row_meets_exactly_the_journeys_its_window_reaches(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -40,7 +48,7 @@ def test_each_activity_row_meets_exactly_the_journeys_its_window_reaches(seed: i
     found = list(zip(journey.tolist(), row.tolist(), offset.tolist()))
     assert len(found) == len(set(found))  # no pair twice
     assert set(found) == _pairs_by_definition(users, day, activity_users, activity_day, usable, low, high)
-    assert (np.diff(row) >= 0).all()  # by row: each journey's sums add its days in the activity's order
+    _in_date_order(journey, row, activity_day)
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -61,8 +69,7 @@ def test_a_runs_shared_pairs_give_each_day_exactly_the_pairs_of_its_own_journeys
     found = list(zip(journey.tolist(), row.tolist(), offset.tolist()))
     assert len(found) == len(set(found))
     assert set(found) == _pairs_by_definition(users, days, activity_users, activity_day, activity_day <= through, low, high)
-    for j in set(journey.tolist()):  # each journey's sums add its days in the activity's order
-        assert (np.diff(row[journey == j]) > 0).all()
+    _in_date_order(journey, row, activity_day)
 
 
 def test_shared_pairs_do_not_serve_journeys_they_were_not_found_for() -> None:
@@ -99,3 +106,25 @@ def test_second_churn_does_not_depend_on_the_order_of_the_active_days() -> None:
     assert ordered[1].tolist() == shuffled[1].tolist()
     np.testing.assert_array_equal(ordered[2], shuffled[2])
     assert pd.Series(ordered[1]).notna().any() and pd.Series(ordered[1]).fillna(False).any()  # some churned again
+
+
+def test_outcomes_do_not_depend_on_the_order_the_activity_was_read_in() -> None:
+    rng = np.random.default_rng(11)
+    start = pd.Timestamp("2026-01-01")
+    journeys = pd.DataFrame({"action_id": [f"j{i}" for i in range(40)], "user_id": [f"u{i % 15}" for i in range(40)],
+                             "strategy_id": "s", "arm": "treatment", "lifecycle_stage": "at_risk",
+                             "assignment_date": start + pd.to_timedelta(rng.integers(30, 60, 40), unit="D")})
+    activity = pd.DataFrame({"user_id": [f"u{i}" for i in rng.integers(0, 15, 3000)],
+                             "activity_date": start + pd.to_timedelta(rng.integers(0, 120, 3000), unit="D")})
+    activity = activity.drop_duplicates().reset_index(drop=True)  # one row per user and day, as the warehouse has
+    activity["events"], activity["key_actions"] = 1, rng.integers(0, 2, len(activity))
+    activity["orders"] = rng.integers(0, 2, len(activity))
+    activity["revenue"] = rng.random(len(activity)) * 100 * activity["orders"]  # many decimals: sums depend on order
+
+    as_of = (start + pd.Timedelta(days=110)).date()
+    read = measure_outcomes(journeys, activity, as_of, churn_days=30)
+    reread = measure_outcomes(journeys, activity.sample(frac=1.0, random_state=5).reset_index(drop=True), as_of,
+                              churn_days=30)
+
+    pd.testing.assert_frame_equal(read, reread, check_exact=True)
+    assert read["revenue_90d"].gt(0).sum() > 10
