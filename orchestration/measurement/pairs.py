@@ -22,9 +22,10 @@ def user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, acti
               usable: np.ndarray, low: int, high: int) -> Pairs:
     """Every pair of a journey (position in `users`, assigned on `day`) and a `usable` activity row of its user dated
     `low` <= offset < `high` days from it: the journeys' positions, the rows' positions and the offsets, ordered by
-    the rows' (user, day), then position. A hash lookup of the users, then two binary searches per row among the journeys sorted by (user, day), so
-    that a row meets only the journeys its window reaches: a merge on text keys cost a third of the measurement, and
-    pairing each row with every journey of its user a fifth of a 100,000-user one (five journeys a user)."""
+    the rows' (user, day), then position. A hash lookup of the users, then two binary searches per row among the
+    journeys sorted by (user, day), so that a row meets only the journeys its window reaches: a merge on text keys
+    cost a third of the measurement, and pairing each row with every journey of its user a fifth of a 100,000-user
+    one (five journeys a user)."""
     journey_code, known = pd.factorize(users.astype(str))
     code = pc.index_in(pa.array(activity_users.astype(str)).cast(pa.large_string()),
                        value_set=pa.array(known.astype(str), type=pa.large_string()))
@@ -79,8 +80,8 @@ class ActivityPairs:
         key, row, _ = user_days(pd.Series(known[codes], dtype=object), days, activity_users, activity_day,
                                 usable, low, high)
         small = np.int32 if max(len(activity_day), len(days)) < 2**31 else np.int64  # held for the whole run
-        return cls(known, days, codes, key.astype(small), row.astype(small), np.asarray(activity_day)[row].astype(np.int32),
-                   (low, high))
+        row_days = np.asarray(activity_day)[row].astype(np.int32)
+        return cls(known, days, codes, key.astype(small), row.astype(small), row_days, (low, high))
 
     def select(self, users: pd.Series, day: np.ndarray, through: int) -> Pairs | None:
         """The pairs of the journeys `users`/`day` with the rows dated on or before day number `through`, each journey's
