@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -72,7 +73,7 @@ def _parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> LandedFi
         return checked
     if table.num_rows == 0:
         return LandedFile("empty_file", detail="Parquet file without rows")
-    table = table.append_column("_file_row", pa.array(range(1, table.num_rows + 1), pa.int64()))
+    table = table.append_column("_file_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
     con.register("landing_types", table.slice(0, 0))
     try:
         types = {name: kind for name, kind, *_ in con.execute("describe select * from landing_types").fetchall()}
