@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.measurement.outcomes import measure_outcomes
+from orchestration.measurement.daily import outcomes_as_of, outcomes_by_day
+from orchestration.measurement.outcomes import measure_outcomes, outcome_horizon_days
+from orchestration.measurement.readers import JourneyInputs
 from orchestration.measurement.pairs import ActivityPairs, user_days as _user_days
 from orchestration.measurement.second_churn import second_churn
 
@@ -128,3 +130,44 @@ def test_outcomes_do_not_depend_on_the_order_the_activity_was_read_in() -> None:
 
     pd.testing.assert_frame_equal(read, reread, check_exact=True)
     assert read["revenue_90d"].gt(0).sum() > 10
+
+
+def test_a_range_measured_with_shared_pairs_equals_each_day_measured_alone() -> None:
+    """Nine as-of days (two pairings: a week, then two days) against each day paired on its own, decided journeys
+    and journeys only the delivery log knows alike."""
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2026-03-01")
+
+    def days(n: int, low: int, high: int) -> pd.Series:
+        return pd.Series(start + pd.to_timedelta(rng.integers(low, high, n), unit="D"))
+
+    decisions = pd.DataFrame({"action_id": [f"d{i}" for i in range(60)], "user_id": [f"u{i % 25}" for i in range(60)],
+                              "strategy_id": "s", "arm": rng.choice(["treatment", "control"], 60), "holdout": None,
+                              "assignment_date": days(60, 0, 40).dt.date, "lifecycle_stage": "at_risk",
+                              "value_tier": None, "segment": None, "channel": None, "step_variant": None,
+                              "first_journey": False, "design_holdout_share": np.nan,
+                              "design_global_holdout_share": np.nan, "design_variant_share": np.nan})
+    sent = days(30, 0, 40) + pd.Timedelta(hours=9)
+    touches = pd.DataFrame({"action_id": [f"t{i % 20}" for i in range(30)], "user_id": [f"u{i % 20}" for i in range(30)],
+                            "strategy_id": "legacy", "arm": "treatment", "lifecycle_stage": "dormant",
+                            "scheduled_at": sent, "sent_at": sent, "opened_at": pd.NaT, "clicked_at": pd.NaT,
+                            "cost": 0.1})
+    activity = pd.DataFrame({"user_id": [f"u{i}" for i in rng.integers(0, 30, 2500)],
+                             "activity_date": days(2500, -40, 45)}).drop_duplicates().reset_index(drop=True)
+    activity["events"], activity["key_actions"] = 1, rng.integers(0, 2, len(activity))
+    activity["orders"] = rng.integers(0, 2, len(activity))
+    activity["revenue"] = rng.random(len(activity)) * 80 * activity["orders"]
+    redemptions = pd.DataFrame({"user_id": pd.Series(dtype=object), "coupon_code": pd.Series(dtype=object),
+                                "redeemed_date": pd.Series(dtype="datetime64[us]")})
+    inputs = JourneyInputs(decisions, touches, activity, redemptions)
+    windows = {"wake_up_days": 7, "churn_days": 30}
+    horizon = outcome_horizon_days(30)
+    measured = [(start + pd.Timedelta(days=31 + k)).date() for k in range(9)]
+
+    shared = dict(outcomes_by_day(inputs, measured, horizon, windows))
+
+    assert list(shared) == measured
+    for day in measured:
+        alone = outcomes_as_of(inputs, day, horizon, windows)
+        pd.testing.assert_frame_equal(shared[day], alone, check_exact=True)
+    assert shared[measured[-1]]["action_id"].str.startswith("t").any() and shared[measured[-1]]["revenue_30d"].gt(0).any()

@@ -12,7 +12,7 @@ from datetime import timedelta
 import duckdb
 
 from orchestration.config import Settings
-from orchestration.measurement.daily import activity_pairs, library_design, outcome_windows, outcomes_as_of
+from orchestration.measurement.daily import library_design, outcome_windows, outcomes_by_day
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import outcome_horizon_days
 from orchestration.measurement.readers import read_journeys
@@ -42,8 +42,7 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
             wall, cpu = time.perf_counter(), time.process_time()
             inputs = read_journeys(con, as_of[0] - timedelta(days=horizon - 1), last)
             read = time.perf_counter()
-            pairs = activity_pairs(inputs, horizon)
-            outcomes = {day: outcomes_as_of(inputs, day, horizon, windows, pairs) for day in as_of}
+            outcomes = dict(outcomes_by_day(inputs, as_of, horizon, windows))
             measured = time.perf_counter()
             metrics = cohort_metrics_by_day(outcomes, **design)
             done = time.perf_counter()

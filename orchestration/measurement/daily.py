@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 # Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
 # call, so a range run's days are measured in a few passes, and the pass's memory stays bounded (~0.4 GiB).
 CHUNK_OUTCOMES = 50_000
+# Consecutive as-of days that share one pairing of journeys with activity (pairs.py): a daily run's days share one; a
+# long backfill pairs again every week, so that a day never selects among the pairs of journeys it cannot see.
+PAIRED_DAYS = 7
 
 
 def library_design(library: StrategyLibrary) -> dict[str, object]:
@@ -40,36 +43,46 @@ def outcome_windows(settings: Settings) -> dict[str, int]:
     return {"wake_up_days": wake_up_days, "churn_days": churn_days}
 
 
-def activity_pairs(inputs: JourneyInputs, horizon: int) -> ActivityPairs:
-    """Every journey of `inputs` (decided, or known only to the delivery log: assigned on its first row's day) paired
-    with its user's activity once, for all the days a run measures."""
-    decided = inputs.decisions
-    logged = inputs.touches.loc[pd.Index(decided["action_id"].dropna().unique()).get_indexer(
-        inputs.touches["action_id"]) < 0]
+def activity_pairs(inputs: JourneyInputs, horizon: int, first: date, last: date) -> ActivityPairs:
+    """The journeys of `inputs` that as-of days `first`..`last` can see (decided, or known only to the delivery log:
+    assigned on its first row's day), paired with their users' activity up to `last` once for all those days."""
+    decided, touches = inputs.decisions, inputs.touches
+    logged = touches.loc[pd.Index(decided["action_id"].dropna().unique()).get_indexer(touches["action_id"]) < 0]
     users = pd.concat([decided["user_id"], logged["user_id"]], ignore_index=True)
     days = np.concatenate([day_numbers(decided["assignment_date"]), day_numbers(logged["scheduled_at"])])
-    activity = inputs.activity
-    return ActivityPairs.of(users, days, activity["user_id"], day_numbers(activity["activity_date"]),
-                            -PRE_PERIOD_DAYS, horizon)
+    earliest, latest = day_numbers(pd.Series([first - timedelta(days=horizon - 1), last]))
+    seen = (days >= earliest) & (days <= latest)
+    activity_day = day_numbers(inputs.activity["activity_date"])
+    return ActivityPairs.of(users[seen].reset_index(drop=True), days[seen], inputs.activity["user_id"], activity_day,
+                            -PRE_PERIOD_DAYS, horizon, usable=activity_day <= latest)
 
 
 def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int],
                    pairs: ActivityPairs | None = None) -> pd.DataFrame:
     """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
     journeys have every window closed: they were final at an earlier run). `windows`: measure_outcomes' wake_up_days
-    and churn_days; `pairs`: activity_pairs(inputs, horizon), shared by a run's days."""
+    and churn_days; `pairs`: activity_pairs over days that include `day`, shared by them."""
     journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
     return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs, **windows)
+
+
+def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
+                    windows: dict[str, int]) -> Iterator[tuple[date, pd.DataFrame]]:
+    """outcomes_as_of each of `days` (consecutive, ascending), PAIRED_DAYS days sharing one pairing."""
+    for k, day in enumerate(days):
+        if k % PAIRED_DAYS == 0:
+            block = days[k:k + PAIRED_DAYS]
+            pairs = activity_pairs(inputs, horizon, block[0], block[-1])
+        yield day, outcomes_as_of(inputs, day, horizon, windows, pairs)
 
 
 def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
                      design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
     """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
     chunk: dict[date, pd.DataFrame] = {}
-    pairs = activity_pairs(inputs, horizon)
-    for day in days:
-        chunk[day] = outcomes = outcomes_as_of(inputs, day, horizon, windows, pairs)
+    for day, outcomes in outcomes_by_day(inputs, days, horizon, windows):
+        chunk[day] = outcomes
         if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
             yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
             chunk = {}
