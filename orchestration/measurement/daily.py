@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from orchestration.measurement.journeys import journeys_as_of
+from orchestration.measurement.journeys import is_decided, journeys_as_of
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
@@ -47,7 +47,7 @@ def activity_pairs(inputs: JourneyInputs, horizon: int, first: date, last: date)
     """The journeys of `inputs` that as-of days `first`..`last` can see (decided, or known only to the delivery log:
     assigned on its first row's day), paired with their users' activity up to `last` once for all those days."""
     decided, touches = inputs.decisions, inputs.touches
-    logged = touches.loc[pd.Index(decided["action_id"].dropna().unique()).get_indexer(touches["action_id"]) < 0]
+    logged = touches.loc[~is_decided(touches["action_id"], decided)]
     users = pd.concat([decided["user_id"], logged["user_id"]], ignore_index=True)
     days = np.concatenate([day_numbers(decided["assignment_date"]), day_numbers(logged["scheduled_at"])])
     earliest, latest = day_numbers(pd.Series([first - timedelta(days=horizon - 1), last]))

@@ -35,6 +35,12 @@ def step_variant(coupon_value: pd.Series, arm: pd.Series) -> pd.Series:
     return pd.Series(np.where(arm.to_numpy() == "treatment", labels, None), index=coupon_value.index, dtype=object)
 
 
+def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:
+    """Whether each action_id is one of the decisions' journeys (the others are known only to the delivery log). A
+    hash lookup through an index: Series.isin on Arrow strings converts every value to a Python object first."""
+    return pd.Index(decisions["action_id"].dropna().unique()).get_indexer(action_ids) >= 0
+
+
 def _known_rows(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Touch rows scheduled by the end of `as_of`, with what was known of them then."""
     missing = [c for c in TOUCH_COLUMNS if c not in touches.columns]
@@ -101,8 +107,7 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     """
     rows = _known_rows(touches, as_of)
     decided = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
-    # A hash lookup through an index: Series.isin on Arrow strings converts every value to a Python object first.
-    in_decisions = pd.Index(decided["action_id"].dropna().unique()).get_indexer(rows["action_id"]) >= 0
+    in_decisions = is_decided(rows["action_id"], decided)
     logged = _fold(rows.loc[~in_decisions])
     logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
     logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
