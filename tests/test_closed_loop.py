@@ -115,11 +115,11 @@ def _valid_events(home: Path) -> pd.DataFrame:
     return events[events["event_name"].isin(known) & ~(events["amount"] < 0)]
 
 
-def _second_churn(active_days: np.ndarray, returned: int | None, seen: int) -> float:
-    """The contract's second churn from a journey's active days (offsets from A, sorted), NaN while undecided."""
+def _second_churn(key_days: np.ndarray, returned: int | None, seen: int) -> float:
+    """The contract's second churn from a journey's key-action days (offsets from A, sorted), NaN while undecided."""
     if returned is None:
         return 0.0 if seen >= 29 else np.nan
-    after = active_days[active_days >= returned]
+    after = key_days[key_days >= returned]
     gaps = np.diff(np.append(after, seen + 1)) - 1
     churned = bool(((gaps >= CHURN) & (after <= returned + 60)).any())
     return float(churned) if churned or (after > returned + 60).any() else np.nan
@@ -141,7 +141,7 @@ def test_observed_outcomes_equal_the_truth_of_each_journeys_arm(world) -> None:
         "revenue_30d": window(30)["amount"].sum().round(2),
     }).reindex(journeys["journey_id"]).fillna(0.0)
     returns = window(30)["offset"].min()
-    days = events.groupby("user_id")["day"].unique()
+    days = orders.groupby("user_id")["day"].unique()  # the key action of the shop: an order
     churn = []
     for row in journeys.itertuples():
         mine = np.sort((pd.DatetimeIndex(days.get(row.user_id, [])) - row.start).days.to_numpy())

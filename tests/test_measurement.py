@@ -158,26 +158,33 @@ def test_each_journey_counts_its_own_users_days_from_its_own_assignment() -> Non
     numbered = _measure(_journeys(["7"]), ACTIVITY.assign(user_id=ACTIVITY["user_id"].replace("multi", 7)), d(200))
     assert numbered.loc[0, "revenue_30d"] == 12.5  # an integer id in the activity matches its text
 
-# --- second churn: return R, then a silence of at least T days after an active day L <= R+60 ------
+# --- second churn: return R, then at least T days without a key action after a key action L <= R+60 ----
 
 T = 30  # a game-like threshold keeps the hand-made histories short
 R = 2  # every user below returns (first key action) on A+2
-EVERY_10 = list(range(R, R + 60, 10))  # active on R, R+10, .., R+50: gaps of 9 days, far below T
+EVERY_10 = list(range(R, R + 60, 10))  # key actions on R, R+10, .., R+50: gaps of 9 days, far below T
 
 
-def _days_active(user: str, offsets: list[int]) -> list[tuple[str, int, int, int, float]]:
-    return [(user, o, 1 if o == R else 0, 0, 0.0) for o in offsets]
+def _key_days(user: str, offsets: list[int]) -> list[tuple[str, int, int, int, float]]:
+    return [(user, o, 1, 0, 0.0) for o in offsets]
+
+
+def _session_days(user: str, offsets: list[int]) -> list[tuple[str, int, int, int, float]]:
+    """Days with events but no key action (browsing without an order)."""
+    return [(user, o, 0, 0, 0.0) for o in offsets]
 
 
 CHURN_ACTIVITY = _activity(
-    _days_active("last_r60", [*EVERY_10, R + 60, R + 61 + T])  # last active R+60, silent R+61..R+60+T: counts
-    + _days_active("last_r61", [*EVERY_10, R + 60, R + 61, R + 62 + T])  # same silence after R+61: too late
-    + _days_active("short", [*EVERY_10, R + 60, R + 60 + T])  # silent R+61..R+59+T: T-1 days, not enough
-    + _days_active("early", [R, R + 1 + T])  # silent R+1..R+T right after returning: counts
-    + _days_active("open", [*EVERY_10, R + 60])  # silent since R+60: churns once T days have passed
+    _key_days("last_r60", [*EVERY_10, R + 60, R + 61 + T])  # last key action R+60, none R+61..R+60+T: counts
+    + _key_days("last_r61", [*EVERY_10, R + 60, R + 61, R + 62 + T])  # same silence after R+61: too late
+    + _key_days("short", [*EVERY_10, R + 60, R + 60 + T])  # none R+61..R+59+T: T-1 days, not enough
+    + _key_days("early", [R, R + 1 + T])  # none R+1..R+T right after returning: counts
+    + _key_days("open", [*EVERY_10, R + 60])  # none since R+60: churns once T days have passed
     + [("late_key", 30, 1, 0, 0.0)]  # first key action on A+30: no return
+    # Sessions every other day but no key action R+1..R+T: the churned stage counts key actions, so this counts.
+    + _key_days("browsing", [R, R + 1 + T]) + _session_days("browsing", list(range(R + 1, R + 1 + T, 2)))
 )
-CHURN_USERS = ["last_r60", "last_r61", "short", "early", "open", "late_key"]
+CHURN_USERS = ["last_r60", "last_r61", "short", "early", "open", "late_key", "browsing"]
 
 
 def _churn(as_of: int) -> pd.DataFrame:
@@ -186,8 +193,10 @@ def _churn(as_of: int) -> pd.DataFrame:
 
 def test_second_churn_boundaries_once_known() -> None:
     out = _churn(R + 60 + T + 40)
-    assert (out.loc[CHURN_USERS[:5], "return_date"] == d(R)).all() and out.loc["late_key", "return_date"] is None
-    expected = {"last_r60": True, "last_r61": False, "short": False, "early": True, "open": True, "late_key": False}
+    assert (out.loc[[u for u in CHURN_USERS if u != "late_key"], "return_date"] == d(R)).all()
+    assert out.loc["late_key", "return_date"] is None
+    expected = {"last_r60": True, "last_r61": False, "short": False, "early": True, "open": True, "late_key": False,
+                "browsing": True}
     assert out["second_churned"].astype(bool).to_dict() == expected
     assert out["second_churned_mature"].all() and (out["churn_threshold_days"] == T).all()
 
@@ -197,7 +206,8 @@ def test_second_churn_is_marked_immature_until_it_is_known() -> None:
     assert pd.isna(_churn(R + 60 + T - 1).loc["last_r60", "second_churned"])
     assert _churn(R + 60 + T).loc["last_r60", "second_churned"] == True  # noqa: E712
     assert _churn(R + T).loc["early", "second_churned"] == True  # noqa: E712  (known long before R+60)
-    # An active day after R+60 that ends every gap below T proves there is no second churn.
+    assert _churn(R + T).loc["browsing", "second_churned"] == True  # noqa: E712  (its sessions do not count)
+    # A key action after R+60 that ends every gap below T proves there is no second churn.
     at_r61 = _churn(R + 61)
     assert at_r61.loc["last_r61", "second_churned"] == False and at_r61.loc["last_r61", "second_churned_mature"]  # noqa: E712
     assert not at_r61.loc["short", "second_churned_mature"] and not at_r61.loc["open", "second_churned_mature"]
@@ -209,8 +219,8 @@ def test_second_churn_is_marked_immature_until_it_is_known() -> None:
 
 
 def test_horizon_covers_the_latest_second_churn() -> None:
-    # Return on A+29, last active day R+60 = A+89, churned on A+89+T: the last day of the horizon.
-    activity = _activity([("u", o, int(o == 29), 0, 0.0) for o in range(29, 90, 10)])
+    # Return on A+29, last key action on R+60 = A+89, churned on A+89+T: the last day of the horizon.
+    activity = _activity([("u", o, 1, 0, 0.0) for o in range(29, 90, 10)])
     horizon = outcome_horizon_days(T)
     assert horizon == 30 + 60 + T and outcome_horizon_days(90) == 180
     assert pd.isna(_measure(_journeys(["u"]), activity, d(horizon - 2), churn_days=T).iloc[0]["second_churned"])

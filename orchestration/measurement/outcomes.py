@@ -22,7 +22,7 @@ PRE_PERIOD_DAYS = 30  # pre-assignment covariate: revenue on days A-30 .. A-1
 
 def outcome_horizon_days(churn_days: int) -> int:
     """Days after A (from A inclusive) past which no outcome can change: the LTV window, or the
-    latest second churn (return on A+29, last active day R+60, then churn_days silent days)."""
+    latest second churn (return on A+29, last key action on R+60, then churn_days days without one)."""
     return max(LTV_DAYS, RETURN_DAYS + SECOND_CHURN_WITHIN_DAYS + churn_days)
 
 
@@ -180,8 +180,8 @@ def measure_outcomes(
     elapsed = (as_of_ts - day_a).dt.days.to_numpy()
     # Past the horizon nothing can change, so the row reads the same whichever later day measured it.
     observed = np.minimum(elapsed, horizon - 1)
-    active = after & ((paired("events") > 0) | key)  # any event makes a day active
-    days = pd.DataFrame({"journey": journey[active], "offset": offset[active], "key": key[active]})
+    acted = after & key  # churn counts days without a key action, as the labels' churned stage does
+    days = pd.DataFrame({"journey": journey[acted], "offset": offset[acted]})
     return_offset, second, churn_mature = second_churn(days, observed, churn_days)
 
     if "pre_period_revenue" not in out.columns:

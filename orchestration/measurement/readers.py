@@ -105,7 +105,10 @@ select least(
     (select min(scheduled_date) from stg_recall_touches where _landing_date > (select day from last_measured)),
     (select day from last_measured) + 1)
 """
-ACTIVITY_COLUMNS = ["user_id", "activity_date", "events", "key_actions", "orders", "revenue"]
+ACTIVITY_COLUMNS = ["user_id", "activity_date", "key_actions", "orders", "revenue"]
+# The outcomes count key actions, orders and revenue only: a day without any of them changes none (most active days
+# of a shop are browsing, so the read and the pairs shrink several times).
+OUTCOME_ACTIVITY = ["key_actions", "orders", "revenue"]
 # Orders paid with a coupon: matched to the journey that handed out that code.
 REDEMPTIONS = """
 select user_id, coupon_code, event_date as redeemed_date
@@ -159,7 +162,7 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     users = pd.concat([decisions["user_id"], touches["user_id"]]).dropna().drop_duplicates().tolist()
     engine = engine or DuckDBEngine(con)
     activity = as_frame(engine.read_days("int_user_daily_activity", first - timedelta(days=PRE_PERIOD_DAYS), last,
-                                         ACTIVITY_COLUMNS, user_ids=users))
+                                         ACTIVITY_COLUMNS, user_ids=users, nonzero=OUTCOME_ACTIVITY))
     con.register("journey_events", engine.read_days(  # orders only: a tiny share of the horizon's events
         "stg_events", first, last, ["user_id", "event_name", "coupon_code", "event_date"], user_ids=users,
         equals={"event_name": "order_paid"}))

@@ -1,12 +1,14 @@
-"""Return and second churn of a journey (docs/measurement.md), from its user's active days.
+"""Return and second churn of a journey (docs/measurement.md), from its user's key-action days.
 
 The issue asks whether a recalled user "came back, then went silent again past the churn threshold
-within 60 days of returning". Return day R = the first key action on days A..A+29 (the 30-day
-outcome window, so late returners count). Second churn = some active day L with R <= L <= R+60 is
-followed by at least T days without any activity (days L+1..L+T), T the vertical's churn threshold
-(`stage_churned_days`): on day L+T the user is in the churned lifecycle stage again. "Active" is any
-event, as in the dbt labels' activity_silent_days (their silent_days counts key actions since issue 10). The flag is known as soon as the silence has been seen,
-or once an active day after R+60 follows gaps all shorter than T; by day R+60+T it is always known.
+within 60 days of returning". Churn is time × key action, as in the dbt labels (their `silent_days`
+and the churned stage count days without a key action): return day R = the first key action on days
+A..A+29 (the 30-day outcome window, so late returners count). Second churn = some key-action day L
+with R <= L <= R+60 is followed by at least T days without a key action (days L+1..L+T), T the
+vertical's churn threshold (`stage_churned_days`). Sessions without a key action do not keep a user
+from churning, as they do not keep the labels' churned stage away. The flag is known as soon as the
+silence has been seen, or once a key action after R+60 follows gaps all shorter than T; by day
+R+60+T it is always known.
 """
 
 from __future__ import annotations
@@ -15,39 +17,39 @@ import numpy as np
 import pandas as pd
 
 RETURN_DAYS = 30  # R is the first key action on A .. A+29
-SECOND_CHURN_WITHIN_DAYS = 60  # the silent run must start after an active day on or before R+60
+SECOND_CHURN_WITHIN_DAYS = 60  # the silent run must start after a key action on or before R+60
 
 
 def second_churn(days: pd.DataFrame, observed: np.ndarray, churn_days: int) -> tuple[np.ndarray, pd.arrays.BooleanArray, np.ndarray]:
     """Per journey 0..n-1 (n = len(observed)): return offset R, second_churned and its maturity.
 
-    `days`: one row per journey and active day seen, with `journey` (position), `offset` (days since
-    A, 0..observed) and `key` (a key action that day). `observed`: the last offset seen per journey.
-    R is NaN without a return; second_churned is NA until known and False for a journey whose
-    return window closed without a return (it cannot churn a second time).
+    `days`: one row per journey and key-action day seen, with `journey` (position) and `offset` (days
+    since A, 0..observed). `observed`: the last offset seen per journey. R is NaN without a return;
+    second_churned is NA until known and False for a journey whose return window closed without a
+    return (it cannot churn a second time).
     """
     n = len(observed)
     journeys, offsets = days["journey"].to_numpy(), days["offset"].to_numpy()
     r = np.full(n, np.inf)
-    returns = days["key"].to_numpy(dtype=bool) & (offsets < RETURN_DAYS)
+    returns = offsets < RETURN_DAYS
     np.minimum.at(r, journeys[returns], offsets[returns])
     r[np.isinf(r)] = np.nan
     after = offsets >= r[journeys]  # NaN R keeps nothing
-    # Each journey's active days in order, sorted as one integer key (journey, then day): a frame's two-column sort
-    # and a grouped shift took an eighth of a 100,000-user backfill's measurement.
+    # Each journey's key-action days in order, sorted as one integer key (journey, then day): a frame's two-column
+    # sort and a grouped shift took an eighth of a 100,000-user backfill's measurement.
     journey, offset = journeys[after].astype(np.int64), offsets[after].astype(np.int64)
     low = int(offset.min()) if len(offset) else 0
     span = int(offset.max()) - low + 1 if len(offset) else 1
     ordered = np.sort(journey * span + (offset - low))
     journey, offset = ordered // span, (ordered % span + low).astype(float)
-    following = np.full(len(offset), np.nan)  # the journey's next active day
+    following = np.full(len(offset), np.nan)  # the journey's next key-action day
     following[:-1] = np.where(journey[1:] == journey[:-1], offset[1:], np.nan)
-    # Silent days after each active day: up to the next active day, or up to the last day seen.
+    # Silent days after each key-action day: up to the next one, or up to the last day seen.
     silent = np.where(np.isnan(following), observed[journey] - offset, following - offset - 1)
     starts = offset <= r[journey] + SECOND_CHURN_WITHIN_DAYS
     churned = np.zeros(n, bool)
     churned[journey[starts & (silent >= churn_days)]] = True
-    # An active day after R+60 closes the last gap that could count: every gap is then known.
+    # A key action after R+60 closes the last gap that could count: every gap is then known.
     settled = np.zeros(n, bool)
     settled[journey[~starts]] = True
     returned = ~np.isnan(r)

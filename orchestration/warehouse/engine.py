@@ -6,9 +6,11 @@ it into the pandas frame the steps have always received from DuckDB. The tables 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import reduce
 from typing import TYPE_CHECKING, Protocol
 
 import duckdb
@@ -33,7 +35,8 @@ class Engine(Protocol):
     """Reads the rows of a dbt table for a range of business days."""
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None,
+                  nonzero: Sequence[str] | None = None) -> pa.Table:
         """Rows whose day (DAY_COLUMNS) is in [first, last], only `columns` (all by default), only the
         users of `user_ids` when given, only rows whose columns hold the values of `equals` (filtered where
         the rows are, not after the transfer). Instants are naive UTC timestamps on every engine."""
@@ -45,11 +48,11 @@ def read_day(engine: Engine, table: str, day: date, columns: Sequence[str] | Non
     return engine.read_days(table, day, day, columns)
 
 
-def _checked(table: str, columns: Sequence[str] | None, equals: Mapping[str, str] | None = None
-             ) -> tuple[str, list[str] | None]:
+def _checked(table: str, columns: Sequence[str] | None, equals: Mapping[str, str] | None = None,
+             nonzero: Sequence[str] | None = None) -> tuple[str, list[str] | None]:
     if table not in DAY_COLUMNS:
         raise ValueError(f"no day column known for table {table!r}: add it to engine.DAY_COLUMNS")
-    for name in [*(columns or []), *(equals or {})]:
+    for name in [*(columns or []), *(equals or {}), *(nonzero or [])]:
         if not _NAME.match(name):
             raise ValueError(f"not a column name: {name!r}")
     return DAY_COLUMNS[table], list(columns) if columns else None
@@ -62,10 +65,13 @@ class DuckDBEngine:
         self.con = con
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
-        day_column, selected = _checked(table, columns, equals)
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None,
+                  nonzero: Sequence[str] | None = None) -> pa.Table:
+        day_column, selected = _checked(table, columns, equals, nonzero)
         sql = f"select {', '.join(selected) if selected else '*'} from {table} where {day_column} between ? and ?"
         sql += "".join(f" and {column} = ?" for column in equals or {})
+        if nonzero:
+            sql += f" and ({' or '.join(f'{column} <> 0' for column in nonzero)})"
         params = [first, last, *(equals or {}).values()]
         if user_ids is None:
             return self.con.sql(sql, params=params).to_arrow_table()
@@ -85,13 +91,16 @@ class SparkEngine:
         self.schema = schema
 
     def read_days(self, table: str, first: date, last: date, columns: Sequence[str] | None = None,
-                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None) -> pa.Table:
+                  user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None,
+                  nonzero: Sequence[str] | None = None) -> pa.Table:
         from pyspark.sql import functions as F
 
-        day_column, selected = _checked(table, columns, equals)
+        day_column, selected = _checked(table, columns, equals, nonzero)
         frame = self.session.table(f"{self.schema}.{table}").where(F.col(day_column).between(first, last))
         for column, value in (equals or {}).items():
             frame = frame.where(F.col(column) == value)
+        if nonzero:
+            frame = frame.where(reduce(operator.or_, [F.col(column) != 0 for column in nonzero]))
         if user_ids is not None:
             users = self.session.createDataFrame([(u,) for u in dict.fromkeys(user_ids)], "user_id string")
             frame = frame.join(F.broadcast(users), "user_id", "left_semi")

@@ -198,9 +198,9 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "(final once A+29 has passed)."),
             ("churn_threshold_days", "INTEGER", "T: the churn threshold second churn is judged against, the vertical preset's "
              "stage_churned_days (ecommerce 60, game 30, finance 90)."),
-            ("second_churned", "BOOLEAN", "Returned, then silent (no activity at all) for at least T consecutive days after an "
-             "active day on R..R+60: churned again. False without a return (from A+29); null until known."),
-            ("second_churned_mature", "BOOLEAN", "second_churned is known: the T silent days were seen, or an active day after R+60 "
+            ("second_churned", "BOOLEAN", "Returned, then no key action for at least T consecutive days after a key action "
+             "on R..R+60: churned again (the labels' churned stage). False without a return (from A+29); null until known."),
+            ("second_churned_mature", "BOOLEAN", "second_churned is known: the T silent days were seen, or a key action after R+60 "
              "ended every gap shorter than T (at the latest on R+60+T, i.e. A+89+T); without a return, from A+29."),
         ),
     ),
@@ -255,8 +255,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "users. Control: revenue_lift = treatment - control."),
             ("revenue_per_user_90d", "DOUBLE", "Window A..A+89 (LTV): mean order revenue per journey; partial until ltv_mature. "
              "Denominator: users. Control: ltv_90d_lift = treatment - control."),
-            ("second_churn_rate", "DOUBLE", "Window: return R on A..A+29, then at least T silent days (T = churn_threshold_days) "
-             "after an active day on R..R+60. Share of returned journeys seen to churn again so far (final when "
+            ("second_churn_rate", "DOUBLE", "Window: return R on A..A+29, then at least T days without a key action (T = "
+             "churn_threshold_days) after a key action on R..R+60. Share of returned journeys seen to churn again so far (final when "
              "second_churn_mature). Denominator: second_churn_users. Control: both arms are measured alike; compare the two "
              "rows (no lift or interval is computed)."),
             ("coupon_redemption_rate", "DOUBLE", "Window A..A+29: share of coupon journeys that used their own code on an order. "

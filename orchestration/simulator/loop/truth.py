@@ -5,7 +5,7 @@ events show). The other arm replays the same cells with the journey's effects re
 been held out) or with its ghost effects added (control: the ladder the strategy would have sent, see ghosts.py).
 Every other journey of the user keeps the effects it had. Outcomes follow docs/contracts.md from the assignment day
 A: wake-up (a key action on A..A+W-1), 30-day repurchase and revenue, 90-day revenue, and second churn (a return by
-A+29, then T silent days after an active day within 60 days of the return). A value is null until it is final by
+A+29, then T days without a key action after one within 60 days of the return). A value is null until it is final by
 the last simulated day.
 
 Treatment journeys whose every step was cancelled never reach the delivery system, so the world does not know them;
@@ -98,14 +98,14 @@ def _outcomes(path, block: Block, start: np.ndarray, last_day: int, wake_up_days
         "revenue_30d": window(revenue, REPURCHASE_DAYS, np.sum),
         "revenue_90d": window(revenue, LTV_DAYS, np.sum),
     }
-    out["second_churned"] = _second_churn(path.active, key, seen, churn_days)
+    out["second_churned"] = _second_churn(key, seen, churn_days)
     return out
 
 
-def _second_churn(active: np.ndarray, key: np.ndarray, seen: np.ndarray, churn_days: int) -> np.ndarray:
-    """Came back (a key action on A..A+29), then at least churn_days silent days after an active day on R..R+60;
-    NaN until known (the silence seen, an active day after R+60, or no return by A+29)."""
-    length, n = active.shape
+def _second_churn(key: np.ndarray, seen: np.ndarray, churn_days: int) -> np.ndarray:
+    """Came back (a key action on A..A+29), then at least churn_days days without a key action after a key action
+    on R..R+60; NaN until known (the silence seen, a key action after R+60, or no return by A+29)."""
+    length, n = key.shape
     offset = np.arange(length)[:, None]
     observed = np.minimum(seen, length - 1)[None, :]
     returns = key & (offset < RETURN_DAYS) & (offset <= observed)
@@ -116,12 +116,12 @@ def _second_churn(active: np.ndarray, key: np.ndarray, seen: np.ndarray, churn_d
     nxt = np.full(n, never, np.int64)
     for o in range(length - 1, -1, -1):
         following[o] = nxt
-        nxt = np.where(active[o], o, nxt)
+        nxt = np.where(key[o], o, nxt)
     silent = np.where(following == never, observed - offset, following - offset - 1)
-    seen_active = active & (offset <= observed) & (offset >= r)
-    counts = seen_active & (offset <= r + SECOND_CHURN_WITHIN_DAYS)
+    seen_key = key & (offset <= observed) & (offset >= r)
+    counts = seen_key & (offset <= r + SECOND_CHURN_WITHIN_DAYS)
     churned = (counts & (silent >= churn_days)).any(axis=0)
-    settled = (seen_active & (offset > r + SECOND_CHURN_WITHIN_DAYS)).any(axis=0)
+    settled = (seen_key & (offset > r + SECOND_CHURN_WITHIN_DAYS)).any(axis=0)
     known = np.where(returned, churned | settled, seen >= RETURN_DAYS - 1)
     return np.where(known, (churned & returned).astype(float), np.nan)
 
