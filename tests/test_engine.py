@@ -52,6 +52,21 @@ def test_rows_can_be_kept_by_the_values_of_columns(con):
         DuckDBEngine(con).read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4),
                                     equals={"1 = 1 or user_id": "u1"})
 
+
+def test_rows_can_be_kept_where_some_column_is_not_zero(con):
+    con.execute("alter table int_user_daily_activity add column orders integer")
+    con.execute("update int_user_daily_activity set orders = case user_id when 'u2' then 1 when 'u3' then null else 0 end")
+    engine = DuckDBEngine(con)
+    rows = engine.read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4), ["user_id"],
+                            nonzero=["orders"])
+    assert rows.to_pylist() == [{"user_id": "u2"}]  # zero and null are both "nothing"
+    either = engine.read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4), ["user_id"],
+                              nonzero=["orders", "events"])
+    assert either.num_rows == 4
+    with pytest.raises(ValueError, match="not a column name"):
+        engine.read_days("int_user_daily_activity", date(2026, 1, 1), date(2026, 1, 4), nonzero=["1 = 1 or events"])
+
+
 def test_unknown_tables_and_odd_column_names_are_refused(con):
     with pytest.raises(ValueError, match="no day column known for table 'recall_actions'"):
         read_day(DuckDBEngine(con), "recall_actions", date(2026, 1, 1))
