@@ -182,7 +182,10 @@ def _margins(n: int, p: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(int(x) for x in np.clip(low, 0, n)), tuple(int(x) for x in np.clip(high, 0, n))
 
 
-@lru_cache(maxsize=4096)
+# A day's metrics at 100,000 users test about 6,000 distinct small splits, and the next day (a backfill's, a daily
+# loop's, the lookback's) tests nearly the same ones: a cache smaller than a day's set evicts every entry before its
+# reuse (no hit at 4,096 entries). An entry is a few hundred bytes.
+@lru_cache(maxsize=2**16)
 def _multinomial_p(counts: tuple[int, ...], shares: tuple[float, ...]) -> float:
     n, p = sum(counts), np.asarray(shares)
     expected = n * p

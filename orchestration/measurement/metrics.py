@@ -267,14 +267,19 @@ def _variant_pair_shares(rows: pd.DataFrame, current: Mapping[tuple[str, str], f
     """Per variant-contrast row ('<own> vs <reference>'): the design shares of its two variants in its campaign,
     as the campaign's journeys recorded them (the same for all: a campaign's steps are decided on the same days),
     else the library's current shares (NaN when neither knows)."""
-    own, reference = (rows["s_value"].astype(str).str.partition(" vs ")[k].to_numpy() for k in (0, 2))
+    # Split and looked up once per distinct contrast and (strategy, variant), not once per row.
+    codes, contrasts = pd.factorize(rows["s_value"].astype(str))
+    own, reference = (np.asarray(parts, dtype=object)[codes] for parts in zip(*(c.partition(" vs ")[::2] for c in contrasts)))
     recorded = rows.groupby(["_as_of", "s_date", "s_strategy", "step_variant"])["design_variant_share"].mean()
 
     def share(names: np.ndarray) -> np.ndarray:
         keys = pd.MultiIndex.from_arrays([rows["_as_of"].to_numpy(), rows["s_date"].to_numpy(),
                                           rows["s_strategy"].to_numpy(), names])
         found = recorded.reindex(keys).to_numpy(dtype=float)
-        library = np.array([current.get(key, np.nan) for key in zip(rows["s_strategy"], names)], dtype=float)
+        strategy_codes, strategies = pd.factorize(rows["s_strategy"])
+        name_codes, distinct = pd.factorize(names)
+        table = np.array([[current.get((s, n), np.nan) for n in distinct] for s in strategies], dtype=float)
+        library = table.reshape(len(strategies), len(distinct))[strategy_codes, name_codes]
         return np.where(np.isnan(found), library, found)
 
     return share(own), share(reference)
