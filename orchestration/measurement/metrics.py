@@ -269,7 +269,9 @@ def _variant_pair_shares(rows: pd.DataFrame, current: Mapping[tuple[str, str], f
     else the library's current shares (NaN when neither knows)."""
     # Split and looked up once per distinct contrast and (strategy, variant), not once per row.
     codes, contrasts = pd.factorize(rows["s_value"].astype(str))
-    own, reference = (np.asarray(parts, dtype=object)[codes] for parts in zip(*(c.partition(" vs ")[::2] for c in contrasts)))
+    split = [contrast.partition(" vs ") for contrast in contrasts]
+    own = np.array([parts[0] for parts in split], dtype=object)[codes]
+    reference = np.array([parts[2] for parts in split], dtype=object)[codes]
     recorded = rows.groupby(["_as_of", "s_date", "s_strategy", "step_variant"])["design_variant_share"].mean()
 
     def share(names: np.ndarray) -> np.ndarray:

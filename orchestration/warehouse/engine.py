@@ -38,8 +38,9 @@ class Engine(Protocol):
                   user_ids: Sequence[str] | None = None, equals: Mapping[str, str] | None = None,
                   nonzero: Sequence[str] | None = None) -> pa.Table:
         """Rows whose day (DAY_COLUMNS) is in [first, last], only `columns` (all by default), only the
-        users of `user_ids` when given, only rows whose columns hold the values of `equals` (filtered where
-        the rows are, not after the transfer). Instants are naive UTC timestamps on every engine."""
+        users of `user_ids` when given, only rows whose columns hold the values of `equals` and, with `nonzero`,
+        only rows where one of those columns is neither zero nor null (filtered where the rows are, not after the
+        transfer). Instants are naive UTC timestamps on every engine."""
         ...
 
 
