@@ -20,7 +20,14 @@ demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline
 test: $(STAMP)  ## the default test suite (slow and browser tests excluded), a test module per worker
 	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder --durations=12
 
-test-slow: $(STAMP)  ## scale benchmarks and long simulations
+# The slow suite's Spark equality test needs the `spark` extra (pyspark, dbt-spark; Java 17+ on PATH).
+SPARK_STAMP := $(VENV)/.spark-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(SPARK_STAMP): $(STAMP)
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test,spark]' \
+	  || $(PY) -m pip install --quiet -e '.[test,spark]'
+	rm -f $(VENV)/.spark-*; touch $(SPARK_STAMP)
+
+test-slow: $(SPARK_STAMP)  ## scale benchmarks and long simulations (installs the spark extra first)
 	$(PY) -m pytest -q -m slow -rP  # -rP: the figures the slow tests print (coverage, timings) stay in the log
 
 test-browser: $(STAMP)  ## render the recall report in headless Chromium (installs Debian's chromium if missing)
