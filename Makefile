@@ -1,17 +1,21 @@
 # The two commands of the README: `make demo` and `make test`. Both install what they need first.
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEPS := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(DEPS)
 
 .PHONY: demo test test-slow test-browser benchmark benchmark-1m benchmark-loop benchmark-recall benchmark-uplift benchmark-staging benchmark-scoring benchmark-measurement evaluate-early-warning dev clean
 
 # uv installs the same pinned set as pip in a third of the time (23 s against 67 s on 2 cores); pip if uv fails.
 # Compiled at install (as pip does): where PYTHONDONTWRITEBYTECODE is set, every process would compile its imports
 # again (8 s more to start the pipeline here).
+comma := ,
+install = ( $(PY) -m pip install --quiet uv==0.13.9 && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '$(1)' ) \
+	  || $(PY) -m pip install --quiet -e '$(1)'
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	( $(PY) -m pip install --quiet uv==0.13.9 && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test]' ) \
-	  || $(PY) -m pip install --quiet -e '.[test]'
+	$(call install,.[test])
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 demo: $(STAMP)  ## simulate the embedded app, run every day through the pipeline, print the result
@@ -21,10 +25,9 @@ test: $(STAMP)  ## the default test suite (slow and browser tests excluded), a t
 	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder --durations=12
 
 # The slow suite's Spark equality test needs the `spark` extra (pyspark, dbt-spark; Java 17+ on PATH).
-SPARK_STAMP := $(VENV)/.spark-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SPARK_STAMP := $(VENV)/.spark-$(DEPS)
 $(SPARK_STAMP): $(STAMP)
-	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test,spark]' \
-	  || $(PY) -m pip install --quiet -e '.[test,spark]'
+	$(call install,.[test$(comma)spark])
 	rm -f $(VENV)/.spark-*; touch $(SPARK_STAMP)
 
 test-slow: $(SPARK_STAMP)  ## scale benchmarks and long simulations (installs the spark extra first)
