@@ -122,6 +122,13 @@ def ratio_interval(
 # approximation is far too liberal (with 20 journeys and a 5% global holdout, one expected global journey: about 4
 # alarms in a thousand correct campaigns at p < 0.001), so the exact multinomial test is used instead.
 MIN_EXPECTED_FOR_CHI2 = 5.0
+# An expected size is a sum of shares, and its last bits depend on the order they were added in: 5 computed as
+# 4.999999999999999 must not switch the test (the chi-square and the exact p of one split differ by a few hundredths).
+_ROUNDING = 1e-9
+
+
+def _chi2_applies(smallest_expected: np.ndarray | float) -> np.ndarray | bool:
+    return smallest_expected >= MIN_EXPECTED_FOR_CHI2 * (1 - _ROUNDING)
 # Beyond this many possible splits the exact test is not enumerated (the chi-square is then used regardless).
 MAX_EXACT_OUTCOMES = 2_000_000
 
@@ -147,7 +154,7 @@ def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
         p = np.where(positive, shares, 0.0)
         p = p / p.sum(axis=1, keepdims=True)
         expected = n[:, None] * p
-        large = testable & (np.where(positive, expected, np.inf).min(axis=1) >= MIN_EXPECTED_FOR_CHI2)
+        large = testable & _chi2_applies(np.where(positive, expected, np.inf).min(axis=1))
         statistic = np.where(positive, (counts - expected) ** 2 / expected, 0.0).sum(axis=1)
     # A day's metrics test thousands of cohorts: the chi-square for all at once, the exact test once per distinct
     # split and design (most small cohorts repeat one).
@@ -189,7 +196,7 @@ def _margins(n: int, p: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def _multinomial_p(counts: tuple[int, ...], shares: tuple[float, ...]) -> float:
     n, p = sum(counts), np.asarray(shares)
     expected = n * p
-    if expected.min() >= MIN_EXPECTED_FOR_CHI2 or math.comb(n + len(counts) - 1, len(counts) - 1) > MAX_EXACT_OUTCOMES:
+    if _chi2_applies(expected.min()) or math.comb(n + len(counts) - 1, len(counts) - 1) > MAX_EXACT_OUTCOMES:
         statistic = float((((np.asarray(counts) - expected) ** 2) / expected).sum())
         return float(stats.chi2.sf(statistic, len(counts) - 1))
     splits = _splits(n, *_margins(n, p))
