@@ -20,6 +20,7 @@ import shutil
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -40,6 +41,8 @@ KEEP_VERSIONS = 5
 # The DuckDB drivers of BI tools often embed an older DuckDB: write a file DuckDB 1.0 and later can read.
 STORAGE_VERSION = "v1.0.0"
 _ALIAS = "bi_next"
+# Tables written at once: most of a small table's COPY is fixed cost on one core, so two overlap on this machine's two.
+WRITERS = 2
 
 
 class BiSchemaError(RuntimeError):
@@ -92,15 +95,19 @@ def publish_snapshot(
     try:
         written: dict[str, TableVersion] = {}
         rewritten: dict[str, int] = {}
-        whole: dict[str, str] = {}
         new_bytes = 0
-        for table in tables:
-            days, reason = _plan(table, schemas[table.name], previous, owed)
-            if days is None:
-                whole[table.name] = reason
-            written[table.name], rewritten[table.name], size = _write_table(
-                con, table, schemas[table.name], days, building, snapshot_id, previous)
-            new_bytes += size
+        plans = {table.name: _plan(table, schemas[table.name], previous, owed) for table in tables}
+        whole = {name: reason for name, (days, reason) in plans.items() if days is None}
+
+        def write(table: BiTable) -> tuple[TableVersion, int, int]:
+            with con.cursor() as cursor:  # a connection of its own: DuckDB runs the COPYs side by side
+                return _write_table(cursor, table, schemas[table.name], plans[table.name][0], building, snapshot_id,
+                                    previous)
+
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            for table, (version, partitions, size) in zip(tables, pool.map(write, tables)):
+                written[table.name], rewritten[table.name] = version, partitions
+                new_bytes += size
         manifest = Manifest(format=FORMAT, snapshot_id=snapshot_id, published_at=published_at,
                             previous=previous[1].snapshot_id if previous else None,
                             latest_day=_latest_day(written), tables=written)
