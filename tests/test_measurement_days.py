@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 
+from orchestration.measurement import daily
 from orchestration.measurement.readers import days_to_measure
 
 D = date(2026, 4, 20)
@@ -58,3 +60,14 @@ def test_days_never_measured_are_measured(con) -> None:
     assert days_to_measure(con, RUN, D) == [_day(-2), _day(-1), D]
     con.execute("delete from recall_metrics")
     assert days_to_measure(con, RUN, D) == [_day(-3), _day(-2), _day(-1), D]
+
+
+def test_a_range_is_measured_in_chunks_of_consecutive_days_bounded_by_journeys(monkeypatch) -> None:
+    # The metrics of consecutive days are computed together until a chunk holds CHUNK_OUTCOMES journeys: every day
+    # once, in order, and the last chunk with what is left.
+    monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 10)
+    sizes = [4, 4, 4, 12, 3, 3]
+    outcomes = [(_day(k), pd.DataFrame({"action_id": range(n)})) for k, n in enumerate(sizes)]
+    grouped = [list(chunk) for chunk in daily.chunks(outcomes)]
+    assert grouped == [[_day(0), _day(1), _day(2)], [_day(3)], [_day(4), _day(5)]]
+    assert list(daily.chunks([])) == []

@@ -3,7 +3,7 @@ of those days, a chunk of days at a time (what the recall_measurement asset runs
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -77,12 +77,21 @@ def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
         yield day, outcomes_as_of(inputs, day, horizon, windows, pairs)
 
 
+def chunks(outcomes: Iterable[tuple[date, pd.DataFrame]]) -> Iterator[dict[date, pd.DataFrame]]:
+    """Consecutive days' outcomes grouped until a group holds CHUNK_OUTCOMES journeys (the last group may hold fewer):
+    the days whose metrics are computed in one call."""
+    chunk: dict[date, pd.DataFrame] = {}
+    for day, measured in outcomes:
+        chunk[day] = measured
+        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES:
+            yield chunk
+            chunk = {}
+    if chunk:
+        yield chunk
+
+
 def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
                      design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
     """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
-    chunk: dict[date, pd.DataFrame] = {}
-    for day, outcomes in outcomes_by_day(inputs, days, horizon, windows):
-        chunk[day] = outcomes
-        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES or day == days[-1]:
-            yield list(chunk), cohort_metrics_by_day(chunk, **design), outcomes
-            chunk = {}
+    for chunk in chunks(outcomes_by_day(inputs, days, horizon, windows)):
+        yield list(chunk), cohort_metrics_by_day(chunk, **design), list(chunk.values())[-1]
