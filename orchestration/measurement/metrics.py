@@ -143,11 +143,11 @@ def _atoms(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[str], np.ndarr
     return atoms, (list(quantities), totals)
 
 
-def _sums(totals: tuple[list[str], np.ndarray], index: np.ndarray, rows: np.ndarray, size: int,
+def _sums(atom_sums: tuple[list[str], np.ndarray], index: np.ndarray, rows: np.ndarray, size: int,
           mask: np.ndarray) -> dict[str, np.ndarray]:
     """Per `index` value, the sums of every quantity over the long table's rows where `mask` (row k adds atom
     rows[k] to index[k]): one sparse product, instead of copying each quantity to every row."""
-    names, values = totals
+    names, values = atom_sums
     membership = sparse.csr_matrix((np.ones(int(mask.sum())), (index[mask], rows[mask])), shape=(size, len(values)))
     totals = membership @ values
     return {name: totals[:, k] for k, name in enumerate(names)}
@@ -243,7 +243,7 @@ def _srm_design(long: pd.DataFrame, atoms: pd.DataFrame, design_control_share: M
     n, rows = len(long), long["_row"].to_numpy()
     kind = _lookup(long["cohort_level"], KIND, object)
     strategy = long["s_strategy"]
-    # What is the journey's own is looked up on the journeys and copied to their rows (not compared row by row).
+    # What is the journeys' own is looked up on the atoms and copied to their rows (not compared row by row).
     h = atoms["design_holdout_share"].to_numpy(dtype=float)[rows]
     h = np.where(np.isnan(h), _lookup(strategy, design_control_share or {}, float), h)
     g = atoms["design_global_holdout_share"].to_numpy(dtype=float)[rows]
@@ -346,7 +346,7 @@ def cohort_metrics_by_day(
     days = [outcomes.assign(_as_of=pd.Timestamp(day)) for day, outcomes in outcomes_by_day.items() if len(outcomes)]
     if not days:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
-    atoms, totals = _atoms(_prepare(pd.concat(days, ignore_index=True)))
+    atoms, atom_sums = _atoms(_prepare(pd.concat(days, ignore_index=True)))
     long = expand_cohorts(atoms[EXPAND_COLUMNS].assign(_row=np.arange(len(atoms))))
     rows_of = long["_row"].to_numpy()
     for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days"):
@@ -357,7 +357,7 @@ def cohort_metrics_by_day(
     n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
     side = long["_side"].to_numpy()
     treated = side == TREATED
-    t, c = (_sums(totals, sid, rows_of, n_strata, side == arm) for arm in (TREATED, CONTROL))
+    t, c = (_sums(atom_sums, sid, rows_of, n_strata, side == arm) for arm in (TREATED, CONTROL))
     cid_of_sid = np.zeros(n_strata, np.int64)
     cid_of_sid[sid] = cid
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
@@ -367,7 +367,7 @@ def cohort_metrics_by_day(
         wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
         wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
     # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment (journeys without a side: none).
-    row_sums = _sums(totals, 2 * cid + treated, rows_of, 2 * n_cohorts, side != NO_SIDE)
+    row_sums = _sums(atom_sums, 2 * cid + treated, rows_of, 2 * n_cohorts, side != NO_SIDE)
     row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
         + np.bincount(2 * cid_of_sid, weights=(c["n"] > 0), minlength=2 * n_cohorts)
     present = np.flatnonzero(row_sums["n"] > 0)
