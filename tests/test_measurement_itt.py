@@ -61,6 +61,11 @@ def test_every_decided_journey_is_measured_sent_or_not() -> None:
     assert other["source"] == "delivery_log" and other["step_variant"] == "coupon_10" and other["holdout"] is None
     # Point in time: nothing assigned after the day measured.
     assert journeys_as_of(touches, A - timedelta(days=1), decisions).empty
+    # One order whatever order the decisions come in (the sums over journeys depend on it): the decided journeys by
+    # id, then those only the log knows.
+    order = ["j_cancelled", "j_held", "j_sent", "a_other"]
+    for shuffled in (decisions, decisions.iloc[::-1], decisions.iloc[[1, 2, 0]]):
+        assert journeys_as_of(touches, A, shuffled)["action_id"].tolist() == order
 
 
 def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:

@@ -103,7 +103,8 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     decisions: one row per decided journey (DECISION_COLUMNS); each gets its funnel from the touches of the same
     action_id (none: never sent, all false). Touches of other action_ids are journeys only the delivery log knows
     (their first row is the assignment). A send, open or click after `as_of` is not known yet, and neither is the
-    cost of a later step. `channel` is the channel of the journey's first step (null for control).
+    cost of a later step. `channel` is the channel of the journey's first step (null for control). Rows: the decided
+    journeys by action_id, then those only the delivery log knows by action_id.
     """
     rows = _known_rows(touches, as_of)
     decided = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
@@ -116,12 +117,15 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     funnel = _fold(rows.loc[in_decisions], identity=False) if in_decisions.any() else \
         pd.DataFrame(columns=["action_id", *FUNNEL, "coupon_code"])
     decided = decided.reindex(columns=list(dict.fromkeys([*decided.columns, *DECISION_COLUMNS])))
+    if not decided["action_id"].is_monotonic_increasing:  # the reader sorts them: once per run, not once per day
+        decided = decided.sort_values("action_id", kind="stable")
     chosen = decided.loc[pd.to_datetime(decided["assignment_date"]).dt.date <= as_of, DECISION_COLUMNS]
     from_decisions = chosen.merge(funnel, on="action_id", how="left").assign(source="decisions")
     for column in ("sent", "delivered", "opened", "clicked"):
         from_decisions[column] = from_decisions[column].astype("boolean").fillna(False).astype(bool)
     from_decisions["cost"] = from_decisions["cost"].astype(float).fillna(0.0)
 
+    # A fixed order (so are the sums over journeys): the decided by action_id, then those only the log knows, likewise.
     journeys = pd.concat([frame for frame in (from_decisions, logged) if len(frame)], ignore_index=True) \
         if len(from_decisions) or len(logged) else logged
     journeys["assignment_date"] = pd.to_datetime(journeys["assignment_date"]).dt.date
@@ -134,4 +138,4 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     journeys["cost"] = journeys["cost"].astype(np.float64)
     for column in ("sent", "delivered", "opened", "clicked"):
         journeys[column] = journeys[column].astype(bool)
-    return journeys.sort_values("action_id", kind="stable").reset_index(drop=True)
+    return journeys

@@ -57,6 +57,7 @@ select
 from started
 left join variants using (journey_id)
 left join firsts using (user_id)
+order by action_id
 """
 # The delivery log's rows with the journey each belongs to.
 LOG = """
