@@ -125,12 +125,13 @@ MIN_EXPECTED_FOR_CHI2 = 5.0
 # An expected size is a sum of shares, and its last bits depend on the order they were added in: 5 computed as
 # 4.999999999999999 must not switch the test (the chi-square and the exact p of one split differ by a few hundredths).
 _ROUNDING = 1e-9
+# Beyond this many possible splits the exact test is not enumerated (the chi-square is then used regardless).
+MAX_EXACT_OUTCOMES = 2_000_000
 
 
 def _chi2_applies(smallest_expected: np.ndarray | float) -> np.ndarray | bool:
+    """Whether the smallest expected group size reaches MIN_EXPECTED_FOR_CHI2 (up to rounding)."""
     return smallest_expected >= MIN_EXPECTED_FOR_CHI2 * (1 - _ROUNDING)
-# Beyond this many possible splits the exact test is not enumerated (the chi-square is then used regardless).
-MAX_EXACT_OUTCOMES = 2_000_000
 
 
 def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
