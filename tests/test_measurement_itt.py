@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from orchestration.measurement import journeys_as_of
+from orchestration.measurement.journeys import JourneyLog
 from orchestration.measurement.lift import compare_arms
 from orchestration.measurement.metrics import cohort_metrics
 from orchestration.measurement.readers import read_journeys
@@ -66,6 +67,30 @@ def test_every_decided_journey_is_measured_sent_or_not() -> None:
     order = ["j_cancelled", "j_held", "j_sent", "a_other"]
     for shuffled in (decisions, decisions.iloc[::-1], decisions.iloc[[1, 2, 0]]):
         assert journeys_as_of(touches, A, shuffled)["action_id"].tolist() == order
+
+
+def test_a_decided_journey_is_known_day_by_day_from_one_prepared_log() -> None:
+    """A ladder over three days, read from one JourneyLog (as a run's measurement reads it): each day knows the
+    steps scheduled by its end and what had happened to them by then, never more."""
+    decisions = _decisions([{"action_id": "j", "user_id": "u1", "arm": "treatment"}])
+    at = lambda days, hours: TS(A) + pd.Timedelta(days=days, hours=hours)  # noqa: E731
+    touches = _touches([
+        {"action_id": "j", "step": 1, "scheduled_at": at(0, 10), "status": "failed", "cost": 0.01},
+        {"action_id": "j", "step": 2, "channel": "sms", "scheduled_at": at(1, 10), "sent_at": at(1, 10), "cost": 0.05,
+         "coupon_code": "C10", "coupon_value": 10.0, "opened_at": at(2, 8)},
+        # a clock-skewed row: sent before its schedule, so it counts once scheduled (the third day)
+        {"action_id": "j", "step": 3, "channel": "call", "scheduled_at": at(2, 10), "sent_at": at(0, 9), "cost": 0.5,
+         "coupon_code": "C20", "clicked_at": at(3, 0)},
+    ])
+    log = JourneyLog.of(touches, decisions)
+    days = [log.as_of(A + timedelta(days=k)).set_index("action_id").loc["j"] for k in range(4)]
+    assert [d["sent"] for d in days] == [False, True, True, True]  # the first send failed
+    assert [d["delivered"] for d in days] == [False, True, True, True]
+    assert [d["opened"] for d in days] == [False, False, True, True]
+    assert [d["clicked"] for d in days] == [False, False, False, True]
+    assert [d["cost"] for d in days] == pytest.approx([0.01, 0.06, 0.56, 0.56])
+    assert [d["coupon_code"] for d in days] == [None, "C10", "C10", "C10"]  # the first step handing one out
+    assert [d["responded"] for d in days] == [False, False, True, True]
 
 
 def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from orchestration.measurement.journeys import is_decided, journeys_as_of
+from orchestration.measurement.journeys import JourneyLog, is_decided
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
@@ -58,11 +58,12 @@ def activity_pairs(inputs: JourneyInputs, horizon: int, first: date, last: date)
 
 
 def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict[str, int],
-                   pairs: ActivityPairs | None = None) -> pd.DataFrame:
+                   pairs: ActivityPairs | None = None, log: JourneyLog | None = None) -> pd.DataFrame:
     """The outcomes, known at the end of `day`, of the journeys assigned in the `horizon` days up to it (older
     journeys have every window closed: they were final at an earlier run). `windows`: measure_outcomes' wake_up_days
-    and churn_days; `pairs`: activity_pairs over days that include `day`, shared by them."""
-    journeys = journeys_as_of(inputs.touches, day, inputs.decisions)
+    and churn_days; `pairs`: activity_pairs over days that include `day`, shared by them; `log`: the inputs'
+    JourneyLog, likewise."""
+    journeys = (log or JourneyLog.of(inputs.touches, inputs.decisions)).as_of(day)
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
     return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs, **windows)
 
@@ -70,11 +71,12 @@ def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict
 def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
                     windows: dict[str, int]) -> Iterator[tuple[date, pd.DataFrame]]:
     """outcomes_as_of each of `days` (consecutive, ascending), PAIRED_DAYS days sharing one pairing."""
+    log = JourneyLog.of(inputs.touches, inputs.decisions)
     for k, day in enumerate(days):
         if k % PAIRED_DAYS == 0:
             block = days[k:k + PAIRED_DAYS]
             pairs = activity_pairs(inputs, horizon, block[0], block[-1])
-        yield day, outcomes_as_of(inputs, day, horizon, windows, pairs)
+        yield day, outcomes_as_of(inputs, day, horizon, windows, pairs, log)
 
 
 def chunks(outcomes: Iterable[tuple[date, pd.DataFrame]]) -> Iterator[dict[date, pd.DataFrame]]:

@@ -5,6 +5,7 @@ the coupon it handed out, the channel of its first step and its A/B variant."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -41,35 +42,39 @@ def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:
     return pd.Index(decisions["action_id"].dropna().unique()).get_indexer(action_ids) >= 0
 
 
-def _known_rows(touches: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Touch rows scheduled by the end of `as_of`, with what was known of them then."""
+def _log_rows(touches: pd.DataFrame) -> pd.DataFrame:
+    """The touch rows with their times as timestamps and every optional column (null where absent): what any day
+    knows of them is then a comparison (_known_rows)."""
     missing = [c for c in TOUCH_COLUMNS if c not in touches.columns]
     if missing:
         raise ValueError(f"touches lacks required columns: {', '.join(missing)}")
-    end = pd.Timestamp(as_of + timedelta(days=1))
-    known = touches.loc[pd.to_datetime(touches["scheduled_at"]) < end]
-    seen = {column: pd.to_datetime(known[column]) < end for column in ("sent_at", "opened_at", "clicked_at")}
-    optional = {c: known[c] if c in known.columns else pd.Series(None, index=known.index, dtype=object)
+    optional = {c: touches[c] if c in touches.columns else pd.Series(None, index=touches.index, dtype=object)
                 for c in OPTIONAL_TOUCH_COLUMNS + ATTRIBUTE_COLUMNS}
     status = optional["status"].astype(object)
-    # Without a status column, a send is taken as delivered (the log records failures as unsent).
-    delivered = seen["sent_at"] & (status.isna().to_numpy() | (status == "delivered").to_numpy())
     return pd.DataFrame({
-        "action_id": known["action_id"],
-        "user_id": known["user_id"],
-        "strategy_id": known["strategy_id"],
-        "arm": known["arm"],
-        "lifecycle_stage": known["lifecycle_stage"],
-        "scheduled_at": pd.to_datetime(known["scheduled_at"]),
-        "sent": seen["sent_at"],
-        "delivered": delivered,
-        "opened": seen["opened_at"],
-        "clicked": seen["clicked_at"],
-        "cost": known["cost"].fillna(0.0).astype(float),
+        **{c: touches[c] for c in ("action_id", "user_id", "strategy_id", "arm", "lifecycle_stage")},
+        **{c: pd.to_datetime(touches[c]) for c in ("scheduled_at", "sent_at", "opened_at", "clicked_at")},
+        # Without a status column, a send is taken as delivered (the log records failures as unsent).
+        "deliverable": status.isna().to_numpy() | (status == "delivered").to_numpy(),
+        "cost": touches["cost"].fillna(0.0).astype(float),
         "channel": optional["channel"].astype(object).where(optional["channel"].notna(), None),
         "coupon_code": optional["coupon_code"].astype(object),
         "coupon_value": pd.to_numeric(optional["coupon_value"], errors="coerce"),
         **{c: optional[c].astype(object) for c in ATTRIBUTE_COLUMNS},
+    })
+
+
+def _known_rows(rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Of _log_rows, those scheduled by the end of `as_of`, with what was known of them then."""
+    end = pd.Timestamp(as_of + timedelta(days=1))
+    known = rows.loc[rows["scheduled_at"] < end]
+    seen = {column: known[f"{column}_at"] < end for column in ("sent", "opened", "clicked")}
+    funnel = {"sent": seen["sent"], "delivered": seen["sent"] & known["deliverable"], "opened": seen["opened"],
+              "clicked": seen["clicked"], "cost": known["cost"]}
+    return pd.DataFrame({
+        **{c: known[c] for c in ("action_id", "user_id", "strategy_id", "arm", "lifecycle_stage", "scheduled_at")},
+        **funnel,
+        **{c: known[c] for c in ("channel", "coupon_code", "coupon_value", *ATTRIBUTE_COLUMNS)},
     })
 
 
@@ -97,6 +102,98 @@ def _fold(rows: pd.DataFrame, identity: bool = True) -> pd.DataFrame:
     return journeys
 
 
+# The funnel steps whose first time a JourneyLog keeps per decided journey (FUNNEL but the cost).
+FIRST_KNOWN = ("sent", "delivered", "opened", "clicked")
+NEVER = np.iinfo(np.int64).max
+
+
+def _nanoseconds(times: pd.Series) -> np.ndarray:
+    """Timestamps as int64 nanoseconds, NaT as NEVER (so that a row unknown on any day compares as never)."""
+    values = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(times.isna().to_numpy(), NEVER, values)
+
+
+@dataclass(frozen=True)
+class JourneyLog:
+    """The decisions and the delivery log of a run, prepared once for the several days it measures: as_of(day) then
+    compares each decided journey's first known send, delivery, open, click and coupon with the day's end, and sums
+    the costs of the rows scheduled by then, instead of folding the log again (journeys only the log knows are few
+    and still folded per day)."""
+
+    decisions: pd.DataFrame  # DECISION_COLUMNS, by action_id
+    assigned: np.ndarray  # each decision's assignment day (datetime64[D])
+    first_known: dict[str, np.ndarray]  # per decision: when each FIRST_KNOWN step is first known (ns; NEVER: not yet)
+    coupon_at: np.ndarray  # per decision: when the first coupon its journey handed out is known (ns), and its code
+    coupon_code: np.ndarray
+    journey: np.ndarray  # per decision, and per touch row of a decided journey: the journey's number
+    row_journey: np.ndarray
+    row_scheduled: np.ndarray  # per such row: its schedule (ns) and cost
+    row_cost: np.ndarray
+    logged_rows: pd.DataFrame  # _log_rows of journeys only the log knows
+
+    @classmethod
+    def of(cls, touches: pd.DataFrame, decisions: pd.DataFrame | None = None) -> JourneyLog:
+        rows = _log_rows(touches).sort_values("scheduled_at", kind="stable")  # coupons: the first step's
+        decided = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
+        decided = decided.reindex(columns=list(dict.fromkeys([*decided.columns, *DECISION_COLUMNS])))
+        if not decided["action_id"].is_monotonic_increasing:  # the reader sorts them: once per run, not once per day
+            decided = decided.sort_values("action_id", kind="stable")
+        decided = _typed(decided[DECISION_COLUMNS].reset_index(drop=True))
+        ids = pd.Index(decided["action_id"].dropna().unique())
+        # Journey numbers: 0..len(ids)-1; len(ids) stands for none (a decision without an id has no rows).
+        journey = np.where((found := ids.get_indexer(decided["action_id"])) >= 0, found, len(ids))
+        row_journey = ids.get_indexer(rows["action_id"])
+        mine, logged_rows = rows.loc[row_journey >= 0], rows.loc[row_journey < 0]
+        row_journey = row_journey[row_journey >= 0]
+        scheduled = _nanoseconds(mine["scheduled_at"])
+        # A step is known once it is scheduled and has happened: at the later of the two times.
+        times = {step: np.maximum(scheduled, _nanoseconds(mine[f"{step}_at"]))
+                 for step in ("sent", "opened", "clicked")}
+        times["delivered"] = np.where(mine["deliverable"].to_numpy(), times["sent"], NEVER)
+        first_known = {}
+        for step in FIRST_KNOWN:  # each journey's earliest
+            first = np.full(len(ids) + 1, NEVER, dtype=np.int64)
+            np.minimum.at(first, row_journey, times[step])
+            first_known[step] = first[journey]
+        # the first row handing out a coupon (rows are in schedule order; np.unique gives first occurrences)
+        coupons = np.flatnonzero(mine["coupon_code"].notna().to_numpy())
+        with_coupon, first_row = np.unique(row_journey[coupons], return_index=True)
+        coupon_at = np.full(len(ids) + 1, NEVER, dtype=np.int64)
+        coupon_code = np.full(len(ids) + 1, None, dtype=object)
+        coupon_at[with_coupon] = scheduled[coupons[first_row]]
+        coupon_code[with_coupon] = mine["coupon_code"].to_numpy()[coupons[first_row]]
+        return cls(
+            decisions=decided,
+            assigned=pd.to_datetime(decided["assignment_date"]).to_numpy(dtype="datetime64[D]"),
+            first_known=first_known, coupon_at=coupon_at[journey], coupon_code=coupon_code[journey],
+            journey=journey, row_journey=row_journey, row_scheduled=scheduled,
+            row_cost=mine["cost"].to_numpy(dtype=float),
+            logged_rows=logged_rows,
+        )
+
+    def as_of(self, as_of: date) -> pd.DataFrame:
+        """journeys_as_of(touches, as_of, decisions) of the touches and decisions this log was prepared from."""
+        end = pd.Timestamp(as_of + timedelta(days=1)).value
+        chosen = self.assigned <= np.datetime64(as_of, "D")
+        known = self.row_scheduled < end
+        # Costs by journey number, summed as a fold of the rows would (pandas' compensated sum, in schedule order):
+        # the same figures to the last bit.
+        sums = pd.Series(self.row_cost[known]).groupby(self.row_journey[known]).sum()
+        cost = np.zeros(len(self.decisions) + 1)  # journey numbers stop at the number of decisions
+        cost[sums.index.to_numpy()] = sums.to_numpy()
+        from_decisions = self.decisions.loc[chosen].assign(
+            **{step: self.first_known[step][chosen] < end for step in FIRST_KNOWN},
+            cost=cost[self.journey[chosen]],
+            coupon_code=np.where(self.coupon_at[chosen] < end, self.coupon_code[chosen], None),
+            source="decisions",
+        )
+        logged = _fold(_known_rows(self.logged_rows, as_of))
+        logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
+        logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
+        logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
+        return _journey_frame(from_decisions, _typed(logged))
+
+
 def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per journey assigned by the end of `as_of` (UTC business days).
 
@@ -104,37 +201,30 @@ def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame |
     action_id (none: never sent, all false). Touches of other action_ids are journeys only the delivery log knows
     (their first row is the assignment). A send, open or click after `as_of` is not known yet, and neither is the
     cost of a later step. `channel` is the channel of the journey's first step (null for control). Rows: the decided
-    journeys by action_id, then those only the delivery log knows by action_id.
+    journeys by action_id, then those only the log knows by action_id. For several days, JourneyLog.of once and
+    as_of each day.
     """
-    rows = _known_rows(touches, as_of)
-    decided = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
-    in_decisions = is_decided(rows["action_id"], decided)
-    logged = _fold(rows.loc[~in_decisions])
-    logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
-    logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
-    logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
+    return JourneyLog.of(touches, decisions).as_of(as_of)
 
-    funnel = _fold(rows.loc[in_decisions], identity=False) if in_decisions.any() else \
-        pd.DataFrame(columns=["action_id", *FUNNEL, "coupon_code"])
-    decided = decided.reindex(columns=list(dict.fromkeys([*decided.columns, *DECISION_COLUMNS])))
-    if not decided["action_id"].is_monotonic_increasing:  # the reader sorts them: once per run, not once per day
-        decided = decided.sort_values("action_id", kind="stable")
-    chosen = decided.loc[pd.to_datetime(decided["assignment_date"]).dt.date <= as_of, DECISION_COLUMNS]
-    from_decisions = chosen.merge(funnel, on="action_id", how="left").assign(source="decisions")
-    for column in ("sent", "delivered", "opened", "clicked"):
-        from_decisions[column] = from_decisions[column].astype("boolean").fillna(False).astype(bool)
-    from_decisions["cost"] = from_decisions["cost"].astype(float).fillna(0.0)
 
-    # A fixed order (so are the sums over journeys): the decided by action_id, then those only the log knows, likewise.
-    journeys = pd.concat([frame for frame in (from_decisions, logged) if len(frame)], ignore_index=True) \
-        if len(from_decisions) or len(logged) else logged
+def _typed(journeys: pd.DataFrame) -> pd.DataFrame:
+    """Journeys with their cohort columns typed as measure_outcomes reads them (decided journeys: once per run)."""
     journeys["assignment_date"] = pd.to_datetime(journeys["assignment_date"]).dt.date
-    journeys["responded"] = journeys["opened"].astype(bool) | journeys["clicked"].astype(bool)
     journeys["channel"] = journeys["channel"].where(journeys["arm"] == "treatment", None)
-    for column in ["channel", "coupon_code", "holdout", "step_variant", *ATTRIBUTE_COLUMNS]:
+    for column in ["channel", "holdout", "step_variant", *ATTRIBUTE_COLUMNS]:
         journeys[column] = journeys[column].astype(object).where(journeys[column].notna(), None)
     journeys["first_journey"] = journeys["first_journey"].astype("boolean")
     journeys[DESIGN_COLUMNS] = journeys[DESIGN_COLUMNS].apply(pd.to_numeric, errors="coerce").astype(float)
+    return journeys
+
+
+def _journey_frame(from_decisions: pd.DataFrame, logged: pd.DataFrame) -> pd.DataFrame:
+    """The day's journeys, typed: the decided by action_id, then those only the log knows, likewise (a fixed order,
+    so are the sums over journeys)."""
+    journeys = pd.concat([frame for frame in (from_decisions, logged) if len(frame)], ignore_index=True) \
+        if len(from_decisions) or len(logged) else logged
+    journeys["responded"] = journeys["opened"].astype(bool) | journeys["clicked"].astype(bool)
+    journeys["coupon_code"] = journeys["coupon_code"].astype(object).where(journeys["coupon_code"].notna(), None)
     journeys["cost"] = journeys["cost"].astype(np.float64)
     for column in ("sent", "delivered", "opened", "clicked"):
         journeys[column] = journeys[column].astype(bool)
