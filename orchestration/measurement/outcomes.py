@@ -83,9 +83,11 @@ def _redeemed(out: pd.DataFrame, day_a: pd.Series, redemptions: pd.DataFrame | N
     used = redemptions.loc[:, ["user_id", "coupon_code", "redeemed_date"]].dropna(subset=["coupon_code"]).copy()
     used["redeemed_date"] = _days(used["redeemed_date"])
     used = used.loc[used["redeemed_date"] <= as_of].astype({"user_id": str, "coupon_code": str})
-    keys = pd.DataFrame({"journey": np.arange(len(out)), "user_id": out["user_id"].astype(str),
-                         "coupon_code": out["coupon_code"].astype(str), "day_a": day_a})
-    joined = keys.loc[has_coupon].merge(used, on=["user_id", "coupon_code"], how="inner")
+    coupon = np.flatnonzero(has_coupon)  # only journeys with a coupon can redeem one: keys for those alone
+    keys = pd.DataFrame({"journey": coupon, "user_id": out["user_id"].iloc[coupon].astype(str).to_numpy(),
+                         "coupon_code": out["coupon_code"].iloc[coupon].astype(str).to_numpy(),
+                         "day_a": day_a.iloc[coupon].to_numpy()})
+    joined = keys.merge(used, on=["user_id", "coupon_code"], how="inner")
     offset = (joined["redeemed_date"] - joined["day_a"]).dt.days
     hits = joined.loc[(offset >= 0) & (offset < REPURCHASE_DAYS), "journey"].unique()
     result[hits] = True
