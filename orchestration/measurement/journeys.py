@@ -25,7 +25,6 @@ ATTRIBUTE_COLUMNS = ["value_tier", "segment"]
 # are optional (null: not recorded).
 DECISION_COLUMNS = ["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "lifecycle_stage",
                     "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS]
-FUNNEL = ["sent", "delivered", "opened", "clicked", "cost"]
 NO_BENEFIT = "no_coupon"
 
 
@@ -78,31 +77,30 @@ def _known_rows(rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
     })
 
 
-# How a journey's rows fold into one: the funnel over all of them, and the coupon of the first step handing one out.
+# How the rows of a journey only the log knows fold into one: the funnel over all of them, the coupon of the first step
+# handing one out, and who and what it was from the first row ('first' skips nulls: the channel is the first step's
+# with one).
 FUNNEL_FOLD = {"sent": ("sent", "any"), "delivered": ("delivered", "any"), "opened": ("opened", "any"),
                "clicked": ("clicked", "any"), "cost": ("cost", "sum"), "coupon_code": ("coupon_code", "first")}
-# ... and, for journeys only the log knows, their identity from the first row ('first' skips nulls: the channel is
-# the first step's with one).
 IDENTITY_FOLD = {"user_id": ("user_id", "first"), "strategy_id": ("strategy_id", "first"), "arm": ("arm", "first"),
                  "lifecycle_stage": ("lifecycle_stage", "first"), "first_scheduled": ("scheduled_at", "first"),
                  "channel": ("channel", "first"), "coupon_value": ("coupon_value", "max"),
                  **{c: (c, "first") for c in ATTRIBUTE_COLUMNS}}
 
 
-def _fold(rows: pd.DataFrame, identity: bool = True) -> pd.DataFrame:
-    """One row per action_id: the funnel over its rows and, with `identity`, who and what it was (IDENTITY_FOLD)."""
+def _fold(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per action_id: the funnel over its rows and who and what it was."""
     journeys = (
         rows.sort_values("scheduled_at", kind="stable")  # 'first': each journey's first row by schedule
         .groupby("action_id", sort=True, dropna=False)
-        .agg(**(IDENTITY_FOLD if identity else {}), **FUNNEL_FOLD)
+        .agg(**IDENTITY_FOLD, **FUNNEL_FOLD)
         .reset_index()
     )
-    if identity:
-        journeys["assignment_date"] = journeys.pop("first_scheduled").dt.normalize()
+    journeys["assignment_date"] = journeys.pop("first_scheduled").dt.normalize()
     return journeys
 
 
-# The funnel steps whose first time a JourneyLog keeps per decided journey (FUNNEL but the cost).
+# The funnel steps whose first time a JourneyLog keeps per decided journey (their cost is summed instead).
 FIRST_KNOWN = ("sent", "delivered", "opened", "clicked")
 NEVER = np.iinfo(np.int64).max
 
