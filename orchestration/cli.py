@@ -115,6 +115,7 @@ def _catch_up(settings: Settings, loop) -> None:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from orchestration.config.threads import model_threads
     from orchestration.operations import slowest_steps
     from orchestration.runner import persistent_instance, run_closed_loop
     from orchestration.simulator.loop import ClosedLoop
@@ -126,18 +127,20 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
     else:
         loop = _start_loop(settings, args.users, args.days, args.loop_days, args.seed)
     settings = _live(settings)
-    _catch_up(settings, loop)
-    if not loop.finished:
-        print(f"closing the loop, {loop.next_day}..{loop.config.end_date}: each day the app answers yesterday's "
-              "outbox, then the pipeline runs the day", flush=True)
+    # The demo runs its steps one at a time and alone: the model fits may use every core it has.
+    with model_threads(len(os.sched_getaffinity(0))):
+        _catch_up(settings, loop)
+        if not loop.finished:
+            print(f"closing the loop, {loop.next_day}..{loop.config.end_date}: each day the app answers yesterday's "
+                  "outbox, then the pipeline runs the day", flush=True)
 
-    def show(day) -> None:
-        s = day.simulated
-        print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
-              f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
-              f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
+        def show(day) -> None:
+            s = day.simulated
+            print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
+                  f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
+                  f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
 
-    days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=show)
+        days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=show)
     if days and not days[-1].success:
         sys.exit(f"churn-recall: the pipeline run of {days[-1].simulated.day} failed; `churn-recall demo` resumes")
     if days:

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.config.threads import fitting_threads
 from orchestration.recall import load_strategy_library
 from orchestration.uplift.evaluation import auuc, mean_difference, qini_coefficient, ranking_scores
 from orchestration.uplift.features import available_features, feature_matrix
-from orchestration.uplift.learners import BoostingParams, calibrate, fit_outcome_model, fit_x_learner, one_thread
+from orchestration.uplift.learners import BoostingParams, calibrate, fit_outcome_model, fit_x_learner
 from orchestration.uplift.money import margin_roi, realized_benefit_cost, treatment_costs
 from orchestration.uplift.registry import latest_model, load_model, model_for_day, refit_due, save_model
 from orchestration.uplift.synthetic import synthetic_history
@@ -148,7 +149,7 @@ def test_x_learner_recovers_a_known_heterogeneous_effect() -> None:
     y = 2.0 * x[:, 1] + rng.normal(0, 1.0, n) + treated * truth
     train = np.arange(n) < 8000
     params = BoostingParams()
-    with one_thread():
+    with fitting_threads():
         mu0 = fit_outcome_model(x[train & ~treated], y[train & ~treated], params, [False] * 3)
         learner = fit_x_learner(x[train & treated], y[train & treated], x[train & ~treated], y[train & ~treated], mu0, params, [False] * 3)
         predicted = learner.predict(x[~train])
@@ -212,7 +213,7 @@ def test_the_decision_reads_the_randomized_average_unless_the_ranking_is_proven(
     x = rng.random((4000, 2)).astype(np.float32)
     treated = rng.random(4000) < 0.7
     y = x[:, 0] + treated * (3.0 * x[:, 1]) + rng.normal(0, 0.5, 4000)
-    with one_thread():
+    with fitting_threads():
         mu0 = fit_outcome_model(x[~treated], y[~treated], FAST.boosting, [False] * 2)
         learner = fit_x_learner(x[treated], y[treated], x[~treated], y[~treated], mu0, FAST.boosting, [False] * 2)
 

@@ -1,10 +1,13 @@
 """Connections to the warehouse: created on demand, with the configured DuckDB memory limit; reading a query as a frame."""
 
+from datetime import date
+
 import duckdb
+import numpy as np
 import pandas as pd
 
 from orchestration.warehouse import connect
-from orchestration.warehouse.io import read_frame
+from orchestration.warehouse.io import read_frame, replace_rows
 
 
 def test_connection_creates_the_file_and_applies_the_memory_limit(tmp_path):
@@ -30,3 +33,30 @@ def test_read_frame_types_a_result_as_duckdb_does() -> None:
                         ("select * exclude (items) from mixed where whole < $low", {"low": 0}),
                         ("select * from mixed", None)):
         pd.testing.assert_frame_equal(read_frame(con, sql, params), con.execute(sql, params).df())
+
+
+def test_replace_rows_lands_a_frame_as_duckdb_reads_it_and_one_arrow_cannot_convert() -> None:
+    """The frame goes to DuckDB as Arrow: NaN and missing text land as null, dates as dates, and only the slice
+    `where` names is replaced. A column Arrow cannot convert (mixed Python objects) still lands, through DuckDB's
+    own pandas scan, with the values it would have read."""
+    con = duckdb.connect()
+    day, other = date(2026, 4, 9), date(2026, 4, 8)
+    frame = pd.DataFrame({
+        "user_id": pd.array(["u1", "u2"], dtype="string"), "score_date": pd.to_datetime([day, day]),
+        "churn_probability": [0.25, np.nan], "horizon_days": [30, 30],
+        "model_version": pd.array(["v1", None], dtype="string"), "scored_by": ["model", "rules"],
+        "score_reason": ["fitted", None],
+    })
+    replace_rows(con, "user_churn_scores", frame.assign(score_date=pd.to_datetime([other, other])), "true", [])
+    assert replace_rows(con, "user_churn_scores", frame, "score_date = ?", [day]) == 2
+    replace_rows(con, "user_churn_scores", frame, "score_date = ?", [day])  # replaced, not appended
+    rows = con.execute("select user_id, score_date, churn_probability, model_version, score_reason "
+                       "from user_churn_scores where score_date = ? order by user_id", [day]).fetchall()
+    assert rows == [("u1", day, 0.25, "v1", "fitted"), ("u2", day, None, None, None)]
+    assert con.execute("select count(*) from user_churn_scores where score_date = ?", [other]).fetchall() == [(2,)]
+
+    mixed = frame.assign(score_reason=pd.Series([7, "text"], dtype=object))  # Arrow refuses int next to str
+    replace_rows(con, "user_churn_scores", mixed, "score_date = ?", [day])
+    reasons = con.execute("select score_reason from user_churn_scores where score_date = ? order by user_id",
+                          [day]).fetchall()
+    assert reasons == [("7",), ("text",)]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from orchestration.config.threads import fitting_threads
 from orchestration.evaluation.hillstrom import ARMS, CONTROL_ARM, hillstrom_csv, load_hillstrom
 from orchestration.uplift.evaluation import mean_difference, ranking_scores
-from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner, one_thread
+from orchestration.uplift.learners import BoostingParams, fit_outcome_model, fit_x_learner
 from orchestration.uplift.training import heldout_mask
 
 OUTCOMES = ("visit", "conversion", "spend")
@@ -51,7 +52,7 @@ def evaluate_hillstrom_uplift(raw: pd.DataFrame, outcomes: tuple[str, ...] = OUT
     test = heldout_mask(user_ids, test_share)
     control = (raw["segment"] == CONTROL_ARM).to_numpy()
     rows = []
-    with one_thread():
+    with fitting_threads():
         for outcome in outcomes:
             y = raw[outcome].astype(float).to_numpy()
             mu0 = fit_outcome_model(x[control & ~test], y[control & ~test], params, categorical)

@@ -42,7 +42,8 @@ from scipy.special import expit, logit
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from threadpoolctl import threadpool_limits
+
+from orchestration.config.threads import fitting_threads
 
 from .features import FEATURE_NAMES, MONOTONE, RECENCY
 
@@ -52,9 +53,6 @@ BOOSTING = {
     "random_state": 0,
 }
 CALIBRATION_BINS = 10
-# One OpenMP thread for fitting and predicting: the pipeline shares its cores (dbt, DuckDB, other runs), and
-# OpenMP's busy-waiting threads made a 40,000-row fit 13x slower (115 s against 8.8 s) on a loaded 2-core machine.
-THREADS = 1
 RECENCY_CAP_QUANTILE = 0.99
 # the prior shift: at most this many log-odds either way (measured: -0.14 to +0.49 on the simulated worlds,
 # -0.27 to -0.21 on CDNOW), and nothing without this
@@ -119,7 +117,7 @@ def fit_model(train: pd.DataFrame, calibration: pd.DataFrame, horizon_days: int,
     # scikit-learn 1.9.1 cannot bin a feature without any value (e.g. balances in an app without one); such a
     # column carries no information, so it is fitted as zeros (scoring rows keep their nulls)
     features[:, np.isnan(features).all(axis=0)] = 0.0
-    with threadpool_limits(limits=THREADS, user_api="openmp"):
+    with fitting_threads():
         booster = HistGradientBoostingClassifier(**BOOSTING, monotonic_cst=list(MONOTONE))
         booster.fit(features, train["churned"].to_numpy(dtype=bool))
         score = booster.decision_function(matrix(calibration, cap))
@@ -158,7 +156,7 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame, shifted: bool = Tr
     unshifted: the shift is for the days after them)."""
     if frame.empty:
         return np.empty(0)
-    with threadpool_limits(limits=THREADS, user_api="openmp"):
+    with fitting_threads():
         score = model.booster.decision_function(matrix(frame, model.recency_cap))
     probability = model.isotonic.predict(score)
     if shifted and model.prior_shift != 0:

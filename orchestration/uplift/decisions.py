@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from orchestration.config.threads import fitting_threads
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, hash_key, in_global_holdout, stable_hash, unit_interval
 from orchestration.recall.guardrails import CONSENT_COLUMNS, ChannelLimits, fill_channel_limits
 from orchestration.recall.library import StrategyLibrary
-from orchestration.uplift.learners import one_thread
 from orchestration.uplift.money import treatment_costs
 from orchestration.uplift.training import OBJECTIVE_OUTCOMES, UpliftScorer
 from orchestration.uplift.treatments import Treatment, allowed_treatments, journey_treatment_keys, parse_treatment_key
@@ -105,9 +105,9 @@ def decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScore
     """One row per user of `inputs.tiers` with at least one allowed treatment, in DECISION_COLUMNS:
     the chosen strategy and treatment (or none), the basis and reason, the expected profit and its
     parts, the arm the holdout hashes give and the model version."""
-    # Predictions on one thread: OpenMP threads competing with the other steps of a run (or other
-    # processes on the machine) made scoring 6x slower than one thread, not faster.
-    with one_thread():
+    # Predictions on the allowed threads (one by default): OpenMP threads competing with the other steps of a
+    # run (or other processes on the machine) made scoring 6x slower than one thread, not faster.
+    with fitting_threads():
         return _decide(inputs, library, scorer)
 
 
@@ -116,7 +116,7 @@ def decide_by_risk(inputs: DecisionInputs, library: StrategyLibrary, score_colum
     rules' strategy (service strategies first), and the send day's budgets are filled by
     `score_column` (highest first) instead of by profit; no exploration, no second
     chance. Same columns as `decide` (basis `risk`, reason `highest_risk_first`; no profit figures)."""
-    with one_thread():
+    with fitting_threads():
         tiers = inputs.tiers.reset_index(drop=True)
         if score_column not in tiers.columns:
             raise ValueError(f"tiers lack the risk score column {score_column!r}")

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
 
 
 class BoostingParams(BaseModel):
@@ -64,13 +63,6 @@ def _fit(model: HistGradientBoostingRegressor, x: np.ndarray, y: np.ndarray) -> 
     return model.fit(x, y)
 
 
-def one_thread() -> threadpool_limits:
-    """The context every caller fits and scores in: one OpenMP thread. These fits are small, and
-    threads competing with the rest of the machine thrash (a 5,000-row fit took 14 s with every
-    core's threads busy, 0.5 s on one). Entered once per refit or decision (it costs ~10 ms)."""
-    return threadpool_limits(limits=1, user_api="openmp")
-
-
 def fit_outcome_model(x: np.ndarray, y: np.ndarray, params: BoostingParams, categorical: list[bool]) -> HistGradientBoostingRegressor:
     """An outcome model (mu0 or mu1)."""
     return _fit(boosting(params, categorical), x, y)
@@ -100,7 +92,7 @@ class XLearner:
 
 def fit_x_learner(x_treated: np.ndarray, y_treated: np.ndarray, x_control: np.ndarray, y_control: np.ndarray,
                   mu0: HistGradientBoostingRegressor, params: BoostingParams, categorical: list[bool]) -> XLearner:
-    """Fit one treatment's X-learner given the shared control-outcome model mu0 (call within `one_thread()`)."""
+    """Fit one treatment's X-learner given the shared control-outcome model mu0 (call within `fitting_threads()`)."""
     if len(x_treated) < 2 or len(x_control) < 2:
         raise ValueError(f"an X-learner needs at least two rows per arm, got {len(x_treated)} treated and {len(x_control)} control")
     mu1 = fit_outcome_model(x_treated, y_treated, params, categorical)

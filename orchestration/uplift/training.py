@@ -28,12 +28,13 @@ import pandas as pd
 import sklearn
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestration.config.threads import fitting_threads
 from orchestration.recall.assignment import CONTROL, TREATMENT, hash_key, stable_hash, unit_interval
 from orchestration.recall.library import StrategyLibrary
 from orchestration.uplift.evaluation import mean_difference, ranking_scores
 from orchestration.uplift.features import available_features, categorical_mask, feature_matrix
 from orchestration.uplift.learners import (BoostingParams, CalibratedUplift, XLearner, calibrate, fit_outcome_model,
-                                          fit_x_learner, one_thread)
+                                          fit_x_learner)
 from orchestration.uplift.treatments import journey_treatment_keys, library_treatments
 
 # The outcomes learned (recall_outcomes names); in the training frame as outcome_<name> and outcome_<name>_mature.
@@ -197,8 +198,8 @@ def train_uplift_models(training: pd.DataFrame, library: StrategyLibrary, traine
     """Fit, evaluate and describe the X-learners of every treatment of the library with enough
     randomized journeys, for each outcome. Treatments below the minimum get no model (their card
     entry says why); the decision then falls back to the rules for users with only those."""
-    # One thread for the whole refit (fits and held-out scoring; see learners._fit for why).
-    with one_thread():
+    # The allowed threads for the whole refit (fits and held-out scoring; orchestration/config/threads.py says why).
+    with fitting_threads():
         return _train(training, library, trained_through, config)
 
 
