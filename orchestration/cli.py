@@ -114,18 +114,35 @@ def _catch_up(settings: Settings, loop) -> None:
     _run(settings, first, before)
 
 
+def _load_pipeline_code() -> None:
+    """What the demo's first run would load anyway: the code location (Dagster, dagster-dbt, the definitions'
+    modules), the parsed dbt project and Great Expectations. Loaded while the simulator writes the history, it
+    overlaps that numpy and Parquet work: 16.7-17.7 s for both against 19.6-21.1 s one after the other."""
+    import orchestration.quality.expectations  # noqa: F401
+    import orchestration.runner  # noqa: F401
+    from orchestration.defs.dbt.project import dbt_project
+
+    dbt_project()
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from orchestration.config.threads import model_threads
     from orchestration.operations import slowest_steps
-    from orchestration.runner import persistent_instance, run_closed_loop
     from orchestration.simulator.loop import ClosedLoop
 
     began = time.perf_counter()
-    if ClosedLoop.exists(settings.simulator_home):
-        loop = ClosedLoop.open(settings.simulator_home)
-        print(f"continuing the closed-loop world in {settings.simulator_home} at {loop.next_day}")
-    else:
-        loop = _start_loop(settings, args.users, args.days, args.loop_days, args.seed)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(_load_pipeline_code)
+        if ClosedLoop.exists(settings.simulator_home):
+            loop = ClosedLoop.open(settings.simulator_home)
+            print(f"continuing the closed-loop world in {settings.simulator_home} at {loop.next_day}")
+        else:
+            loop = _start_loop(settings, args.users, args.days, args.loop_days, args.seed)
+        loading.result()  # its error, if any, here
+    from orchestration.runner import persistent_instance, run_closed_loop
+
     settings = _live(settings)
     # The demo runs its steps one at a time and alone: the model fits may use every core it has.
     with model_threads(len(os.sched_getaffinity(0))):
