@@ -125,6 +125,14 @@ def _load_pipeline_code() -> None:
     dbt_project()
 
 
+def _show_day(day) -> None:
+    """One line per closed-loop day: what the simulated app did, then the pipeline's run."""
+    s = day.simulated
+    print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
+          f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
+          f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -150,14 +158,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         if not loop.finished:
             print(f"closing the loop, {loop.next_day}..{loop.config.end_date}: each day the app answers yesterday's "
                   "outbox, then the pipeline runs the day", flush=True)
-
-        def show(day) -> None:
-            s = day.simulated
-            print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
-                  f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
-                  f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
-
-        days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=show)
+        days = run_closed_loop(settings, loop, instance=persistent_instance(), on_day=_show_day)
     if days and not days[-1].success:
         sys.exit(f"churn-recall: the pipeline run of {days[-1].simulated.day} failed; `churn-recall demo` resumes")
     if days:
