@@ -314,6 +314,9 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
     put(4, "raw_events", event("dv1", "g5", "device_change", ts(4, 12), device_id="d2"))
     put(1, "raw_events", event("f1", "g1", "deposit", ts(1, 12), amount=1000, balance=1000))
     put(6, "raw_events", event("f2", "g1", "withdraw", ts(6, 12), amount=800, balance=200))
+    # the feed's first social event arrives a day late: every user's social signals become available on
+    # day 5 (the lookback day of day 6's run), not only the late event's user's
+    put(6, "raw_events", event("so1", "g1", "share", ts(5, 20), ts(6, 1)))
     return landed
 
 
@@ -325,8 +328,8 @@ def load_days(warehouse: Path, world: dict[date, dict[str, list[dict[str, Any]]]
                 land(con, table, landing, rows)
 
 
-@pytest.fixture(scope="module")
-def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def build_full_and_daily(tmp_path_factory: pytest.TempPathFactory, rules: dict[str, Any]) -> tuple[Path, Path]:
+    """The generated world built once over all days and once a landing day at a time, with `rules`."""
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
     models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
@@ -336,7 +339,7 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     full = full_work / "warehouse.duckdb"
     load_days(full, world, all_days)
     run_dbt(["seed"], full, full_work)
-    run_dbt(["run", "--select", *models, "--vars", json.dumps(SHORT_RULES)], full, full_work)
+    run_dbt(["run", "--select", *models, "--vars", json.dumps(rules)], full, full_work)
 
     daily_work = tmp_path_factory.mktemp("dbt_daily")
     daily = daily_work / "warehouse.duckdb"
@@ -345,16 +348,24 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     for landing in all_days:
         load_days(daily, world, [landing])
         window = {"min_date": landing.isoformat(), "max_date": (landing + timedelta(days=1)).isoformat()}
-        run_dbt(["run", "--select", *models, "--vars", json.dumps({**SHORT_RULES, **window})],
+        run_dbt(["run", "--select", *models, "--vars", json.dumps({**rules, **window})],
                 daily, daily_work)
     return full, daily
 
 
-@pytest.mark.parametrize(
-    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
-)
-def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
-    full, daily = full_and_daily
+@pytest.fixture(scope="module")
+def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_full_and_daily(tmp_path_factory, SHORT_RULES)
+
+
+@pytest.fixture(scope="module")
+def full_and_daily_fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The same, with the app's rhythm applied from the start: late orders move the fitted at-risk threshold
+    of earlier days, which changes the labels of users who had no late row."""
+    return build_full_and_daily(tmp_path_factory, {**SHORT_RULES, "rhythm_min_history_days": 1})
+
+
+def assert_same_rows(full: Path, daily: Path, table: str) -> None:
     # both files are held open by dbt-duckdb in this process, so compare copies in memory
     with connect(full) as con:
         full_rows = con.sql(f"select * from {table}").to_arrow_table()
@@ -368,6 +379,23 @@ def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: s
         count = con.execute("select count(*) from full_rows").fetchall()[0][0]
     assert only_full == [] and only_daily == []
     assert count > 0
+
+
+@pytest.mark.parametrize(
+    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
+)
+def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
+    assert_same_rows(*full_and_daily, table)
+
+
+@pytest.mark.parametrize("table", ["int_key_action_rhythm", "user_daily_labels", "user_risk_tiers"])
+def test_daily_runs_equal_full_build_with_the_fitted_rhythm(full_and_daily_fitted: tuple[Path, Path],
+                                                            table: str) -> None:
+    assert_same_rows(*full_and_daily_fitted, table)
+    full, _ = full_and_daily_fitted
+    # the fit applies, and it moves within the week (else this would not test the lookback of a changed fit)
+    fitted = {r[0] for r in query(full, "select stage_at_risk_days from int_key_action_rhythm where thresholds_source = 'fitted'")}
+    assert len(fitted) > 1
 
 
 def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -> None:
