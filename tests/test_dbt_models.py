@@ -361,7 +361,7 @@ def full_and_daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
 @pytest.fixture(scope="module")
 def full_and_daily_fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The same, with the app's rhythm applied from the start: late orders move the fitted at-risk threshold
-    of earlier days, which changes the labels of users who had no late row."""
+    of earlier days, which every user without a usual gap of its own takes."""
     return build_full_and_daily(tmp_path_factory, {**SHORT_RULES, "rhythm_min_history_days": 1})
 
 
@@ -392,9 +392,13 @@ def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: s
 def test_daily_runs_equal_full_build_with_the_fitted_rhythm(full_and_daily_fitted: tuple[Path, Path],
                                                             table: str) -> None:
     assert_same_rows(*full_and_daily_fitted, table)
+
+
+def test_the_fitted_world_moves_its_threshold_within_the_week(full_and_daily_fitted: tuple[Path, Path]) -> None:
+    """Else the test above would not cover the lookback of a changed fit."""
     full, _ = full_and_daily_fitted
-    # the fit applies, and it moves within the week (else this would not test the lookback of a changed fit)
-    fitted = {r[0] for r in query(full, "select stage_at_risk_days from int_key_action_rhythm where thresholds_source = 'fitted'")}
+    fitted = query(full, "select distinct stage_at_risk_days from int_key_action_rhythm "
+                         "where thresholds_source = 'fitted'")
     assert len(fitted) > 1
 
 
@@ -416,6 +420,9 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
         (day(6), "partial_churn"), (day(7), "partial_churn"), (day(8), "partial_churn")]
     assert "device_change" in query(full, "select signals_fired from user_daily_labels "
                                           "where user_id = 'g5' and label_date = '2026-01-04'")[0][0]
+    # the late first social event switches social_zero on from day 5, for every user
+    unavailable = dict(query(full, "select distinct label_date, signals_unavailable from user_daily_labels"))
+    assert "social_zero" in unavailable[day(4)] and "social_zero" not in unavailable[day(5)]
 
 
 # ---------------------------------------------------------------- the consolidated data tests
