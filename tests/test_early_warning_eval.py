@@ -96,6 +96,11 @@ def test_at_risk_precision_against_the_outcome_and_the_true_churn():
     assert figures["precision"] == pytest.approx(2 / 3) and figures["base_rate"] == pytest.approx(3 / 8)
     assert figures["true_precision"] == pytest.approx(1.0)  # a on days 0 and 1 (b had churned already)
     assert figures["true_base_rate"] == pytest.approx(2 / 6)  # a twice among a, c, d on each day
+    assert figures["open_base_rate"] == pytest.approx(3 / 8)  # nobody labelled churned: the same base rate
+    frame.loc[frame["user_id"].eq("d"), "lifecycle_stage"] = "churned"  # d: labelled churned, outcome False
+    figures = at_risk_figures(frame, truth, horizon_days=30)
+    assert figures["open_base_rate"] == pytest.approx(3 / 6) and figures["base_rate"] == pytest.approx(3 / 8)
+    assert figures["open_lift"] == pytest.approx((2 / 3) / (3 / 6))
 
 
 def test_observed_churn_dates_follow_a_key_action_with_h_silent_days(tmp_path: Path):

@@ -61,7 +61,8 @@ def format_evaluation(evaluation: Evaluation) -> str:
     # a precision of 1 is the most any flag can reach: 1 / base rate bounds the lift
     ceiling = 1 / figures["base_rate"] if figures["base_rate"] else float("nan")
     line = (f"at_risk: {figures['share']:.1%} of the day's users; precision {figures['precision']:.3f} vs base rate "
-            f"{figures['base_rate']:.3f} ({figures['lift']:.1f}x, at most {ceiling:.1f}x)")
+            f"{figures['base_rate']:.3f} ({figures['lift']:.1f}x, at most {ceiling:.1f}x); among users not labelled "
+            f"churned {figures['open_base_rate']:.3f} ({figures['open_lift']:.1f}x)")
     if "true_precision" in figures:
         line += (f"; true churn within {evaluation.horizon_days} d: {figures['true_precision']:.3f} vs "
                  f"{figures['true_base_rate']:.3f} ({figures['true_lift']:.1f}x)")
