@@ -233,8 +233,9 @@ def _compare_policies(args: argparse.Namespace) -> None:
     from orchestration.evaluation.policies import ComparisonConfig, ratio_line
     from orchestration.runner import compare_policies_in_process
 
-    config = ComparisonConfig(users=args.users, seed=args.seed, learn_days=args.learn_days, eval_days=args.eval_days,
-                              daily_capacity=args.daily_capacity)
+    given = {"users": args.users, "seed": args.seed, "learn_days": args.learn_days, "eval_days": args.eval_days,
+             "daily_capacity": args.daily_capacity}
+    config = ComparisonConfig(**{name: value for name, value in given.items() if value is not None})
     home = args.home or Path(tempfile.mkdtemp(prefix="compare-policies-"))
     began = time.perf_counter()
     results = compare_policies_in_process(home, config, say=lambda line: print(line, flush=True))
@@ -301,10 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     compare = commands.add_parser(
         "compare-policies", help="the simulated app under the rules, targeting by churn probability and by expected "
         "incremental profit: true incremental profit with its 95%% interval, contacts, negative-effect share")
-    compare.add_argument("--users", type=int, default=3_000)
-    compare.add_argument("--seed", type=int, default=11)
-    compare.add_argument("--learn-days", type=int, default=14, help="days of randomized learning before the pause")
-    compare.add_argument("--eval-days", type=int, default=5, help="days each policy plans")
+    # defaults: ComparisonConfig's (6,000 users, seed 11, 35 learning days, 7 evaluation days)
+    compare.add_argument("--users", type=int, help="users of the simulated app (default 6,000)")
+    compare.add_argument("--seed", type=int, help="draws another world (default 11)")
+    compare.add_argument("--learn-days", type=int, help="days of randomized learning before the pause (default 35)")
+    compare.add_argument("--eval-days", type=int, help="days each policy plans (default 7)")
     compare.add_argument("--daily-capacity", type=int, default=None, help="contacts per channel and day (default users/200)")
     compare.add_argument("--home", type=Path, help="scratch folder (default: a new temporary folder)")
     evaluate = commands.add_parser(

@@ -60,3 +60,15 @@ def test_the_last_line_is_the_ratio_of_the_profit_policy_to_the_rules() -> None:
         "uplift/risk-only incremental profit ratio: 1.45"
     # No ratio when the rules earned nothing.
     assert math.isnan(float(ratio_line({"rules": result("rules", -3.0), "uplift": result("uplift", 5.0)}).split(": ")[1]))
+
+
+def test_the_command_states_the_comparisons_defaults(capsys) -> None:
+    from orchestration.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["compare-policies", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = ComparisonConfig()
+    for stated in (f"(default {defaults.users:,})", f"(default {defaults.seed})",
+                   f"(default {defaults.learn_days})", f"(default {defaults.eval_days})"):
+        assert stated in text
