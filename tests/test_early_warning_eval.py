@@ -128,14 +128,7 @@ def test_summary_line_averages_the_auc_of_each_scorer():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("vertical", [
-    "ecommerce",
-    # the first model (fitted when hardly a player had been silent past the 14-day recency cap, and those came
-    # back) ranks its first week's top decile below recency (0.77 against 0.78); over the run the two tie
-    # (0.958 each, 2,000 users x 120 days)
-    pytest.param("game", marks=pytest.mark.xfail(strict=True, reason="top-decile precision ties recency")),
-    "finance",
-])
+@pytest.mark.parametrize("vertical", ["ecommerce", "game", "finance"])
 def test_the_churn_probability_beats_the_rules_and_recency(vertical: str, tmp_path: Path):
     evaluation = simulate_and_evaluate(vertical, n_users=2000, n_days=120, home=tmp_path)
     table = evaluation.scorers
