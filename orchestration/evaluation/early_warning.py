@@ -173,7 +173,8 @@ def scorer_table(frame: pd.DataFrame, churn_dates: pd.Series) -> pd.DataFrame:
 
 def at_risk_figures(frame: pd.DataFrame, truth_churn: pd.Series | None, horizon_days: int) -> dict[str, float]:
     """The at_risk stage: mean share of the day's users, precision against the outcome and the base rate (over
-    all users, and over the users not labelled churned: `open_`); with the simulator's truth also against true churn within H days among users not churned yet."""
+    all users, and over the users not labelled churned: `open_`); with the simulator's truth also against true
+    churn within H days among users not churned yet."""
     at_risk = frame["lifecycle_stage"].eq("at_risk")
     churned = frame["churned"].astype(bool)
     figures = {
@@ -182,8 +183,8 @@ def at_risk_figures(frame: pd.DataFrame, truth_churn: pd.Series | None, horizon_
         "base_rate": float(churned.mean()),
     }
     figures["lift"] = figures["precision"] / figures["base_rate"] if figures["base_rate"] else float("nan")
-    # Users the labels call churned already are long gone and almost all "churn" again: over all users they set a
-    # base rate that caps any flag's lift (a shop's or a bank's under 3). The flag chooses among the others.
+    # 1 / base rate caps any flag's lift, and the base rate over all users counts the long gone. The flag never
+    # picks a user labelled churned, so the base rate of the others is the one it competes with.
     open_users = frame["lifecycle_stage"].ne("churned")
     figures["open_base_rate"] = float(churned[open_users].mean()) if open_users.any() else float("nan")
     figures["open_lift"] = (figures["precision"] / figures["open_base_rate"]
