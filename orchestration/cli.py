@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     compare = commands.add_parser(
         "compare-policies", help="the simulated app under the rules, targeting by churn probability and by expected "
         "incremental profit: true incremental profit with its 95%% interval, contacts, negative-effect share")
-    # defaults: ComparisonConfig's (6,000 users, seed 11, 35 learning days, 7 evaluation days)
+    # unset flags take ComparisonConfig's defaults (not imported here: the CLI loads the pipeline lazily); the help
+    # states them, and a test checks that it states them right
     compare.add_argument("--users", type=int, help="users of the simulated app (default 6,000)")
     compare.add_argument("--seed", type=int, help="draws another world (default 11)")
     compare.add_argument("--learn-days", type=int, help="days of randomized learning before the pause (default 35)")
