@@ -1,14 +1,12 @@
 """Great Expectations 1.x over pandas: load a suite from expectations/<name>.json and validate a
-DataFrame against it in one ephemeral context (built once per process, analytics off), returning
-a small summary that asset checks can turn into metadata."""
+DataFrame against it in one ephemeral context (built once per process, analytics off). The reference
+for the suites' meaning: the daily run evaluates them in SQL (sql_contract.py), and the tests hold the
+two to the same answers."""
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,56 +18,20 @@ import great_expectations as gx  # noqa: E402
 from great_expectations.core.batch_definition import BatchDefinition  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
-UNEXPECTED_SAMPLE = 5
+from orchestration.quality.suites import (  # noqa: E402
+    UNEXPECTED_SAMPLE,
+    FailedExpectation,
+    ValidationSummary,
+    expectation_columns,
+    read_suite,
+)
+
 _DATASOURCE = "churn_recall_frames"
-
-
-@dataclass(frozen=True)
-class FailedExpectation:
-    """One expectation that did not hold, with what it was about and a sample of offending values."""
-
-    expectation_type: str
-    columns: list[str]
-    description: str
-    unexpected_count: int | None
-    unexpected_values: list[Any] = field(default_factory=list)
-    error: str | None = None
-
-    def __str__(self) -> str:
-        where = ", ".join(self.columns)
-        count = "" if self.unexpected_count is None else f": {self.unexpected_count} unexpected"
-        sample = f" e.g. {self.unexpected_values}" if self.unexpected_values else ""
-        error = f" (error: {self.error})" if self.error else ""
-        return f"{self.expectation_type}({where}) - {self.description}{count}{sample}{error}"
-
-
-@dataclass(frozen=True)
-class ValidationSummary:
-    """Outcome of validating one frame against one suite."""
-
-    suite_name: str
-    success: bool
-    evaluated: int
-    failed: int
-    rows: int
-    failures: list[FailedExpectation]
-
-    def failed_types(self) -> set[tuple[str, tuple[str, ...]]]:
-        """(expectation type, columns) of every failure, for quick assertions and metadata."""
-        return {(f.expectation_type, tuple(f.columns)) for f in self.failures}
-
-
-def suite_path(name: str) -> Path:
-    return EXPECTATIONS_DIR / f"{name}.json"
 
 
 def load_suite(name: str) -> gx.ExpectationSuite:
     """The suite stored in expectations/<name>.json (a GX 1.x ExpectationSuite JSON document)."""
-    path = suite_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(f"no expectation suite {name!r} at {path}")
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = read_suite(name)
     return gx.ExpectationSuite(
         name=document.get("name", name),
         expectations=document.get("expectations", []),
@@ -103,12 +65,6 @@ def _cached_suite(name: str) -> gx.ExpectationSuite:
     return load_suite(name)
 
 
-def _columns(kwargs: dict[str, Any]) -> list[str]:
-    if "column" in kwargs:
-        return [kwargs["column"]]
-    return list(kwargs.get("column_list") or [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c])
-
-
 def validate_frame(df: pd.DataFrame, suite_name: str) -> ValidationSummary:
     """Validate `df` against expectations/<suite_name>.json; never raises for failing data."""
     suite = _cached_suite(suite_name)
@@ -127,7 +83,7 @@ def validate_frame(df: pd.DataFrame, suite_name: str) -> ValidationSummary:
         failures.append(
             FailedExpectation(
                 expectation_type=config.type,
-                columns=_columns(config.kwargs),
+                columns=expectation_columns(config.kwargs),
                 description=config.description or "",
                 unexpected_count=details.get("unexpected_count"),
                 unexpected_values=list(details.get("partial_unexpected_list") or [])[:UNEXPECTED_SAMPLE],

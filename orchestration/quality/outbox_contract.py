@@ -1,4 +1,4 @@
-"""The frame the recall_outbox suite validates, built in SQL from the outbox history and the users'
+"""The rows the recall_outbox suite validates, built in SQL from the outbox history and the users'
 consent as of each action day (read independently of the planner's own consent check)."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
-import pandas as pd
+
+from orchestration.quality.sql_contract import validate_relation
+from orchestration.quality.suites import ValidationSummary
 
 OUTBOX_WITH_CONSENT = """
 select
@@ -27,6 +29,6 @@ where actions.status = 'queued' and actions.action_date >= ? and actions.action_
 """
 
 
-def outbox_contract_frame(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pd.DataFrame:
-    """Queued rows of recall_actions for action_date in [first_day, last_day], with has_consent."""
-    return con.execute(OUTBOX_WITH_CONSENT, [first_day, last_day]).df()
+def validate_outbox(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> ValidationSummary:
+    """The outbox contract on the queued rows of recall_actions for action_date in [first_day, last_day]."""
+    return validate_relation(con, OUTBOX_WITH_CONSENT, "recall_outbox", [first_day, last_day])

@@ -1,6 +1,7 @@
-"""Checks that protect people, both blocking the outbox export: the outbox contract (GX: consent,
-treatment arm only, one contact per user and day) and the guardrail audit (consent, holdouts, caps,
-quiet hours, budget, capacity, one journey at a time, re-derived in SQL from the outbox history).
+"""Checks that protect people, both blocking the outbox export: the outbox contract (the suite
+expectations/recall_outbox.json, evaluated in SQL: consent, treatment arm only, one contact per user and
+day) and the guardrail audit (consent, holdouts, caps, quiet hours, budget, capacity, one journey at a
+time, re-derived in SQL from the outbox history).
 And a warning when the delivery system falls silent: exported steps without a delivery record."""
 
 import dagster as dg
@@ -10,7 +11,7 @@ from orchestration.defs.partitions import day_window
 from orchestration.defs.quality.contracts import validation_result
 from orchestration.defs.resources import Warehouse
 from orchestration.quality.delivery_silence import delivery_silence
-from orchestration.quality.outbox_contract import outbox_contract_frame
+from orchestration.quality.outbox_contract import validate_outbox
 from orchestration.quality.recall_audit import audit_outbox
 from orchestration.recall import load_strategy_library
 
@@ -26,8 +27,7 @@ def recall_checks(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetChec
     ) -> dg.AssetCheckResult:
         window = day_window(context, settings)
         with warehouse.connect() as con:
-            frame = outbox_contract_frame(con, window.first, window.last)
-        return validation_result(frame, "recall_outbox")
+            return validation_result(validate_outbox(con, window.first, window.last))
 
     @dg.asset_check(
         asset="recall_actions", blocking=True, partitions_def=partitions, additional_deps=["int_user_versions"],
