@@ -262,3 +262,39 @@ def test_a_missing_column_fails_its_expectation_with_a_reason() -> None:
     summary = _in_sql(_events_frame().drop(columns="category"), "stg_events")
     assert summary.failed_types() == {(IN_SET, ("category",))}
     assert summary.failures[0].unexpected_count is None and "no column 'category'" in summary.failures[0].error
+
+
+def test_both_engines_agree_on_nan_bounds_and_partly_null_keys(monkeypatch) -> None:
+    """Float NaN counts as null, strict and inclusive bounds, numeric sets, and compound keys skipped only when all
+    their columns are null: Great Expectations and the SQL give the same counts on a suite written for them."""
+    document = {"name": "edge_cases", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "max_value": 1}},
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "x", "min_value": 0, "max_value": 1, "strict_min": True, "strict_max": True}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "k", "value_set": [1, 2]}},
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["a", "b"]}},
+    ]}
+    for module in ("orchestration.quality.sql_contract", "orchestration.quality.expectations"):
+        monkeypatch.setattr(f"{module}.read_suite", lambda name: document)
+    frame = pd.DataFrame({
+        "x": [0.0, 1.0, 0.5, np.nan, 2.0, -1.0, np.nan, 0.25],
+        "k": [1, 2, 3, 1, 2, 4, 1, 2],
+        "a": ["p", "p", None, None, None, None, "q", "q"],
+        "b": ["s", "s", "t", "t", None, None, None, "r"],
+    })
+    sql, gx = _in_sql(frame, "edge_cases"), gx_engine.validate_frame(frame, "edge_cases")
+    counts = [(f.expectation_type, f.unexpected_count) for f in sql.failures]
+    assert counts == [(f.expectation_type, f.unexpected_count) for f in gx.failures]
+    assert counts == [("expect_column_values_to_not_be_null", 2), ("expect_column_values_to_be_between", 2),
+                      ("expect_column_values_to_be_between", 4), ("expect_column_values_to_be_in_set", 2),
+                      ("expect_compound_columns_to_be_unique", 4)]
+    # A warehouse column can hold a real NaN (a frame's NaN arrives as null): the same counts from a table.
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        con.execute("create table rows as select * replace (coalesce(x, 'nan'::double) as x) from frame")
+        con.execute("update rows set x = null where k = 4")  # and a real null
+        from_table = validate_relation(con, "select * from rows", "edge_cases")
+        read_back = gx_engine.validate_frame(con.execute("select * from rows").df(), "edge_cases")
+    assert [f.unexpected_count for f in from_table.failures] == [f.unexpected_count for f in read_back.failures]
+    assert [f.unexpected_count for f in from_table.failures][:3] == [3, 1, 3]  # NaN and null alike, never out of bounds

@@ -1,2 +1,2 @@
-"""Data contracts (domain logic, no Dagster): Great Expectations suites from expectations/
-validated against pandas frames."""
+"""Data contracts (domain logic, no Dagster): the suites of expectations/, evaluated in SQL on the warehouse
+(sql_contract.py) or by Great Expectations over pandas (expectations.py, the reference), and the guardrail audit."""
