@@ -62,20 +62,21 @@ def validate_relation(con: duckdb.DuckDBPyConnection, relation: str, suite_name:
         if missing[id(expectation)]:
             failures.append(_failure(expectation, None, error=f"no column {missing[id(expectation)][0]!r} in the rows"))
             continue
-        columns = [_quoted(c) for c in names]
         if expectation["type"] in DUPLICATES:
-            keys = ", ".join(columns)
-            duplicated = (f"from {ROWS} where not ({' and '.join(f'{c} is null' for c in columns)}) "
+            keys = ", ".join(_quoted(c) for c in names)
+            # every copy of a key seen more than once; a key all of whose columns are null is skipped, as GX does
+            duplicated = (f"from {ROWS} where not ({' and '.join(f'{_quoted(c)} is null' for c in names)}) "
                           f"group by {keys} having count(*) > 1")
             count = query(f"select coalesce(sum(n), 0) from (select count(*) as n {duplicated})")[0][0]
             sample_sql = f"select {keys} {duplicated} order by {keys} limit {UNEXPECTED_SAMPLE}"
         else:
             count = unexpected[id(expectation)]
-            sample_sql = (f"select distinct {columns[0]} from {ROWS} where {_unexpected(expectation, types)} "
+            sample_sql = (f"select distinct {_quoted(names[0])} from {ROWS} where {_unexpected(expectation, types)} "
                           f"order by 1 limit {UNEXPECTED_SAMPLE}")
         if count:
-            showable = expectation["type"] != "expect_column_values_to_not_be_null"  # the values are all null
-            values = [row[0] if len(row) == 1 else dict(zip(names, row)) for row in query(sample_sql)] if showable else []
+            # the values of a not_null failure are all null: nothing to show
+            sample = [] if expectation["type"] == "expect_column_values_to_not_be_null" else query(sample_sql)
+            values = [row[0] if len(row) == 1 else dict(zip(names, row)) for row in sample]
             failures.append(_failure(expectation, int(count), values))
     return ValidationSummary(suite_name=document.get("name", suite_name), success=not failures,
                              evaluated=len(expectations), failed=len(failures), rows=rows, failures=failures)
