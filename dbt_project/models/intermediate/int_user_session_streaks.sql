@@ -34,18 +34,22 @@ numbered as (
     from events
 ),
 
-sessions as (
+days as (
+    -- per user and day with a session: its sessions, those that used a core feature, and the last of those
+    -- (the events before the day's first session belong to none)
     select
         user_id,
         event_date as activity_date,
-        session_no,
-        min(event_time) as session_start,
-        bool_or(event_name in ({{ quoted_list(var('core_feature_events')) }})) as has_core_feature,
+        max(session_no) as sessions,
+        count(distinct case when event_name in ({{ quoted_list(var('core_feature_events')) }}) then session_no end)
+            as core_feature_sessions,
+        max(case when event_name in ({{ quoted_list(var('core_feature_events')) }}) then session_no end)
+            as last_core_session,
         false as is_carried,
         cast(0 as integer) as carried_streak
     from numbered
     where session_no > 0
-    group by user_id, event_date, session_no
+    group by user_id, event_date
 ),
 
 carried as (
@@ -54,9 +58,9 @@ carried as (
     select
         user_id,
         max(activity_date) as activity_date,
-        cast(0 as bigint) as session_no,
-        cast(null as timestamp) as session_start,
-        false as has_core_feature,
+        cast(0 as bigint) as sessions,
+        cast(0 as bigint) as core_feature_sessions,
+        cast(null as bigint) as last_core_session,
         true as is_carried,
         cast(max_by(no_core_session_streak, activity_date) as integer) as carried_streak
     from {{ this }}
@@ -64,28 +68,29 @@ carried as (
       and activity_date < {{ lookback_start_date() }}
     group by user_id
     {% else %}
-    select * from sessions where false
+    select * from days where false
     {% endif %}
 ),
 
 ordered as (
+    -- a day with a core-feature session, or a day more than 90 days after the previous one, starts a new run
+    -- (day by day: within a day, only the sessions after its last core-feature one count towards the run)
     select
-        all_sessions.*,
-        -- a core-feature session, or a session after a gap of more than 90 days, starts a new run
+        all_days.*,
         case
-            when has_core_feature then 1
-            when {{ days_between('lag(activity_date) over by_time', 'activity_date') }} > 90 then 1
+            when core_feature_sessions > 0 then 1
+            when {{ days_between('lag(activity_date) over by_day', 'activity_date') }} > 90 then 1
             else 0
         end as starts_run
-    from (select * from carried union all select * from sessions) as all_sessions
-    window by_time as (partition by user_id order by activity_date, is_carried desc, session_no)
+    from (select * from carried union all select * from days) as all_days
+    window by_day as (partition by user_id order by activity_date, is_carried desc)
 ),
 
 runs as (
     select
         ordered.*,
         sum(starts_run) over (
-            partition by user_id order by activity_date, is_carried desc, session_no
+            partition by user_id order by activity_date, is_carried desc
             rows between unbounded preceding and current row
         ) as run_no
     from ordered
@@ -94,23 +99,17 @@ runs as (
 streaks as (
     select
         runs.*,
-        sum(case when is_carried then carried_streak when has_core_feature then 0 else 1 end) over (
-            partition by user_id, run_no order by activity_date, is_carried desc, session_no
+        sum(
+            case
+                when is_carried then carried_streak
+                when core_feature_sessions > 0 then sessions - last_core_session
+                else sessions
+            end
+        ) over (
+            partition by user_id, run_no order by activity_date, is_carried desc
             rows between unbounded preceding and current row
-        ) as streak_after_session
+        ) as no_core_session_streak
     from runs
-),
-
-daily as (
-    select
-        user_id,
-        activity_date,
-        count(*) as sessions,
-        count(*) filter (where has_core_feature) as core_feature_sessions,
-        max_by(streak_after_session, session_no) as no_core_session_streak
-    from streaks
-    where not is_carried
-    group by user_id, activity_date
 )
 
 select
@@ -119,4 +118,5 @@ select
     cast(sessions as integer) as sessions,
     cast(core_feature_sessions as integer) as core_feature_sessions,
     cast(no_core_session_streak as integer) as no_core_session_streak
-from daily
+from streaks
+where not is_carried
