@@ -51,16 +51,17 @@ def validate_relation(con: duckdb.DuckDBPyConnection, relation: str, suite_name:
     def query(sql: str) -> list[tuple[Any, ...]]:
         return con.execute(with_rows + sql, list(params)).fetchall()
 
-    missing = {id(e): [c for c in expectation_columns(e["kwargs"]) if c not in types] for e in expectations}
-    row_checks = [e for e in expectations if e["type"] not in DUPLICATES and not missing[id(e)]]
+    missing = [next((c for c in expectation_columns(e["kwargs"]) if c not in types), None) for e in expectations]
+    # the expectations judged row by row: every one counted in a single pass over the rows
+    row_checks = [i for i, e in enumerate(expectations) if e["type"] not in DUPLICATES and missing[i] is None]
     counts = query("select count(*)" + "".join(
-        f", count(*) filter (where {_unexpected(e, types)})" for e in row_checks) + f" from {ROWS}")[0]
-    rows, unexpected = int(counts[0]), dict(zip(map(id, row_checks), counts[1:]))
+        f", count(*) filter (where {_unexpected(expectations[i], types)})" for i in row_checks) + f" from {ROWS}")[0]
+    rows, unexpected = int(counts[0]), dict(zip(row_checks, counts[1:]))
     failures = []
-    for expectation in expectations:
+    for i, expectation in enumerate(expectations):
         names = expectation_columns(expectation["kwargs"])
-        if missing[id(expectation)]:
-            failures.append(_failure(expectation, None, error=f"no column {missing[id(expectation)][0]!r} in the rows"))
+        if missing[i] is not None:
+            failures.append(_failure(expectation, None, error=f"no column {missing[i]!r} in the rows"))
             continue
         if expectation["type"] in DUPLICATES:
             keys = ", ".join(_quoted(c) for c in names)
@@ -70,7 +71,7 @@ def validate_relation(con: duckdb.DuckDBPyConnection, relation: str, suite_name:
             count = query(f"select coalesce(sum(n), 0) from (select count(*) as n {duplicated})")[0][0]
             sample_sql = f"select {keys} {duplicated} order by {keys} limit {UNEXPECTED_SAMPLE}"
         else:
-            count = unexpected[id(expectation)]
+            count = unexpected[i]
             sample_sql = (f"select distinct {_quoted(names[0])} from {ROWS} where {_unexpected(expectation, types)} "
                           f"order by 1 limit {UNEXPECTED_SAMPLE}")
         if count:
