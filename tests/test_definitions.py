@@ -166,3 +166,28 @@ def test_manifest_is_stale_after_a_model_changes(tmp_path):
     os.utime(model, None)  # edited after the manifest was built
     os.utime(project.manifest_path, (2, 2))
     assert manifest_is_stale(project)
+
+
+def test_a_parse_moves_a_complete_manifest_into_place(tmp_path, monkeypatch):
+    """Test workers or a run beside a code server may parse at once: each parses in a private folder and moves the
+    finished manifest.json into the target folder in one step, so no reader sees one half written."""
+    import json
+    import shutil
+
+    from dagster_dbt import DbtProject
+
+    from orchestration.config import DBT_PROJECT_DIR
+    from orchestration.defs.dbt import project as project_module
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    (copy / "target").mkdir()
+    (copy / "target" / "manifest.json").write_text("{\"left\": \"by another parse\"}")
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(project_module.os, "replace", lambda src, dst: (moves.append((src, dst)), real_replace(src, dst)))
+    project_module._parse(DbtProject(project_dir=copy, profiles_dir=copy))
+    target = copy / "target"
+    assert [(Path(src).parent.parent, Path(dst)) for src, dst in moves] == [(target, target / "manifest.json")]
+    assert "nodes" in json.loads((target / "manifest.json").read_text())
+    assert not list(target.glob(".parse-*"))  # the private folder is gone

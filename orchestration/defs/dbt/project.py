@@ -7,6 +7,9 @@ keeps the fixed cost of a daily run low.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -63,15 +66,24 @@ def parsed_manifest(project: DbtProject) -> Any:
 
 
 def _parse(project: DbtProject) -> Any:
+    """Parse in a private folder, then move manifest.json into the target folder in one step: several
+    processes (test workers, a run beside a code server) may parse at once, and one of them reading a
+    manifest.json that another is still writing failed to decode it."""
     from dbt.cli.main import dbtRunner
 
     target = Path(project.project_dir) / project.target_path
-    result = dbtRunner().invoke([
-        "parse", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
-        "--target-path", str(target), "--log-path", str(target), "--quiet",
-    ])
-    if not result.success:
-        raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}")
+    target.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        result = dbtRunner().invoke([
+            "parse", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+            "--target-path", str(private), "--log-path", str(private), "--quiet",
+        ])
+        if not result.success:
+            raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}")
+        os.replace(private / "manifest.json", target / "manifest.json")
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     manifest = result.result
     # dbt 1.11's Manifest.deepcopy cannot copy selectors (it parses them as plain dicts). Runs always
     # pass an explicit --select, which overrides the default selector of selectors.yml, so drop them.
