@@ -550,3 +550,32 @@ def test_an_upgraded_recency_table_rebuilds_its_state_once(full_and_daily: tuple
     with connect(full) as con:
         expected = con.execute(sql).fetchall()
     assert upgraded == expected and any(row[1] > 1 for row in expected)
+
+
+def test_a_lookback_day_is_recomputed_only_for_the_users_with_late_events(tmp_path: Path) -> None:
+    """Day 2 lands a late session of u1 dated day 1: u1's day-1 rows are recomputed (the late session counted),
+    u2's are left as the last run wrote them (here, deliberately wrong, to show they are not rewritten)."""
+    models = ["base_events", "stg_events", "quarantine_events", "int_user_daily_activity", "int_user_session_streaks"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        create_raw_tables(con)
+        land(con, "raw_users", day(1), [user("u1", ts(1, 8)), user("u2", ts(1, 8))])
+        land(con, "raw_events", day(1), [event("e1", "u1", "app_open", ts(1, 9)),
+                                          event("e2", "u2", "app_open", ts(1, 9))])
+    run_dbt(["seed"], warehouse, tmp_path)
+
+    def run_window(n: int) -> None:
+        window = {"min_date": day(n).isoformat(), "max_date": day(n + 1).isoformat(), "lookback_days": 1}
+        run_dbt(["run", "--select", *models, "--vars", json.dumps(window)], warehouse, tmp_path)
+
+    run_window(1)
+    with connect(warehouse) as con:
+        for table in ("int_user_daily_activity", "int_user_session_streaks"):
+            con.execute(f"update {table} set sessions = 99 where user_id = 'u2'")
+        land(con, "raw_events", day(2), [event("e3", "u1", "app_open", ts(1, 20), ts(2, 0, 30)),
+                                          event("e4", "u1", "app_open", ts(2, 9)),
+                                          event("e5", "u2", "app_open", ts(2, 9))])
+    run_window(2)
+    for table in ("int_user_daily_activity", "int_user_session_streaks"):
+        assert query(warehouse, f"select user_id, activity_date, sessions from {table} order by 1, 2") == [
+            ("u1", day(1), 2), ("u1", day(2), 1), ("u2", day(1), 99), ("u2", day(2), 1)], table

@@ -1,16 +1,18 @@
 -- one row per user and active business day: counts and amounts of that day's accepted events.
--- Incremental: recomputes event days [min_date - lookback_days, max_date) so late events land.
+-- Incremental: recomputes event days [min_date, max_date), and the lookback days before them that a
+-- user's late events are dated, for that user (macros/late_users.sql).
 {{ config(
     unique_key=['user_id', 'activity_date'],
-    pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
+    pre_hook="{{ delete_recomputed('activity_date') }}"
 ) }}
 
 with
 
 events as (
-    select * from {{ ref('stg_events') }}
+    select * from {{ ref('stg_events') }} as accepted
     where event_date >= {{ lookback_start_date() }}
       and event_date < {{ window_max_date() }}
+      and event_date >= {{ recomputed_from('accepted.user_id') }}
 ),
 
 flagged as (

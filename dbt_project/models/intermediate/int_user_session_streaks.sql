@@ -1,12 +1,13 @@
 -- sessions per user and business day, and the run of consecutive sessions without a core feature
 -- as of the end of each day. A session is the events from one session-category event (app_open,
 -- login) to the next one or to the end of the business day. Incremental over event days
--- [min_date - lookback_days, max_date): the run is carried in from this model's last row of the
--- 90 days before, and a session more than 90 days after the previous one starts a fresh run, so
--- a daily run and a full build agree and a day costs only its window.
+-- [min_date, max_date), and for a user with late events from the day of the earliest of them
+-- (macros/late_users.sql): the run is carried in from this model's last row of the user's 90 days
+-- before that, and a session more than 90 days after the previous one starts a fresh run, so a daily
+-- run and a full build agree and a day costs only its window.
 {{ config(
     unique_key=['user_id', 'activity_date'],
-    pre_hook="{{ delete_window('activity_date', lookback_start_date(), window_max_date()) }}"
+    pre_hook="{{ delete_recomputed('activity_date') }}"
 ) }}
 
 with
@@ -15,10 +16,11 @@ events as (
     -- only session starts and core-feature events shape a session's number and whether it used a
     -- core feature: the others are left out before the sort (about half the rows)
     select user_id, event_id, event_name, category, event_time, event_date
-    from {{ ref('stg_events') }}
+    from {{ ref('stg_events') }} as accepted
     where event_date < {{ window_max_date() }}
     {% if is_incremental() %}
       and event_date >= {{ lookback_start_date() }}
+      and event_date >= {{ recomputed_from('accepted.user_id') }}
     {% endif %}
       and (category = 'session' or event_name in ({{ quoted_list(var('core_feature_events')) }}))
 ),
@@ -53,7 +55,7 @@ days as (
 ),
 
 carried as (
-    -- the run as of each user's last session day in the 90 days before the window
+    -- the run as of each user's last session day in the 90 days before the user's recomputed days
     {% if is_incremental() %}
     select
         user_id,
@@ -63,9 +65,14 @@ carried as (
         cast(null as bigint) as last_core_session,
         true as is_carried,
         cast(max_by(no_core_session_streak, activity_date) as integer) as carried_streak
-    from {{ this }}
-    where activity_date >= {{ lookback_start_date() }} - 90
-      and activity_date < {{ lookback_start_date() }}
+    from (
+        select previous.*, {{ recomputed_from('previous.user_id') }} as recomputed_from
+        from {{ this }} as previous
+        where activity_date >= {{ lookback_start_date() }} - 90
+          and activity_date < {{ window_min_date() }}
+    ) as kept
+    where activity_date >= recomputed_from - 90
+      and activity_date < recomputed_from
     group by user_id
     {% else %}
     select * from days where false
