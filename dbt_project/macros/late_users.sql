@@ -1,41 +1,54 @@
 {#- A daily run recomputes the days before its window that late events are dated (the lookback). Of the
     per-user models that read the events themselves, a user's rows on those days can only change if the
     user has a late event: every other user-day has the events the last run computed it from. So these
-    models recompute a lookback day only for the users with a late event on or before it, and the window's
-    days for everyone. (At 1M users, 4% and 8% of the users had a late event on the two lookback days.)
-    On Spark every user is recomputed from the lookback's first day: Delta's DELETE takes no subquery. -#}
+    models recompute the window's days for everyone, and a lookback day only for the users with a late
+    event on or before it. (At 1M users, 4% and 8% of the users had a late event on the two lookback days.)
+    On Spark every user is recomputed from the lookback's first day: Delta's DELETE takes no join. -#}
 
-{% macro recomputed_from(user_id) -%}
-    {#- The first day to recompute for `user_id` (an expression): the day of the user's earliest late
-        event of this window, else the window's first day. A full build recomputes every day. -#}
+{% macro late_users() -%}
+    {#- Per user with a late event (an accepted event landed in the window, dated in the lookback): the day
+        of the earliest, from which the user's rows are recomputed. -#}
+    select user_id, min(event_date) as first_day
+    from {{ ref('stg_events') }}
+    where _landing_date >= {{ window_min_date() }} and _landing_date < {{ window_max_date() }}
+      and event_date >= {{ lookback_start_date() }} and event_date < {{ window_min_date() }}
+    group by user_id
+{%- endmacro %}
+
+{% macro recomputed_from(first_day) -%}
+    {#- The first day recomputed for a user, given `first_day` of late_users() (null for a user without a
+        late event). A full build recomputes every day. -#}
     {%- if is_incremental() -%}
-        {{ return(adapter.dispatch('recomputed_from')(user_id)) }}
+        {{ return(adapter.dispatch('recomputed_from')(first_day)) }}
     {%- else -%}
         {{ return(lookback_start_date()) }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro default__recomputed_from(user_id) -%}
-    coalesce((
-        select min(late.event_date) from {{ ref('stg_events') }} as late
-        where late.user_id = {{ user_id }}
-          and late._landing_date >= {{ window_min_date() }} and late._landing_date < {{ window_max_date() }}
-          and late.event_date >= {{ lookback_start_date() }} and late.event_date < {{ window_min_date() }}
-    ), {{ window_min_date() }})
+{% macro default__recomputed_from(first_day) -%}
+    coalesce({{ first_day }}, {{ window_min_date() }})
 {%- endmacro %}
 
-{% macro spark__recomputed_from(user_id) -%}
+{% macro spark__recomputed_from(first_day) -%}
     {{ lookback_start_date() }}
 {%- endmacro %}
 
-{% macro delete_recomputed(day_column) -%}
-    {#- Pre-hook of these models: clear the rows they recompute (delete_window's counterpart). -#}
+{% macro delete_late_users(day_column) -%}
+    {#- Pre-hook (after delete_window has cleared the window's days): clear the lookback days recomputed. -#}
+    {{ return(adapter.dispatch('delete_late_users')(day_column)) }}
+{%- endmacro %}
+
+{% macro default__delete_late_users(day_column) -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {%- if existing is not none and not flags.FULL_REFRESH -%}
-        delete from {{ this }}
-        where {{ day_column }} >= {{ lookback_start_date() }} and {{ day_column }} < {{ window_max_date() }}
-          and {{ day_column }} >= {{ recomputed_from(this.identifier ~ '.user_id') }}
+        delete from {{ this }} using ({{ late_users() }}) as late
+        where {{ this.identifier }}.user_id = late.user_id
+          and {{ day_column }} >= late.first_day and {{ day_column }} < {{ window_min_date() }}
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_late_users(day_column) -%}
+    {{ delete_window(day_column, lookback_start_date(), window_min_date()) }}
 {%- endmacro %}

@@ -3,16 +3,25 @@
 -- user's late events are dated, for that user (macros/late_users.sql).
 {{ config(
     unique_key=['user_id', 'activity_date'],
-    pre_hook="{{ delete_recomputed('activity_date') }}"
+    pre_hook=[
+        "{{ delete_window('activity_date', window_min_date(), window_max_date()) }}",
+        "{{ delete_late_users('activity_date') }}",
+    ]
 ) }}
 
 with
 
+late_users as (
+    {{ late_users() }}
+),
+
 events as (
-    select * from {{ ref('stg_events') }} as accepted
-    where event_date >= {{ lookback_start_date() }}
-      and event_date < {{ window_max_date() }}
-      and event_date >= {{ recomputed_from('accepted.user_id') }}
+    select accepted.*
+    from {{ ref('stg_events') }} as accepted
+    left join late_users on late_users.user_id = accepted.user_id
+    where accepted.event_date >= {{ lookback_start_date() }}
+      and accepted.event_date < {{ window_max_date() }}
+      and accepted.event_date >= {{ recomputed_from('late_users.first_day') }}
 ),
 
 flagged as (

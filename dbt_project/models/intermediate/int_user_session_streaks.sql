@@ -7,20 +7,28 @@
 -- run and a full build agree and a day costs only its window.
 {{ config(
     unique_key=['user_id', 'activity_date'],
-    pre_hook="{{ delete_recomputed('activity_date') }}"
+    pre_hook=[
+        "{{ delete_window('activity_date', window_min_date(), window_max_date()) }}",
+        "{{ delete_late_users('activity_date') }}",
+    ]
 ) }}
 
 with
 
+late_users as (
+    {{ late_users() }}
+),
+
 events as (
     -- only session starts and core-feature events shape a session's number and whether it used a
     -- core feature: the others are left out before the sort (about half the rows)
-    select user_id, event_id, event_name, category, event_time, event_date
+    select accepted.user_id, event_id, event_name, category, event_time, event_date
     from {{ ref('stg_events') }} as accepted
+    left join late_users on late_users.user_id = accepted.user_id
     where event_date < {{ window_max_date() }}
     {% if is_incremental() %}
       and event_date >= {{ lookback_start_date() }}
-      and event_date >= {{ recomputed_from('accepted.user_id') }}
+      and event_date >= {{ recomputed_from('late_users.first_day') }}
     {% endif %}
       and (category = 'session' or event_name in ({{ quoted_list(var('core_feature_events')) }}))
 ),
@@ -66,10 +74,11 @@ carried as (
         true as is_carried,
         cast(max_by(no_core_session_streak, activity_date) as integer) as carried_streak
     from (
-        select previous.*, {{ recomputed_from('previous.user_id') }} as recomputed_from
+        select previous.*, {{ recomputed_from('late_users.first_day') }} as recomputed_from
         from {{ this }} as previous
-        where activity_date >= {{ lookback_start_date() }} - 90
-          and activity_date < {{ window_min_date() }}
+        left join late_users on late_users.user_id = previous.user_id
+        where previous.activity_date >= {{ lookback_start_date() }} - 90
+          and previous.activity_date < {{ window_min_date() }}
     ) as kept
     where activity_date >= recomputed_from - 90
       and activity_date < recomputed_from
