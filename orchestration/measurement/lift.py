@@ -164,8 +164,11 @@ def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
     if len(small):
         _, first, inverse = np.unique(np.hstack([counts[small], p[small]]), axis=0, return_index=True,
                                       return_inverse=True)
-        exact = [_multinomial_p(tuple(int(c) for c in counts[i, positive[i]]), tuple(float(s) for s in p[i, positive[i]]))
-                 for i in small[first]]
+        distinct = small[first]
+        low, high = _margins(n[distinct], np.where(positive[distinct], p[distinct], 0.0))
+        exact = [_multinomial_p(tuple(int(c) for c in counts[i, positive[i]]), tuple(float(s) for s in p[i, positive[i]]),
+                                tuple(int(x) for x in low[r, positive[i]]), tuple(int(x) for x in high[r, positive[i]]))
+                 for r, i in enumerate(distinct)]
         out[small] = np.asarray(exact)[inverse.ravel()]
     return out
 
@@ -178,29 +181,36 @@ ALL_SPLITS_UP_TO = 20_000
 TAIL = 1e-15
 
 
-def _margins(n: int, p: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The least and most journeys each group is enumerated with."""
-    k = len(p)
-    if math.comb(n + k - 1, k - 1) <= ALL_SPLITS_UP_TO:
-        return (0,) * k, (n,) * k
+def _margins(n: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of sizes `n` and shares `p` (rows, groups), the least and most journeys each group is enumerated
+    with: every split where there are at most ALL_SPLITS_UP_TO, else each group's binomial TAIL quantiles (one
+    vectorised scipy call for all of a day's tests)."""
+    n = np.asarray(n, dtype=float)
+    groups = (np.asarray(p) > 0).sum(axis=1)
+    every = np.array([math.comb(int(m) + int(k) - 1, int(k) - 1) <= ALL_SPLITS_UP_TO for m, k in zip(n, groups)],
+                     dtype=bool)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # boost may fail to bracket a quantile: no bound then
-        low, high = stats.binom.ppf(TAIL, n, p), stats.binom.isf(TAIL, n, p)
-    low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=float(n))
-    return tuple(int(x) for x in np.clip(low, 0, n)), tuple(int(x) for x in np.clip(high, 0, n))
+        low, high = stats.binom.ppf(TAIL, n[:, None], p), stats.binom.isf(TAIL, n[:, None], p)
+    total = np.broadcast_to(n[:, None], np.shape(p))
+    low, high = np.where(np.isnan(low), 0.0, low), np.where(np.isnan(high), total, high)
+    low, high = np.where(every[:, None], 0.0, low), np.where(every[:, None], total, high)
+    return np.clip(low, 0, total).astype(np.int64), np.clip(high, 0, total).astype(np.int64)
 
 
 # A day's metrics at 100,000 users test about 6,000 distinct small splits, and the next day (a backfill's, a daily
 # loop's, the lookback's) tests nearly the same ones: a cache smaller than a day's set evicts every entry before its
 # reuse (no hit at 4,096 entries). An entry is a few hundred bytes.
 @lru_cache(maxsize=2**16)
-def _multinomial_p(counts: tuple[int, ...], shares: tuple[float, ...]) -> float:
+def _multinomial_p(counts: tuple[int, ...], shares: tuple[float, ...], low: tuple[int, ...],
+                   high: tuple[int, ...]) -> float:
+    """The exact test of one split, group j enumerated with low[j]..high[j] journeys (_margins)."""
     n, p = sum(counts), np.asarray(shares)
     expected = n * p
     if _chi2_applies(expected.min()) or math.comb(n + len(counts) - 1, len(counts) - 1) > MAX_EXACT_OUTCOMES:
         statistic = float((((np.asarray(counts) - expected) ** 2) / expected).sum())
         return float(stats.chi2.sf(statistic, len(counts) - 1))
-    splits = _splits(n, *_margins(n, p))
+    splits = _splits(n, low, high)
     log_p, log_factorial = np.log(p), _log_factorials(n)
     log_pmf = log_factorial[n] - log_factorial[splits].sum(axis=1) + splits @ log_p
     observed = log_factorial[n] - log_factorial[list(counts)].sum() + np.asarray(counts) @ log_p
