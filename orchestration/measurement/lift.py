@@ -165,7 +165,7 @@ def srm_p_value(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
         _, first, inverse = np.unique(np.hstack([counts[small], p[small]]), axis=0, return_index=True,
                                       return_inverse=True)
         distinct = small[first]
-        low, high = _margins(n[distinct], np.where(positive[distinct], p[distinct], 0.0))
+        low, high = _margins(n[distinct], p[distinct])  # p is 0 outside the positive groups
         exact = [_multinomial_p(tuple(int(c) for c in counts[i, positive[i]]), tuple(float(s) for s in p[i, positive[i]]),
                                 tuple(int(x) for x in low[r, positive[i]]), tuple(int(x) for x in high[r, positive[i]]))
                  for r, i in enumerate(distinct)]
