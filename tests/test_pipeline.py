@@ -110,6 +110,15 @@ def test_the_contracts_pass_on_every_row_they_guard(backfill_run):
     assert outbox.metadata["rows_validated"].value == queued > 0
 
 
+def test_every_dbt_node_reports_its_seconds_to_dagster(backfill_run):
+    """dbt's log file keeps warnings and errors only: each model's and test's seconds are Dagster metadata."""
+    _, result = backfill_run
+    labels = result.asset_materializations_for_node("dbt_daily_models")
+    assert labels and all(m.metadata["dbt_seconds"].value >= 0 for m in labels)
+    dbt_checks = [e for e in result.get_asset_check_evaluations() if e.check_name.startswith("row_rules")]
+    assert dbt_checks and all(e.metadata["dbt_seconds"].value >= 0 for e in dbt_checks)
+
+
 def test_outputs_have_the_expected_contents(backfilled, landing):
     with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
         q = lambda sql, *p: con.execute(sql, list(p)).fetchall()  # noqa: E731
