@@ -428,8 +428,9 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
 # ---------------------------------------------------------------- the consolidated data tests
 
 def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path_factory, hand_world: Path) -> None:
-    """row_rules (primary key, not null, accepted values) and values_in_reference each fail on the fault they exist
-    for, inside the processing window, name the rule and the row, and ignore older rows."""
+    """row_rules (primary key, not null, accepted values), values_in_reference and accounts_for_every_raw_row each
+    fail on the fault they exist for, inside the processing window, name the rule and the row, and ignore older rows:
+    the lookback days of the models that rewrite them, the window's days only for the landing-day models."""
     work = tmp_path_factory.mktemp("dbt_faults")
     warehouse = work / "warehouse.duckdb"
     with connect(hand_world) as con:
@@ -441,8 +442,13 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
         con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ? and user_id = 'u2'", [day(7)])
         con.execute("update user_risk_tiers set value_tier = null where tier_date = ? and user_id = 'u3'", [day(7)])
         con.execute("update stg_events set event_name = 'teleport' where event_id = 'e9'")
-        # the same faults on a day before the window are not this run's to check
+        # a quarantined row counted twice on a landing day of the window (raw = staged + quarantined breaks)
+        con.execute("insert into quarantine_events select * replace (cast(? as date) as _landing_date) "
+                    "from quarantine_events where event_id = 'b2'", [day(8)])
+        # the same faults on a day before the window are not this run's to check, nor a lookback day of a
+        # landing-day model (stg_events rewrites the window's landing days only; e8 landed on day 6)
         con.execute("update user_risk_tiers set lifecycle_stage = 'zombie' where tier_date = ?", [day(1)])
+        con.execute("insert into stg_events select * from stg_events where event_id = 'e8'")
     window = json.dumps({"min_date": day(7).isoformat(), "max_date": day(9).isoformat(), "lookback_days": 1})
     result = dbt().invoke([
         "test", "--select", "user_risk_tiers", "stg_events", "--exclude", "test_type:unit", "--vars",
@@ -450,9 +456,9 @@ def test_table_checks_catch_duplicates_nulls_unknown_values_and_orphans(tmp_path
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
     ])
-    failed = {r.node.name.split("_stg_events")[0]: int(r.failures or 0)
+    failed = {r.node.name.split("_stg_")[0]: int(r.failures or 0)
               for r in result.result.results if str(r.status) == "fail"}
-    assert failed == {"row_rules_user_risk_tiers": 3, "values_in_reference": 1}
+    assert failed == {"row_rules_user_risk_tiers": 3, "values_in_reference": 1, "accounts_for_every_raw_row": 1}
     compiled = next(r.node.compiled_code for r in result.result.results if r.node.name == "row_rules_user_risk_tiers")
     with connect(warehouse) as con:
         broken = sorted(con.execute(compiled).fetchall())

@@ -44,10 +44,12 @@
     {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
-{% macro window_filter(window_column) -%}
-    {#- `where` clause keeping the rows of the processing window, lookback included (data tests). -#}
+{% macro window_filter(window_column, lookback=true) -%}
+    {#- `where` clause keeping the rows of the processing window (data tests): with its lookback days for the
+        models that rewrite them, without for those that rewrite only the window (the landing-day models). -#}
     {%- if window_column -%}
-    where {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ window_max_date() }}
+    where {{ window_column }} >= {{ lookback_start_date() if lookback else window_min_date() }}
+      and {{ window_column }} < {{ window_max_date() }}
     {%- endif -%}
 {%- endmacro %}
 

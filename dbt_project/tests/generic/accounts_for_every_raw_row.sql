@@ -2,19 +2,21 @@
     quarantined, never dropped and never doubled. `windowed` models are rebuilt per processing
     window only, so only the window's landing days are compared. -#}
 {% test accounts_for_every_raw_row(model, raw, quarantine, windowed=false) %}
+{#- the window's landing days are kept before counting (filtering the comparison would count the whole feed) -#}
+{%- set landing_days = window_filter('_landing_date', lookback=false) if windowed else '' %}
 
 with
 
 raw_counts as (
-    select _landing_date, count(*) as raw_rows from {{ raw }} group by all
+    select _landing_date, count(*) as raw_rows from {{ raw }} {{ landing_days }} group by all
 ),
 
 landed_counts as (
     select _landing_date, count(*) as landed_rows
     from (
-        select _landing_date from {{ model }}
+        select _landing_date from {{ model }} {{ landing_days }}
         union all
-        select _landing_date from {{ quarantine }}
+        select _landing_date from {{ quarantine }} {{ landing_days }}
     ) as landed
     group by all
 ),
@@ -30,9 +32,5 @@ compared as (
 
 select * from compared
 where raw_rows <> landed_rows
-{% if windowed %}
-  and landing_date >= {{ window_min_date() }}
-  and landing_date < {{ window_max_date() }}
-{% endif %}
 
 {% endtest %}

@@ -1,12 +1,13 @@
 {#- Generic tests that check a whole rule set of a model in one query each, so a daily run pays for
     a few queries per model instead of one per column or rule (dbt spends 25-70 ms on every test node).
-    `window_column`: on daily models, only the rows of the processing window (lookback included)
-    are checked: older rows were checked by the run that wrote them. -#}
+    `window_column`: on daily models, only the rows the run rewrote are checked, the processing window and its
+    lookback days (`window_lookback: false` for models that rewrite the window's days only): older rows were
+    checked by the run that wrote them. -#}
 
 {#- A model's row rules in one query (one dbt node): `primary_key`, no column of it null and no combination
     repeated; `not_null`, every listed column has a value on every row; `accepted_values`, each listed column holds
     only its values (nulls are not_null's business). Each failing row names the rule it breaks and where. -#}
-{% test row_rules(model, primary_key=[], not_null=[], accepted_values={}, window_column=none) %}
+{% test row_rules(model, primary_key=[], not_null=[], accepted_values={}, window_column=none, window_lookback=true) %}
 {%- set parts = [] -%}
 {%- if primary_key -%}
 {%- set keys = [] -%}{%- for c in primary_key -%}{%- do keys.append("cast(" ~ c ~ " as string)") -%}{%- endfor -%}
@@ -34,14 +35,14 @@
     ~ "from rows_in_scope where " ~ unknown | join(' or ')) -%}
 {%- endif -%}
 with rows_in_scope as (
-    select * from {{ model }} {{ window_filter(window_column) }}
+    select * from {{ model }} {{ window_filter(window_column, window_lookback) }}
 )
 {{ parts | join('\nunion all\n') }}
 {% endtest %}
 
 {#- Every value of `column` exists in `field` of the reference relation `to` (a windowed relationships test). -#}
-{% test values_in_reference(model, column, to, field, window_column=none) %}
+{% test values_in_reference(model, column, to, field, window_column=none, window_lookback=true) %}
 select {{ column }} from {{ model }} as child
-{% if window_column %}{{ window_filter(window_column) }} and{% else %}where{% endif %}
+{% if window_column %}{{ window_filter(window_column, window_lookback) }} and{% else %}where{% endif %}
 {{ column }} is not null and not exists (select 1 from {{ to }} as parent where parent.{{ field }} = child.{{ column }})
 {% endtest %}
