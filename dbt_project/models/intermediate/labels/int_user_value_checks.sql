@@ -15,21 +15,29 @@ rolling as (
       and label_date < {{ window_max_date() }}
 ),
 
-valued as (
+purchaser_scores as (
     -- RFM quantiles among the day's purchasers (a purchase in 90 days): 1 + floor(5 x percent
-    -- rank), ties share the lower score; users without a purchase score 1
+    -- rank), ties share the lower score. Ranked apart: the other users (most of a day) need no sort.
     select
         user_id,
         label_date,
-        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
-            partition by label_date, orders_90d > 0 order by days_since_last_purchase desc
-        ))) else 1 end as rfm_recency_score,
-        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
-            partition by label_date, orders_90d > 0 order by orders_90d
-        ))) else 1 end as rfm_frequency_score,
-        case when orders_90d > 0 then least(5, 1 + floor(5 * percent_rank() over (
-            partition by label_date, orders_90d > 0 order by revenue_90d
-        ))) else 1 end as rfm_monetary_score,
+        least(5, 1 + floor(5 * percent_rank() over (
+            partition by label_date order by days_since_last_purchase desc
+        ))) as rfm_recency_score,
+        least(5, 1 + floor(5 * percent_rank() over (partition by label_date order by orders_90d))) as rfm_frequency_score,
+        least(5, 1 + floor(5 * percent_rank() over (partition by label_date order by revenue_90d))) as rfm_monetary_score
+    from rolling
+    where orders_90d > 0
+),
+
+valued as (
+    -- users without a purchase in 90 days score 1
+    select
+        rolling.user_id,
+        rolling.label_date,
+        coalesce(purchaser_scores.rfm_recency_score, 1) as rfm_recency_score,
+        coalesce(purchaser_scores.rfm_frequency_score, 1) as rfm_frequency_score,
+        coalesce(purchaser_scores.rfm_monetary_score, 1) as rfm_monetary_score,
         coalesce(
             days_since_last_key_action <= {{ var('hvd_max_recency_days') }}
             and orders_90d >= {{ var('hvd_min_frequency') }}
@@ -54,6 +62,9 @@ valued as (
                 then 'renewal_due'
         end as value_decision_point
     from rolling
+    left join purchaser_scores
+        on purchaser_scores.user_id = rolling.user_id
+        and purchaser_scores.label_date = rolling.label_date
 )
 
 select
