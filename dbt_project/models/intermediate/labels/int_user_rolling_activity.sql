@@ -23,7 +23,22 @@ recency as (
 ),
 
 recent_activity as (
-    select * from {{ ref('int_user_daily_activity') }}
+    -- the counts as doubles: DuckDB sums doubles about twice as fast as integers (whose sums widen to
+    -- 128 bits), and counts this small add up exactly in either
+    select
+        user_id,
+        activity_date,
+        cast(sessions as double) as sessions,
+        cast(events as double) as events,
+        cast(orders as double) as orders,
+        revenue,
+        cast(core_feature_events as double) as core_feature_events,
+        cast(social_events as double) as social_events,
+        cast(device_changes as double) as device_changes,
+        cast(withdrawals as double) as withdrawals,
+        max_withdrawal_amount,
+        cast(investments as double) as investments
+    from {{ ref('int_user_daily_activity') }}
     where activity_date >= {{ lookback_start_date() }} - 34
       and activity_date < {{ window_max_date() }}
 ),
@@ -72,7 +87,7 @@ recent as (
         max(case when days_ago < 7 then max_withdrawal_amount end) as max_withdrawal_7d,
         sum(case when days_ago < 7 then investments else 0 end) as investments_7d,
         -- the last 30 days: days_ago 0-29
-        sum(case when days_ago < 30 then 1 else 0 end) as active_days_30d,
+        count(case when days_ago < 30 then 1 end) as active_days_30d,
         sum(case when days_ago < 30 then orders else 0 end) as orders_30d,
         sum(case when days_ago < 30 then revenue else 0 end) as revenue_30d,
         sum(case when days_ago < 30 then social_events else 0 end) as social_events_30d,
