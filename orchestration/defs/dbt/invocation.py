@@ -51,7 +51,7 @@ def run_dbt(
         "--target-path", str(work_dir), "--log-path", str(work_dir), "--no-write-json",
         # Nothing on the console (failures come back in the exception below, once); warnings and errors in a
         # bounded log file (dbt rolls it over at the size given and keeps a few old ones). Each node's line and
-        # seconds are Dagster events instead (`dbt_seconds`): at INFO the file cost a tenth of dbt's CPU.
+        # seconds are Dagster metadata instead (`dbt_seconds`): at INFO the file took about a seventh of dbt's CPU.
         "--log-level", "none", "--log-level-file", "warn", "--log-file-max-bytes", str(LOG_FILE_MAX_BYTES),
     ]
     try:
