@@ -71,7 +71,7 @@ def realized_benefit_cost(journeys: pd.DataFrame, library: StrategyLibrary, marg
     missing = [c for c in ("benefit", "coupon_value", "coupon_redeemed", "sent") if c not in journeys.columns]
     if missing:
         raise ValueError(f"journeys lack required columns: {', '.join(missing)}")
-    unknown = set(journeys["benefit"].dropna()) - set(library.benefits)
+    unknown = set(journeys["benefit"].dropna().unique()) - set(library.benefits)
     if unknown:
         raise ValueError(f"journeys name benefits missing from the library: {sorted(unknown)}")
     factor = coupon_cost_factor(margin_rate, library.economics.revenue_net_of_coupons)

@@ -130,7 +130,7 @@ def journey_treatment_keys(journeys: pd.DataFrame, library: StrategyLibrary, cho
     missing = [c for c in ("user_id", "strategy_id", "arm") if c not in journeys.columns]
     if missing:
         raise ValueError(f"journeys lack required columns: {', '.join(missing)}")
-    unknown_arms = set(journeys["arm"].dropna()) - {TREATMENT, CONTROL}
+    unknown_arms = set(journeys["arm"].dropna().unique()) - {TREATMENT, CONTROL}  # unique(): not a Python loop
     if unknown_arms:
         raise ValueError(f"journeys have unknown arms {sorted(unknown_arms)}")
     keys = pd.Series(None, index=journeys.index, dtype=object)
