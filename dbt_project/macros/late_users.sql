@@ -39,8 +39,7 @@
 {%- endmacro %}
 
 {% macro default__delete_late_users(day_column) -%}
-    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {%- if existing is not none and not flags.FULL_REFRESH -%}
+    {%- if is_incremental() -%}
         delete from {{ this }} using ({{ late_users() }}) as late
         where {{ this.identifier }}.user_id = late.user_id
           and {{ day_column }} >= late.first_day and {{ day_column }} < {{ window_min_date() }}

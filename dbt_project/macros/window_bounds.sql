@@ -16,8 +16,7 @@
 {% macro delete_window(column, start_expr, end_expr) -%}
     {#- Pre-hook of every incremental model: clear the whole window first, then the window's rows are
         appended (keys that vanished from a re-processed window do not survive). -#}
-    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {%- if existing is not none and not flags.FULL_REFRESH -%}
+    {%- if is_incremental() -%}
         delete from {{ this }} where {{ column }} >= {{ start_expr }} and {{ column }} < {{ end_expr }}
     {%- else -%}
         select 1
@@ -55,8 +54,7 @@
 
 {% macro clear_relation() -%}
     {#- Pre-hook of a work table that holds only the current window: empty it before the insert. -#}
-    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {%- if existing is not none and not flags.FULL_REFRESH -%}
+    {%- if is_incremental() -%}
         delete from {{ this }}
     {%- else -%}
         select 1
