@@ -333,7 +333,8 @@ def build_full_and_daily(tmp_path_factory: pytest.TempPathFactory, rules: dict[s
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
     models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
-              "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
+              "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
+              "daily_lifecycle_counts"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
     full = full_work / "warehouse.duckdb"
@@ -382,7 +383,8 @@ def assert_same_rows(full: Path, daily: Path, table: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers"]
+    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
+              "daily_lifecycle_counts"]
 )
 def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
     assert_same_rows(*full_and_daily, table)
@@ -410,6 +412,9 @@ def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -
         select tier_date, lifecycle_stage from user_risk_tiers
         where user_id = 'g2' and tier_date >= '2026-01-06' order by 1""") == [
         (day(6), "churned"), (day(7), "reactivated"), (day(8), "reactivated")]
+    moves = dict(query(full, "select report_date, (newly_churned_users, returned_from_churn_users) "
+                             "from daily_lifecycle_counts"))
+    assert moves[day(6)][0] >= 1 and moves[day(7)][1] >= 1  # g2's churn and comeback are counted
     streaks = query(full, "select activity_date, no_core_session_streak from int_user_session_streaks "
                           "where user_id = 'g3' order by 1")
     assert streaks == [(day(2), 0), (day(4), 1), (day(6), 2), (day(7), 3), (day(8), 4)]

@@ -76,7 +76,10 @@ def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartition
 def test_reporting_marts_run_after_the_python_steps_they_read_and_feed_the_bi_snapshot(defs):
     graph = defs.resolve_asset_graph()
     parents = {key.to_user_string() for key in graph.get(AssetKey("churn_health_daily")).parent_keys}
-    assert {"user_risk_tiers", "recall_actions", "recall_outcomes"} <= parents
+    assert {"daily_lifecycle_counts", "recall_actions", "recall_outcomes"} <= parents
+    # the day counts it reads are built per day with the tiers, not over the whole history on each run
+    tiers_set = graph.assets_def_for_key(AssetKey("user_risk_tiers"))
+    assert AssetKey("daily_lifecycle_counts") in tiers_set.keys and tiers_set.partitions_def is not None
     bi_parents = {key.to_user_string() for key in graph.get(AssetKey("bi_snapshot")).parent_keys}
     assert {"churn_health_daily", "churn_health_stages", "churn_health_monthly", "user_risk_tiers",
             "user_daily_labels", "user_segments", "recall_actions", "recall_outcomes", "recall_metrics"} == bi_parents

@@ -1,12 +1,8 @@
 -- one row per business day: the day's tiered users, churn (users entering the churned stage among
--- those not churned the day before), comebacks, the recall decisions planned that day, and the coupon
--- use of the journeys assigned that day. A view, built on each run after the measurement.
+-- those not churned the day before) and comebacks (daily_lifecycle_counts), the recall decisions planned
+-- that day, and the coupon use of the journeys assigned that day. A view, built on each run after the
+-- measurement.
 with
-
-tiers as (
-    select user_id, tier_date, lifecycle_stage
-    from {{ ref('user_risk_tiers') }}
-),
 
 actions as (
     select action_date, journey_id, step, arm, status, coupon_code, cost
@@ -18,36 +14,9 @@ outcomes as (
     from {{ source('pipeline', 'recall_outcomes') }}
 ),
 
-transitions as (
-    -- the same user's stage on the day before (tiers exist for every day since signup)
-    select
-        tier_date,
-        lifecycle_stage,
-        lag(lifecycle_stage) over (partition by user_id order by tier_date) as previous_stage,
-        lag(tier_date) over (partition by user_id order by tier_date) as previous_date
-    from tiers
-),
-
 stages as (
-    select
-        tier_date as report_date,
-        count(*) as users,
-        count(*) filter (where lifecycle_stage in ('new', 'active', 'reactivated')) as engaged_users,
-        count(*) filter (
-            where lifecycle_stage in ('at_risk', 'dormant_light', 'dormant_medium', 'dormant_severe')
-        ) as at_risk_or_dormant_users,
-        count(*) filter (where lifecycle_stage = 'churned') as churned_users,
-        count(*) filter (
-            where previous_date = tier_date - 1 and previous_stage <> 'churned'
-        ) as churn_base_users,
-        count(*) filter (
-            where previous_date = tier_date - 1 and previous_stage <> 'churned' and lifecycle_stage = 'churned'
-        ) as newly_churned_users,
-        count(*) filter (
-            where previous_date = tier_date - 1 and previous_stage = 'churned' and lifecycle_stage <> 'churned'
-        ) as returned_from_churn_users
-    from transitions
-    group by 1
+    -- the day's tiered users and moves into and out of churn, counted once per day by the scored models
+    select * from {{ ref('daily_lifecycle_counts') }}
 ),
 
 first_offers as (
