@@ -64,14 +64,19 @@ def marts(tmp_path_factory) -> duckdb.DuckDBPyConnection:
             "insert into recall_outcomes (action_id, assignment_date, arm, coupon_code, coupon_redeemed, "
             "coupon_redeemed_mature, woke_up, woke_up_mature, return_date, second_churned, second_churned_mature) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", outcomes)
+    # the marts and the day counts churn_health_daily reads (built with the tiers in a run)
+    build(warehouse, ["path:models/marts/reporting", "daily_lifecycle_counts"])
+    return duckdb.connect(str(warehouse))  # dbt-duckdb keeps the file open in this process: open it alike
+
+
+def build(warehouse: Path, select: list[str], window: dict[str, object] | None = None) -> None:
+    work = warehouse.parent
     result = dbtRunner().invoke([
-        # the marts and the day counts churn_health_daily reads (built with the tiers in a run)
-        "build", "--select", "path:models/marts/reporting", "daily_lifecycle_counts", "--vars", json.dumps({"warehouse_path": str(warehouse)}),
+        "build", "--select", *select, "--vars", json.dumps({"warehouse_path": str(warehouse), **(window or {})}),
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"), "--quiet",
     ])
-    assert result.success, f"dbt build of the reporting marts failed: {result.exception}"
-    return duckdb.connect(str(warehouse))  # dbt-duckdb keeps the file open in this process: open it alike
+    assert result.success, f"dbt build of {select} failed: {result.exception}"
 
 
 def rows(con, sql: str) -> list[tuple]:
@@ -123,3 +128,16 @@ def test_monthly_rates_count_only_closed_windows(marts):
         (date(2026, 1, 1), "treatment", 2, 1, 1, 1.0, 1, 1, 1.0, 1, 1, 0, 0.0),  # oC's windows are still open
         (date(2026, 2, 1), "treatment", 1, 1, 1, 1.0, 0, 0, None, 1, 1, 1, 1.0),
     ]
+
+
+def test_the_day_counts_first_built_in_a_daily_run_cover_every_day_of_the_tiers(marts):
+    """A warehouse upgraded to daily_lifecycle_counts builds it first in a daily run: that build counts every
+    day the tiers hold (the dashboards keep their history); later runs count only their window."""
+    before = rows(marts, "select * from daily_lifecycle_counts order by 1")
+    warehouse = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()")
+                     .fetchone()[0])
+    marts.execute("drop table daily_lifecycle_counts")
+    build(warehouse, ["daily_lifecycle_counts"], {"min_date": d(4).isoformat(), "max_date": d(5).isoformat(),
+                                                  "lookback_days": 0})
+    assert rows(marts, "select * from daily_lifecycle_counts order by 1") == before
+    assert [row[0] for row in before] == [d(n) for n in range(1, 5)]

@@ -2,7 +2,8 @@
 -- churn since the day before. Incremental like user_risk_tiers over [min_date - lookback_days, max_date):
 -- a day needs only its own tiers and the day before's, so a run reads four days of tiers, not the whole
 -- history (churn_health_daily, a view over every day, read this through a window over all tiers: a cost
--- that grew with users x days on every run).
+-- that grew with users x days on every run). The first build (a new warehouse, or one upgraded to this
+-- model) counts every day the tiers hold, so that the dashboards keep their history.
 {{ config(
     unique_key='report_date',
     contract={'enforced': true},
@@ -14,16 +15,20 @@ with
 tiers as (
     select user_id, tier_date, lifecycle_stage
     from {{ ref('user_risk_tiers') }}
+    {% if is_incremental() -%}
     where tier_date >= {{ lookback_start_date() }}
       and tier_date < {{ window_max_date() }}
+    {%- endif %}
 ),
 
 day_before as (
     -- each user's stage on the day before a counted day, keyed by the counted day
     select user_id, tier_date + 1 as tier_date, lifecycle_stage as previous_stage
     from {{ ref('user_risk_tiers') }}
+    {% if is_incremental() -%}
     where tier_date >= {{ lookback_start_date() }} - 1
       and tier_date < {{ window_max_date() }} - 1
+    {%- endif %}
 ),
 
 counted as (
