@@ -9,11 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
-
 from orchestration.warehouse.migrations import migrate
+from tests.test_dbt_models import run_dbt
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 D1 = date(2026, 1, 1)
 
 
@@ -70,13 +68,7 @@ def marts(tmp_path_factory) -> duckdb.DuckDBPyConnection:
 
 
 def build(warehouse: Path, select: list[str], window: dict[str, object] | None = None) -> None:
-    work = warehouse.parent
-    result = dbtRunner().invoke([
-        "build", "--select", *select, "--vars", json.dumps({"warehouse_path": str(warehouse), **(window or {})}),
-        "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"), "--quiet",
-    ])
-    assert result.success, f"dbt build of {select} failed: {result.exception}"
+    run_dbt(["build", "--select", *select, "--vars", json.dumps(window or {})], warehouse, warehouse.parent)
 
 
 def rows(con, sql: str) -> list[tuple]:
