@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from orchestration.benchmarks.memory import largest_peaks
 from orchestration.config import Settings
 from orchestration.operations import slowest_steps
 
@@ -35,6 +36,7 @@ class RunFigures:
     peak_gib: float
     steps: dict[str, float]
     cpu_seconds: float  # the run's process, every thread (DuckDB's included)
+    step_peaks: dict[str, tuple[float, float]]  # per step: peak resident GiB while it ran, and its rise over the start
 
     def slowest(self, n: int = 6) -> str:
         """The run's n slowest steps, for the printed breakdown."""
@@ -52,7 +54,8 @@ def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") 
     if done.returncode != 0:
         raise RuntimeError(f"run {first}..{last} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return RunFigures(figures["seconds"], figures["peak_gib"], figures["steps"], figures["cpu_seconds"])
+    peaks = {step: (peak, rise) for step, (peak, rise) in figures["step_peaks"].items()}
+    return RunFigures(figures["seconds"], figures["peak_gib"], figures["steps"], figures["cpu_seconds"], peaks)
 
 
 def _child(home: Path, first: date, last: date, vertical: str) -> None:
@@ -61,12 +64,17 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
+    import dagster as dg
+
+    from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, step_intervals
     from orchestration.runner import prepare, run_days, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
     prepare(settings)
+    instance = dg.DagsterInstance.ephemeral()
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = run_days(settings, first, last, log_level="ERROR", raise_on_error=False)
+    with ResidentSampler() as sampler:
+        result = run_days(settings, first, last, instance=instance, log_level="ERROR", raise_on_error=False)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if not result.success:
         for event in result.all_events:
@@ -74,7 +82,9 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
                 print(event.step_failure_data.error.to_string(), file=sys.stderr)
         sys.exit(1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": peak, "steps": step_seconds(result)}))
+    peaks = peak_by_step(sampler.samples, step_intervals(instance.all_logs(result.run_id)))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": peak, "steps": step_seconds(result),
+                      "step_peaks": peaks}))
 
 
 def _generate(settings: Settings, n_users: int, n_days: int) -> int:
@@ -106,6 +116,8 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
         print(f"  {label:<52} {run.seconds:8.1f} s  CPU {run.cpu_seconds:7.1f} s  peak {run.peak_gib:5.2f} GiB",
               flush=True)
         print(f"    slowest steps (s): {run.slowest()}", flush=True)
+        if run.step_peaks:
+            print(f"    highest memory (GiB, peak and rise in the step): {largest_peaks(run.step_peaks)}", flush=True)
         figures[f"{key}_seconds"], figures[f"{key}_peak_gib"] = run.seconds, run.peak_gib
         figures[f"{key}_cpu_seconds"] = run.cpu_seconds
         return run

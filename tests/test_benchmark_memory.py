@@ -1,0 +1,37 @@
+"""The benchmark's memory attribution: resident memory samples are given to the step that ran when they were taken."""
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from orchestration.benchmarks.memory import (
+    GIB, ResidentSampler, largest_peaks, peak_by_step, resident_bytes, step_intervals,
+)
+
+
+def _record(timestamp, step, kind):
+    return SimpleNamespace(timestamp=timestamp, dagster_event=SimpleNamespace(step_key=step, event_type_value=kind))
+
+
+def test_each_step_gets_the_peak_of_its_own_samples_and_its_rise_over_the_memory_before_it():
+    samples = [(0.5, 1 * GIB), (1.5, 3 * GIB), (2.5, 2 * GIB), (3.5, 5 * GIB), (4.5, 4 * GIB)]
+    intervals = {"load": (1.0, 2.0), "score": (3.0, 5.0), "idle": (6.0, 7.0)}
+    peaks = peak_by_step(samples, intervals)
+    assert peaks == {"load": (3.0, 2.0), "score": (5.0, 3.0)}  # no sample while "idle" ran: not named
+    assert largest_peaks(peaks, 1) == "score 5.00 (+3.00)"
+
+
+def test_step_intervals_pair_each_start_with_its_end_and_skip_run_level_events():
+    records = [_record(1.0, None, "RUN_START"), _record(2.0, "a", "STEP_START"), _record(3.0, "b", "STEP_START"),
+               _record(4.0, "a", "STEP_SUCCESS"), _record(6.0, "b", "STEP_FAILURE"), SimpleNamespace(timestamp=7.0)]
+    assert step_intervals(records) == {"a": (2.0, 4.0), "b": (3.0, 6.0)}
+
+
+@pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this system")
+def test_the_sampler_records_this_process_while_in_use():
+    with ResidentSampler(interval=0.01) as sampler:
+        deadline = time.monotonic() + 10
+        while len(sampler.samples) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(sampler.samples) >= 3 and all(rss > 0 for _, rss in sampler.samples)
