@@ -35,3 +35,15 @@ def test_the_sampler_records_this_process_while_in_use():
         while len(sampler.samples) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
     assert len(sampler.samples) >= 3 and all(rss > 0 for _, rss in sampler.samples)
+
+
+@pytest.mark.skipif(resident_bytes() is None, reason="no /proc on this system")
+def test_a_child_process_reports_its_own_peak_not_its_parents():
+    import subprocess
+    import sys
+
+    held = bytearray(512 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])  # touched, so resident
+    code = "from orchestration.benchmarks.memory import peak_resident_bytes; print(peak_resident_bytes())"
+    child_peak = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert child_peak < 400 * 1024 * 1024 < resident_bytes()

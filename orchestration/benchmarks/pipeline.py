@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.benchmarks.memory import largest_peaks
+from orchestration.benchmarks.memory import GIB, largest_peaks
 from orchestration.config import Settings
 from orchestration.operations import slowest_steps
 
 FIXED_COST_USERS = 100
-GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
     logging.disable(logging.WARNING)
     import dagster as dg
 
-    from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, step_intervals
+    from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, peak_resident_bytes, step_intervals
     from orchestration.runner import prepare, run_days, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
@@ -81,7 +79,7 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
             if event.is_step_failure:
                 print(event.step_failure_data.error.to_string(), file=sys.stderr)
         sys.exit(1)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+    peak = peak_resident_bytes() / GIB
     peaks = peak_by_step(sampler.samples, step_intervals(instance.all_logs(result.run_id)))
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": peak, "steps": step_seconds(result),
                       "step_peaks": peaks}))
