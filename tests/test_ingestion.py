@@ -1,6 +1,6 @@
 """Landing files of every format load into the raw tables (typed Parquet columns stay typed), a day
 is replaced only by a file with rows, file faults are recorded per feed and day, malformed lines
-are kept with their line number, and a range loads in one transaction."""
+are kept with their line number, and a range loads in transactions of bounded size (a day's feeds always in one)."""
 
 from datetime import date, timedelta
 
@@ -173,6 +173,31 @@ def test_a_range_loads_in_one_transaction(tmp_path, monkeypatch):
     monkeypatch.setattr(landing, "read_landing_file", real)
     results = load_landing_range(con, days, tmp_path)
     assert [r.rows for r in results if r.feed == "events"] == [2, 3, 4]
+
+
+def test_a_long_range_commits_in_bounded_transactions_and_an_error_rolls_back_only_its_own(tmp_path, monkeypatch):
+    days = [DAY + timedelta(days=i) for i in range(4)]
+    for day in days:
+        _write(tmp_path / day.isoformat(), _events(3), "parquet")
+    monkeypatch.setattr(landing, "TRANSACTION_ROWS", 5)  # two days of 3 events a transaction
+    con = duckdb.connect()
+    real = landing.read_landing_file
+
+    def failing_on_the_last_day(con, feed, path):
+        if days[-1].isoformat() in str(path):
+            raise OSError("disk went away")
+        return real(con, feed, path)
+
+    monkeypatch.setattr(landing, "read_landing_file", failing_on_the_last_day)
+    with pytest.raises(OSError, match="disk went away"):
+        load_landing_range(con, days, tmp_path)
+    # The first transaction's two days stay, recorded as loaded and not staged (the next dbt step resumes from
+    # them); the third day shared the failing day's transaction and rolled back with it.
+    landed = con.execute("select _landing_date, count(*) from raw_events group by 1 order by 1").fetchall()
+    assert landed == [(days[0], 3), (days[1], 3)]
+    logged = con.execute("select landing_date, status, staged_at is null from raw_landing_log "
+                         "where feed = 'events' order by 1").fetchall()
+    assert logged == [(days[0], "loaded", True), (days[1], "loaded", True)]
 
 
 def test_an_older_warehouse_layout_is_upgraded_in_place(tmp_path):

@@ -1,5 +1,6 @@
-"""Raw ingestion: the three landing feeds of every day of the partition window, loaded in one step and
-one transaction (all feeds and days, or none), each feed its own asset."""
+"""Raw ingestion: the three landing feeds of every day of the partition window, loaded in one step (all feeds of a
+day in one transaction, consecutive days together up to a bounded size: ingestion/landing.py), each feed its own
+asset."""
 
 from collections.abc import Iterator
 
