@@ -1,13 +1,13 @@
-"""The benchmark's memory attribution: resident memory samples are given to the step that ran when they were taken."""
+"""The benchmark's breakdowns: resident memory samples are given to the step that ran when they were taken, and
+dbt's seconds per node are read from the run's events."""
 
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from orchestration.benchmarks.memory import (
-    GIB, ResidentSampler, largest_peaks, peak_by_step, resident_bytes, step_intervals,
-)
+from orchestration.benchmarks.events import dbt_node_seconds, step_intervals
+from orchestration.benchmarks.memory import GIB, ResidentSampler, largest_peaks, peak_by_step, resident_bytes
 
 
 def _record(timestamp, step, kind):
@@ -26,6 +26,17 @@ def test_step_intervals_pair_each_start_with_its_end_and_skip_run_level_events()
     records = [_record(1.0, None, "RUN_START"), _record(2.0, "a", "STEP_START"), _record(3.0, "b", "STEP_START"),
                _record(4.0, "a", "STEP_SUCCESS"), _record(6.0, "b", "STEP_FAILURE"), SimpleNamespace(timestamp=7.0)]
     assert step_intervals(records) == {"a": (2.0, 4.0), "b": (3.0, 6.0)}
+
+
+def test_dbt_seconds_are_read_from_materializations_and_check_evaluations_alone():
+    key = SimpleNamespace(to_user_string=lambda: "stg_events")
+    model = SimpleNamespace(materialization=SimpleNamespace(asset_key=key, metadata={"dbt_seconds": 1.5}))
+    check = SimpleNamespace(asset_key=key, check_name="row_rules", metadata={"dbt_seconds": 0.25})
+    python_step = SimpleNamespace(materialization=SimpleNamespace(asset_key=key, metadata={"rows": 3}))
+    records = [SimpleNamespace(dagster_event=SimpleNamespace(event_type_value=kind, event_specific_data=data))
+               for kind, data in [("ASSET_MATERIALIZATION", model), ("ASSET_CHECK_EVALUATION", check),
+                                  ("ASSET_MATERIALIZATION", python_step), ("STEP_SUCCESS", None)]]
+    assert dbt_node_seconds(records) == {"stg_events": 1.5, "stg_events:row_rules": 0.25}
 
 
 @pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this system")

@@ -1,5 +1,5 @@
 """Where a run's memory peaks: the process's resident memory sampled in a background thread, then attributed to
-the steps that were running (from the run's event log), so that a benchmark names the step behind its peak rather
+the steps that were running (events.step_intervals), so that a benchmark names the step behind its peak rather
 than the peak alone. Linux only (/proc/self/statm); elsewhere nothing is sampled and no step is named."""
 
 from __future__ import annotations
@@ -79,22 +79,6 @@ def peak_by_step(samples: Iterable[tuple[float, int]],
         base = before[-1] if before else inside[0]
         peak = max(inside)
         out[step] = (peak / GIB, max(peak - base, 0) / GIB)
-    return out
-
-
-def step_intervals(records: Iterable[object]) -> dict[str, tuple[float, float]]:
-    """Each step's (start, end) epoch seconds from a run's event log records (Dagster EventLogEntry: STEP_START,
-    then STEP_SUCCESS or STEP_FAILURE)."""
-    starts: dict[str, float] = {}
-    out: dict[str, tuple[float, float]] = {}
-    for record in records:
-        event = getattr(record, "dagster_event", None)
-        if event is None or not event.step_key:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = record.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            out[event.step_key] = (starts[event.step_key], record.timestamp)
     return out
 
 

@@ -35,6 +35,7 @@ class RunFigures:
     steps: dict[str, float]
     cpu_seconds: float  # the run's process, every thread (DuckDB's included)
     step_peaks: dict[str, tuple[float, float]]  # per step: peak resident GiB while it ran, and its rise over the start
+    dbt_nodes: dict[str, float]  # dbt's own seconds per model and data test
 
     def slowest(self, n: int = 6) -> str:
         """The run's n slowest steps, for the printed breakdown."""
@@ -53,7 +54,8 @@ def timed_run(home: Path, first: date, last: date, vertical: str = "ecommerce") 
         raise RuntimeError(f"run {first}..{last} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     peaks = {step: (peak, rise) for step, (peak, rise) in figures["step_peaks"].items()}
-    return RunFigures(figures["seconds"], figures["peak_gib"], figures["steps"], figures["cpu_seconds"], peaks)
+    return RunFigures(figures["seconds"], figures["peak_gib"], figures["steps"], figures["cpu_seconds"], peaks,
+                      figures["dbt_nodes"])
 
 
 def _child(home: Path, first: date, last: date, vertical: str) -> None:
@@ -64,7 +66,8 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
     logging.disable(logging.WARNING)
     import dagster as dg
 
-    from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, peak_resident_bytes, step_intervals
+    from orchestration.benchmarks.events import dbt_node_seconds, step_intervals
+    from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, peak_resident_bytes
     from orchestration.runner import prepare, run_days, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
@@ -80,9 +83,10 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
                 print(event.step_failure_data.error.to_string(), file=sys.stderr)
         sys.exit(1)
     peak = peak_resident_bytes() / GIB
-    peaks = peak_by_step(sampler.samples, step_intervals(instance.all_logs(result.run_id)))
+    records = instance.all_logs(result.run_id)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": peak, "steps": step_seconds(result),
-                      "step_peaks": peaks}))
+                      "step_peaks": peak_by_step(sampler.samples, step_intervals(records)),
+                      "dbt_nodes": dbt_node_seconds(records)}))
 
 
 def _generate(settings: Settings, n_users: int, n_days: int) -> int:
@@ -114,6 +118,8 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None) -> dict[s
         print(f"  {label:<52} {run.seconds:8.1f} s  CPU {run.cpu_seconds:7.1f} s  peak {run.peak_gib:5.2f} GiB",
               flush=True)
         print(f"    slowest steps (s): {run.slowest()}", flush=True)
+        if run.dbt_nodes:
+            print(f"    slowest dbt nodes (s, dbt's own): {slowest_steps(run.dbt_nodes, 6)}", flush=True)
         if run.step_peaks:
             print(f"    highest memory (GiB, peak and rise in the step): {largest_peaks(run.step_peaks)}", flush=True)
         figures[f"{key}_seconds"], figures[f"{key}_peak_gib"] = run.seconds, run.peak_gib
