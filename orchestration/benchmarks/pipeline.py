@@ -64,18 +64,15 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
-    import dagster as dg
-
     from orchestration.benchmarks.events import dbt_node_seconds, step_intervals
     from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, peak_resident_bytes
-    from orchestration.runner import prepare, run_days, step_seconds
+    from orchestration.runner import prepare, recorded_run, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
     prepare(settings)
-    instance = dg.DagsterInstance.ephemeral()
     started, cpu_started = time.perf_counter(), time.process_time()
     with ResidentSampler() as sampler:
-        result = run_days(settings, first, last, instance=instance, log_level="ERROR", raise_on_error=False)
+        result, records = recorded_run(settings, first, last, log_level="ERROR", raise_on_error=False)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if not result.success:
         for event in result.all_events:
@@ -83,7 +80,6 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
                 print(event.step_failure_data.error.to_string(), file=sys.stderr)
         sys.exit(1)
     peak = peak_resident_bytes() / GIB
-    records = instance.all_logs(result.run_id)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": peak, "steps": step_seconds(result),
                       "step_peaks": peak_by_step(sampler.samples, step_intervals(records)),
                       "dbt_nodes": dbt_node_seconds(records)}))
