@@ -1,6 +1,7 @@
 """After a failed run the raw layer and the staged models agree: a range whose later day fails to load
-keeps none of its days, and days a run loaded but never staged (its dbt step failed) are staged by
-the next run, whatever day that run is for."""
+keeps none of the days of that day's ingestion transaction, and days a run loaded but never staged (its dbt step
+failed, or an earlier transaction of a long range committed them) are staged by the next run, whatever day that run
+is for."""
 
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ def test_a_range_failing_on_a_later_day_loads_none_of_its_days(tmp_path, world, 
     assert _raw_days(settings) == [DAY[0]] and _disagreements(settings) == []
     monkeypatch.setattr(landing_module, "read_landing_file", real)
     assert run_days(settings, DAY[1], DAY[3]).success
+    assert _raw_days(settings) == DAY and _disagreements(settings) == []
+
+
+def test_days_a_long_range_committed_before_its_failing_day_are_staged_by_the_next_run(tmp_path, world, monkeypatch):
+    settings = _settings(tmp_path, world)
+    monkeypatch.setattr(landing_module, "TRANSACTION_ROWS", 1)  # every day its own ingestion transaction
+    real = landing_module.read_landing_file
+
+    def broken_on_the_last_day(con, feed, path):
+        if DAY[3].isoformat() in str(path):
+            raise OSError("landing volume went away")
+        return real(con, feed, path)
+
+    monkeypatch.setattr(landing_module, "read_landing_file", broken_on_the_last_day)
+    assert not run_days(settings, DAY[0], DAY[3], raise_on_error=False).success
+    assert _raw_days(settings) == DAY[:3]  # committed before the failing day, never staged
+    monkeypatch.setattr(landing_module, "read_landing_file", real)
+    assert run_days(settings, DAY[3], DAY[3]).success  # a run for the next day only
     assert _raw_days(settings) == DAY and _disagreements(settings) == []
 
 
