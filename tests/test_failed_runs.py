@@ -16,6 +16,7 @@ import orchestration.ingestion.landing as landing_module
 from orchestration.config import Settings
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
+from tests.test_ingestion import fail_reading_on
 
 pytestmark = pytest.mark.duration(70)  # builds its world through the pipeline: scheduled first
 START = date(2026, 1, 1)
@@ -53,14 +54,7 @@ def _raw_days(settings: Settings) -> list[date]:
 def test_a_range_failing_on_a_later_day_loads_none_of_its_days(tmp_path, world, monkeypatch) -> None:
     settings = _settings(tmp_path, world)
     assert run_days(settings, DAY[0], DAY[0]).success
-    real = landing_module.read_landing_file
-
-    def broken_on_the_last_day(con, feed, path):
-        if DAY[3].isoformat() in str(path):
-            raise OSError("landing volume went away")
-        return real(con, feed, path)
-
-    monkeypatch.setattr(landing_module, "read_landing_file", broken_on_the_last_day)
+    real = fail_reading_on(monkeypatch, DAY[3])
     assert not run_days(settings, DAY[1], DAY[3], raise_on_error=False).success
     assert _raw_days(settings) == [DAY[0]] and _disagreements(settings) == []
     monkeypatch.setattr(landing_module, "read_landing_file", real)
@@ -71,14 +65,7 @@ def test_a_range_failing_on_a_later_day_loads_none_of_its_days(tmp_path, world, 
 def test_days_a_long_range_committed_before_its_failing_day_are_staged_by_the_next_run(tmp_path, world, monkeypatch):
     settings = _settings(tmp_path, world)
     monkeypatch.setattr(landing_module, "TRANSACTION_ROWS", 1)  # every day its own ingestion transaction
-    real = landing_module.read_landing_file
-
-    def broken_on_the_last_day(con, feed, path):
-        if DAY[3].isoformat() in str(path):
-            raise OSError("landing volume went away")
-        return real(con, feed, path)
-
-    monkeypatch.setattr(landing_module, "read_landing_file", broken_on_the_last_day)
+    real = fail_reading_on(monkeypatch, DAY[3])
     assert not run_days(settings, DAY[0], DAY[3], raise_on_error=False).success
     assert _raw_days(settings) == DAY[:3]  # committed before the failing day, never staged
     monkeypatch.setattr(landing_module, "read_landing_file", real)

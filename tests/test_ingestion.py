@@ -153,7 +153,7 @@ def test_malformed_json_lines_are_kept_with_their_line_number(tmp_path):
     assert rows[1][3] == "malformed JSON line" and rows[2][3] == "JSON line is not an object"
 
 
-def _fail_reading(monkeypatch, day):
+def fail_reading_on(monkeypatch, day):
     """Make reading any landing file of `day` fail as a broken disk would; returns the real reader."""
     real = landing.read_landing_file
 
@@ -171,7 +171,7 @@ def test_a_range_loads_in_one_transaction(tmp_path, monkeypatch):
     for n, day in enumerate(days):
         _write(tmp_path / day.isoformat(), _events(2 + n), "parquet")
     con = duckdb.connect()
-    real = _fail_reading(monkeypatch, days[-1])
+    real = fail_reading_on(monkeypatch, days[-1])
     with pytest.raises(OSError, match="disk went away"):
         load_landing_range(con, days, tmp_path)
     assert con.execute("select count(*) from raw_events").fetchall()[0][0] == 0  # the earlier days rolled back
@@ -187,7 +187,7 @@ def test_a_long_range_commits_in_bounded_transactions_and_an_error_rolls_back_on
         _write(tmp_path / day.isoformat(), _events(3), "parquet")
     monkeypatch.setattr(landing, "TRANSACTION_ROWS", 5)  # two days of 3 events a transaction
     con = duckdb.connect()
-    _fail_reading(monkeypatch, days[-1])
+    fail_reading_on(monkeypatch, days[-1])
     with pytest.raises(OSError, match="disk went away"):
         load_landing_range(con, days, tmp_path)
     # The first transaction's two days stay, recorded as loaded and not staged (the next dbt step resumes from
