@@ -20,7 +20,7 @@ from orchestration.measurement.cohorts import (
     expand_cohorts,
 )
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
-from orchestration.measurement.outcomes import DESIGN_COLUMNS, LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS
+from orchestration.measurement.outcomes import DESIGN_COLUMNS, LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS, as_dates
 
 ALL_STAGES = ALL
 SRM_ALPHA = 0.001  # a cohort's split is implausible under its design below this p-value
@@ -64,10 +64,11 @@ def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     frames without them (imports, simulations) use the default wake-up window and no threshold.
     """
     frame = outcomes.copy()
-    frame["assignment_date"] = pd.to_datetime(frame["assignment_date"]).dt.date
+    assigned = pd.to_datetime(frame["assignment_date"])
+    frame["assignment_date"] = as_dates(assigned)
     frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)
     frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
-    elapsed = (frame["_as_of"] - pd.to_datetime(frame["assignment_date"])).dt.days
+    elapsed = (frame["_as_of"] - assigned).dt.days
     frame["_wake_open"] = elapsed < frame["_wake_days"] - 1
     frame["_wake_closed"] = ~frame["_wake_open"]
     frame["_wake"] = frame["woke_up"].astype(float)
