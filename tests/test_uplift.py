@@ -242,6 +242,29 @@ def test_the_decision_reads_the_randomized_average_unless_the_ranking_is_proven(
     assert card[("coupon_ab/1=big", "revenue_90d")]["effect_basis"] == "individual"
 
 
+def test_a_fit_reads_a_bounded_sample_of_each_arm_and_the_average_effect_every_journey(fitted, history) -> None:
+    training, _ = history
+    capped = FAST.model_copy(update={"max_arm_rows": 400, "bootstrap_reps": 0})
+    models = [train_uplift_models(training, uplift_library(), date(2026, 3, 31), capped) for _ in range(2)]
+    cards = [{(e["treatment_key"], e["outcome"]): e for e in model.card["treatments"]} for model in models]
+    uncapped = {(e["treatment_key"], e["outcome"]): e for e in fitted.card["treatments"]}
+    entry = cards[0][("coupon_ab/1=big", "woke_up")]
+    assert entry["train_treated"] > 400 and entry["fit_treated"] == 400
+    assert entry["fit_control"] == min(400, entry["train_control"])
+    assert uncapped[("coupon_ab/1=big", "woke_up")]["fit_treated"] == entry["train_treated"]
+    for key, entry in cards[0].items():
+        if entry["mature"]:
+            assert entry["fit_treated"] <= 400 and entry["fit_control"] <= 400
+            # The randomized average effect reads every journey, as without the bound.
+            assert entry["average_effect"] == uncapped[key]["average_effect"]
+    # The same sample at every refit of the same journeys: the same models.
+    assert models[0].version == models[1].version
+    prepared = models[0].prepare(training)
+    rows = np.flatnonzero((training["treatment_key"] == "coupon_ab/1=big").to_numpy())
+    first, second = (m.models[("coupon_ab/1=big", "woke_up")].learner.predict(prepared[rows]) for m in models)
+    assert np.array_equal(first, second)
+
+
 def test_training_uses_mature_outcomes_only_and_is_point_in_time(history) -> None:
     training, _ = history
     lib = uplift_library()

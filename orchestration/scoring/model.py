@@ -126,19 +126,21 @@ def fit_model(train: pd.DataFrame, calibration: pd.DataFrame, horizon_days: int,
     model = ChurnModel(booster, isotonic, cap)
     if recent is None:
         return model
-    return ChurnModel(booster, isotonic, cap, prior_shift(model, calibration, recent))
+    calibrated = _probability(model, score, calibration, shifted=False)  # the booster's scores, not scored again
+    return ChurnModel(booster, isotonic, cap, prior_shift(model, calibration, calibrated, recent))
 
 
-def prior_shift(model: ChurnModel, calibration: pd.DataFrame, recent: pd.DataFrame) -> float:
-    """The log-odds shift that makes the calibrated model, mapped to the short outcome (`quiet_next_days`)
-    on the calibration rows, predict that outcome's observed rate on the recent rows; 0 when either slice
-    has fewer than MIN_SHIFT_CLASS_ROWS rows of an outcome, at most MAX_PRIOR_SHIFT either way."""
+def prior_shift(model: ChurnModel, calibration: pd.DataFrame, calibrated: np.ndarray, recent: pd.DataFrame) -> float:
+    """The log-odds shift that makes the calibrated model (`calibrated`: its unshifted probabilities of the
+    calibration rows), mapped to the short outcome (`quiet_next_days`) on the calibration rows, predict that
+    outcome's observed rate on the recent rows; 0 when either slice has fewer than MIN_SHIFT_CLASS_ROWS rows of an
+    outcome, at most MAX_PRIOR_SHIFT either way."""
     observed = recent["quiet_next_days"].to_numpy(dtype=float)
     known = calibration["quiet_next_days"].to_numpy(dtype=float)
     if min(observed.sum(), len(observed) - observed.sum(), known.sum(), len(known) - known.sum()) < MIN_SHIFT_CLASS_ROWS:
         return 0.0
     short = IsotonicRegression(y_min=EPSILON, y_max=1 - EPSILON, out_of_bounds="clip")
-    short.fit(churn_probability(model, calibration, shifted=False), known)
+    short.fit(calibrated, known)
     expected = logit(short.predict(churn_probability(model, recent, shifted=False)))
     target = observed.mean()
 
@@ -158,6 +160,11 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame, shifted: bool = Tr
         return np.empty(0)
     with fitting_threads():
         score = model.booster.decision_function(matrix(frame, model.recency_cap))
+    return _probability(model, score, frame, shifted)
+
+
+def _probability(model: ChurnModel, score: np.ndarray, frame: pd.DataFrame, shifted: bool) -> np.ndarray:
+    """churn_probability of the rows of `frame` whose booster scores are `score`."""
     probability = model.isotonic.predict(score)
     if shifted and model.prior_shift != 0:
         probability = expit(logit(np.clip(probability, EPSILON, 1 - EPSILON)) + model.prior_shift)

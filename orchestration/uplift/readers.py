@@ -12,7 +12,7 @@ import pandas as pd
 from orchestration.recall.library import StrategyLibrary
 from orchestration.recall.readers import tier_segment_sql
 from orchestration.uplift.training import OUTCOMES, training_frame
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.io import read_frame, table_exists
 
 # The first step of every journey planned before `through` (assigned on action_date + 1 <= through).
 JOURNEYS = """
@@ -40,15 +40,15 @@ def read_training(con: duckdb.DuckDBPyConnection, library: StrategyLibrary, thro
     if not table_exists(con, "recall_actions"):
         return pd.DataFrame()
     columns = {row[0] for row in con.execute("describe recall_actions").fetchall()}
-    journeys = con.execute(JOURNEYS.format(treatment_key="treatment_key" if "treatment_key" in columns else "null"),
-                           [through]).df()
+    journeys = read_frame(con, JOURNEYS.format(treatment_key="treatment_key" if "treatment_key" in columns else "null"),
+                          [through])
     if journeys.empty:
         return pd.DataFrame()
     con.register("training_journeys", journeys)
     try:
-        outcomes = con.execute(OUTCOMES_SQL).df() if table_exists(con, "recall_outcomes") else \
+        outcomes = read_frame(con, OUTCOMES_SQL) if table_exists(con, "recall_outcomes") else \
             pd.DataFrame(columns=["journey_id", "wake_up_window_days", *OUTCOME_COLUMNS.split(", ")])
-        features = con.execute(FEATURES.format(**tier_segment_sql(con))).df()
+        features = read_frame(con, FEATURES.format(**tier_segment_sql(con)))
     finally:
         con.unregister("training_journeys")
     features = features.sort_values(["tier_date", "user_id"], kind="stable").reset_index(drop=True)

@@ -46,6 +46,8 @@ OBJECTIVE_OUTCOMES: dict[str, tuple[str, ...]] = {"margin_90d": ("revenue_90d", 
 REQUIRED = ["user_id", "strategy_id", "arm", "assignment_date", "treatment_key"]
 # Salt of the held-out split: a keyed hash of the user, so a user is on one side for every treatment.
 SPLIT_KEY = "uplift-heldout-split"
+# Salt of the sample of an arm too large for one fit (TrainingConfig.max_arm_rows): a keyed hash of the journey.
+SAMPLE_KEY = "uplift-arm-sample"
 # How the decision's uplift is set from a fitted learner (learners.CalibratedUplift); in the version digest.
 CALIBRATION = "randomized-average-level; individual when the held-out Qini interval is above zero"
 
@@ -63,6 +65,11 @@ class TrainingConfig(BaseModel):
     min_control: int = Field(default=100, ge=2)
     bootstrap_reps: int = Field(default=200, ge=0)
     boosting: BoostingParams = BoostingParams()
+    # The journeys of an arm a treatment's fits and held-out evaluation read at most (the same ones at every refit):
+    # a refit otherwise grows with every journey ever planned. The randomized average effect still reads them all.
+    # On a synthetic history of 708,000 journeys, 50,000 ranked as well as all of them (each of the 45 models' effect
+    # basis the same, the correlation with the true effect within -0.012..+0.036 of the uncapped one).
+    max_arm_rows: int = Field(default=50_000, ge=2)
 
 
 class UpliftScorer(Protocol):
@@ -186,6 +193,16 @@ def heldout_mask(user_ids: pd.Series, share: float) -> np.ndarray:
     return unit_interval(stable_hash(user_ids, hash_key(SPLIT_KEY))) < share
 
 
+def sampled(rows: np.ndarray, priority: np.ndarray, limit: int) -> np.ndarray:
+    """The mask `rows` with at most `limit` rows left: those of the lowest `priority`."""
+    chosen = np.flatnonzero(rows)
+    if len(chosen) <= limit:
+        return rows
+    kept = np.zeros(len(rows), dtype=bool)
+    kept[chosen[np.argpartition(priority[chosen], limit - 1)[:limit]]] = True
+    return kept
+
+
 def _digest(training: pd.DataFrame, library: StrategyLibrary, config: TrainingConfig, features: list[str]) -> str:
     spec = {"config": config.model_dump(), "features": features, "library": library.revision, "calibration": CALIBRATION,
             "rows": int(len(training)), "sklearn": sklearn.__version__,
@@ -215,6 +232,12 @@ def _train(training: pd.DataFrame, library: StrategyLibrary, trained_through: da
     treated = (frame["arm"] == TREATMENT).to_numpy()
     keys = frame["treatment_key"].to_numpy(dtype=object)
     strategies = frame["strategy_id"].to_numpy(dtype=object)
+    journeys = frame["user_id"].astype(str) + "|" + strategies + "|" + frame["assignment_date"].astype(str)
+    priority = stable_hash(journeys, hash_key(SAMPLE_KEY))
+
+    def arm(rows: np.ndarray) -> np.ndarray:  # a treatment's fits and evaluation (the shared mu0 reads every control)
+        return sampled(rows, priority, config.max_arm_rows)
+
     version = f"uplift-{trained_through:%Y%m%d}-{_digest(frame, library, config, features)}"
     model_set = UpliftModelSet(version=version, features=features)
     entries: list[dict[str, Any]] = []
@@ -241,10 +264,11 @@ def _train(training: pd.DataFrame, library: StrategyLibrary, trained_through: da
                 entry["why_not"] = (f"too few journeys with a mature {outcome}: {counts['train_treated']} treated and "
                                     f"{counts['train_control']} control (needs {config.min_treated} and {config.min_control})")
                 continue
-            train_t, train_c = in_key & treated & ~test, in_key & ~treated & ~test
+            train_t, train_c = arm(in_key & treated & ~test), arm(in_key & ~treated & ~test)
             learner = fit_x_learner(matrix[train_t], y[train_t], matrix[train_c], y[train_c], mu0, config.boosting, categorical)
-            entry["mature"] = True
-            entry.update(_heldout_quality(learner, matrix, y, treated, in_key & test, config))
+            entry.update(mature=True, fit_treated=int(train_t.sum()), fit_control=int(train_c.sum()))
+            heldout = arm(in_key & treated & test) | arm(in_key & ~treated & test)
+            entry.update(_heldout_quality(learner, matrix, y, treated, heldout, config))
             # The level from every randomized journey of the treatment; individual differences only once ranked well.
             average = mean_difference(treated[in_key], y[in_key])
             proven = "qini" in entry and entry["qini"]["low"] > 0
