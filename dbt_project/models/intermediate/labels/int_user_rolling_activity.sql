@@ -4,8 +4,8 @@
 -- label_date) for users signed up by D with an active day in D-89..D; a user without one has no
 -- measures (user_daily_labels fills the values of no activity). Incremental over
 -- [min_date - lookback_days, max_date). A label day reads its last 35 days of activity (the 7-day,
--- 30-day and baseline frames) and, of the 90 days before it, only the days with a purchase, a
--- withdrawal or a balance: one pass of conditional aggregates per user and label day.
+-- 30-day and baseline frames: macros/rolling_sums.sql, by the window's length) and, of the 90 days
+-- before it, only the days with a purchase, a withdrawal or a balance.
 {{ config(
     unique_key=['user_id', 'label_date'],
     pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
@@ -28,6 +28,7 @@ recent_activity as (
     select
         user_id,
         activity_date,
+        cast(1 as double) as active_day,
         cast(sessions as double) as sessions,
         cast(events as double) as events,
         cast(orders as double) as orders,
@@ -58,50 +59,7 @@ label_days as (
       and label_date < {{ window_max_date() }}
 ),
 
-recent_frames as (
-    -- each label day with the active days of its last 35 days, and how many days before it they are
-    select
-        label_days.label_date,
-        {{ days_between('recent_activity.activity_date', 'label_days.label_date') }} as days_ago,
-        recent_activity.*
-    from recent_activity
-    inner join label_days
-        on recent_activity.activity_date <= label_days.label_date
-        and recent_activity.activity_date > label_days.label_date - 35
-),
-
-recent as (
-    -- one pass per user and label day; sums of a case rather than filter clauses: the same
-    -- meaning, and DuckDB evaluates them about a third faster
-    select
-        user_id,
-        label_date,
-        -- the last 7 days: days_ago 0-6
-        sum(case when days_ago < 7 then sessions else 0 end) as logins_7d,
-        sum(case when days_ago < 7 then events else 0 end) as events_7d,
-        sum(case when days_ago < 7 then revenue else 0 end) as revenue_7d,
-        sum(case when days_ago < 7 then core_feature_events else 0 end) as core_feature_7d,
-        sum(case when days_ago < 7 then social_events else 0 end) as social_events_7d,
-        sum(case when days_ago < 7 then device_changes else 0 end) as device_changes_7d,
-        sum(case when days_ago < 7 then withdrawals else 0 end) as withdrawals_7d,
-        max(case when days_ago < 7 then max_withdrawal_amount end) as max_withdrawal_7d,
-        sum(case when days_ago < 7 then investments else 0 end) as investments_7d,
-        -- the last 30 days: days_ago 0-29
-        count(case when days_ago < 30 then 1 end) as active_days_30d,
-        sum(case when days_ago < 30 then orders else 0 end) as orders_30d,
-        sum(case when days_ago < 30 then revenue else 0 end) as revenue_30d,
-        sum(case when days_ago < 30 then social_events else 0 end) as social_events_30d,
-        sum(case when days_ago < 30 then device_changes else 0 end) as device_changes_30d,
-        sum(case when days_ago < 30 then withdrawals else 0 end) as withdrawals_30d,
-        -- the baseline: days_ago 7-34
-        sum(case when days_ago >= 7 then sessions else 0 end) as sessions_baseline_28d,
-        sum(case when days_ago >= 7 then events else 0 end) as events_baseline_28d,
-        sum(case when days_ago >= 7 then revenue else 0 end) as revenue_baseline_28d,
-        sum(case when days_ago >= 7 then core_feature_events else 0 end) as core_feature_baseline_28d,
-        sum(case when days_ago >= 7 then social_events else 0 end) as social_events_baseline_28d
-    from recent_frames
-    group by user_id, label_date
-),
+{{ rolling_sums() }},
 
 money as (
     select
