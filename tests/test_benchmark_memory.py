@@ -37,6 +37,8 @@ def test_dbt_seconds_are_read_from_materializations_and_check_evaluations_alone(
                for kind, data in [("ASSET_MATERIALIZATION", model), ("ASSET_CHECK_EVALUATION", check),
                                   ("ASSET_MATERIALIZATION", python_step), ("STEP_SUCCESS", None)]]
     assert dbt_node_seconds(records) == {"stg_events": 1.5, "stg_events:row_rules": 0.25}
+    # A range run materializes each day of the range, every event with the one invocation's seconds: counted once.
+    assert dbt_node_seconds(records[:1] * 30 + records[1:]) == {"stg_events": 1.5, "stg_events:row_rules": 0.25}
 
 
 @pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this system")

@@ -27,7 +27,8 @@ def step_intervals(records: Iterable[object]) -> dict[str, tuple[float, float]]:
 
 def dbt_node_seconds(records: Iterable[object]) -> dict[str, float]:
     """dbt's seconds per model (by asset) and data test (`asset:check`) of the run, from the materializations and
-    check evaluations that carry them."""
+    check evaluations that carry them. Once per node: a range run records a materialization for every day of the
+    range, each carrying the seconds of the node's one dbt invocation."""
     out: dict[str, float] = {}
     for record in records:
         event = getattr(record, "dagster_event", None)
@@ -42,5 +43,5 @@ def dbt_node_seconds(records: Iterable[object]) -> dict[str, float]:
             continue
         seconds = (data.metadata or {}).get(DBT_SECONDS)
         if seconds is not None:
-            out[name] = out.get(name, 0.0) + float(getattr(seconds, "value", seconds))
+            out[name] = float(getattr(seconds, "value", seconds))
     return out
