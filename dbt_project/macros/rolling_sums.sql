@@ -31,8 +31,9 @@
 {%- endmacro %}
 
 {% macro rolling_sums() -%}
-    {%- set label_day_count = (modules.datetime.date.fromisoformat(var('max_date'))
-        - modules.datetime.date.fromisoformat(var('min_date'))).days + var('lookback_days') | int -%}
+    {#- the window's days as the run passed them (text, or a date when a YAML `--vars` left them unquoted) -#}
+    {%- set label_day_count = (modules.datetime.date.fromisoformat(var('max_date') | string)
+        - modules.datetime.date.fromisoformat(var('min_date') | string)).days + var('lookback_days') | int -%}
     {%- if target.type == 'duckdb' and label_day_count > var('rolling_join_max_days') | int -%}
         {{ rolling_sums_by_running_totals() }}
     {%- else -%}
@@ -60,8 +61,8 @@ recent as (
         user_id,
         label_date,
         {%- for name, column, frame in rolling_sum_measures() %}
-        sum(case when {{ {'last_7': 'days_ago < 7', 'last_30': 'days_ago < 30', 'baseline': 'days_ago >= 7'}[frame] }}
-            then {{ column }} else 0 end) as {{ name }},
+        {%- set days = {'last_7': 'days_ago < 7', 'last_30': 'days_ago < 30', 'baseline': 'days_ago >= 7'}[frame] %}
+        sum(case when {{ days }} then {{ column }} else 0 end) as {{ name }},
         {%- endfor %}
         max(case when days_ago < 7 then max_withdrawal_amount end) as max_withdrawal_7d
     from recent_frames
