@@ -63,7 +63,7 @@ def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     measure_outcomes records them) so metrics can never disagree with the journeys they count;
     frames without them (imports, simulations) use the default wake-up window and no threshold.
     """
-    frame = outcomes.copy()
+    frame = outcomes.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied
     assigned = pd.to_datetime(frame["assignment_date"])
     frame["assignment_date"] = as_dates(assigned)
     frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)

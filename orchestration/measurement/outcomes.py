@@ -141,7 +141,7 @@ def measure_outcomes(
     if pairs is not None and pairs.window != (-PRE_PERIOD_DAYS, horizon):
         raise ValueError(f"pairs of offsets {pairs.window}, not the outcomes' {(-PRE_PERIOD_DAYS, horizon)}")
     as_of_ts = pd.Timestamp(as_of)
-    out = journeys.copy()
+    out = journeys.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied
     for column, default in FUNNEL_COLUMNS.items():
         out[column] = out[column].fillna(default) if column in out.columns else default
         out[column] = out[column].astype(type(default))
