@@ -22,3 +22,22 @@ def test_fits_use_one_thread_unless_the_process_allows_more() -> None:
         assert _openmp_threads() == {1}
     with fitting_threads():  # the allowance ends with its block
         assert _openmp_threads() == {1}
+
+
+def test_side_by_side_fits_share_the_allowed_threads_each_in_its_own_worker() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orchestration.config.threads import worker_threads
+
+    assert worker_threads(2) == 1  # one allowed: each worker still fits on one
+    with model_threads(4):
+        assert worker_threads(2) == 2 and worker_threads(3) == 1
+    if not _openmp_threads():
+        pytest.skip("this scikit-learn build has no OpenMP runtime: nothing to limit")
+
+    def inside(threads: int) -> set[int]:
+        with fitting_threads(threads):
+            return _openmp_threads()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the setting holds in the thread that enters it
+        assert pool.submit(inside, 1).result() == {1}

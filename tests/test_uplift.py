@@ -265,6 +265,34 @@ def test_a_fit_reads_a_bounded_sample_of_each_arm_and_the_average_effect_every_j
     assert np.array_equal(first, second)
 
 
+def test_treatments_fitted_side_by_side_give_the_models_of_one_at_a_time(history, monkeypatch) -> None:
+    import orchestration.uplift.training as training_module
+
+    training, _ = history
+    config = FAST.model_copy(update={"bootstrap_reps": 20})
+    models = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(training_module, "FIT_WORKERS", workers)
+        models[workers] = train_uplift_models(training, uplift_library(), date(2026, 3, 31), config)
+    alone, side_by_side = models[1], models[2]
+    assert len(alone.models) > 2 and alone.models.keys() == side_by_side.models.keys()
+    # The card lists every treatment in the same order with the same figures.
+    assert alone.card["treatments"] == side_by_side.card["treatments"] and alone.version == side_by_side.version
+    prepared = alone.prepare(training)
+    for key in alone.models:
+        assert np.array_equal(alone.models[key].predict(prepared), side_by_side.models[key].predict(prepared)), key
+    # Each treatment's results are its own: its average effect is that of its journeys against its strategy's control.
+    treated = (training["arm"] == "treatment").to_numpy()
+    for entry in (e for e in side_by_side.card["treatments"] if e["mature"]):
+        column = f"outcome_{entry['outcome']}"
+        y = pd.to_numeric(training[column].astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
+        usable = training[f"{column}_mature"].astype("boolean").fillna(False).to_numpy(dtype=bool) & ~np.isnan(y)
+        strategy = entry["treatment_key"].split("/")[0]
+        own = usable & np.where(treated, training["treatment_key"] == entry["treatment_key"],
+                                training["strategy_id"] == strategy)
+        assert entry["average_effect"] == mean_difference(treated[own], y[own]).as_dict(), entry["treatment_key"]
+
+
 def test_training_uses_mature_outcomes_only_and_is_point_in_time(history) -> None:
     training, _ = history
     lib = uplift_library()

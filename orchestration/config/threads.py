@@ -27,7 +27,14 @@ def model_threads(threads: int) -> Iterator[None]:
         _allowed.reset(token)
 
 
-def fitting_threads() -> threadpool_limits:
-    """The context every fit and prediction runs in: the OpenMP threads allowed (one unless `model_threads` says
-    otherwise). Entered once per refit or decision (it costs ~10 ms)."""
-    return threadpool_limits(limits=_allowed.get(), user_api="openmp")
+def fitting_threads(threads: int | None = None) -> threadpool_limits:
+    """The context every fit and prediction runs in: `threads` OpenMP threads, by default those allowed (one unless
+    `model_threads` says otherwise). Entered once per refit or decision (it costs ~10 ms). It holds for the thread
+    that enters it: OpenMP keeps the setting per thread."""
+    return threadpool_limits(limits=threads or _allowed.get(), user_api="openmp")
+
+
+def worker_threads(workers: int) -> int:
+    """The OpenMP threads each of `workers` fits run side by side may use: the allowed ones shared, at least one (so
+    that workers x threads never oversubscribe the cores `model_threads` allowed, beyond one per worker)."""
+    return max(1, _allowed.get() // workers)
