@@ -59,10 +59,11 @@ def run_days(
                                       raise_on_error=raise_on_error, asset_selection=selection)
 
 
-def recorded_run(settings: Settings, first: date, last: date, **options: object) -> tuple[dg.ExecuteInProcessResult, list]:
-    """run_days in an in-memory instance of its own, with the run's event log records (they carry the timestamps a
-    benchmark breaks a run into; the result's events do not)."""
-    instance = dg.DagsterInstance.ephemeral()
+def recorded_run(settings: Settings, first: date, last: date, instance: dg.DagsterInstance | None = None,
+                 **options: object) -> tuple[dg.ExecuteInProcessResult, list]:
+    """run_days in `instance` (a new in-memory one by default), with the run's event log records (they carry the
+    timestamps a benchmark breaks a run into; the result's events do not)."""
+    instance = instance or dg.DagsterInstance.ephemeral()
     result = run_days(settings, first, last, instance=instance, **options)
     return result, list(instance.all_logs(result.run_id))
 
