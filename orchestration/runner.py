@@ -54,16 +54,21 @@ def run_days(
     }
     loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}
     with _heap_exempt_from_collection():
-        instance = instance or dg.DagsterInstance.ephemeral()
+        instance = instance or in_memory_instance()
         return job.execute_in_process(run_config={"loggers": loggers}, tags=tags, instance=instance,
                                       raise_on_error=raise_on_error, asset_selection=selection)
+
+
+def in_memory_instance() -> dg.DagsterInstance:
+    """A new in-memory Dagster instance: what a run records into without $DAGSTER_HOME (a process makes it once)."""
+    return dg.DagsterInstance.ephemeral()
 
 
 def recorded_run(settings: Settings, first: date, last: date, instance: dg.DagsterInstance | None = None,
                  **options: object) -> tuple[dg.ExecuteInProcessResult, list]:
     """run_days in `instance` (a new in-memory one by default), with the run's event log records (they carry the
     timestamps a benchmark breaks a run into; the result's events do not)."""
-    instance = instance or dg.DagsterInstance.ephemeral()
+    instance = instance or in_memory_instance()
     result = run_days(settings, first, last, instance=instance, **options)
     return result, list(instance.all_logs(result.run_id))
 
@@ -146,7 +151,7 @@ def run_closed_loop(
     Only per-day work is paid: the definitions (and dbt manifest) are built once and the world stays in memory.
     The truth folder is written after the last day (or every day with truth_every_day)."""
     last = last or loop.config.end_date
-    instance = instance or dg.DagsterInstance.ephemeral()
+    instance = instance or in_memory_instance()
     days: list[LoopDay] = []
     while not loop.finished and loop.next_day <= last:
         final = loop.next_day == last or loop.state.day + 1 >= loop.config.n_days
@@ -173,7 +178,7 @@ def compare_policies_in_process(home, config, say: Callable[[str], None] = print
     instance for every run of the comparison)."""
     from orchestration.evaluation.policies import compare_policies
 
-    instance = dg.DagsterInstance.ephemeral()
+    instance = in_memory_instance()
 
     def days(settings: Settings, first: date, last: date) -> bool:
         return run_days(settings, first, last, instance=instance, log_level="WARNING", raise_on_error=False).success

@@ -63,19 +63,17 @@ def _child(home: Path, first: date, last: date, vertical: str) -> None:
     import logging
     import warnings
 
-    import dagster as dg
-
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     from orchestration.benchmarks.events import dbt_node_seconds, step_intervals
     from orchestration.benchmarks.memory import ResidentSampler, peak_by_step, peak_resident_bytes
-    from orchestration.runner import prepare, recorded_run, step_seconds
+    from orchestration.runner import in_memory_instance, prepare, recorded_run, step_seconds
 
     settings = Settings.under(home, vertical=vertical)
     prepare(settings)
     # The process's Dagster instance, made before the clock starts: a long-lived Dagster process has one already
     # (making it imports its storage and creates its schema, about 0.7 s, once per process, never per run).
-    instance = dg.DagsterInstance.ephemeral()
+    instance = in_memory_instance()
     started, cpu_started = time.perf_counter(), time.process_time()
     with ResidentSampler() as sampler:
         result, records = recorded_run(settings, first, last, instance=instance, log_level="ERROR",
