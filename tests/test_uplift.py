@@ -377,6 +377,53 @@ def test_the_model_of_a_day_is_refitted_on_the_librarys_cadence(history, tmp_pat
     assert model_for_day(tmp_path / "empty", date(2026, 1, 1), lib, lambda through: training.iloc[:0], config) is None
 
 
+def test_a_due_refit_with_nothing_new_keeps_the_model_in_force(history, tmp_path: Path) -> None:
+    training = history[0].sample(n=5000, random_state=1)
+    lib = uplift_library(**{"decision: {exploration_share: 0.0}": "decision: {exploration_share: 0.0, refit_every_days: 3}"})
+    asked: list[date] = []
+    news: list[tuple[date, date]] = []
+
+    def load(through: date) -> pd.DataFrame:
+        asked.append(through)
+        return training.loc[pd.to_datetime(training["assignment_date"]) <= pd.Timestamp(through)]
+
+    def nothing_new(since: date, through: date) -> bool:
+        news.append((since, through))
+        return False
+
+    config = FAST.model_copy(update={"bootstrap_reps": 0, "min_treated": 50, "min_control": 20,
+                                     "boosting": BoostingParams(max_iter=10)})
+    first = model_for_day(tmp_path, date(2026, 4, 1), lib, load, config, has_news=nothing_new)
+    assert asked == [date(2026, 3, 31)] and news == []  # no model yet: fitted without asking
+    # Apr 4 and Apr 10 are due, but nothing was planned or measured since Mar 31 (the later days of a range).
+    for day in (date(2026, 4, 4), date(2026, 4, 10)):
+        assert model_for_day(tmp_path, day, lib, load, config, has_news=nothing_new).version == first.version
+    assert asked == [date(2026, 3, 31)] and news == [(date(2026, 3, 31), date(2026, 4, 3)),
+                                                     (date(2026, 3, 31), date(2026, 4, 9))]
+    # The first day with news refits at once.
+    refitted = model_for_day(tmp_path, date(2026, 4, 11), lib, load, config, has_news=lambda since, through: True)
+    assert refitted.card["trained_through"] == "2026-04-10" and asked[-1] == date(2026, 4, 10)
+
+
+def test_news_for_a_refit_are_journeys_planned_or_outcomes_measured_since_the_model() -> None:
+    import duckdb
+
+    from orchestration.uplift.readers import has_news
+
+    con = duckdb.connect()
+    assert not has_news(con, date(2026, 4, 1), date(2026, 4, 8))  # no journeys table: nothing to learn from
+    con.execute("create table recall_actions (journey_id varchar, step integer, action_date date)")
+    con.execute("insert into recall_actions values ('j1', 1, '2026-03-30'), ('j1', 2, '2026-04-02'), "
+                "(null, 1, '2026-04-03')")
+    # A model trained through Apr 1 read the journeys planned before Apr 1; a later step or a skipped row is no news.
+    assert not has_news(con, date(2026, 4, 1), date(2026, 4, 8))
+    con.execute("insert into recall_actions values ('j2', 1, '2026-04-01')")
+    assert has_news(con, date(2026, 4, 1), date(2026, 4, 8)) and not has_news(con, date(2026, 4, 2), date(2026, 4, 8))
+    con.execute("create table recall_outcomes (action_id varchar, measured_through date)")
+    con.execute("insert into recall_outcomes values ('j1', '2026-04-02')")
+    assert not has_news(con, date(2026, 4, 2), date(2026, 4, 8)) and has_news(con, date(2026, 4, 1), date(2026, 4, 1))
+
+
 def test_a_feature_missing_on_every_row_of_a_fit_does_not_stop_the_refit() -> None:
     # e.g. the churn probability before the first churn model: scikit-learn's binning fails on an all-NaN column.
     from orchestration.uplift.learners import BoostingParams, fit_outcome_model

@@ -35,6 +35,25 @@ join (select distinct user_id, action_date from training_journeys) as planned
 """
 
 
+# Whether a refit through `through` would read anything a model trained through `since` did not: journeys planned
+# on `since` .. `through` - 1 (that model read those planned before `since`), or outcomes measured after `since`.
+NEWS = """
+select exists (select 1 from recall_actions
+               where journey_id is not null and step = 1 and action_date >= ? and action_date < ?)
+    {or_measured}
+"""
+MEASURED = "or exists (select 1 from recall_outcomes where measured_through > ?)"
+
+
+def has_news(con: duckdb.DuckDBPyConnection, since: date, through: date) -> bool:
+    """Whether journeys were planned, or outcomes measured, since a model trained through `since` (see NEWS)."""
+    if not table_exists(con, "recall_actions"):
+        return False
+    measured = table_exists(con, "recall_outcomes")
+    sql = NEWS.format(or_measured=MEASURED if measured else "")
+    return bool(con.execute(sql, [since, through, *([since] if measured else [])]).fetchone()[0])
+
+
 def read_training(con: duckdb.DuckDBPyConnection, library: StrategyLibrary, through: date) -> pd.DataFrame:
     """The training frame of a model trained through `through` (empty without journeys yet)."""
     if not table_exists(con, "recall_actions"):

@@ -89,6 +89,12 @@ def latest_model_folder(home: Path, as_of: date) -> Path | None:
     return usable[-1] if usable else None
 
 
+def latest_trained_through(home: Path, as_of: date) -> date | None:
+    """The day the newest model usable on `as_of` was trained through, or None."""
+    trained = [t for t, _, _ in _cards(home) if t < as_of]
+    return trained[-1] if trained else None
+
+
 def latest_model(home: Path, as_of: date) -> UpliftModelSet | None:
     folder = latest_model_folder(home, as_of)
     return load_model(folder) if folder is not None else None
@@ -97,8 +103,8 @@ def latest_model(home: Path, as_of: date) -> UpliftModelSet | None:
 def refit_due(home: Path, as_of: date, every_days: int) -> bool:
     """True when the newest usable model (trained through T, deciding from T + 1) has served
     `every_days` days by `as_of`, or when there is none."""
-    trained = [t for t, _, _ in _cards(home) if t < as_of]
-    return not trained or trained[-1] + timedelta(days=every_days) < as_of
+    trained = latest_trained_through(home, as_of)
+    return trained is None or trained + timedelta(days=every_days) < as_of
 
 
 def training_config(library: StrategyLibrary) -> TrainingConfig:
@@ -108,16 +114,23 @@ def training_config(library: StrategyLibrary) -> TrainingConfig:
 
 
 def model_for_day(home: Path, day: date, library: StrategyLibrary, load_training: Callable[[date], pd.DataFrame],
-                  config: TrainingConfig | None = None) -> UpliftModelSet | None:
+                  config: TrainingConfig | None = None,
+                  has_news: Callable[[date, date], bool] | None = None) -> UpliftModelSet | None:
     """The model the decision of planning day `day` uses: refitted through `day - 1` and saved when
     the library's cadence (`economics.decision.refit_every_days`) says a refit is due, else the
     latest saved one; None when there are no randomized journeys to learn from yet. config: the fit
     settings (default: training_config(library)).
 
-    load_training(trained_through): the training frame as of that day (training.training_frame)."""
+    load_training(trained_through): the training frame as of that day (training.training_frame).
+    has_news(since, through): whether journeys were planned, or outcomes measured, after the latest model's
+    training day `since` and up to `through`. When it says no, a refit would learn exactly what that model learned
+    (the later refits of a range, whose own days are planned and measured after this step): the latest model stays
+    in force, and the next day with news refits."""
     if refit_due(home, day, library.economics.decision.refit_every_days):
         through = day - timedelta(days=1)
-        training = load_training(through)
-        if len(training):
-            save_model(train_uplift_models(training, library, through, config or training_config(library)), home)
+        since = latest_trained_through(home, day)
+        if since is None or has_news is None or has_news(since, through):
+            training = load_training(through)
+            if len(training):
+                save_model(train_uplift_models(training, library, through, config or training_config(library)), home)
     return latest_model(home, day)

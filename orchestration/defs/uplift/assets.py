@@ -11,7 +11,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.recall import load_strategy_library
-from orchestration.uplift.readers import read_training
+from orchestration.uplift.readers import has_news, read_training
 from orchestration.uplift.registry import latest_model_folder, model_for_day, registry_root
 from orchestration.uplift.training import card_summary
 
@@ -48,7 +48,8 @@ def uplift_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
             with warehouse.connect() as con:
                 con.execute("set TimeZone = 'UTC'")
                 for day in live:
-                    model = model_for_day(settings.home, day, library, lambda through: read_training(con, library, through))
+                    model = model_for_day(settings.home, day, library, lambda through: read_training(con, library, through),
+                                          has_news=lambda since, through: has_news(con, since, through))
                     if model is not None:
                         card, versions[day.isoformat()] = model.card, model.version
         if versions:
