@@ -41,3 +41,24 @@ def test_side_by_side_fits_share_the_allowed_threads_each_in_its_own_worker() ->
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # the setting holds in the thread that enters it
         assert pool.submit(inside, 1).result() == {1}
+
+
+def test_large_predictions_run_in_blocks_side_by_side_with_the_same_values() -> None:
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from orchestration.config.threads import SIDE_BY_SIDE, SPLIT_FROM_ROWS, predict_side_by_side
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(SPLIT_FROM_ROWS + 1001, 4))
+    model = HistGradientBoostingRegressor(max_iter=20).fit(x[:2000], x[:2000, 0] * 2 + rng.normal(size=2000))
+    calls: list[int] = []
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        calls.append(len(rows))
+        return model.predict(rows)
+
+    assert np.array_equal(predict_side_by_side(predict, x), model.predict(x))  # the rows back in their order
+    assert len(calls) == SIDE_BY_SIDE and sum(calls) == len(x)
+    calls.clear()
+    assert np.array_equal(predict_side_by_side(predict, x[:100]), model.predict(x[:100])) and calls == [100]

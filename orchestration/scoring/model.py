@@ -43,7 +43,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from orchestration.config.threads import fitting_threads
+from orchestration.config.threads import fitting_threads, predict_side_by_side
 
 from .features import FEATURE_NAMES, MONOTONE, RECENCY
 
@@ -120,7 +120,7 @@ def fit_model(train: pd.DataFrame, calibration: pd.DataFrame, horizon_days: int,
     with fitting_threads():
         booster = HistGradientBoostingClassifier(**BOOSTING, monotonic_cst=list(MONOTONE))
         booster.fit(features, train["churned"].to_numpy(dtype=bool))
-        score = booster.decision_function(matrix(calibration, cap))
+    score = predict_side_by_side(booster.decision_function, matrix(calibration, cap))
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     isotonic.fit(score, calibration["churned"].to_numpy(dtype=float))
     model = ChurnModel(booster, isotonic, cap)
@@ -158,8 +158,7 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame, shifted: bool = Tr
     unshifted: the shift is for the days after them)."""
     if frame.empty:
         return np.empty(0)
-    with fitting_threads():
-        score = model.booster.decision_function(matrix(frame, model.recency_cap))
+    score = predict_side_by_side(model.booster.decision_function, matrix(frame, model.recency_cap))
     return _probability(model, score, frame, shifted)
 
 

@@ -30,7 +30,7 @@ import sklearn
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from orchestration.config.threads import fitting_threads, worker_threads
+from orchestration.config.threads import SIDE_BY_SIDE, fitting_threads, predict_side_by_side, worker_threads
 from orchestration.recall.assignment import CONTROL, TREATMENT, hash_key, stable_hash, unit_interval
 from orchestration.recall.library import StrategyLibrary
 from orchestration.uplift.evaluation import mean_difference, ranking_scores
@@ -52,9 +52,9 @@ SPLIT_KEY = "uplift-heldout-split"
 SAMPLE_KEY = "uplift-arm-sample"
 # How the decision's uplift is set from a fitted learner (learners.CalibratedUplift); in the version digest.
 CALIBRATION = "randomized-average-level; individual when the held-out Qini interval is above zero"
-# Treatments fitted side by side. Each fit is small (a few thousand journeys): OpenMP's threads inside one fit gain
-# little there, while two fits at once keep two cores busy (scikit-learn's boosting releases the GIL in its loops).
-FIT_WORKERS = 2
+# Treatments fitted side by side (config/threads.py): each fit is small (a few thousand journeys), so OpenMP's
+# threads inside one fit gain little there, while two fits at once keep two cores busy.
+FIT_WORKERS = SIDE_BY_SIDE
 
 
 class TrainingConfig(BaseModel):
@@ -106,7 +106,7 @@ class UpliftModelSet:
         return feature_matrix(frame, self.features)
 
     def predict(self, prepared: np.ndarray, rows: np.ndarray, key: str, outcome: str) -> np.ndarray:
-        return self.models[(key, outcome)].predict(prepared[rows])
+        return predict_side_by_side(self.models[(key, outcome)].predict, prepared[rows])
 
 
 def _validate(training: pd.DataFrame, library: StrategyLibrary, trained_through: date) -> pd.DataFrame:
