@@ -35,23 +35,22 @@ join (select distinct user_id, action_date from training_journeys) as planned
 """
 
 
-# Whether a refit through `through` would read anything a model trained through `since` did not: journeys planned
-# on `since` .. `through` - 1 (that model read those planned before `since`), or outcomes measured after `since`.
-NEWS = """
+# What a refit through `through` would read that a model trained through `since` did not: journeys planned on
+# `since` .. `through` - 1 (that model read those planned before `since`), and outcomes measured after `since`.
+PLANNED_SINCE = """
 select exists (select 1 from recall_actions
                where journey_id is not null and step = 1 and action_date >= ? and action_date < ?)
-    {or_measured}
 """
-MEASURED = "or exists (select 1 from recall_outcomes where measured_through > ?)"
+MEASURED_SINCE = "select exists (select 1 from recall_outcomes where measured_through > ?)"
 
 
 def has_news(con: duckdb.DuckDBPyConnection, since: date, through: date) -> bool:
-    """Whether journeys were planned, or outcomes measured, since a model trained through `since` (see NEWS)."""
+    """Whether journeys were planned, or outcomes measured, since a model trained through `since`."""
     if not table_exists(con, "recall_actions"):
         return False
-    measured = table_exists(con, "recall_outcomes")
-    sql = NEWS.format(or_measured=MEASURED if measured else "")
-    return bool(con.execute(sql, [since, through, *([since] if measured else [])]).fetchone()[0])
+    if con.execute(PLANNED_SINCE, [since, through]).fetchone()[0]:
+        return True
+    return table_exists(con, "recall_outcomes") and bool(con.execute(MEASURED_SINCE, [since]).fetchone()[0])
 
 
 def read_training(con: duckdb.DuckDBPyConnection, library: StrategyLibrary, through: date) -> pd.DataFrame:
