@@ -83,16 +83,22 @@ def _cards(home: Path) -> list[tuple[date, str, Path]]:
     return sorted(found)
 
 
+def _latest_card(home: Path, as_of: date) -> tuple[date, str, Path] | None:
+    """(trained_through, version, folder) of the newest model trained through a day before `as_of`, or None."""
+    usable = [card for card in _cards(home) if card[0] < as_of]
+    return usable[-1] if usable else None
+
+
 def latest_model_folder(home: Path, as_of: date) -> Path | None:
     """The newest model trained through a day before `as_of`, or None."""
-    usable = [folder for trained, _, folder in _cards(home) if trained < as_of]
-    return usable[-1] if usable else None
+    card = _latest_card(home, as_of)
+    return card[2] if card else None
 
 
 def latest_trained_through(home: Path, as_of: date) -> date | None:
     """The day the newest model usable on `as_of` was trained through, or None."""
-    trained = [t for t, _, _ in _cards(home) if t < as_of]
-    return trained[-1] if trained else None
+    card = _latest_card(home, as_of)
+    return card[0] if card else None
 
 
 def latest_model(home: Path, as_of: date) -> UpliftModelSet | None:
@@ -103,7 +109,10 @@ def latest_model(home: Path, as_of: date) -> UpliftModelSet | None:
 def refit_due(home: Path, as_of: date, every_days: int) -> bool:
     """True when the newest usable model (trained through T, deciding from T + 1) has served
     `every_days` days by `as_of`, or when there is none."""
-    trained = latest_trained_through(home, as_of)
+    return _served(latest_trained_through(home, as_of), as_of, every_days)
+
+
+def _served(trained: date | None, as_of: date, every_days: int) -> bool:
     return trained is None or trained + timedelta(days=every_days) < as_of
 
 
@@ -126,9 +135,9 @@ def model_for_day(home: Path, day: date, library: StrategyLibrary, load_training
     training day `since` and up to `through`. When it says no, a refit would learn exactly what that model learned
     (the later refits of a range, whose own days are planned and measured after this step): the latest model stays
     in force, and the next day with news refits."""
-    if refit_due(home, day, library.economics.decision.refit_every_days):
+    since = latest_trained_through(home, day)
+    if _served(since, day, library.economics.decision.refit_every_days):
         through = day - timedelta(days=1)
-        since = latest_trained_through(home, day)
         if since is None or has_news is None or has_news(since, through):
             training = load_training(through)
             if len(training):

@@ -22,13 +22,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 import sklearn
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from orchestration.config.threads import SIDE_BY_SIDE, fitting_threads, predict_side_by_side, worker_threads
 from orchestration.recall.assignment import CONTROL, TREATMENT, hash_key, stable_hash, unit_interval
@@ -38,6 +37,9 @@ from orchestration.uplift.features import available_features, categorical_mask, 
 from orchestration.uplift.learners import (BoostingParams, CalibratedUplift, XLearner, calibrate, fit_outcome_model,
                                           fit_x_learner)
 from orchestration.uplift.treatments import journey_treatment_keys, library_treatments
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 # The outcomes learned (recall_outcomes names); in the training frame as outcome_<name> and outcome_<name>_mature.
 OUTCOMES: tuple[str, ...] = ("woke_up", "revenue_30d", "revenue_90d")
