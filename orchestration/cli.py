@@ -33,13 +33,20 @@ def _simulate(settings: Settings, n_users: int, n_days: int, seed: int) -> None:
 
 
 def _run(settings: Settings, first: date, last: date) -> None:
-    from orchestration.runner import failure_messages, persistent_instance, run_days
+    """The daily job for first..last as one run, then the model refits the next day's run would otherwise do."""
+    from orchestration.runner import failure_messages, persistent_instance, run_days, run_refits
 
+    instance = persistent_instance()
     started = time.perf_counter()
     print(f"running {first}..{last} as one run (dbt, recall, measurement, checks)...", flush=True)
-    result = run_days(settings, first, last, instance=persistent_instance(), progress=True, raise_on_error=False)
+    result = run_days(settings, first, last, instance=instance, progress=True, raise_on_error=False)
     print(f"pipeline run {first}..{last}: {'success' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f}s")
+    if result.success:
+        started = time.perf_counter()
+        result = run_refits(settings, last, instance=instance, log_level="WARNING", raise_on_error=False)
+        print(f"models for {last + timedelta(days=1)} (model_refits): {'ready' if result.success else 'FAILED'} "
+              f"in {time.perf_counter() - started:.1f}s")
     if not result.success:
         for message in failure_messages(result):
             print(message, file=sys.stderr)
@@ -130,7 +137,8 @@ def _show_day(day) -> None:
     s = day.simulated
     print(f"  {s.day}  app: {s.steps:,} steps ({s.delivered:,} delivered, {s.opened:,} opened), "
           f"{s.controls:,} control journeys, {s.events:,} events in {s.seconds:.1f}s | pipeline "
-          f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()})", flush=True)
+          f"{'ran' if day.success else 'FAILED'} in {day.pipeline_seconds:.1f}s ({day.slowest()}); "
+          f"next day's models {day.refit_seconds:.1f}s", flush=True)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> None:
@@ -162,10 +170,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
     if days and not days[-1].success:
         sys.exit(f"churn-recall: the pipeline run of {days[-1].simulated.day} failed; `churn-recall demo` resumes")
     if days:
-        pipeline = sum(d.pipeline_seconds for d in days)
-        print(f"closed loop: {len(days)} days in {sum(d.simulated.seconds for d in days) + pipeline:.0f}s "
-              f"(pipeline {pipeline / len(days):.1f}s a day, simulated app "
-              f"{sum(d.simulated.seconds for d in days) / len(days):.1f}s a day)")
+        pipeline, refits = sum(d.pipeline_seconds for d in days), sum(d.refit_seconds for d in days)
+        print(f"closed loop: {len(days)} days in {sum(d.simulated.seconds for d in days) + pipeline + refits:.0f}s "
+              f"(pipeline {pipeline / len(days):.1f}s a day, model refits {refits / len(days):.1f}s a day, "
+              f"simulated app {sum(d.simulated.seconds for d in days) / len(days):.1f}s a day)")
         totals: Counter[str] = Counter()
         for day in days:
             totals.update(day.step_seconds)

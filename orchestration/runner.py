@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 
@@ -17,7 +17,7 @@ import dagster as dg
 
 from orchestration.config import Settings
 from orchestration.defs import build_definitions
-from orchestration.defs.jobs import DAILY_JOB
+from orchestration.defs.jobs import DAILY_JOB, RANGE_END_TAG, REFIT_JOB
 from orchestration.defs.run_start import PROCESS_TAG
 from orchestration.operations import process_identity, slowest_steps
 from orchestration.simulator.loop import ClosedLoop, DayReport
@@ -41,15 +41,28 @@ def run_days(
     `progress` one short line per step instead (orchestration/defs/progress.py). With `up_to`, only
     those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine)."""
     definitions = _definitions(settings)
-    job = definitions.resolve_job_def(DAILY_JOB)
     selection = None
     if up_to:
         # with the other outputs of a multi-asset step that cannot be split (raw_landing_files lands every feed)
         upstream = dg.AssetSelection.assets(*up_to).upstream().required_multi_asset_neighbors()
         selection = list(upstream.resolve(definitions.resolve_asset_graph()))
+    return _execute(DAILY_JOB, settings, first, last, instance, raise_on_error, log_level, progress, selection)
+
+
+def run_refits(settings: Settings, day: date, instance: dg.DagsterInstance | None = None,
+               raise_on_error: bool = True, log_level: str = "INFO") -> dg.ExecuteInProcessResult:
+    """The model_refits job for `day`, after its daily run: the models of the next day fitted off that day's run
+    (orchestration/defs/refits), as the sensor does in a Dagster deployment."""
+    return _execute(REFIT_JOB, settings, day, day, instance, raise_on_error, log_level)
+
+
+def _execute(job_name: str, settings: Settings, first: date, last: date, instance: dg.DagsterInstance | None,
+             raise_on_error: bool, log_level: str, progress: bool = False,
+             selection: list[dg.AssetKey] | None = None) -> dg.ExecuteInProcessResult:
+    job = _definitions(settings).resolve_job_def(job_name)
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
+        RANGE_END_TAG: last.isoformat(),
         PROCESS_TAG: process_identity(),  # so that the next run can tell if this one was killed
     }
     loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}
@@ -130,6 +143,7 @@ class LoopDay:
     pipeline_seconds: float
     success: bool
     step_seconds: dict[str, float] = field(default_factory=dict)  # the run's steps, as step_seconds gives them
+    refit_seconds: float = 0.0  # the model_refits run after it (the next day's models)
 
     def slowest(self, n: int = 3) -> str:
         """The run's n slowest steps, for a day's line (where a loop day's time goes)."""
@@ -146,7 +160,8 @@ def run_closed_loop(
     truth_every_day: bool = False,
 ) -> list[LoopDay]:
     """Advance the simulated app day by day up to `last` (default: the world's last day), running the pipeline
-    for each day right after its landing files are written; stops at the first failed run.
+    for each day right after its landing files are written, then the next day's model refits; stops at the first
+    failed run.
 
     Only per-day work is paid: the definitions (and dbt manifest) are built once and the world stays in memory.
     The truth folder is written after the last day (or every day with truth_every_day)."""
@@ -160,10 +175,15 @@ def run_closed_loop(
         began = time.perf_counter()
         result = run_days(settings, simulated.day, simulated.day, instance=instance, log_level=log_level,
                           raise_on_error=False)
-        days.append(LoopDay(simulated, time.perf_counter() - began, result.success, step_seconds(result)))
+        day = LoopDay(simulated, time.perf_counter() - began, result.success, step_seconds(result))
+        if day.success:  # the next day's models, in a run of their own
+            began = time.perf_counter()
+            refits = run_refits(settings, simulated.day, instance=instance, log_level=log_level, raise_on_error=False)
+            day = replace(day, success=refits.success, refit_seconds=time.perf_counter() - began)
+        days.append(day)
         if on_day is not None:
-            on_day(days[-1])
-        if not result.success:
+            on_day(day)
+        if not day.success:
             break
     return days
 

@@ -104,12 +104,31 @@ def test_sample_ratio_holds_with_the_global_holdout_and_fails_on_a_broken_assign
 
 def test_the_delivery_system_is_heard_every_day(looped) -> None:
     _, _, instance = looped
-    last_run = instance.get_runs(limit=1)[0]
+    last_run = instance.get_runs(filters=dg.RunsFilter(job_name="daily_pipeline"), limit=1)[0]
     silence = [e.dagster_event.event_specific_data for e in instance.all_logs(last_run.run_id)
                if e.dagster_event is not None and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
                and e.dagster_event.event_specific_data.check_name == "recall_delivery_silence"]
     assert len(silence) == 1 and silence[0].passed
     assert silence[0].metadata["checked_rows"].value > 0
+
+
+def test_each_loop_day_prepares_the_next_days_models_and_that_day_uses_them(looped) -> None:
+    _, loop, instance = looped
+    def by_partition(asset: str) -> dict[str, dict]:
+        records = instance.fetch_materializations(dg.AssetKey(asset), limit=1000).records
+        return {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}
+    refits, uplift = by_partition("next_day_models"), by_partition("uplift_model")
+    loop_days = [(loop.config.history_end_date + timedelta(days=k)).isoformat()
+                 for k in range(1, WORLD.closed_loop_days + 1)]
+    assert set(loop_days[:-1]) <= set(refits)
+    used = 0
+    for day, next_day in zip(loop_days, loop_days[1:]):
+        assert refits[day]["for_day"].value == next_day
+        in_force = uplift[next_day]["versions_by_day"].value.get(next_day)
+        if in_force is not None:
+            assert in_force == refits[day]["uplift_model"].value
+            used += 1
+    assert used > 0
 
 
 def test_true_effects_lie_inside_the_intervals(looped) -> None:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, DagsterEvent, DagsterEventType, DagsterInstance, DefaultSensorStatus
+from dagster import SkipReason, build_run_status_sensor_context
 
 from orchestration.config import Settings
 from orchestration.defs import build_definitions
@@ -116,6 +117,28 @@ def test_outbox_contract_blocks_and_schedule_targets_the_daily_job(defs):
     assert "row_rules_stg_events" in checks  # dbt tests are checks too
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.job_name == "daily_pipeline" and schedule.cron_schedule == "0 6 * * *"
+
+
+def test_the_next_days_models_are_fitted_by_their_own_job_after_each_daily_run(defs):
+    daily = {key.to_user_string() for key in defs.resolve_job_def("daily_pipeline").asset_layer.executable_asset_keys}
+    refits = {key.to_user_string() for key in defs.resolve_job_def("model_refits").asset_layer.executable_asset_keys}
+    assert refits == {"next_day_models"} and "next_day_models" not in daily and {"churn_model", "uplift_model"} <= daily
+    sensor = defs.resolve_sensor_def("refit_after_daily_run")
+    assert sensor.job_name == "model_refits" and sensor.default_status == DefaultSensorStatus.RUNNING
+    with DagsterInstance.ephemeral() as instance:
+        for tags, expected in (({"dagster/asset_partition_range_start": "2026-03-01",
+                                 "dagster/asset_partition_range_end": "2026-03-08"}, "2026-03-08"),
+                               ({"dagster/partition": "2026-03-09"}, "2026-03-09"), ({}, None)):
+            run = instance.create_run_for_job(defs.resolve_job_def("daily_pipeline"), tags=tags)
+            context = build_run_status_sensor_context(
+                sensor_name="refit_after_daily_run", dagster_instance=instance, dagster_run=run,
+                dagster_event=DagsterEvent(DagsterEventType.RUN_SUCCESS.value, "daily_pipeline"),
+                repository_def=defs.get_repository_def())
+            request = sensor(context)
+            if expected is None:
+                assert isinstance(request, SkipReason)
+            else:  # the next day's models of the run's last day, requested once per run
+                assert request.partition_key == expected and request.run_key == run.run_id
 
 
 def test_only_the_wiring_imports_dagster():

@@ -23,6 +23,7 @@ from orchestration.scoring import (
     quality,
     score_day,
     training_window,
+    unsettled_days,
 )
 from orchestration.scoring.features import FEATURE_NAMES
 from orchestration.scoring.model import churn_probability, fit_model
@@ -290,6 +291,31 @@ def test_rows_dated_after_d_change_nothing_in_the_scores_of_d(tmp_path, labels):
         got.append(scores_of(warehouse, day))
     assert got[0]["scored_by"].eq("model").all() and len(got[0]) > 100
     pd.testing.assert_frame_equal(got[0], got[1])
+
+
+def test_a_refit_the_evening_before_reads_only_days_no_later_run_recomputes(tmp_path, labels):
+    """The model of cut-off R, fitted after the run of R - 1 (the model_refits job), is the model R's own run would
+    fit: R's run recomputes its lookback days R-3..R-1 (here late events rewrite them) and adds R, and the refit
+    leaves out those days and one more. With only the lookback left out, the refit would read a rewritten day."""
+    lookback, cutoff = 3, FIRST_MODEL_MONDAY + timedelta(days=14)
+    assert unsettled_days(lookback) == lookback + 1
+    evening_before = labels[labels["label_date"] < cutoff]
+    after_its_run = labels[labels["label_date"] <= cutoff].copy()
+    recomputed = after_its_run["label_date"] >= cutoff - timedelta(days=lookback)
+    after_its_run.loc[recomputed, "last_key_action_date"] = after_its_run.loc[recomputed, "label_date"]
+    fitted = {}
+    for unsettled in (unsettled_days(lookback), lookback):
+        for name, frame in (("before", evening_before), ("after", after_its_run)):
+            warehouse = tmp_path / f"{name}-{unsettled}.duckdb"
+            with duckdb.connect(str(warehouse)) as con:
+                load_labels(con, frame)
+                ctx = ScoringContext(vertical="ecommerce", horizon_days=H, home=tmp_path / f"{name}-{unsettled}",
+                                     warehouse=warehouse, first_partition=START, unsettled_days=unsettled)
+                in_force = model_in_force(con, cutoff, ctx)
+            assert in_force.refitted and in_force.version, in_force.reason
+            fitted[name, unsettled] = (in_force.card.rows, in_force.card.test, in_force.card.prior_shift_logit)
+    assert fitted["before", lookback + 1] == fitted["after", lookback + 1]
+    assert fitted["before", lookback] != fitted["after", lookback]
 
 
 # ------------------------------------------------------------------ quality figures

@@ -16,6 +16,7 @@ from orchestration.defs.progress import progress_logger
 from orchestration.defs.quality.contracts import quality_checks
 from orchestration.defs.recall.assets import recall_assets
 from orchestration.defs.recall.checks import recall_checks
+from orchestration.defs.refits.assets import refit_assets
 from orchestration.defs.reporting.assets import reporting_assets
 from orchestration.defs.resources import resources
 from orchestration.defs.scoring.assets import scoring_assets
@@ -24,15 +25,15 @@ from orchestration.defs.uplift.assets import uplift_assets
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Every asset, check, job, schedule and resource of the pipeline for `settings`."""
+    """Every asset, check, job, schedule, sensor and resource of the pipeline for `settings`."""
     partitions = daily_partitions(settings.start_date)
     return dg.Definitions.merge(
         ingestion_definitions(partitions),
         dbt_definitions(partitions),
         dg.Definitions(
-            assets=[*scoring_assets(partitions), *segment_assets(partitions), *uplift_assets(partitions), *recall_assets(partitions),
-                    *measurement_assets(partitions), *reporting_assets(partitions), *bi_assets(),
-                    *bi_postgres_assets(settings)],
+            assets=[*scoring_assets(partitions), *segment_assets(partitions), *uplift_assets(partitions),
+                    *recall_assets(partitions), *measurement_assets(partitions), *reporting_assets(partitions),
+                    *refit_assets(partitions), *bi_assets(), *bi_postgres_assets(settings)],
             asset_checks=[*quality_checks(partitions), *recall_checks(partitions)],
         ),
         job_definitions(partitions),

@@ -4,7 +4,7 @@ rules standing in during a cold start)."""
 
 from .features import FEATURE_NAMES, FEATURES
 from .model import Quality, calibration_error, churn_probability, fit_model, quality
-from .cadence import ModelInForce, ScoringContext, model_in_force, refit
+from .cadence import ModelInForce, ScoringContext, model_in_force, refit, unsettled_days
 from .registry import ModelCard, load_card, load_model, model_version, registry_root
 from .scores import SCORE_COLUMNS, day_features, model_row, score_day
 from .training import MIN_MATURED_DAYS, TrainingWindow, training_window
@@ -13,5 +13,5 @@ __all__ = [
     "FEATURES", "FEATURE_NAMES", "MIN_MATURED_DAYS", "SCORE_COLUMNS", "ModelCard", "ModelInForce", "Quality",
     "ScoringContext", "TrainingWindow", "calibration_error", "churn_probability", "day_features", "fit_model",
     "load_card", "load_model", "model_in_force", "model_row", "model_version", "quality", "refit", "registry_root",
-    "score_day", "training_window",
+    "score_day", "training_window", "unsettled_days",
 ]

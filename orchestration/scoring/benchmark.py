@@ -14,7 +14,7 @@ import duckdb
 
 from orchestration.warehouse.io import replace_rows
 
-from .cadence import ModelInForce, ScoringContext, refit
+from .cadence import ModelInForce, ScoringContext, refit, unsettled_days
 from .registry import model_version
 from .scores import model_row, score_day
 
@@ -46,7 +46,7 @@ def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Pat
     settings = _labelled_world(home, n_users, n_days)
     ctx = ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days, home=home,
                          warehouse=settings.warehouse, first_partition=settings.start_date,
-                         unsettled_days=settings.lookback_days)
+                         unsettled_days=unsettled_days(settings.lookback_days))
     with duckdb.connect(str(settings.warehouse)) as con:
         last_day = con.execute("select max(label_date) from user_daily_labels").fetchall()[0][0]
         version = model_version(ctx.vertical, ctx.horizon_days, last_day, ctx.unsettled_days) + "-bench"

@@ -53,13 +53,20 @@ class ScoringContext:
     home: Path
     warehouse: Path
     first_partition: date
-    # the label days before a cut-off that later daily runs may still recompute (late events, the lookback):
-    # the recent slice reads none of them, so a backfill and daily runs refit alike
+    # the label days before a cut-off that a refit leaves out (`unsettled_days`): later daily runs may still
+    # recompute them, so reading none of them makes a backfill and daily runs refit alike
     unsettled_days: int = 0
 
     @property
     def registry(self) -> Path:
         return registry_root(self.home)
+
+
+def unsettled_days(lookback_days: int) -> int:
+    """The label days before a cut-off R that a refit leaves out: the `lookback_days` that R's own run recomputes,
+    and one more, the oldest day of the run before R's. So the refit reads only days no run from R - 1 on recomputes,
+    and can run the evening before R, after R - 1's run (the model_refits job), reading what a fit in R's run would."""
+    return lookback_days + 1
 
 
 def model_in_force(con: duckdb.DuckDBPyConnection, day: date, ctx: ScoringContext) -> ModelInForce:

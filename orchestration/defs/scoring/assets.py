@@ -7,14 +7,14 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window, late_data_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, score_day
+from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, score_day, unsettled_days
 from orchestration.warehouse import replace_rows
 
 
 def scoring_context(settings: Settings) -> ScoringContext:
     return ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days,
                           home=settings.home, warehouse=settings.warehouse, first_partition=settings.start_date,
-                          unsettled_days=settings.lookback_days)
+                          unsettled_days=unsettled_days(settings.lookback_days))
 
 
 def _model_metadata(in_force: ModelInForce) -> dict[str, dg.MetadataValue]:

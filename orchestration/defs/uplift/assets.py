@@ -3,17 +3,27 @@
 outcomes, carried otherwise; its held-out Qini / AUUC become asset metadata (orchestration/uplift)."""
 
 
+from datetime import date
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
-from orchestration.recall import load_strategy_library
+from orchestration.recall import StrategyLibrary, load_strategy_library
 from orchestration.uplift.readers import has_news, read_training
 from orchestration.uplift.registry import latest_model_folder, model_for_day, registry_root
-from orchestration.uplift.training import card_summary
+from orchestration.uplift.training import UpliftModelSet, card_summary
+
+
+def uplift_model_of_day(con: duckdb.DuckDBPyConnection, settings: Settings, library: StrategyLibrary,
+                        day: date) -> UpliftModelSet | None:
+    """The uplift model of planning day `day`, refitted into the registry first when the cadence says so."""
+    con.execute("set TimeZone = 'UTC'")
+    return model_for_day(settings.home, day, library, lambda through: read_training(con, library, through),
+                         has_news=lambda since, through: has_news(con, since, through))
 
 
 def _metadata(card: dict[str, Any] | None) -> dict[str, Any]:
@@ -46,10 +56,8 @@ def uplift_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         live = [d for d in day_window(context, settings).days if settings.recall_live(d)]
         if settings.recall_policy == "uplift":
             with warehouse.connect() as con:
-                con.execute("set TimeZone = 'UTC'")
                 for day in live:
-                    model = model_for_day(settings.home, day, library, lambda through: read_training(con, library, through),
-                                          has_news=lambda since, through: has_news(con, since, through))
+                    model = uplift_model_of_day(con, settings, library, day)
                     if model is not None:
                         card, versions[day.isoformat()] = model.card, model.version
         if versions:
