@@ -1,6 +1,7 @@
 """The uplift model in force on each planning day: refitted into the registry
 ($CHURN_RECALL_HOME/models/uplift) on the library's cadence from the randomized journeys and their
-outcomes, carried otherwise; its held-out Qini / AUUC become asset metadata (orchestration/uplift)."""
+outcomes (by the model_refits run the evening before, or here when that run did not happen), carried
+otherwise; its held-out Qini / AUUC become asset metadata (orchestration/uplift)."""
 
 
 from datetime import date
@@ -48,7 +49,8 @@ def uplift_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
               description="The uplift model set each planning day's decision uses: refitted every "
                           "economics.decision.refit_every_days through the day before, from the randomized journeys of "
                           "recall_actions and their outcomes (recall_outcomes), versioned in $CHURN_RECALL_HOME/models/uplift; "
-                          "held-out Qini / AUUC with intervals in the metadata.")
+                          "held-out Qini / AUUC with intervals in the metadata. The model_refits run after the day "
+                          "before fits it (next_day_models); this step fits it only when that run did not.")
     def uplift_model(context: dg.AssetExecutionContext, warehouse: Warehouse,
                      settings: dg.ResourceParam[Settings]) -> dg.MaterializeResult:
         library = load_strategy_library(settings.strategies)
