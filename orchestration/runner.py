@@ -17,7 +17,8 @@ import dagster as dg
 
 from orchestration.config import Settings
 from orchestration.defs import build_definitions
-from orchestration.defs.jobs import DAILY_JOB, RANGE_END_TAG, REFIT_JOB
+from orchestration.defs.jobs import DAILY_JOB, REFIT_JOB
+from orchestration.defs.partitions import RANGE_TAGS
 from orchestration.defs.run_start import PROCESS_TAG
 from orchestration.operations import process_identity, slowest_steps
 from orchestration.simulator.loop import ClosedLoop, DayReport
@@ -61,8 +62,8 @@ def _execute(job_name: str, settings: Settings, first: date, last: date, instanc
              selection: list[dg.AssetKey] | None = None) -> dg.ExecuteInProcessResult:
     job = _definitions(settings).resolve_job_def(job_name)
     tags = {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        RANGE_END_TAG: last.isoformat(),
+        RANGE_TAGS[0]: first.isoformat(),
+        RANGE_TAGS[1]: last.isoformat(),
         PROCESS_TAG: process_identity(),  # so that the next run can tell if this one was killed
     }
     loggers = {"progress": {}} if progress else {"console": {"config": {"log_level": log_level}}}

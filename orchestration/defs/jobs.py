@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.partitions import tagged_partitions
 from orchestration.defs.refits.assets import NEXT_DAY_MODELS
 
 DAILY_JOB = "daily_pipeline"
 REFIT_JOB = "model_refits"
-# the tags a run of a partition range carries (a single-run backfill, the command line's runs), else a partition's
-RANGE_END_TAG, PARTITION_TAG = "dagster/asset_partition_range_end", "dagster/partition"
-
-
-def last_partition(tags: dict[str, str]) -> str | None:
-    """The last partition a run processed, from its tags (None for an unpartitioned run)."""
-    return tags.get(RANGE_END_TAG) or tags.get(PARTITION_TAG)
 
 
 def job_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
@@ -41,9 +35,9 @@ def job_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
                           description="Fits the next day's models after each successful daily run, in a run of "
                                       "their own, so that the next daily run does not wait for a weekly refit.")
     def refit_after_daily_run(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-        last = last_partition(context.dagster_run.tags)
-        if last is None:
+        partitions = tagged_partitions(context.dagster_run.tags)
+        if partitions is None:
             return dg.SkipReason(f"run {context.dagster_run.run_id} has no partition")
-        return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=last)
+        return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=partitions[1])
 
     return dg.Definitions(jobs=[daily_pipeline, model_refits], schedules=[schedule], sensors=[refit_after_daily_run])

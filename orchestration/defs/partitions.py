@@ -19,6 +19,17 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # DuckDB has one writer: every asset that writes the warehouse takes a slot in this pool.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
+# The run's partitions, as Dagster tags them: a range (backfills, the command line) or one day (the schedule).
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+PARTITION_TAG = "dagster/partition"
+
+
+def tagged_partitions(tags: dict[str, str]) -> tuple[str, str] | None:
+    """The first and last partition keys of a run, from its tags; None for a run without partitions."""
+    first, last = (tags.get(RANGE_TAGS[0]), tags.get(RANGE_TAGS[1])) if RANGE_TAGS[0] in tags else (
+        tags.get(PARTITION_TAG), tags.get(PARTITION_TAG))
+    return (first, last) if first and last else None
+
 
 def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=start_date.isoformat())

@@ -10,13 +10,9 @@ from pydantic import Field
 
 from orchestration.bi import BI_TABLES, DATABASE, RunChanges, publish_snapshot
 from orchestration.config import Settings
-from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow, late_data_window
+from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow, late_data_window, tagged_partitions
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement import outcome_horizon_days
-
-# The run's partitions, as Dagster tags them: a range (backfills, the command line) or one day (the schedule).
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
-PARTITION_TAG = "dagster/partition"
 
 
 class BiPublicationConfig(dg.Config):
@@ -29,10 +25,10 @@ def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyCo
     """The days the run tagged `tags` (re)computed, as the daily steps define them: its days with the earlier days
     its late rows are dated (its whole lookback for recall_metrics), and the journeys the measurement re-measured as
     of its last day; None without partitions (the asset materialized alone), which publishes everything."""
-    first, last = (tags.get(RANGE_TAGS[0]), tags.get(RANGE_TAGS[1])) if RANGE_TAGS[0] in tags else (
-        tags.get(PARTITION_TAG), tags.get(PARTITION_TAG))
-    if not first or not last:
+    partitions = tagged_partitions(tags)
+    if partitions is None:
         return None
+    first, last = partitions
     window = DayWindow(first=date.fromisoformat(first), last=date.fromisoformat(last),
                        lookback_days=settings.lookback_days, first_partition=settings.start_date)
     _, churn_days = settings.measurement_windows

@@ -29,11 +29,9 @@ def refit_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefi
     def next_day_models(context: dg.AssetExecutionContext, warehouse: Warehouse,
                         settings: dg.ResourceParam[Settings]) -> dg.MaterializeResult:
         day = day_window(context, settings).last + timedelta(days=1)
-        uplift = None
         with warehouse.connect() as con:
             churn = model_in_force(con, day, scoring_context(settings))
-            if settings.recall_policy == "uplift" and settings.recall_live(day):
-                uplift = uplift_model_of_day(con, settings, load_strategy_library(settings.strategies), day)
+            uplift = uplift_model_of_day(con, settings, load_strategy_library(settings.strategies), day)
         if churn.refitted:
             context.log.info(f"churn model refit for {day}: {churn.version or churn.reason}")
         return dg.MaterializeResult(metadata={

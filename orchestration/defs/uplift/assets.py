@@ -21,7 +21,10 @@ from orchestration.uplift.training import UpliftModelSet, card_summary
 
 def uplift_model_of_day(con: duckdb.DuckDBPyConnection, settings: Settings, library: StrategyLibrary,
                         day: date) -> UpliftModelSet | None:
-    """The uplift model of planning day `day`, refitted into the registry first when the cadence says so."""
+    """The uplift model of planning day `day`, refitted into the registry first when the cadence says so; None
+    when the policy is not `uplift`, recall is not live that day, or there are no randomized journeys yet."""
+    if settings.recall_policy != "uplift" or not settings.recall_live(day):
+        return None
     con.execute("set TimeZone = 'UTC'")
     return model_for_day(settings.home, day, library, lambda through: read_training(con, library, through),
                          has_news=lambda since, through: has_news(con, since, through))
@@ -56,12 +59,11 @@ def uplift_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         library = load_strategy_library(settings.strategies)
         card, versions = None, {}
         live = [d for d in day_window(context, settings).days if settings.recall_live(d)]
-        if settings.recall_policy == "uplift":
-            with warehouse.connect() as con:
-                for day in live:
-                    model = uplift_model_of_day(con, settings, library, day)
-                    if model is not None:
-                        card, versions[day.isoformat()] = model.card, model.version
+        with warehouse.connect() as con:
+            for day in live:
+                model = uplift_model_of_day(con, settings, library, day)
+                if model is not None:
+                    card, versions[day.isoformat()] = model.card, model.version
         if versions:
             context.log.info(f"uplift models in force: {sorted(set(versions.values()))}")
         folder = latest_model_folder(settings.home, live[-1]) if live else None
