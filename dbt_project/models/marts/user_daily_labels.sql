@@ -4,35 +4,44 @@
 -- actions, else the app's rhythm of the day: int_key_action_rhythm), the signals the feed cannot
 -- support (int_signal_availability), rolling activity, early-warning signals and value checks
 -- (int_user_rolling_activity, int_user_signals, int_user_value_checks: users active in
--- D-89..D only; everyone else gets the values of no activity). A view: the label models hold each
--- user-day once and a reader's filter on label_date reaches their scans; as a table, every run wrote
--- the same values a second time (75 columns for every user on every day of its window).
-{{ config(contract={'enforced': true}) }}
+-- D-89..D only; everyone else gets the values of no activity). Incremental over
+-- [min_date - lookback_days, max_date), like its inputs.
+{{ config(
+    unique_key=['user_id', 'label_date'],
+    contract={'enforced': true},
+    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
+) }}
 
 with
 
 recency as (
     select * from {{ ref('int_user_recency') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
 rolling as (
     select * from {{ ref('int_user_rolling_activity') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
 signals as (
     select * from {{ ref('int_user_signals') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
 value_checks as (
     select * from {{ ref('int_user_value_checks') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
 rhythm as (
     select rhythm_date, stage_at_risk_days from {{ ref('int_key_action_rhythm') }}
+    where rhythm_date >= {{ lookback_start_date() }} and rhythm_date < {{ window_max_date() }}
 ),
 
 availability as (
     select label_date, signals_unavailable from {{ ref('int_signal_availability') }}
+    where label_date >= {{ lookback_start_date() }} and label_date < {{ window_max_date() }}
 ),
 
 final as (

@@ -20,13 +20,12 @@ from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
-# Incremental models (and the labels view over them) are processed per business day; tables and seeds are
-# rebuilt from every landed row; the reporting marts (views, so in neither set) read Python-written tables
-# (dbt sources keyed like the Python assets). Selecting the sets by exclusion instead would drag tests across
-# sets (dbt's buildable indirect selection looks at ancestors before the exclusion).
+# Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
+# the reporting marts (views, so in neither set) read Python-written tables (dbt sources keyed like the
+# Python assets). Selecting the sets by exclusion instead would drag tests across sets (dbt's buildable
+# indirect selection looks at ancestors before the exclusion).
 REPORTING = "path:models/marts/reporting"
-DAILY = "config.materialized:incremental user_daily_labels"
-REBUILT = "config.materialized:table resource_type:seed"
+DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
 # Models downstream of the Python scoring assets (user_risk_tiers reads user_churn_scores) form their own
 # asset set: inside the daily set they would make a cycle (labels -> scores -> tiers) that Dagster can only
 # break by re-colouring every dbt asset set, which also splits the rebuilt set and its tests apart.
