@@ -41,13 +41,21 @@ def run_days(
     in `instance` (an in-memory one by default). Dagster's console logs at `log_level`, or with
     `progress` one short line per step instead (orchestration/defs/progress.py). With `up_to`, only
     those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine)."""
-    definitions = _definitions(settings)
-    selection = None
-    if up_to:
-        # with the other outputs of a multi-asset step that cannot be split (raw_landing_files lands every feed)
-        upstream = dg.AssetSelection.assets(*up_to).upstream().required_multi_asset_neighbors()
-        selection = list(upstream.resolve(definitions.resolve_asset_graph()))
+    selection = subset_up_to(_definitions(settings).resolve_asset_graph(), up_to) if up_to else None
     return _execute(DAILY_JOB, settings, first, last, instance, raise_on_error, log_level, progress, selection)
+
+
+def subset_up_to(graph: dg.AssetGraph, up_to: Sequence[str]) -> list[dg.AssetKey]:
+    """The assets `up_to` and everything upstream of them, with the other outputs of a multi-asset step that cannot
+    be split (raw_landing_files lands every feed) and what their checks read besides their own asset: a dbt test of
+    stg_users also reads quarantine_users, and without it dbt would leave that blocking check out of the run."""
+    keys: set[dg.AssetKey] = set()
+    wanted = {dg.AssetKey(name) for name in up_to}
+    while wanted:
+        keys |= dg.AssetSelection.assets(*wanted).upstream().required_multi_asset_neighbors().resolve(graph)
+        wanted = {dep.asset_key for assets in graph.assets_defs for check in assets.check_specs
+                  if check.asset_key in keys for dep in check.additional_deps} - keys
+    return sorted(keys)
 
 
 def run_refits(settings: Settings, day: date, instance: dg.DagsterInstance | None = None,

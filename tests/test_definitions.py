@@ -13,6 +13,7 @@ from dagster import SkipReason, build_run_status_sensor_context
 
 from orchestration.config import Settings
 from orchestration.defs import build_definitions
+from orchestration.runner import subset_up_to
 
 ORCHESTRATION = Path(__file__).resolve().parents[1] / "orchestration"
 # The wiring, and the entry points that run a job.
@@ -217,3 +218,16 @@ def test_a_parse_moves_a_complete_manifest_into_place(tmp_path, monkeypatch):
     assert [(Path(src).parent.parent, Path(dst)) for src, dst in moves] == [(target, target / "manifest.json")]
     assert "nodes" in json.loads((target / "manifest.json").read_text())
     assert not list(target.glob(".parse-*"))  # the private folder is gone
+
+
+def test_a_subset_run_selects_what_the_checks_of_its_assets_read(defs):
+    """A run up to the labels (the early-warning evaluation's) runs the blocking checks of what it builds: dbt
+    leaves a test out unless every model it reads is selected (stg_users' accounting test reads quarantine_users)."""
+    graph = defs.resolve_asset_graph()
+    selected = set(subset_up_to(graph, ["user_daily_labels"]))
+    assert {AssetKey("quarantine_users"), AssetKey("quarantine_events")} <= selected
+    for assets in graph.assets_defs:
+        for check in assets.check_specs:
+            if check.asset_key in selected:
+                assert {dep.asset_key for dep in check.additional_deps} <= selected, check.name
+    assert AssetKey("user_daily_labels") in selected and AssetKey("recall_actions") not in selected
