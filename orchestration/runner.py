@@ -40,15 +40,17 @@ def run_days(
     """Materialize every asset for the partitions first..last (inclusive) in a single run, recorded
     in `instance` (an in-memory one by default). Dagster's console logs at `log_level`, or with
     `progress` one short line per step instead (orchestration/defs/progress.py). With `up_to`, only
-    those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine)."""
-    selection = subset_up_to(_definitions(settings).resolve_asset_graph(), up_to) if up_to else None
+    those assets and everything upstream of them (e.g. the early-warning chain, without the recall engine), and
+    what their checks read (subset_up_to)."""
+    selection = subset_up_to(_definitions(settings), up_to) if up_to else None
     return _execute(DAILY_JOB, settings, first, last, instance, raise_on_error, log_level, progress, selection)
 
 
-def subset_up_to(graph: dg.AssetGraph, up_to: Sequence[str]) -> list[dg.AssetKey]:
+def subset_up_to(definitions: dg.Definitions, up_to: Sequence[str]) -> list[dg.AssetKey]:
     """The assets `up_to` and everything upstream of them, with the other outputs of a multi-asset step that cannot
     be split (raw_landing_files lands every feed) and what their checks read besides their own asset: a dbt test of
     stg_users also reads quarantine_users, and without it dbt would leave that blocking check out of the run."""
+    graph = definitions.resolve_asset_graph()
     keys: set[dg.AssetKey] = set()
     wanted = {dg.AssetKey(name) for name in up_to}
     while wanted:

@@ -224,7 +224,7 @@ def test_a_subset_run_selects_what_the_checks_of_its_assets_read(defs):
     """A run up to the labels (the early-warning evaluation's) runs the blocking checks of what it builds: dbt
     leaves a test out unless every model it reads is selected (stg_users' accounting test reads quarantine_users)."""
     graph = defs.resolve_asset_graph()
-    selected = set(subset_up_to(graph, ["user_daily_labels"]))
+    selected = set(subset_up_to(defs, ["user_daily_labels"]))
     assert {AssetKey("quarantine_users"), AssetKey("quarantine_events")} <= selected
     for assets in graph.assets_defs:
         for check in assets.check_specs:
