@@ -12,7 +12,7 @@ from scipy import stats
 
 from orchestration.measurement.lift import compare_arms
 from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics, cohort_metrics_by_day
-from orchestration.measurement.outcomes import OUTCOME_COLUMNS, measure_outcomes, outcome_horizon_days
+from orchestration.measurement.outcomes import OUTCOME_COLUMNS, as_objects, measure_outcomes, outcome_horizon_days
 
 A = date(2026, 3, 1)
 CHURN = 60  # the ecommerce preset's stage_churned_days
@@ -529,3 +529,16 @@ def test_pooled_cohorts_weight_campaign_lifts_and_first_channels_are_compared_wi
 def test_small_cohorts_are_reported_and_flagged() -> None:
     row = _level(cohort_metrics(_campaign(4, 60), as_of=d(40)), "campaign").iloc[0]
     assert row["small_cohort"] and np.isfinite(row["wake_up_lift_ci_low"]) and np.isfinite(row["wake_up_p_value"])
+
+
+def test_attribute_text_becomes_one_python_object_per_distinct_value_and_none_where_missing():
+    """The cohort metrics hash these columns again every day: equal values must be the same object (and no value lost)."""
+    text = pd.Series(["high", None, "low", "high", "low"], dtype="str").iloc[::-1]
+    objects = as_objects(text)
+    assert objects.dtype == object and objects.index.equals(text.index)
+    assert objects.tolist() == ["low", "high", "low", None, "high"]
+    assert objects.iloc[0] is objects.iloc[2] and objects.iloc[1] is objects.iloc[4]
+    assert as_objects(pd.Series([None, None], dtype=object)).tolist() == [None, None]
+    journeys = _journeys(["u1", "u2", "u3"]).assign(value_tier=pd.Series(["high", "high", None], dtype="str"))
+    tiers = _measure(journeys, _activity([("u1", 1, 1, 0, 0.0)]), d(3))["value_tier"]
+    assert tiers.tolist() == ["high", "high", None] and tiers.iloc[0] is tiers.iloc[1]

@@ -76,6 +76,15 @@ def as_dates(days: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=days.index, dtype=object)
 
 
+def as_objects(values: pd.Series) -> pd.Series:
+    """Values as Python objects (None where missing), one object per distinct value: hashing them again later (the
+    cohort metrics' atoms factorize these columns every day) then finds equal values identical, about five times
+    faster than one new text object per journey."""
+    codes, distinct = pd.factorize(values)  # missing: code -1, the table's last entry
+    table = np.append(np.asarray(distinct, dtype=object), None)
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
 def day_numbers(values: pd.Series) -> np.ndarray:
     """Dates as day numbers (days since 1970-01-01), for integer offsets."""
     return _days(values).to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -148,7 +157,7 @@ def measure_outcomes(
     if "responded" not in journeys.columns:  # a response is an open or a click
         out["responded"] = out["opened"] | out["clicked"]
     for column in ATTRIBUTES:
-        out[column] = out[column].astype(object).where(out[column].notna(), None) if column in out.columns else None
+        out[column] = as_objects(out[column]) if column in out.columns else None
     out["first_journey"] = (out["first_journey"] if "first_journey" in out.columns
                             else pd.Series(pd.NA, index=out.index)).astype("boolean")
     for column in DESIGN_COLUMNS:
