@@ -29,10 +29,11 @@ NO_BENEFIT = "no_coupon"
 
 
 def step_variant(coupon_value: pd.Series, arm: pd.Series) -> pd.Series:
-    """The benefit variant a treatment journey was offered: 'coupon_<value>' or 'no_coupon'; null for control."""
-    value = pd.to_numeric(coupon_value, errors="coerce").to_numpy(dtype=float)
-    labels = [NO_BENEFIT if np.isnan(v) else f"coupon_{v:g}" for v in value]
-    return pd.Series(np.where(arm.to_numpy() == "treatment", labels, None), index=coupon_value.index, dtype=object)
+    """The benefit variant a treatment journey was offered: 'coupon_<value>' or 'no_coupon'; null for control. Each
+    distinct value is named once (a few coupon values over hundreds of thousands of journeys)."""
+    codes, values = pd.factorize(pd.to_numeric(coupon_value, errors="coerce").to_numpy(dtype=float))  # NaN: -1
+    names = np.array([*(f"coupon_{v:g}" for v in values), NO_BENEFIT], dtype=object)
+    return pd.Series(np.where(arm.to_numpy() == "treatment", names[codes], None), index=coupon_value.index, dtype=object)
 
 
 def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:
