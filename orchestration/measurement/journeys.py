@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from orchestration.measurement.outcomes import DESIGN_COLUMNS
+from orchestration.measurement.outcomes import DESIGN_COLUMNS, per_distinct
 
 TOUCH_COLUMNS = [
     "action_id", "user_id", "strategy_id", "arm", "lifecycle_stage",
@@ -31,9 +31,9 @@ NO_BENEFIT = "no_coupon"
 def step_variant(coupon_value: pd.Series, arm: pd.Series) -> pd.Series:
     """The benefit variant a treatment journey was offered: 'coupon_<value>' or 'no_coupon'; null for control. Each
     distinct value is named once (a few coupon values over hundreds of thousands of journeys)."""
-    codes, values = pd.factorize(pd.to_numeric(coupon_value, errors="coerce").to_numpy(dtype=float))  # NaN: -1
-    names = np.array([*(f"coupon_{v:g}" for v in values), NO_BENEFIT], dtype=object)
-    return pd.Series(np.where(arm.to_numpy() == "treatment", names[codes], None), index=coupon_value.index, dtype=object)
+    value = pd.Series(pd.to_numeric(coupon_value, errors="coerce").to_numpy(dtype=float), index=coupon_value.index)
+    names = per_distinct(value, lambda values: (f"coupon_{v:g}" for v in values), missing=NO_BENEFIT)
+    return pd.Series(np.where(arm.to_numpy() == "treatment", names, None), index=coupon_value.index, dtype=object)
 
 
 def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:

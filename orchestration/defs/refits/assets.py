@@ -12,9 +12,9 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.scoring.assets import scoring_context
-from orchestration.defs.uplift.assets import uplift_model_of_day
 from orchestration.recall import load_strategy_library
 from orchestration.scoring import model_in_force
+from orchestration.uplift.planning import uplift_model_of_day
 
 NEXT_DAY_MODELS = "next_day_models"
 

@@ -4,30 +4,17 @@ outcomes (by the model_refits run the evening before, or here when that run did 
 otherwise; its held-out Qini / AUUC become asset metadata (orchestration/uplift)."""
 
 
-from datetime import date
 from typing import Any
 
 import dagster as dg
-import duckdb
 
 from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
-from orchestration.recall import StrategyLibrary, load_strategy_library
-from orchestration.uplift.readers import has_news, read_training
-from orchestration.uplift.registry import latest_model_folder, model_for_day, registry_root
-from orchestration.uplift.training import UpliftModelSet, card_summary
-
-
-def uplift_model_of_day(con: duckdb.DuckDBPyConnection, settings: Settings, library: StrategyLibrary,
-                        day: date) -> UpliftModelSet | None:
-    """The uplift model of planning day `day`, refitted into the registry first when the cadence says so; None
-    when the policy is not `uplift`, recall is not live that day, or there are no randomized journeys yet."""
-    if settings.recall_policy != "uplift" or not settings.recall_live(day):
-        return None
-    con.execute("set TimeZone = 'UTC'")
-    return model_for_day(settings.home, day, library, lambda through: read_training(con, library, through),
-                         has_news=lambda since, through: has_news(con, since, through))
+from orchestration.recall import load_strategy_library
+from orchestration.uplift.planning import uplift_model_of_day
+from orchestration.uplift.registry import latest_model_folder, registry_root
+from orchestration.uplift.training import card_summary
 
 
 def _metadata(card: dict[str, Any] | None) -> dict[str, Any]:
