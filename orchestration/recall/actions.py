@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.config.verticals import DEFAULT_VERTICAL
+from orchestration.ids import is_in, positions, take_rows
 from orchestration.recall import cadence
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, assign_variant, hash_key, hex16, in_global_holdout, stable_hash
 from orchestration.recall.benefits import benefit_text, coupon_codes, coupon_value, expected_benefit_cost
@@ -72,7 +73,7 @@ def match_mask(tiers: pd.DataFrame, strategy: Strategy) -> pd.Series:
     for column in ("lifecycle_stage", "risk_level", "value_tier", "segment", "special_tier"):
         allowed = getattr(rule, column)
         if allowed:
-            mask &= tiers[column].isin(allowed)
+            mask &= is_in(tiers[column], allowed)
     if rule.high_value_dormant is not None:
         mask &= tiers["is_high_value_dormant"].fillna(False).astype(bool) == rule.high_value_dormant
     if rule.signals:
@@ -127,13 +128,16 @@ def _with_decisions(users: pd.DataFrame, decisions: pd.DataFrame | None, library
                             expected_profit=np.nan, uplift_revenue=np.nan, uplift_wake_up=np.nan, uplift_model_version=None)
     if decisions["user_id"].duplicated().any():
         raise ValueError("decisions must hold one row per user")
-    stray = ~decisions["user_id"].isin(users["user_id"])
+    at = positions(users["user_id"], decisions["user_id"])  # each free user's decision, -1: none
+    stray = np.ones(len(decisions), dtype=bool)
+    stray[at[at >= 0]] = False
     if stray.any():
         raise ValueError(f"decisions for users who may not start a journey (busy or unknown): "
                          f"{decisions.loc[stray, 'user_id'].head(5).tolist()}")
-    picked = decisions[["user_id", "decision", "strategy_id", *_DECISION_FIELDS.values()]].rename(
+    picked = decisions[["decision", "strategy_id", *_DECISION_FIELDS.values()]].rename(
         columns={v: k for k, v in _DECISION_FIELDS.items() if k != v})
-    return users.merge(picked, on="user_id", how="inner", sort=False).reset_index(drop=True)
+    decided = at >= 0  # the users in their order, each with its decision (an inner join on user_id)
+    return pd.concat([users.loc[decided].reset_index(drop=True), take_rows(picked, at[decided])], axis=1)
 
 
 def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, vertical: str, busy: np.ndarray,
@@ -284,8 +288,9 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.
     """Fill variant, benefit, coupon, message, timezone and cost; cancel rows lacking a template variable."""
     frame = candidates.reset_index(drop=True)
     frame = pd.concat([frame, _step_fields(frame, library)], axis=1)
-    profile = users.loc[:, USER_COLUMNS].drop_duplicates("user_id", keep="last")
-    frame = frame.merge(profile, on="user_id", how="left", sort=False)
+    # Each row's user profile (the user's last row; nulls for a user the table lacks): a left join on user_id.
+    profile = users.loc[:, USER_COLUMNS[1:]]
+    frame = pd.concat([frame, take_rows(profile, positions(frame["user_id"], users["user_id"], last=True))], axis=1)
     # The recommendation: the library's phrase for the core feature the user used most lately.
     if top_features is not None and not top_features.empty:
         frame = frame.merge(top_features[["user_id", "feature"]].drop_duplicates("user_id"), on="user_id", how="left")

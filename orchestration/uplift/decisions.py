@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.config.threads import fitting_threads
+from orchestration.ids import positions
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, hash_key, in_global_holdout, stable_hash, unit_interval
 from orchestration.recall.guardrails import CONSENT_COLUMNS, ChannelLimits, fill_channel_limits
 from orchestration.recall.library import StrategyLibrary
@@ -281,16 +282,15 @@ def _reachable(chosen: pd.DataFrame, channels: np.ndarray, users: pd.DataFrame |
     """Whether each chosen user may be contacted on `channels` (the consent rule of the planner)."""
     if users is None:
         return np.ones(len(chosen), dtype=bool)
-    flags = users.drop_duplicates("user_id", keep="last")
-    position = pd.Index(flags["user_id"].astype(object)).get_indexer(chosen["user_id"].astype(object))
+    position = positions(chosen["user_id"], users["user_id"], last=True)  # each user's last row
     known = position >= 0
     ok = np.zeros(len(chosen), dtype=bool)
     for channel, column in CONSENT_COLUMNS.items():
         rows = channels == channel
         if column is None:
             ok |= rows & known
-        elif column in flags.columns:
-            opted = flags[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        elif column in users.columns:
+            opted = users[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
             ok |= rows & known & opted[np.where(known, position, 0)]
     return ok
 
@@ -300,14 +300,15 @@ def _usage(chosen: pd.DataFrame, library: StrategyLibrary, users: pd.DataFrame |
     (null channel without a treatment, or when its first step's channel is left to an A/B draw), and whether it
     `sends` (treatment arm and reachable on that channel). Only sends use a budget; the budget cut applies to
     every choice on the channel whatever its arm (guardrails.fill_channel_limits)."""
-    keys = chosen["treatment_key"].astype(object)
-    first_channel = {key: _treatment(key, library).first_channel for key in keys.dropna().unique()}
-    channels = keys.map(first_channel).to_numpy(dtype=object)
-    treat = (chosen["decision"] == TREAT).to_numpy()
-    channel = np.where(treat, channels, None)
-    sends = treat & (chosen["arm"] == TREATMENT).to_numpy() & _reachable(chosen, channels, users)
+    # A few distinct treatments among a million choices: each key's channel and cost looked up once.
+    keys, treatments = pd.factorize(chosen["treatment_key"])  # -1 (no treatment): the tables' last entry
+    first_channels = [_treatment(key, library).first_channel for key in treatments]
+    channels = np.array([*first_channels, None], dtype=object)[keys]
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
-    return pd.DataFrame({"channel": channel, "cost": pd.Series(channel).map(costs).fillna(0.0).to_numpy(dtype=float),
+    channel_costs = np.array([costs.get(c, 0.0) if c is not None else 0.0 for c in first_channels] + [0.0])[keys]
+    treat = (chosen["decision"] == TREAT).to_numpy()
+    sends = treat & (chosen["arm"] == TREATMENT).to_numpy() & _reachable(chosen, channels, users)
+    return pd.DataFrame({"channel": np.where(treat, channels, None), "cost": np.where(treat, channel_costs, 0.0),
                          "sends": sends}, index=chosen.index)
 
 

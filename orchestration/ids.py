@@ -1,0 +1,49 @@
+"""Lookups of text ids (user ids, journey ids) among other text ids, without a Python object per id.
+
+A day's plan at a million users looks a million user ids up several times (decisions among the free users,
+consent flags and profiles of the chosen users). pandas' merges, `Index.get_indexer` and `isin` on Arrow text
+hash Python objects: 0.3-0.6 s a lookup there. Numbering both sides at once with one factorize, then reading the
+positions from an integer table, takes 0.19 s for 500,000 ids among 1,000,000 (get_indexer 0.49 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def positions(values: pd.Series, among: pd.Series, last: bool = False) -> np.ndarray:
+    """Per value, its row position in `among` (the first occurrence, or the last with `last`), -1 where it does
+    not occur or is missing."""
+    codes, distinct = pd.factorize(pd.concat([among, values], ignore_index=True))
+    table = np.full(len(distinct), -1, dtype=np.int64)
+    known = codes[: len(among)]
+    rows = np.arange(len(among))
+    present = known >= 0  # a missing id in `among` matches nothing
+    if last:
+        table[known[present]] = rows[present]  # numpy keeps the last write to a repeated index
+    else:
+        table[known[present][::-1]] = rows[present][::-1]
+    wanted = codes[len(among):]
+    return np.where(wanted >= 0, table[wanted], -1)
+
+
+def is_in(values: pd.Series, among: Iterable[str]) -> np.ndarray:
+    """Whether each text value is one of `among` (a missing value is not): Arrow's hash lookup, where pandas'
+    isin on Arrow text converts each value to a Python object (0.23 s for a day's strategy matches at a million
+    users)."""
+    among = list(among)
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # not text (e.g. all NaN floats)
+        return values.isin(among).to_numpy(dtype=bool)
+    return pc.is_in(text, value_set=pa.array(among, type=pa.string())).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def take_rows(frame: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
+    """The rows of `frame` at positions `at` (-1: a row of nulls, typed as a left merge types them), on a new
+    RangeIndex."""
+    return frame.reset_index(drop=True).reindex(at).reset_index(drop=True)

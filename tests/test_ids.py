@@ -1,0 +1,40 @@
+"""The id lookups the planner uses instead of pandas' merges and isin give what those give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from orchestration.ids import is_in, positions, take_rows
+
+
+def test_positions_are_the_first_or_last_occurrence_and_minus_one_for_absent_or_missing_ids() -> None:
+    among = pd.Series(["a", "b", None, "a", "c"])
+    values = pd.Series(["a", "x", None, "c", "b", "a"])
+    assert positions(values, among).tolist() == [0, -1, -1, 4, 1, 0]
+    assert positions(values, among, last=True).tolist() == [3, -1, -1, 4, 1, 3]
+    assert positions(pd.Series([], dtype=object), among).tolist() == []
+    assert positions(values, pd.Series([], dtype=object)).tolist() == [-1] * 6
+
+
+def test_positions_agree_with_an_index_lookup_on_many_ids() -> None:
+    rng = np.random.default_rng(3)
+    among = pd.Series([f"u{i:06d}" for i in rng.permutation(50_000)], dtype="str")
+    values = pd.Series([f"u{i:06d}" for i in rng.integers(0, 80_000, 20_000)], dtype="str")
+    assert np.array_equal(positions(values, among), pd.Index(among).get_indexer(values))
+
+
+def test_is_in_matches_text_only_and_never_a_missing_value() -> None:
+    values = pd.Series(["push", None, "sms", np.nan, "call"], dtype=object)
+    assert is_in(values, ["push", "call"]).tolist() == [True, False, False, False, True]
+    assert is_in(pd.Series(["a", "b"], dtype="str"), np.array(["b"], dtype=object)).tolist() == [False, True]
+    # A column that is not text (all missing, read as floats) matches nothing, as pandas' isin says.
+    assert is_in(pd.Series([np.nan, np.nan]), ["a"]).tolist() == [False, False]
+
+
+def test_taking_rows_types_the_missing_ones_as_a_left_merge_does() -> None:
+    right = pd.DataFrame({"key": [1, 2], "flag": [True, False], "name": ["p", "q"], "count": [1, 2]})
+    left = pd.DataFrame({"key": [2, 9, 1]})
+    merged = left.merge(right, on="key", how="left")
+    taken = take_rows(right.drop(columns="key"), positions(left["key"], right["key"]))
+    pd.testing.assert_frame_equal(pd.concat([left, taken], axis=1), merged)
