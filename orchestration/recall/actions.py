@@ -252,10 +252,10 @@ def _step_fields(candidates: pd.DataFrame, library: StrategyLibrary) -> pd.DataF
     user_ids = candidates["user_id"]
     for strategy in library.strategies:
         for number, step in enumerate(strategy.steps, start=1):
-            positions = groups.get((strategy.id, number))
-            if positions is None:
+            members = groups.get((strategy.id, number))
+            if members is None:
                 continue
-            at = treated[positions]
+            at = treated[members]
             arms = step.arms()
             chosen = assign_variant(user_ids.iloc[at], strategy.id, number, [a.id for a in arms], [a.share for a in arms], library.salt)
             if step.variants and "treatment_key" in candidates.columns:  # a decision that fixed the variant is served it
