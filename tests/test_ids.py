@@ -28,6 +28,7 @@ def test_is_in_matches_text_only_and_never_a_missing_value() -> None:
     values = pd.Series(["push", None, "sms", np.nan, "call"], dtype=object)
     assert is_in(values, ["push", "call"]).tolist() == [True, False, False, False, True]
     assert is_in(pd.Series(["a", "b"], dtype="str"), np.array(["b"], dtype=object)).tolist() == [False, True]
+    assert is_in(pd.Series(["a", None], dtype="str"), pd.Series(["a", None], dtype="str")).tolist() == [True, False]
     # A column that is not text (all missing, read as floats) matches nothing, as pandas' isin says.
     assert is_in(pd.Series([np.nan, np.nan]), ["a"]).tolist() == [False, False]
 

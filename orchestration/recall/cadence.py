@@ -110,7 +110,7 @@ def due_steps(state: pd.DataFrame, library: StrategyLibrary, day: date, response
             responses[["user_id", "responded_at"]], on="user_id")
         at = pd.to_datetime(pairs["responded_at"], utc=True)
         hit = (at >= pd.to_datetime(pairs["journey_started_at"], utc=True)) & (at < pairs["due_at"]) & (at < known_until)
-        stopped = live["journey_id"].isin(pairs.loc[hit, "journey_id"]) & live["status"].isna()
+        stopped = is_in(live["journey_id"], pairs.loc[hit, "journey_id"]) & live["status"].isna().to_numpy()
         live.loc[stopped, ["status", "reason"]] = ("cancelled", RESPONDED)
     return live.drop(columns=["open", "end_day", "last_step"]).reset_index(drop=True)
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.config.threads import fitting_threads
-from orchestration.ids import positions
+from orchestration.ids import is_in, positions
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, hash_key, in_global_holdout, stable_hash, unit_interval
 from orchestration.recall.guardrails import CONSENT_COLUMNS, ChannelLimits, fill_channel_limits
 from orchestration.recall.library import StrategyLibrary
@@ -422,7 +422,7 @@ def _second_choice(rejected: pd.DataFrame, pairs: pd.DataFrame, library: Strateg
                    min_profit: float, send_day: date) -> pd.DataFrame:
     """For users whose choice did not fit: their most profitable other treatment whose first step
     uses a channel that still has room (rows indexed like `rejected`, only those that have one)."""
-    options = pairs.loc[pairs["user_id"].isin(rejected["user_id"]) & (pairs["expected_profit"] > min_profit)]
+    options = pairs.loc[is_in(pairs["user_id"], rejected["user_id"]) & (pairs["expected_profit"] > min_profit).to_numpy()]
     if options.empty:
         return pd.DataFrame()
     first_channel = {key: _treatment(key, library).first_channel for key in options["treatment_key"].unique()}
