@@ -31,10 +31,11 @@ def positions(values: pd.Series, among: pd.Series, last: bool = False) -> np.nda
     return np.where(wanted >= 0, table[wanted], -1)
 
 
-def is_in(values: pd.Series, among: pd.Series | np.ndarray | Iterable[str]) -> np.ndarray:
+def is_in(values: pd.Series, among: pd.Series | pd.Index | np.ndarray | Iterable[str]) -> np.ndarray:
     """Whether each text value is one of `among` (a missing value is not): Arrow's hash lookup. pandas' isin on
-    Arrow text is slow with many ids to look among: 5.1 s for 500,000 ids among 1,000,000, against 0.23 s here."""
-    among = among if isinstance(among, (pd.Series, np.ndarray)) else list(among)
+    Arrow text costs about 5 µs per id to look among, whatever their container: 5.1 s for 500,000 ids among
+    1,000,000 (a set of 400,000: 1.8 s), against 0.23 s here."""
+    among = among if isinstance(among, (pd.Series, pd.Index, np.ndarray)) else list(among)
     try:
         text = pa.array(values, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # not text (e.g. all NaN floats)

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestration.config import Settings
+from orchestration.ids import is_in
 from orchestration.quality.recall_audit import audit_outbox
 from orchestration.recall import OUTBOX_COLUMNS, load_strategy_library
 from orchestration.recall.actions import HOLDOUT_COLUMNS
@@ -147,7 +148,7 @@ def journey_profits(journeys: pd.DataFrame, truth: pd.DataFrame, library: Strate
       the world never saw (every step cancelled) touched nobody: its effect is zero."""
     seen = truth.set_index("journey_id")
     effect = (seen["y1_revenue_30d"] - seen["y0_revenue_30d"]).reindex(journeys["journey_id"])
-    open_ = journeys["journey_id"].isin(seen.index).to_numpy() & effect.isna().to_numpy()
+    open_ = is_in(journeys["journey_id"], seen.index) & effect.isna().to_numpy()
     if open_.any():
         raise ValueError(f"{int(open_.sum())} evaluated journeys have no final 30-day outcome in the truth yet")
     out = journeys.assign(effect=effect.fillna(0.0).to_numpy(),
@@ -195,7 +196,7 @@ group by journey_id
 def evaluated_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, redeemed_codes: set[str]) -> pd.DataFrame:
     """Treatment journeys planned on first..last with their spend and whether their coupon was redeemed."""
     frame = con.execute(JOURNEYS_SQL, [first, last]).df()
-    return frame.assign(sent=frame["queued"] > 0, coupon_redeemed=frame["coupon_code"].isin(redeemed_codes))
+    return frame.assign(sent=frame["queued"] > 0, coupon_redeemed=is_in(frame["coupon_code"], redeemed_codes))
 
 
 def copy_home(source: Path, target: Path) -> None:

@@ -16,6 +16,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
+from orchestration.ids import is_in
 from orchestration.measurement import outcome_horizon_days
 from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows
 from orchestration.measurement.readers import days_to_measure, read_journeys
@@ -34,7 +35,7 @@ def _write_outcomes(con, outcomes: pd.DataFrame, first: date, as_of: date) -> in
             "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
             [first, as_of, as_of],
         ).df()["action_id"]
-        outcomes = outcomes[~outcomes["action_id"].isin(later)]
+        outcomes = outcomes[~is_in(outcomes["action_id"], later)]
     con.register("measured", outcomes[["action_id"]])
     try:
         replace_rows(con, "recall_outcomes", outcomes, "action_id in (select action_id from measured)", [])
