@@ -305,7 +305,7 @@ def _usage(chosen: pd.DataFrame, library: StrategyLibrary, users: pd.DataFrame |
     first_channels = [_treatment(key, library).first_channel for key in treatments]
     channels = np.array([*first_channels, None], dtype=object)[keys]
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
-    channel_costs = np.array([costs.get(c, 0.0) if c is not None else 0.0 for c in first_channels] + [0.0])[keys]
+    channel_costs = np.array([*(costs.get(c, 0.0) for c in first_channels), 0.0])[keys]
     treat = (chosen["decision"] == TREAT).to_numpy()
     sends = treat & (chosen["arm"] == TREATMENT).to_numpy() & _reachable(chosen, channels, users)
     return pd.DataFrame({"channel": np.where(treat, channels, None), "cost": np.where(treat, channel_costs, 0.0),
