@@ -113,7 +113,6 @@ def test_an_error_in_the_background_reaches_the_caller() -> None:
 
 def test_a_run_of_an_earlier_day_never_moves_a_journey_back_in_time() -> None:
     """Re-running day D after D+2 was measured keeps the journeys D+2 measured as they were, and writes the others."""
-    from orchestration.defs.measurement.assets import _write_outcomes
     from orchestration.warehouse import replace_rows
 
     assigned = _day(-5)
@@ -123,6 +122,6 @@ def test_a_run_of_an_earlier_day_never_moves_a_journey_back_in_time() -> None:
         replace_rows(con, "recall_outcomes", later, "1 = 0", [])
         rerun = pd.DataFrame({"action_id": ["j1_1", "j2_1"], "assignment_date": [assigned, assigned],
                               "measured_through": [D, D], "woke_up": [False, False]})
-        assert _write_outcomes(con, rerun, D - timedelta(days=149), D) == 1
+        assert daily.write_outcomes(con, rerun, D - timedelta(days=149), D) == 1
         rows = con.execute("select action_id, measured_through, woke_up from recall_outcomes order by 1").fetchall()
     assert rows == [("j1_1", _day(2), True), ("j2_1", D, False)]

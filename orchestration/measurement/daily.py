@@ -15,9 +15,13 @@ from orchestration.measurement.journeys import JourneyLog, is_decided
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
+from orchestration.ids import is_in
 from orchestration.measurement.readers import JourneyInputs
+from orchestration.warehouse import replace_rows, table_exists
 
 if TYPE_CHECKING:
+    import duckdb
+
     from orchestration.config import Settings
     from orchestration.recall.library import StrategyLibrary
 
@@ -126,3 +130,21 @@ def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, wind
     """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
     for chunk in chunks(outcomes_by_day(inputs, days, horizon, windows)):
         yield list(chunk), cohort_metrics_by_day(chunk, **design), list(chunk.values())[-1]
+
+
+def write_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pd.DataFrame, first: date, as_of: date) -> int:
+    """Replace the rows of the journeys measured as of `as_of` (assigned from `first`), except those a later run
+    already measured: a journey never moves back in time (re-running an older day leaves the later measurements).
+    The rows written."""
+    if table_exists(con, "recall_outcomes"):
+        later = con.execute(
+            "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
+            [first, as_of, as_of],
+        ).df()["action_id"]
+        outcomes = outcomes[~is_in(outcomes["action_id"], later)]
+    con.register("measured", outcomes[["action_id"]])
+    try:
+        replace_rows(con, "recall_outcomes", outcomes, "action_id in (select action_id from measured)", [])
+    finally:
+        con.unregister("measured")
+    return len(outcomes)

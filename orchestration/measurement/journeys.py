@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from orchestration.ids import is_in
 from orchestration.measurement.outcomes import DESIGN_COLUMNS, per_distinct
 
 TOUCH_COLUMNS = [
@@ -37,9 +38,8 @@ def step_variant(coupon_value: pd.Series, arm: pd.Series) -> pd.Series:
 
 
 def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:
-    """Whether each action_id is one of the decisions' journeys (the others are known only to the delivery log). A
-    hash lookup through an index: Series.isin on Arrow strings converts every value to a Python object first."""
-    return pd.Index(decisions["action_id"].dropna().unique()).get_indexer(action_ids) >= 0
+    """Whether each action_id is one of the decisions' journeys (the others are known only to the delivery log)."""
+    return is_in(action_ids, decisions["action_id"])
 
 
 def _log_rows(touches: pd.DataFrame) -> pd.DataFrame:

@@ -7,41 +7,22 @@ One step writes both tables: they read the same journeys, and the outcomes as of
 that day's metrics are computed from, so the journeys are read and measured once."""
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 
 from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
-from orchestration.ids import is_in
 from orchestration.measurement import outcome_horizon_days
-from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows
+from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows, write_outcomes
 from orchestration.measurement.readers import days_to_measure, read_journeys
 from orchestration.recall import load_strategy_library
-from orchestration.warehouse import replace_rows, table_exists
+from orchestration.warehouse import replace_rows
 from orchestration.warehouse.engine import engine_for
 
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
-
-
-def _write_outcomes(con, outcomes: pd.DataFrame, first: date, as_of: date) -> int:
-    """Replace the measured journeys' rows; never move a journey back in time (re-running an older day leaves
-    the later measurements)."""
-    if table_exists(con, "recall_outcomes"):
-        later = con.execute(
-            "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
-            [first, as_of, as_of],
-        ).df()["action_id"]
-        outcomes = outcomes[~is_in(outcomes["action_id"], later)]
-    con.register("measured", outcomes[["action_id"]])
-    try:
-        replace_rows(con, "recall_outcomes", outcomes, "action_id in (select action_id from measured)", [])
-    finally:
-        con.unregister("measured")
-    return len(outcomes)
 
 
 def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -68,7 +49,7 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
             for chunk, metrics, outcomes in metrics_by_chunk(inputs, days, horizon, windows, design):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
                                         [chunk[0], chunk[-1]])
-            journeys_measured = _write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)
+            journeys_measured = write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)
         yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
             "journeys_measured": journeys_measured, "as_of": as_of.isoformat()})
         metrics = metrics[metrics["as_of_date"] == as_of]
