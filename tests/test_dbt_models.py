@@ -270,8 +270,7 @@ SHORT_RULES = {
 }
 INCREMENTAL_DAYS = 8
 LABEL_MODELS = ["int_user_recency", "int_key_action_gaps", "int_key_action_rhythm", "int_feed_daily_counts",
-                "int_signal_availability", "int_user_rolling_activity", "int_user_signals", "int_user_value_checks",
-                "user_daily_labels"]
+                "int_signal_availability", "int_user_rolling_activity", "user_daily_labels"]
 
 
 def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:

@@ -27,8 +27,8 @@ SPLIT = LAST - timedelta(days=1)  # the last two days are also run one by one
 LOADED = ["raw_events", "stg_events"]
 TABLES = [
     "quarantine_events", "stg_users", "int_user_versions", "stg_recall_touches",
-    "int_user_daily_activity", "int_user_recency", "int_user_rolling_activity", "int_user_signals",
-    "int_user_value_checks", "user_daily_labels", "churn_model", "user_churn_scores", "user_risk_tiers",
+    "int_user_daily_activity", "int_user_recency", "int_user_rolling_activity", "user_daily_labels", "churn_model",
+    "user_churn_scores", "user_risk_tiers",
     "recall_actions", "recall_outbox", "recall_outcomes", "recall_metrics",
 ]
 

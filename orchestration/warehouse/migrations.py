@@ -97,6 +97,13 @@ def _design_columns(con: duckdb.DuckDBPyConnection) -> None:
             add_column(con, table, column, "DOUBLE")
 
 
+def _labels_inlined(con: duckdb.DuckDBPyConnection) -> None:
+    """int_user_signals and int_user_value_checks are CTEs of user_daily_labels now (ephemeral dbt models), which
+    carries their columns: their tables would only go stale. Nothing reads them; their rows are in the labels."""
+    for table in ("int_user_signals", "int_user_value_checks"):
+        con.execute(f"drop table if exists main.{table}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
@@ -106,6 +113,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "profit, uplifts, uplift model version)", _decision_columns),
     Migration(5, "recall_actions and recall_outcomes record the design each journey was assigned under (strategy "
                  "and global holdout shares, variant share)", _design_columns),
+    Migration(6, "int_user_signals and int_user_value_checks inlined into user_daily_labels: their stale tables "
+                 "dropped", _labels_inlined),
 )
 
 

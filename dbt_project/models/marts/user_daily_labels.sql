@@ -3,8 +3,8 @@
 -- (int_user_recency, every user), the user's at-risk threshold (its own usual gap between key
 -- actions, else the app's rhythm of the day: int_key_action_rhythm), the signals the feed cannot
 -- support (int_signal_availability), rolling activity, early-warning signals and value checks
--- (int_user_rolling_activity, int_user_signals, int_user_value_checks: users active in
--- D-89..D only; everyone else gets the values of no activity). Incremental over
+-- (int_user_rolling_activity, and the ephemeral int_user_signals and int_user_value_checks, inlined
+-- here as CTEs: users active in D-89..D only; everyone else gets the values of no activity). Incremental over
 -- [min_date - lookback_days, max_date), like its inputs.
 {{ config(
     unique_key=['user_id', 'label_date'],

@@ -1,12 +1,7 @@
 -- the value of each user on each label day: RFM scores among the day's purchasers, the
 -- high-value rule, and the three value checks (depth, duration, decision point). Sparse like
 -- int_user_rolling_activity, which it reads: a user without activity in D-89..D passes none and
--- scores 1. Incremental over [min_date - lookback_days, max_date).
-{{ config(
-    unique_key=['user_id', 'label_date'],
-    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
-) }}
-
+-- scores 1. Ephemeral (dbt_project.yml): a CTE of user_daily_labels, over the same label days.
 with
 
 rolling as (

@@ -2,12 +2,7 @@
 -- ten signals (macro early_warning_signals), how many fired and which; a signal the feed cannot
 -- support that day (int_signal_availability) never fires and does not count. Sparse like
 -- int_user_rolling_activity, which it reads: a user without activity in D-89..D fires none.
--- Incremental over [min_date - lookback_days, max_date).
-{{ config(
-    unique_key=['user_id', 'label_date'],
-    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
-) }}
-
+-- Ephemeral (dbt_project.yml): a CTE of user_daily_labels, over the same label days.
 with
 
 rolling as (
