@@ -108,21 +108,23 @@ final as (
         coalesce(rolling.investments_7d, 0) as investments_7d,
         rolling.current_balance,
         rolling.peak_balance_90d,
+        -- the values of no activity for the users without a signal or value row only: a null from the rules of
+        -- int_user_signals or int_user_value_checks stays null, for this model's not_null rules to catch
         {%- for name, rule, needs in early_warning_signals() %}
         coalesce(signals.signal_{{ name }}, false) as signal_{{ name }},
         {%- endfor %}
-        coalesce(signals.signal_count, 0) as signal_count,
-        coalesce(signals.signals_fired, '') as signals_fired,
+        case when signals.user_id is null then 0 else signals.signal_count end as signal_count,
+        case when signals.user_id is null then '' else signals.signals_fired end as signals_fired,
         coalesce(availability.signals_unavailable, '') as signals_unavailable,
-        coalesce(value_checks.rfm_recency_score, 1) as rfm_recency_score,
-        coalesce(value_checks.rfm_frequency_score, 1) as rfm_frequency_score,
-        coalesce(value_checks.rfm_monetary_score, 1) as rfm_monetary_score,
-        coalesce(value_checks.meets_high_value_rule, false) as meets_high_value_rule,
-        coalesce(value_checks.value_depth, false) as value_depth,
-        coalesce(value_checks.value_duration, false) as value_duration,
+        case when value_checks.user_id is null then 1 else value_checks.rfm_recency_score end as rfm_recency_score,
+        case when value_checks.user_id is null then 1 else value_checks.rfm_frequency_score end as rfm_frequency_score,
+        case when value_checks.user_id is null then 1 else value_checks.rfm_monetary_score end as rfm_monetary_score,
+        case when value_checks.user_id is null then false else value_checks.meets_high_value_rule end as meets_high_value_rule,
+        case when value_checks.user_id is null then false else value_checks.value_depth end as value_depth,
+        case when value_checks.user_id is null then false else value_checks.value_duration end as value_duration,
         value_checks.value_decision_point,
         coalesce(value_checks.value_decision, false) as value_decision,
-        coalesce(value_checks.value_check_score, 0) as value_check_score
+        case when value_checks.user_id is null then 0 else value_checks.value_check_score end as value_check_score
     from recency
     left join rolling
         on rolling.user_id = recency.user_id
