@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import pandas as pd
 
+from orchestration.ids import is_in
 from orchestration.measurement.journeys import JourneyLog, is_decided
 from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
-from orchestration.ids import is_in
 from orchestration.measurement.readers import JourneyInputs
 from orchestration.warehouse import replace_rows, table_exists
 
