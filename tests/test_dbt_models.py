@@ -482,13 +482,9 @@ def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None
     built = {}
     for schema, table, column in query(hand_world, """
             select table_schema, table_name, column_name from information_schema.columns
-            where table_catalog = current_database()
             order by table_schema, table_name, ordinal_position"""):
         if table in documented:
             built.setdefault(table, []).append(column)
-    # base_events lives in dbt's in-memory scratch database, gone with the invocation: its compiled query's columns
-    compiled = hand_world.parent / "target" / "compiled" / "churn_recall" / "models" / "staging" / "events" / "base"
-    built["base_events"] = [row[0] for row in query(hand_world, f"describe ({(compiled / 'base_events.sql').read_text()})")]
     assert set(documented) - set(built) == {"base_recall_touches"}  # ephemeral: no table to compare
     assert {t: sorted(c) for t, c in built.items()} == {t: sorted(documented[t]) for t in built}
 

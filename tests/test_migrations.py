@@ -108,22 +108,10 @@ def test_the_tables_of_the_inlined_label_models_are_dropped_and_the_labels_kept(
     for table in ("int_user_signals", "int_user_value_checks", "user_daily_labels"):
         con.execute(f"create table {table} as select 'u1' as user_id, date '2026-03-01' as label_date")
     migrate(con, [m for m in MIGRATIONS if m.version < 6], tables=[])
-    assert migrate(con, [m for m in MIGRATIONS if m.version <= 6], tables=[]).applied == (6,)
+    assert migrate(con, tables=[]).applied == (6,)
     tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
     assert {"int_user_signals", "int_user_value_checks"}.isdisjoint(tables)
     assert con.execute("select count(*) from user_daily_labels").fetchone() == (1,)
-
-
-def test_the_stale_base_events_work_table_is_dropped_and_staging_kept():
-    con = duckdb.connect()
-    for table in ("base_events", "stg_events", "quarantine_events"):
-        con.execute(f"create table {table} as select 'e1' as event_id, date '2026-03-01' as _landing_date")
-    migrate(con, [m for m in MIGRATIONS if m.version < 7], tables=[])
-    assert migrate(con, tables=[]).applied == (7,)
-    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
-    assert "base_events" not in tables
-    for table in ("stg_events", "quarantine_events"):
-        assert con.execute(f"select count(*) from {table}").fetchone() == (1,)
 
 
 def test_a_migration_is_a_no_op_for_a_table_that_does_not_exist_yet():

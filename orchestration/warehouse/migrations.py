@@ -104,12 +104,6 @@ def _labels_inlined(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists main.{table}")
 
 
-def _base_events_in_scratch(con: duckdb.DuckDBPyConnection) -> None:
-    """base_events is built in the dbt invocation's in-memory scratch database now: the warehouse's copy of the last
-    window's raw rows would only go stale (its rows are in stg_events and quarantine_events)."""
-    con.execute("drop table if exists main.base_events")
-
-
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
@@ -121,8 +115,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "and global holdout shares, variant share)", _design_columns),
     Migration(6, "int_user_signals and int_user_value_checks inlined into user_daily_labels: their stale tables "
                  "dropped", _labels_inlined),
-    Migration(7, "base_events kept in dbt's in-memory scratch database: its stale warehouse table dropped",
-              _base_events_in_scratch),
 )
 
 

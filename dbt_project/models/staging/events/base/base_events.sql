@@ -1,12 +1,8 @@
 -- the processing window's raw event rows, parsed and checked once: stg_events and quarantine_events
 -- read this table (it holds the last processed window only). Duplicate copies of an event are
 -- found by stg_events (which keeps the first valid copy); quarantine_events takes the rest.
--- On DuckDB it lives in the run's in-memory `scratch` database (profiles.yml), gone when dbt exits:
--- written to the warehouse file, its compressed row groups took about 6 s of CPU a day at 1M users,
--- in memory 1.8 s; past the memory limit DuckDB spills it to the temp directory.
 {{ config(
     incremental_strategy='append',
-    database=('scratch' if target.type == 'duckdb' else none),
     pre_hook="{{ clear_relation() }}"
 ) }}
 
