@@ -589,3 +589,32 @@ def test_a_lookback_day_is_recomputed_only_for_the_users_with_late_events(tmp_pa
     for table in ("int_user_daily_activity", "int_user_session_streaks"):
         assert query(warehouse, f"select user_id, activity_date, sessions from {table} order by 1, 2") == [
             ("u1", day(1), 2), ("u1", day(2), 1), ("u2", day(1), 99), ("u2", day(2), 1)], table
+
+
+def test_a_lookback_day_of_the_rolling_measures_is_recomputed_only_for_relabelled_users(tmp_path: Path) -> None:
+    """Day 2 lands a late session of u1 dated day 1 and a profile update of u3: their day-1 rolling measures are
+    recomputed; u2's are left as the last run wrote them (deliberately wrong here, to show they are not rewritten).
+    Day 2 is measured for everyone, from the daily activity."""
+    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "int_user_daily_activity",
+              "int_user_session_streaks", "int_user_recency", "int_user_rolling_activity"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        create_raw_tables(con)
+        land(con, "raw_users", day(1), [user(u, ts(1, 8)) for u in ("u1", "u2", "u3")])
+        land(con, "raw_events", day(1), [event(f"e1{u}", u, "app_open", ts(1, 9)) for u in ("u1", "u2", "u3")])
+    run_dbt(["seed"], warehouse, tmp_path)
+
+    def run_window(n: int) -> None:
+        window = {"min_date": day(n).isoformat(), "max_date": day(n + 1).isoformat(), "lookback_days": 1}
+        run_dbt(["run", "--select", *models, "--vars", json.dumps(window)], warehouse, tmp_path)
+
+    run_window(1)
+    with connect(warehouse) as con:
+        con.execute("update int_user_rolling_activity set logins_7d = 99")
+        land(con, "raw_users", day(2), [user("u3", ts(1, 8), updated=ts(2, 8), sms="false")])
+        land(con, "raw_events", day(2), [event("late", "u1", "app_open", ts(1, 20), ts(2, 0, 30)),
+                                          *(event(f"e2{u}", u, "app_open", ts(2, 9)) for u in ("u1", "u2", "u3"))])
+    run_window(2)
+    assert query(warehouse, "select user_id, label_date, logins_7d from int_user_rolling_activity order by 1, 2") == [
+        ("u1", day(1), 2), ("u1", day(2), 3), ("u2", day(1), 99), ("u2", day(2), 2), ("u3", day(1), 1),
+        ("u3", day(2), 2)]

@@ -3,6 +3,8 @@
     user has a late event: every other user-day has the events the last run computed it from. So these
     models recompute the window's days for everyone, and a lookback day only for the users with a late
     event on or before it. (At 1M users, 4% and 8% of the users had a late event on the two lookback days.)
+    int_user_rolling_activity, which also reads whether a user had signed up by the day, recomputes the
+    lookback for the users whose profile landed in the window too (relabelled_users()).
     On Spark every user is recomputed from the lookback's first day: Delta's DELETE takes no join. -#}
 
 {% macro late_users() -%}
@@ -12,6 +14,20 @@
     from {{ ref('stg_events') }}
     where _landing_date >= {{ window_min_date() }} and _landing_date < {{ window_max_date() }}
       and event_date >= {{ lookback_start_date() }} and event_date < {{ window_min_date() }}
+    group by user_id
+{%- endmacro %}
+
+{% macro relabelled_users() -%}
+    {#- late_users(), and every user whose profile landed in the window from the lookback's first day: a new
+        signup day moves the days the user is labelled on. -#}
+    select user_id, min(first_day) as first_day
+    from (
+        {{ late_users() }}
+        union all
+        select user_id, {{ lookback_start_date() }} as first_day
+        from {{ ref('stg_users') }}
+        where _landing_date >= {{ window_min_date() }} and _landing_date < {{ window_max_date() }}
+    ) as changed
     group by user_id
 {%- endmacro %}
 
@@ -33,14 +49,15 @@
     {{ lookback_start_date() }}
 {%- endmacro %}
 
-{% macro delete_late_users(day_column) -%}
-    {#- Pre-hook (after delete_window has cleared the window's days): clear the lookback days recomputed. -#}
-    {{ return(adapter.dispatch('delete_late_users')(day_column)) }}
+{% macro delete_late_users(day_column, users='late_users') -%}
+    {#- Pre-hook (after delete_window has cleared the window's days): clear the lookback days recomputed for
+        `users`, the name of the macro that selects them (late_users or relabelled_users). -#}
+    {{ return(adapter.dispatch('delete_late_users')(day_column, users)) }}
 {%- endmacro %}
 
-{% macro default__delete_late_users(day_column) -%}
+{% macro default__delete_late_users(day_column, users) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} using ({{ late_users() }}) as late
+        delete from {{ this }} using ({{ relabelled_users() if users == 'relabelled_users' else late_users() }}) as late
         where {{ this.identifier }}.user_id = late.user_id
           and {{ day_column }} >= late.first_day and {{ day_column }} < {{ window_min_date() }}
     {%- else -%}
@@ -48,6 +65,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_late_users(day_column) -%}
+{% macro spark__delete_late_users(day_column, users) -%}
     {{ delete_window(day_column, lookback_start_date(), window_min_date()) }}
 {%- endmacro %}

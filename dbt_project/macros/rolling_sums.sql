@@ -4,7 +4,7 @@
     running totals per user at D, D-7, D-30 and D-35 instead: the join grew with users x label days (8 M groups
     for 100,000 users over 88 days, spilled to disk under the run's memory limit: 87 s against 47 s). Other
     adapters (Spark: no ASOF join) keep the join (adapter.dispatch). Both forms read the CTEs `recency`,
-    `recent_activity` and `label_days` of the model. -#}
+    `recent_activity` (with each user's first recomputed day, `recomputed_from`) and `label_days` of the model. -#}
 
 {% macro rolling_sum_measures() -%}
 {#- (measure, column of recent_activity, frame): last_7 = days_ago 0-6, last_30 = 0-29, baseline = 7-34. -#}
@@ -61,6 +61,7 @@ recent_frames as (
     inner join label_days
         on recent_activity.activity_date <= label_days.label_date
         and recent_activity.activity_date > label_days.label_date - 35
+        and label_days.label_date >= recent_activity.recomputed_from
 ),
 
 recent as (

@@ -5,29 +5,40 @@
 -- measures (user_daily_labels fills the values of no activity). Incremental over
 -- [min_date - lookback_days, max_date). A label day reads its last 35 days of activity (the 7-day,
 -- 30-day and baseline frames: macros/rolling_sums.sql, by the window's length) and, of the 90 days
--- before it, only the days with a purchase, a withdrawal or a balance.
+-- before it, only the days with a purchase, a withdrawal or a balance. A lookback day is recomputed
+-- only for the users with a late event on or before it or a profile landed in the window
+-- (macros/late_users.sql): every other user's measures of that day read what the last run read.
 {{ config(
     unique_key=['user_id', 'label_date'],
-    pre_hook="{{ delete_window('label_date', lookback_start_date(), window_max_date()) }}"
+    pre_hook=[
+        "{{ delete_window('label_date', window_min_date(), window_max_date()) }}",
+        "{{ delete_late_users('label_date', 'relabelled_users') }}",
+    ]
 ) }}
 
 with
 
+relabelled as (
+    {{ relabelled_users() }}
+),
+
 recency as (
     -- the rows to measure: users with an active day in D-89..D, with the state carried for them
-    select user_id, label_date, days_since_last_key_action, no_core_session_streak
-    from {{ ref('int_user_recency') }}
-    where label_date >= {{ lookback_start_date() }}
-      and label_date < {{ window_max_date() }}
-      and {{ days_between('last_active_date', 'label_date') }} < 90
+    select recency.user_id, recency.label_date, recency.days_since_last_key_action, recency.no_core_session_streak
+    from {{ ref('int_user_recency') }} as recency
+    left join relabelled on relabelled.user_id = recency.user_id
+    where recency.label_date >= {{ recomputed_from('relabelled.first_day') }}
+      and recency.label_date < {{ window_max_date() }}
+      and {{ days_between('recency.last_active_date', 'recency.label_date') }} < 90
 ),
 
 recent_activity as (
     -- the counts as doubles: DuckDB sums doubles about twice as fast as integers (whose sums widen to
     -- 128 bits), and counts this small add up exactly in either
     select
-        user_id,
+        activity.user_id,
         activity_date,
+        {{ recomputed_from('relabelled.first_day') }} as recomputed_from,
         cast(1 as double) as active_day,
         cast(sessions as double) as sessions,
         cast(events as double) as events,
@@ -39,14 +50,17 @@ recent_activity as (
         cast(withdrawals as double) as withdrawals,
         max_withdrawal_amount,
         cast(investments as double) as investments
-    from {{ ref('int_user_daily_activity') }}
+    from {{ ref('int_user_daily_activity') }} as activity
+    left join relabelled on relabelled.user_id = activity.user_id
     where activity_date >= {{ lookback_start_date() }} - 34
       and activity_date < {{ window_max_date() }}
 ),
 
 money_days as (
     -- the days that count over 90 days: purchases, withdrawals, balances
-    select * from {{ ref('int_user_daily_activity') }}
+    select activity.*, {{ recomputed_from('relabelled.first_day') }} as recomputed_from
+    from {{ ref('int_user_daily_activity') }} as activity
+    left join relabelled on relabelled.user_id = activity.user_id
     where activity_date >= {{ lookback_start_date() }} - 89
       and activity_date < {{ window_max_date() }}
       and (orders > 0 or withdrawals > 0 or max_balance is not null)
@@ -83,6 +97,7 @@ money as (
     inner join label_days
         on money_days.activity_date <= label_days.label_date
         and money_days.activity_date > label_days.label_date - 90
+        and label_days.label_date >= money_days.recomputed_from
     group by 1, 2
 )
 
