@@ -32,8 +32,8 @@
 {%- endmacro %}
 
 {% macro recomputed_from(first_day) -%}
-    {#- The first day recomputed for a user, given `first_day` of late_users() (null for a user without a
-        late event). A full build recomputes every day. -#}
+    {#- The first day recomputed for a user, given `first_day` of late_users() or relabelled_users() (null
+        for a user not among them). A full build recomputes every day. -#}
     {%- if is_incremental() -%}
         {{ return(adapter.dispatch('recomputed_from')(first_day)) }}
     {%- else -%}
