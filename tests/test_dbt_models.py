@@ -562,6 +562,12 @@ def test_an_upgraded_recency_table_rebuilds_its_state_once(full_and_daily: tuple
     assert upgraded == expected and any(row[1] > 1 for row in expected)
 
 
+def run_day(models: list[str], n: int, warehouse: Path, work: Path) -> None:
+    """dbt run of `models` for the window of day n with a lookback of one day, as a daily run passes it."""
+    window = {"min_date": day(n).isoformat(), "max_date": day(n + 1).isoformat(), "lookback_days": 1}
+    run_dbt(["run", "--select", *models, "--vars", json.dumps(window)], warehouse, work)
+
+
 def test_a_lookback_day_is_recomputed_only_for_the_users_with_late_events(tmp_path: Path) -> None:
     """Day 2 lands a late session of u1 dated day 1: u1's day-1 rows are recomputed (the late session counted),
     u2's are left as the last run wrote them (here, deliberately wrong, to show they are not rewritten)."""
@@ -574,18 +580,14 @@ def test_a_lookback_day_is_recomputed_only_for_the_users_with_late_events(tmp_pa
                                           event("e2", "u2", "app_open", ts(1, 9))])
     run_dbt(["seed"], warehouse, tmp_path)
 
-    def run_window(n: int) -> None:
-        window = {"min_date": day(n).isoformat(), "max_date": day(n + 1).isoformat(), "lookback_days": 1}
-        run_dbt(["run", "--select", *models, "--vars", json.dumps(window)], warehouse, tmp_path)
-
-    run_window(1)
+    run_day(models, 1, warehouse, tmp_path)
     with connect(warehouse) as con:
         for table in ("int_user_daily_activity", "int_user_session_streaks"):
             con.execute(f"update {table} set sessions = 99 where user_id = 'u2'")
         land(con, "raw_events", day(2), [event("e3", "u1", "app_open", ts(1, 20), ts(2, 0, 30)),
                                           event("e4", "u1", "app_open", ts(2, 9)),
                                           event("e5", "u2", "app_open", ts(2, 9))])
-    run_window(2)
+    run_day(models, 2, warehouse, tmp_path)
     for table in ("int_user_daily_activity", "int_user_session_streaks"):
         assert query(warehouse, f"select user_id, activity_date, sessions from {table} order by 1, 2") == [
             ("u1", day(1), 2), ("u1", day(2), 1), ("u2", day(1), 99), ("u2", day(2), 1)], table
@@ -604,17 +606,13 @@ def test_a_lookback_day_of_the_rolling_measures_is_recomputed_only_for_relabelle
         land(con, "raw_events", day(1), [event(f"e1{u}", u, "app_open", ts(1, 9)) for u in ("u1", "u2", "u3")])
     run_dbt(["seed"], warehouse, tmp_path)
 
-    def run_window(n: int) -> None:
-        window = {"min_date": day(n).isoformat(), "max_date": day(n + 1).isoformat(), "lookback_days": 1}
-        run_dbt(["run", "--select", *models, "--vars", json.dumps(window)], warehouse, tmp_path)
-
-    run_window(1)
+    run_day(models, 1, warehouse, tmp_path)
     with connect(warehouse) as con:
         con.execute("update int_user_rolling_activity set logins_7d = 99")
         land(con, "raw_users", day(2), [user("u3", ts(1, 8), updated=ts(2, 8), sms="false")])
         land(con, "raw_events", day(2), [event("late", "u1", "app_open", ts(1, 20), ts(2, 0, 30)),
                                           *(event(f"e2{u}", u, "app_open", ts(2, 9)) for u in ("u1", "u2", "u3"))])
-    run_window(2)
+    run_day(models, 2, warehouse, tmp_path)
     assert query(warehouse, "select user_id, label_date, logins_7d from int_user_rolling_activity order by 1, 2") == [
         ("u1", day(1), 2), ("u1", day(2), 3), ("u2", day(1), 99), ("u2", day(2), 2), ("u3", day(1), 1),
         ("u3", day(2), 2)]
