@@ -27,7 +27,9 @@ recency as (
     select recency.user_id, recency.label_date, recency.days_since_last_key_action, recency.no_core_session_streak
     from {{ ref('int_user_recency') }} as recency
     left join relabelled on relabelled.user_id = recency.user_id
-    where recency.label_date >= {{ recomputed_from('relabelled.first_day') }}
+    -- the lookback's first day as a constant too, as the event models have it: a bound the scan can prune by
+    where recency.label_date >= {{ lookback_start_date() }}
+      and recency.label_date >= {{ recomputed_from('relabelled.first_day') }}
       and recency.label_date < {{ window_max_date() }}
       and {{ days_between('recency.last_active_date', 'recency.label_date') }} < 90
 ),
