@@ -132,6 +132,9 @@ def load_hand_made_world(con: duckdb.DuckDBPyConnection) -> None:
         event("e5", "u1", "app_open", ts(2)),
         event("e6", "u1", "search", ts(2, 9, 1), feature="search"),
         event("e7", "u1", "add_to_cart", ts(2, 9, 2), feature="cart"),
+        # a rejected copy of e6 received before the valid ones: only valid copies rank, so the first valid copy stays
+        {**event("e6", "u1", "search", ts(2, 9), feature="search"), "properties": "{not json"},
+        event("e6", "u1", "search", ts(2, 9, 1), ts(2, 9, 5), feature="search"),
     ])
     land(con, "raw_events", day(3), [
         event("e3", "u2", "app_open", ts(1, 10), ts(3)),          # duplicate from an earlier day
@@ -178,6 +181,8 @@ def test_quarantine_reasons(hand_world: Path) -> None:
         "b5@10@2026-01-01": "invalid_properties_json",
         "b6@11@2026-01-01": "negative_amount",
         "b7@12@2026-01-01": "non_numeric_amount",
+        "e6@4@2026-01-02": "invalid_properties_json",
+        "e6@5@2026-01-02": "duplicate_event_id",
         "e3@1@2026-01-03": "duplicate_event_id",
     }
     users = sorted(query(hand_world, "select coalesce(user_id, '<null>'), reject_reason from quarantine_users"))

@@ -10,10 +10,19 @@ validated as (
     select * from {{ ref('base_events') }}
 ),
 
+landed_files as (
+    -- the window's files, numbered, so that the anti-join below keys on two integers: at 30 M rows (a
+    -- 100,000-user backfill) its hash table of file paths outgrew DuckDB's memory limit and spilled
+    select _source_file, row_number() over (order by _source_file) as file_number
+    from (select distinct _source_file from {{ ref('base_events') }}) as files
+),
+
 accepted as (
-    select * from {{ ref('stg_events') }}
-    where _landing_date >= {{ window_min_date() }}
-      and _landing_date < {{ window_max_date() }}
+    select landed_files.file_number, stg_events._row_number
+    from {{ ref('stg_events') }} as stg_events
+    join landed_files on landed_files._source_file = stg_events._source_file
+    where stg_events._landing_date >= {{ window_min_date() }}
+      and stg_events._landing_date < {{ window_max_date() }}
 ),
 
 reasoned as (
@@ -23,8 +32,9 @@ reasoned as (
         validated.*,
         coalesce(validated.reject_reason, 'duplicate_event_id') as final_reason
     from validated
+    left join landed_files on landed_files._source_file = validated._source_file
     left join accepted
-        on accepted._source_file = validated._source_file
+        on accepted.file_number = landed_files.file_number
         and accepted._row_number = validated._row_number
     where accepted._row_number is null
 ),
