@@ -127,6 +127,7 @@ def load_hand_made_world(con: duckdb.DuckDBPyConnection) -> None:
         {**event("b5", "u2", "app_open", ts(1, 11)), "properties": "{not json"},
         event("b6", "u1", "order_paid", ts(1, 12), amount=-5, order_id="o9"),
         event("b7", "u1", "order_paid", ts(1, 12), amount="lots", order_id="o8"),
+        event(" b8 ", "  ", "app_open", ts(1, 12)),               # missing_user_id, quarantined as landed
     ])
     land(con, "raw_events", day(2), [
         event("e5", "u1", "app_open", ts(2)),
@@ -181,10 +182,13 @@ def test_quarantine_reasons(hand_world: Path) -> None:
         "b5@10@2026-01-01": "invalid_properties_json",
         "b6@11@2026-01-01": "negative_amount",
         "b7@12@2026-01-01": "non_numeric_amount",
+        " b8 @13@2026-01-01": "missing_user_id",
         "e6@4@2026-01-02": "invalid_properties_json",
         "e6@5@2026-01-02": "duplicate_event_id",
         "e3@1@2026-01-03": "duplicate_event_id",
     }
+    # a quarantined row keeps its ids as landed (base_events stores them only where they differ from the clean ids)
+    assert query(hand_world, "select event_id, user_id from quarantine_events where _row_number = 13") == [(" b8 ", "  ")]
     users = sorted(query(hand_world, "select coalesce(user_id, '<null>'), reject_reason from quarantine_users"))
     assert users == [("<null>", "missing_user_id"), ("u1", "superseded"), ("u9", "invalid_consent_flag")]
     assert query(hand_world, "select user_id, sms_opt_in from stg_users order by 1") == [

@@ -114,6 +114,17 @@ def test_the_tables_of_the_inlined_label_models_are_dropped_and_the_labels_kept(
     assert con.execute("select count(*) from user_daily_labels").fetchone() == (1,)
 
 
+def test_the_events_work_table_is_dropped_for_dbt_to_create_again_and_the_staged_events_kept():
+    con = duckdb.connect()
+    for table in ("base_events", "stg_events"):
+        con.execute(f"create table {table} as select 'e1' as event_id, ' u1' as user_id")
+    migrate(con, [m for m in MIGRATIONS if m.version < 7], tables=[])
+    assert migrate(con, [m for m in MIGRATIONS if m.version <= 7], tables=[]).applied == (7,)
+    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert "base_events" not in tables
+    assert con.execute("select count(*) from stg_events").fetchone() == (1,)
+
+
 def test_a_migration_is_a_no_op_for_a_table_that_does_not_exist_yet():
     con = duckdb.connect()
     migrate(con, [Migration(1, "add", lambda c: add_column(c, "recall_outbox", "x", "INTEGER"))], tables=[])

@@ -104,6 +104,12 @@ def _labels_inlined(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists main.{table}")
 
 
+def _landed_ids_once(con: duckdb.DuckDBPyConnection) -> None:
+    """base_events keeps each landed id once (landed_event_id and landed_user_id only where they differ from the
+    clean ids). It is a work table, emptied by every run: dropped here, dbt creates it again with its new columns."""
+    con.execute("drop table if exists main.base_events")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the Python tables as created before schema versioning (main a320aea)", _baseline),
     Migration(2, "rendered messages moved to restricted.recall_messages (personal data out of main)", _messages_apart),
@@ -115,6 +121,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "and global holdout shares, variant share)", _design_columns),
     Migration(6, "int_user_signals and int_user_value_checks inlined into user_daily_labels: their stale tables "
                  "dropped", _labels_inlined),
+    Migration(7, "base_events (a work table) keeps each landed id once: dropped, dbt creates it with its new "
+                 "columns", _landed_ids_once),
 )
 
 

@@ -42,8 +42,8 @@ reasoned as (
 rejected as (
     select
         final_reason as reject_reason,
-        event_id,
-        user_id,
+        coalesce(landed_event_id, clean_event_id) as event_id,
+        coalesce(landed_user_id, clean_user_id) as user_id,
         event_name,
         {{ landed_text('event_time', '_ts') }} as event_time,
         {{ landed_text('received_at', '_ts') }} as received_at,

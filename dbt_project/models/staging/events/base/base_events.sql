@@ -104,8 +104,10 @@ checked as (
 
 validated as (
     select
-        event_id,
-        user_id,
+        -- each id once: the clean id, and the landed text only where it differs (spaces around it, blank).
+        -- Both in full made the ids a third of this table's write at 30 M rows (a 100,000-user backfill)
+        case when clean_event_id is null or event_id <> clean_event_id then event_id end as landed_event_id,
+        case when clean_user_id is null or user_id <> clean_user_id then user_id end as landed_user_id,
         event_name,
         event_time,
         event_time_ts,
