@@ -3,10 +3,9 @@ of those days, a chunk of days at a time (what the recall_measurement asset runs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from orchestration.measurement.metrics import cohort_metrics_by_day
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
 from orchestration.measurement.readers import JourneyInputs
+from orchestration.prefetch import prefetched
 from orchestration.warehouse import replace_rows, table_exists
 
 if TYPE_CHECKING:
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
     from orchestration.config import Settings
     from orchestration.recall.library import StrategyLibrary
-
-Item, Result = TypeVar("Item"), TypeVar("Result")
 
 # Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
 # call, so a range run's days are measured in a few passes (a daily run's three days at 20,000 users in one: 19% less
@@ -79,7 +77,8 @@ def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict
 def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
                     windows: dict[str, int]) -> Iterator[tuple[date, pd.DataFrame]]:
     """outcomes_as_of each of `days` (consecutive, ascending), PAIRED_DAYS days sharing one pairing; the next day's
-    are measured in the background while the caller uses this day's (see prefetched)."""
+    are measured in the background while the caller uses this day's (prefetched: at 100,000 users a day's outcomes
+    and its cohort metrics take about 1.5 s each, partly in calls that release the GIL)."""
     log = JourneyLog.of(inputs.touches, inputs.decisions)
 
     def paired() -> Iterator[tuple[date, ActivityPairs]]:
@@ -94,22 +93,6 @@ def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
         return day, outcomes_as_of(inputs, day, horizon, windows, pairs, log)
 
     return prefetched(paired(), measured)
-
-
-def prefetched(items: Iterable[Item], compute: Callable[[Item], Result]) -> Iterator[Result]:
-    """compute(item) for each item, in order, the next one computed in a thread while the caller works on this
-    one's result. At 100,000 users a day's outcomes and its cohort metrics take about 1.5 s each, partly in numpy and
-    pandas calls that release the GIL: overlapping them puts the second core to work. One result ahead at most, so
-    memory holds one more day's outcomes. Each day is computed exactly as it would be alone."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="measurement") as pool:
-        pending: Future[Result] | None = None
-        for item in items:
-            ahead = pool.submit(compute, item)
-            if pending is not None:
-                yield pending.result()
-            pending = ahead
-        if pending is not None:
-            yield pending.result()
 
 
 def chunks(outcomes: Iterable[tuple[date, pd.DataFrame]]) -> Iterator[dict[date, pd.DataFrame]]:

@@ -81,7 +81,7 @@ def per_distinct(values: pd.Series, name: Callable[[Any], Iterable[object]], mis
 
 def as_dates(days: pd.Series) -> pd.Series:
     """Datetimes as datetime.date objects (None for NaT): `.dt.date` made a Python object per journey, holding the GIL
-    (daily.prefetched)."""
+    (prefetch.prefetched)."""
     return per_distinct(days, lambda distinct: pd.DatetimeIndex(distinct).date)
 
 

@@ -81,16 +81,25 @@ def tier_segment_sql(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                     "and segments.segment_date = tiers.tier_date"}
 
 
-def read_day_inputs(
-    con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str, engine: Engine | None = None
-) -> tuple[DayInputs, pd.DataFrame]:
-    """The day's inputs, and the journey state folded from the history (folded once, used twice). The
-    day's tiers come through `engine` (the warehouse's DuckDB by default)."""
+def read_day_users(con: duckdb.DuckDBPyConnection, day: date, engine: Engine | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's tiers (with segments) and its users' consent: what a plan reads that no earlier day's plan changes,
+    so a range can read day D+1's while it plans day D (on a cursor of its own). The tiers come through `engine`
+    (the warehouse's DuckDB by default)."""
     con.register("tiers_of_day", read_day(engine or DuckDBEngine(con), "user_risk_tiers", day))
     try:
         tiers = read_frame(con, TIERS_WITH_SEGMENT.format(**tier_segment_sql(con)))
     finally:
         con.unregister("tiers_of_day")
+    return tiers, read_frame(con, USERS_AS_OF, [day, day])
+
+
+def read_day_inputs(
+    con: duckdb.DuckDBPyConnection, day: date, library: StrategyLibrary, vertical: str, engine: Engine | None = None,
+    day_users: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> tuple[DayInputs, pd.DataFrame]:
+    """The day's inputs, and the journey state folded from the history (folded once, used twice). `day_users`:
+    read_day_users of the day when read already (else read here, through `engine`)."""
+    tiers, users = day_users or read_day_users(con, day, engine)
     history = pd.DataFrame(columns=HISTORY_COLUMNS)
     if table_exists(con, "recall_actions"):
         history = read_frame(con, HISTORY, [day - timedelta(days=history_days(library)), day])
@@ -101,7 +110,7 @@ def read_day_inputs(
         responses = read_frame(con, RESPONSES, {"known_until": known_until, "day": day})
     finally:
         con.unregister("awaiting")
-    inputs = DayInputs(day=day, tiers=tiers, users=read_frame(con, USERS_AS_OF, [day, day]), history=history,
+    inputs = DayInputs(day=day, tiers=tiers, users=users, history=history,
                        responses=responses, vertical=vertical, known_until=known_until)
     return inputs, state
 

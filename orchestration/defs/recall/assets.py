@@ -2,6 +2,8 @@
 policy (the uplift model of the day for `uplift`), then export the outbox once the blocking checks pass
 (recall_outbox)."""
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
@@ -9,10 +11,11 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
+from orchestration.prefetch import prefetched
 from orchestration.recall import ACTION_COLUMNS, finalize, holdout_assignments, load_strategy_library, outbox, propose
 from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
-from orchestration.recall.readers import read_day_inputs, read_top_features
+from orchestration.recall.readers import read_day_inputs, read_day_users, read_top_features
 from orchestration.uplift.planning import decider
 from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
@@ -30,12 +33,20 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         decisions: dict[str, int] = {}
         bases: dict[str, int] = {}  # new journeys and skips by what decided them
         days = day_window(context, settings).days
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, con.cursor() as ahead:
             con.execute("set TimeZone = 'UTC'")
             engine = engine_for(settings, con)
-            for n, day in enumerate(days, start=1):
-                if settings.recall_live(day):
-                    inputs, state = read_day_inputs(con, day, library, settings.vertical, engine)
+            # A day's tiers and users do not depend on the days before it: the next day's are read on a cursor of
+            # their own while this day is planned (day D's plan does depend on D-1's: docs/operations.md).
+            ahead.execute("set TimeZone = 'UTC'")
+            ahead_engine = engine_for(settings, ahead)
+
+            def day_users(day: date) -> tuple[date, tuple[pd.DataFrame, pd.DataFrame] | None]:
+                return day, read_day_users(ahead, day, ahead_engine) if settings.recall_live(day) else None
+
+            for n, (day, users) in enumerate(prefetched(days, day_users), start=1):
+                if users is not None:
+                    inputs, state = read_day_inputs(con, day, library, settings.vertical, engine, users)
                     model = latest_model(settings.home, day) if settings.recall_policy == "uplift" else None
                     decide = decider(settings.recall_policy, day, settings.vertical, library, inputs.users, model)
                     candidates = propose(inputs, library, state, decide)
