@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
-import pandas as pd
 
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.io import replace_rows, table_exists
 
 from .clustering import assign_segments
 from .features import WINDOW_DAYS, window_totals
@@ -27,16 +26,25 @@ def refresh_day(day: date, first_day: date | None = None) -> date:
     return max(monday, first_day) if first_day is not None and first_day <= day else monday
 
 
-def segments_for_day(con: duckdb.DuckDBPyConnection, day: date, first_day: date) -> tuple[pd.DataFrame, bool]:
-    """The user_segments rows in force on `day`, and whether a refit was needed: the stored rows of
-    the refresh day when they exist (copied to `day`), else a clustering computed as of that day.
-    Either way the rows use activity up to the refresh day only, so they are the same however the
-    days are materialized."""
+def write_segments(con: duckdb.DuckDBPyConnection, day: date, first_day: date) -> bool:
+    """Write the user_segments rows in force on `day` (replacing the day's rows); whether a refit was needed. The
+    stored rows of the refresh day when they exist, copied to `day` in SQL (a week's other six days, never through
+    pandas), else a clustering computed as of that day. Either way the rows use activity up to the refresh day only,
+    so they are the same however the days are materialized."""
     as_of = refresh_day(day, first_day)
-    if as_of != day and table_exists(con, "user_segments"):
-        stored = con.execute("select * from user_segments where segment_date = ?", [as_of]).df()
-        if len(stored):
-            return stored.assign(segment_date=day), False
+    if as_of != day and table_exists(con, "user_segments") and con.execute(
+            "select count(*) > 0 from user_segments where segment_date = ?", [as_of]).fetchall()[0][0]:
+        con.execute("begin transaction")
+        try:
+            con.execute("delete from user_segments where segment_date = ?", [day])
+            con.execute("insert into user_segments by name select * replace (cast(? as date) as segment_date) "
+                        "from user_segments where segment_date = ?", [day, as_of])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        return False
     segments = assign_segments(window_totals(con, as_of, WINDOW_DAYS), as_of, WINDOW_DAYS)
     segments["segment_date"] = day
-    return segments, True
+    replace_rows(con, "user_segments", segments, "segment_date = ?", [day])
+    return True

@@ -7,8 +7,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.segments import WINDOW_DAYS, segments_for_day
-from orchestration.warehouse import replace_rows
+from orchestration.segments import WINDOW_DAYS, write_segments
 
 
 def segment_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -16,14 +15,13 @@ def segment_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
     def user_segments(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
-        counts: dict[str, int] = {}
         refits = 0
+        days = day_window(context, settings).days
         with warehouse.connect() as con:
-            for day in day_window(context, settings).days:
-                segments, refitted = segments_for_day(con, day, settings.start_date)
-                replace_rows(con, "user_segments", segments, "segment_date = ?", [day])
-                refits += refitted
-                counts = segments["segment"].value_counts().to_dict()
+            for day in days:
+                refits += write_segments(con, day, settings.start_date)
+            counts = dict(con.execute("select segment, count(*) from user_segments where segment_date = ? group by 1",
+                                      [days[-1]]).fetchall())
         return dg.MaterializeResult(metadata={
             "segments_on_last_day": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
             "refits": dg.MetadataValue.int(refits),
