@@ -188,7 +188,8 @@ def test_quarantine_reasons(hand_world: Path) -> None:
         "e3@1@2026-01-03": "duplicate_event_id",
     }
     # a quarantined row keeps its ids as landed (base_events stores them only where they differ from the clean ids)
-    assert query(hand_world, "select event_id, user_id from quarantine_events where _row_number = 13") == [(" b8 ", "  ")]
+    landed = query(hand_world, "select event_id, user_id from quarantine_events where _row_number = 13")
+    assert landed == [(" b8 ", "  ")]
     users = sorted(query(hand_world, "select coalesce(user_id, '<null>'), reject_reason from quarantine_users"))
     assert users == [("<null>", "missing_user_id"), ("u1", "superseded"), ("u9", "invalid_consent_flag")]
     assert query(hand_world, "select user_id, sms_opt_in from stg_users order by 1") == [

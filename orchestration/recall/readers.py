@@ -81,7 +81,9 @@ def tier_segment_sql(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                     "and segments.segment_date = tiers.tier_date"}
 
 
-def read_day_users(con: duckdb.DuckDBPyConnection, day: date, engine: Engine | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_day_users(
+    con: duckdb.DuckDBPyConnection, day: date, engine: Engine | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The day's tiers (with segments) and its users' consent: what a plan reads that no earlier day's plan changes,
     so a range can read day D+1's while it plans day D (on a cursor of its own). The tiers come through `engine`
     (the warehouse's DuckDB by default)."""
