@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from orchestration.warehouse.io import replace_rows, table_exists
+from orchestration.warehouse.io import replace_rows, replace_with_query, table_exists
 
 from .clustering import assign_segments
 from .features import WINDOW_DAYS, window_totals
@@ -34,15 +34,8 @@ def write_segments(con: duckdb.DuckDBPyConnection, day: date, first_day: date) -
     as_of = refresh_day(day, first_day)
     if as_of != day and table_exists(con, "user_segments") and con.execute(
             "select count(*) > 0 from user_segments where segment_date = ?", [as_of]).fetchall()[0][0]:
-        con.execute("begin transaction")
-        try:
-            con.execute("delete from user_segments where segment_date = ?", [day])
-            con.execute("insert into user_segments by name select * replace (cast(? as date) as segment_date) "
-                        "from user_segments where segment_date = ?", [day, as_of])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+        replace_with_query(con, "user_segments", "select * replace (cast(? as date) as segment_date) "
+                           "from user_segments where segment_date = ?", [day, as_of], "segment_date = ?", [day])
         return False
     segments = assign_segments(window_totals(con, as_of, WINDOW_DAYS), as_of, WINDOW_DAYS)
     segments["segment_date"] = day

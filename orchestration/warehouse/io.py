@@ -1,5 +1,5 @@
 """Reading and writing the Python steps' tables: a query as a frame through Arrow, and one slice of a documented
-table replaced by a frame, atomically."""
+table replaced by a frame (or a query), atomically."""
 
 from __future__ import annotations
 
@@ -15,23 +15,43 @@ from orchestration.warehouse.tables import TABLES, create_table_sql
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str, params: list) -> int:
     """Delete the rows matching `where`, then append `frame`, in one transaction. A table created before a column
     was documented gets the column first (null in its older rows)."""
+    _documented(con, table)  # before the registration, which (unlike a statement) refuses a caller's unread result
+    con.register("incoming_frame", _as_arrow(frame))
+    try:
+        _replace(con, table, "select * from incoming_frame", [], where, params)
+    finally:
+        con.unregister("incoming_frame")
+    return len(frame)
+
+
+def replace_with_query(con: duckdb.DuckDBPyConnection, table: str, query: str, query_params: list, where: str,
+                       params: list) -> None:
+    """replace_rows with the new rows selected by `query` (with `query_params`), which may read `table` itself: the
+    rows never pass through Python."""
+    _documented(con, table)
+    _replace(con, table, query, query_params, where, params)
+
+
+def _documented(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The table as tables.py documents it: created, or given the columns documented after it was created."""
     con.execute(create_table_sql(table))
     present = {row[0] for row in con.execute(f"describe {table}").fetchall()}
     for column in TABLES[table][1]:
         if column.name not in present:
             con.execute(f"alter table {table} add column {column.name} {column.type}")
-    con.register("incoming_frame", _as_arrow(frame))
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, query: str, query_params: list, where: str,
+             params: list) -> None:
+    """Delete the rows matching `where` and insert the rows of `query`, in one transaction."""
     try:
         con.execute("begin transaction")
         con.execute(f"delete from {table} where {where}", params)
-        con.execute(f"insert into {table} by name select * from incoming_frame")
+        con.execute(f"insert into {table} by name {query}", query_params)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        con.unregister("incoming_frame")
-    return len(frame)
 
 
 def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
