@@ -12,7 +12,7 @@ from orchestration.defs.dbt.invocation import _window_metadata
 
 
 def _node(meta: dict) -> SimpleNamespace:
-    return SimpleNamespace(alias="int_key_action_rhythm", name="int_key_action_rhythm",
+    return SimpleNamespace(alias="int_key_action_rhythm", name="int_key_action_rhythm", schema="main",
                            config=SimpleNamespace(meta=meta))
 
 

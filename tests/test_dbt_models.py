@@ -279,6 +279,10 @@ SHORT_RULES = {
     "rhythm_min_history_days": 100,
 }
 INCREMENTAL_DAYS = 8
+# the users feed, staged per landing window (tables as queries name them)
+USER_MODELS = ["base_users", "stg_users", "quarantine_users", "int_user_versions", "user_contacts"]
+USER_TABLES = ["restricted.base_users", "stg_users", "quarantine_users", "int_user_versions",
+               "restricted.user_contacts"]
 LABEL_MODELS = ["int_user_recency", "int_key_action_gaps", "int_key_action_rhythm", "int_feed_daily_counts",
                 "int_signal_availability", "int_user_rolling_activity", "user_daily_labels"]
 
@@ -300,6 +304,12 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
     signup = {"g1": 1, "g2": 1, "g3": 2, "g4": 2, "g5": 3}
     for uid, first in signup.items():
         put(first, "raw_users", user(uid, ts(first, 7)))
+    # profile versions landing on later days: each supersedes or ends an earlier row of the same user
+    put(4, "raw_users", user("g1", ts(1, 7), ts(4, 8), sms="false"))   # an opt-out supersedes day 1's row
+    put(5, "raw_users", user("g3", ts(2, 7), ts(5, 8), sms="false"))
+    put(7, "raw_users", user("g3", ts(2, 7), ts(3, 8)))                # an older version, landed late
+    put(6, "raw_users", user("g5", ts(3, 7)))                          # a second copy of day 3's row
+    put(3, "raw_users", user(" ", ts(3, 7)))                           # no user id: quarantined
     n = 0
     for uid, days in active_days.items():
         for d in [*days, *([7, 8] if uid == "g2" else [])]:
@@ -341,9 +351,8 @@ def build_full_and_daily(tmp_path_factory: pytest.TempPathFactory, rules: dict[s
     """The generated world built once over all days and once a landing day at a time, with `rules`."""
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
-    models = ["base_events", "stg_events", "quarantine_events", "base_users", "stg_users", "quarantine_users",
-              "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
-              "daily_lifecycle_counts"]
+    models = ["base_events", "stg_events", "quarantine_events", *USER_MODELS, "int_user_daily_activity",
+              "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers", "daily_lifecycle_counts"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
     full = full_work / "warehouse.duckdb"
@@ -376,11 +385,13 @@ def full_and_daily_fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 
 def assert_same_rows(full: Path, daily: Path, table: str) -> None:
-    # both files are held open by dbt-duckdb in this process, so compare copies in memory
+    # both files are held open by dbt-duckdb in this process, so compare copies in memory; base_users' stamp
+    # names the dbt invocation that wrote a row, which differs between the two builds by design
+    rows = f"select * exclude (_staged_by) from {table}" if table.endswith("base_users") else f"select * from {table}"
     with connect(full) as con:
-        full_rows = con.sql(f"select * from {table}").to_arrow_table()
+        full_rows = con.sql(rows).to_arrow_table()
     with connect(daily) as con:
-        daily_rows = con.sql(f"select * from {table}").to_arrow_table()
+        daily_rows = con.sql(rows).to_arrow_table()
     with duckdb.connect() as con:
         con.register("full_rows", full_rows)
         con.register("daily_rows", daily_rows)
@@ -392,7 +403,7 @@ def assert_same_rows(full: Path, daily: Path, table: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
+    "table", [*USER_TABLES, "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
               "daily_lifecycle_counts"]
 )
 def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
@@ -411,6 +422,73 @@ def test_the_fitted_world_moves_its_threshold_within_the_week(full_and_daily_fit
     fitted = query(full, "select distinct stage_at_risk_days from int_key_action_rhythm "
                          "where thresholds_source = 'fitted'")
     assert len(fitted) > 1
+
+
+def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -> None:
+    """A users file replaced by one without some of its rows: the users it named before are staged again from the
+    rows they have left (or leave every table), as a full build over the new raw rows would have them."""
+    first = [user("a", ts(1, 7)), user("b", ts(1, 7))]
+    second = [user("a", ts(1, 7), ts(2, 8), sms="false"), user("c", ts(2, 7)), user("b", ts(1, 7), ts(2, 9))]
+    replaced = [user("d", ts(2, 7)), user("b", ts(1, 7), ts(2, 9))]
+    work, warehouse = tmp_path, tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        create_raw_tables(con)
+        land(con, "raw_users", day(1), first)
+        land(con, "raw_users", day(2), second)
+    run_dbt(["seed"], warehouse, work)
+
+    def stage(landing: date) -> None:
+        window = {"min_date": landing.isoformat(), "max_date": (landing + timedelta(days=1)).isoformat()}
+        run_dbt(["run", "--select", *USER_MODELS, "--vars", json.dumps(window)], warehouse, work)
+
+    stage(day(1))
+    stage(day(2))
+    assert {r[0] for r in query(warehouse, "select user_id from stg_users")} == {"a", "b", "c"}
+    with connect(warehouse) as con:  # as ingestion loads a day again: its rows replaced by the new file's
+        con.execute("delete from restricted.raw_users where _landing_date = ?", [day(2)])
+        land(con, "raw_users", day(2), replaced)
+    stage(day(2))
+
+    full_work = tmp_path / "full"
+    full_work.mkdir()
+    full = full_work / "warehouse.duckdb"
+    with connect(full) as con:
+        create_raw_tables(con)
+        land(con, "raw_users", day(1), first)
+        land(con, "raw_users", day(2), replaced)
+    run_dbt(["seed"], full, full_work)
+    run_dbt(["run", "--select", *USER_MODELS], full, full_work)
+    for table in USER_TABLES:
+        assert_same_rows(full, warehouse, table)
+    # a's opt-out is gone with the old file: its day-1 row is the latest again, and c left every table
+    assert query(warehouse, "select user_id, sms_opt_in from stg_users order by 1") == [
+        ("a", True), ("b", True), ("d", True)]
+    assert query(warehouse, "select count(*) from int_user_versions where user_id = 'c'") == [(0,)]
+
+
+def test_a_users_table_of_the_previous_release_is_restaged_in_place(tmp_path: Path) -> None:
+    """base_users written before the stamp column (rebuilt whole on every run then) gets it on the next run, which
+    stages that day's users on top of the old rows as a full build would."""
+    first = [user("a", ts(1, 7)), user("b", ts(1, 7))]
+    second = [user("a", ts(1, 7), ts(2, 8), sms="false"), user("c", ts(2, 7))]
+    warehouse, full = tmp_path / "warehouse.duckdb", tmp_path / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    for target, days in ((warehouse, [first]), (full, [first, second])):
+        with connect(target) as con:
+            create_raw_tables(con)
+            for n, rows in enumerate(days, start=1):
+                land(con, "raw_users", day(n), rows)
+        run_dbt(["seed"], target, target.parent)
+        run_dbt(["run", "--select", *USER_MODELS], target, target.parent)
+    with connect(warehouse) as con:
+        con.execute("alter table restricted.base_users drop column _staged_by")
+        land(con, "raw_users", day(2), second)
+    window = {"min_date": day(2).isoformat(), "max_date": day(3).isoformat()}
+    run_dbt(["run", "--select", *USER_MODELS, "--vars", json.dumps(window)], warehouse, tmp_path)
+    for table in USER_TABLES:
+        assert_same_rows(full, warehouse, table)
+    reasons = "select reject_reason from restricted.base_users where user_id = 'a' order by updated_at"
+    assert query(warehouse, reasons) == [("superseded",), (None,)]
 
 
 def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -> None:

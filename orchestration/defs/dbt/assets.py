@@ -1,9 +1,10 @@
-"""The dbt project as Dagster assets: the daily models (incremental per business day, partitioned),
-the daily models that read the Python churn scores (their own step, after the scoring assets), the
-models rebuilt from every landed row on each run (unpartitioned, so the UI's partition status says what
-is true), and the reporting marts, rebuilt on each run after the Python steps whose tables they read (a
-set of their own: in the daily set they would make a cycle between dbt and Python); keyed by table name
-(sources too, so Python tables map onto their assets) and grouped by dbt folder."""
+"""The dbt project as Dagster assets: the daily models (incremental per business day or landing day,
+partitioned; the users feed among them), the daily models that read the Python churn scores (their own
+step, after the scoring assets), the models rebuilt from every landed row on each run (the delivery log
+and the taxonomy seed; unpartitioned, so the UI's partition status says what is true), and the
+reporting marts, rebuilt on each run after the Python steps whose tables they read (a set of their own:
+in the daily set they would make a cycle between dbt and Python); keyed by table name (sources too, so
+Python tables map onto their assets) and grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -20,10 +21,10 @@ from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
-# Incremental models are processed per business day; tables and seeds are rebuilt from every landed row;
-# the reporting marts (views, so in neither set) read Python-written tables (dbt sources keyed like the
-# Python assets). Selecting the sets by exclusion instead would drag tests across sets (dbt's buildable
-# indirect selection looks at ancestors before the exclusion).
+# Incremental models are processed per business day (the staged feeds per landing day); tables and seeds are
+# rebuilt from every landed row; the reporting marts (views, so in neither set) read Python-written tables
+# (dbt sources keyed like the Python assets). Selecting the sets by exclusion instead would drag tests
+# across sets (dbt's buildable indirect selection looks at ancestors before the exclusion).
 REPORTING = "path:models/marts/reporting"
 DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
 # Models downstream of the Python scoring assets (user_risk_tiers reads user_churn_scores) form their own

@@ -117,7 +117,7 @@ def _window_metadata(con: Any, node: Any, window: tuple[Any, Any] | None) -> Map
     column = meta.get("window_column")
     if window is None or not column:
         return {}
-    table = node.alias or node.name
+    table = f"{node.schema}.{node.alias or node.name}"  # base_users lives in the restricted schema
     first, end = window
     rows = con.execute(f"select count(*) from {table} where {column} >= ? and {column} < ?", [first, end]).fetchall()
     metadata: dict[str, Any] = {"rows_in_window": dg.MetadataValue.int(int(rows[0][0]))}

@@ -1,12 +1,17 @@
 -- every valid version of a user's consent and timezone with the business days it was in force,
 -- so that decisions for a past day read the consent the user had on that day (point in time).
 -- No personal data: restricted.user_contacts has the nickname and phone of each version.
+-- Incremental: the versions of the users base_users restaged.
+{{ config(pre_hook="{{ delete_restaged_users() }}") }}
 
 with
 
 validated as (
     select * from {{ ref('base_users') }}
     where content_reject_reason is null
+    {%- if is_incremental() %}
+      and clean_user_id in ({{ restaged_user_ids() }})
+    {%- endif %}
 ),
 
 versions as (

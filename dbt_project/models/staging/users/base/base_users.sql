@@ -1,23 +1,42 @@
 -- every raw user row with parsed fields and a reject_reason (null for the kept latest version);
 -- older valid versions of a user are marked `superseded` so raw = stg + quarantine per landing day.
 -- Holds nickname and phone: it lives in the restricted schema with the raw users.
+-- Incremental per landing window: every row of the users with a row landed in it is checked again
+-- (macros/restaged_users.sql), stamped `_staged_by`, and replaces their older rows in the post-hook.
+{{ config(post_hook="{{ drop_replaced_base_users() }}") }}
 
 with
 
 raw_users as (
     select * from {{ source('restricted', 'raw_users') }}
 ),
+{% if is_incremental() %}
+
+window_users as (
+    -- the users with a row landed in the window, now or before the landing day was loaded again
+    select nullif(trim(user_id), '') as user_id from raw_users where {{ window_landed() }}
+    union
+    select clean_user_id from {{ this }} where {{ window_landed() }}
+),
+{% endif %}
+
+restaged as (
+    select * from raw_users
+    {% if is_incremental() -%}
+    where {{ window_landed() }} or nullif(trim(user_id), '') in (select user_id from window_users)
+    {%- endif %}
+),
 
 parsed as (
     select
-        raw_users.*,
+        restaged.*,
         nullif(trim(user_id), '') as clean_user_id,
         {{ landed_timestamp('signup_at') }} as signup_at_utc,
         {{ landed_timestamp('updated_at') }} as updated_at_utc,
         {{ landed_boolean('push_opt_in') }} as push_opt_in_flag,
         {{ landed_boolean('sms_opt_in') }} as sms_opt_in_flag,
         {{ landed_boolean('call_opt_in') }} as call_opt_in_flag
-    from raw_users
+    from restaged
 ),
 
 checked as (
@@ -57,7 +76,8 @@ validated as (
     select
         ranked.*,
         coalesce(content_reject_reason, case when version_rank > 1 then 'superseded' end)
-            as reject_reason
+            as reject_reason,
+        '{{ invocation_id }}' as _staged_by
     from ranked
 )
 

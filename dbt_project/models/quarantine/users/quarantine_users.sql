@@ -1,11 +1,17 @@
 -- raw user rows not kept in stg_users, as landed, with the reason (invalid or superseded); without
 -- nickname, phone or the unreadable line's text (personal data): restricted.raw_users has the full
--- row, found by _source_file and _row_number.
+-- row, found by _source_file and _row_number. Incremental: the rows of the users base_users restaged,
+-- and the window's rows without a user id.
+{{ config(pre_hook="{{ delete_restaged_users(landed_ids=true) }}") }}
+
 with
 
 validated as (
     select * from {{ ref('base_users') }}
     where reject_reason is not null
+    {%- if is_incremental() %}
+      and (clean_user_id in ({{ restaged_user_ids() }}) or ({{ window_landed() }}))
+    {%- endif %}
 ),
 
 rejected as (
