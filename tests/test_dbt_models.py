@@ -72,6 +72,12 @@ def user(user_id: str | None, signup: str, updated: str | None = None, sms: str 
     }
 
 
+def touch(touch_id: str, user_id: str, scheduled: str, channel: str = "push") -> dict[str, Any]:
+    return {"touch_id": touch_id, "action_id": f"j_{touch_id}", "user_id": user_id, "strategy_id": "s1",
+            "arm": "treatment", "step": "1", "channel": channel, "scheduled_at": scheduled, "sent_at": scheduled,
+            "status": "delivered", "cost": "0.01"}
+
+
 def dbt() -> dbtRunner:
     """dbt on the project parsed once, as a Dagster run invokes it: a fresh parse per invocation (each with other
     vars, which defeats partial parsing) took most of this module's time."""
@@ -279,10 +285,11 @@ SHORT_RULES = {
     "rhythm_min_history_days": 100,
 }
 INCREMENTAL_DAYS = 8
-# the users feed, staged per landing window (tables as queries name them)
+# the users feed and the delivery log, staged per landing window (tables as queries name them)
 USER_MODELS = ["base_users", "stg_users", "quarantine_users", "int_user_versions", "user_contacts"]
 USER_TABLES = ["restricted.base_users", "stg_users", "quarantine_users", "int_user_versions",
                "restricted.user_contacts"]
+TOUCH_MODELS = ["base_recall_touches", "stg_recall_touches", "quarantine_recall_touches"]
 LABEL_MODELS = ["int_user_recency", "int_key_action_gaps", "int_key_action_rhythm", "int_feed_daily_counts",
                 "int_signal_availability", "int_user_rolling_activity", "user_daily_labels"]
 
@@ -310,6 +317,13 @@ def generated_world() -> dict[date, dict[str, list[dict[str, Any]]]]:
     put(7, "raw_users", user("g3", ts(2, 7), ts(3, 8)))                # an older version, landed late
     put(6, "raw_users", user("g5", ts(3, 7)))                          # a second copy of day 3's row
     put(3, "raw_users", user(" ", ts(3, 7)))                           # no user id: quarantined
+    # the delivery log: a copy of a touch landing later, a touch whose user lands two days after it
+    put(2, "raw_recall_touches", touch("k1", "g1", ts(2, 10)))
+    put(2, "raw_recall_touches", touch("k2", "g6", ts(2, 10)))            # unknown_user until day 4
+    put(2, "raw_recall_touches", touch("k3", "g3", ts(2, 10), channel="pigeon"))
+    put(3, "raw_recall_touches", touch("k1", "g1", ts(2, 10)))            # duplicate_touch_id
+    put(3, "raw_recall_touches", touch("k4", "g3", ts(3, 10)))
+    put(4, "raw_users", user("g6", ts(4, 7)))
     n = 0
     for uid, days in active_days.items():
         for d in [*days, *([7, 8] if uid == "g2" else [])]:
@@ -351,7 +365,7 @@ def build_full_and_daily(tmp_path_factory: pytest.TempPathFactory, rules: dict[s
     """The generated world built once over all days and once a landing day at a time, with `rules`."""
     world = generated_world()
     all_days = [day(i) for i in range(1, INCREMENTAL_DAYS + 1)]
-    models = ["base_events", "stg_events", "quarantine_events", *USER_MODELS, "int_user_daily_activity",
+    models = ["base_events", "stg_events", "quarantine_events", *USER_MODELS, *TOUCH_MODELS, "int_user_daily_activity",
               "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers", "daily_lifecycle_counts"]
 
     full_work = tmp_path_factory.mktemp("dbt_full")
@@ -385,9 +399,9 @@ def full_and_daily_fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 
 def assert_same_rows(full: Path, daily: Path, table: str) -> None:
-    # both files are held open by dbt-duckdb in this process, so compare copies in memory; base_users' stamp
+    # both files are held open by dbt-duckdb in this process, so compare copies in memory; a base model's stamp
     # names the dbt invocation that wrote a row, which differs between the two builds by design
-    rows = f"select * exclude (_staged_by) from {table}" if table.endswith("base_users") else f"select * from {table}"
+    rows = f"select * exclude (_staged_by) from {table}" if "base_" in table else f"select * from {table}"
     with connect(full) as con:
         full_rows = con.sql(rows).to_arrow_table()
     with connect(daily) as con:
@@ -403,8 +417,8 @@ def assert_same_rows(full: Path, daily: Path, table: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", [*USER_TABLES, "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS, "user_risk_tiers",
-              "daily_lifecycle_counts"]
+    "table", [*USER_TABLES, *TOUCH_MODELS, "int_user_daily_activity", "int_user_session_streaks", *LABEL_MODELS,
+              "user_risk_tiers", "daily_lifecycle_counts"]
 )
 def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: str) -> None:
     assert_same_rows(*full_and_daily, table)
@@ -491,6 +505,15 @@ def test_a_users_table_of_the_previous_release_is_restaged_in_place(tmp_path: Pa
     assert query(warehouse, reasons) == [("superseded",), (None,)]
 
 
+def test_the_daily_runs_restage_the_delivery_log_when_a_touchs_user_lands(full_and_daily: tuple[Path, Path]) -> None:
+    """Else the equality above would not cover the touches' restaging: k2 landed before its user and is accepted
+    once the user lands, k1's later copy is a duplicate."""
+    _, daily = full_and_daily
+    assert query(daily, "select touch_id from stg_recall_touches order by 1") == [("k1",), ("k2",), ("k4",)]
+    assert sorted(query(daily, "select touch_id, reject_reason from quarantine_recall_touches")) == [
+        ("k1", "duplicate_touch_id"), ("k3", "invalid_channel")]
+
+
 def test_incremental_world_covers_the_rules(full_and_daily: tuple[Path, Path]) -> None:
     full, _ = full_and_daily
     stages = {r[0] for r in query(full, "select distinct lifecycle_stage from user_risk_tiers")}
@@ -573,7 +596,7 @@ def test_staging_models_document_exactly_their_columns(hand_world: Path) -> None
             order by table_schema, table_name, ordinal_position"""):
         if table in documented:
             built.setdefault(table, []).append(column)
-    assert set(documented) - set(built) == {"base_recall_touches"}  # ephemeral: no table to compare
+    assert set(documented) == set(built)  # every one is a table
     assert {t: sorted(c) for t, c in built.items()} == {t: sorted(documented[t]) for t in built}
 
 

@@ -55,16 +55,15 @@ def test_lineage_is_one_component_from_raw_to_metrics(defs):
     assert AssetKey("recall_metrics") in graph.get(AssetKey("int_user_daily_activity")).child_keys
 
 
-def test_daily_assets_share_one_partition_set_and_rebuilt_models_are_unpartitioned(defs):
+def test_daily_assets_share_one_partition_set_and_only_whole_history_views_are_unpartitioned(defs):
     graph = defs.resolve_asset_graph()
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     partitioned = {node.partitions_def for node in nodes if node.partitions_def is not None}
     assert len(partitioned) == 1
     unpartitioned = {node.key.to_user_string() for node in nodes if node.partitions_def is None}
-    # Tables rebuilt from every landed row on each run (the delivery log, the taxonomy), the reporting marts
-    # and the BI snapshot (which hold every day so far); everything else, the users feed too, is per day.
-    assert unpartitioned == {"event_taxonomy", "stg_recall_touches", "quarantine_recall_touches",
-                             "churn_health_daily", "churn_health_stages", "churn_health_monthly", "bi_snapshot"}
+    # The reporting marts and the BI snapshot (which hold every day so far); everything else, the staged users
+    # feed and delivery log and the taxonomy loaded with them too, is per day.
+    assert unpartitioned == {"churn_health_daily", "churn_health_stages", "churn_health_monthly", "bi_snapshot"}
     assert graph.get(AssetKey("int_user_versions")).partitions_def is not None
     assert graph.get(AssetKey("stg_events")).group_name == "staging"
     assert graph.get(AssetKey("quarantine_events")).group_name == "quarantine"

@@ -1,14 +1,14 @@
 -- the personal data delivery needs (nickname for messages, phone for SMS and calls), per profile
 -- version with the days it was in force: the versions of int_user_versions, in the restricted schema.
 -- Incremental: the contacts of the users base_users restaged.
-{{ config(pre_hook="{{ delete_restaged_users() }}") }}
+{{ config(pre_hook="{{ delete_restaged('base_users', 'clean_user_id', 'user_id') }}") }}
 
 with
 
 versions as (
     select * from {{ ref('int_user_versions') }}
     {%- if is_incremental() %}
-    where user_id in ({{ restaged_user_ids() }})
+    where user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
     {%- endif %}
 ),
 

@@ -21,7 +21,7 @@ def dbt_build_args(
     """`dbt build` on `warehouse` with a vertical's rules (`vertical_vars` override the rule vars of
     dbt_project.yml). With a half-open business-day `window` [start, end), daily models process it
     and recompute the `lookback_days` before it to fold in late events; without one, the
-    dbt_project.yml defaults apply (models rebuilt from every landed row ignore the window).
+    dbt_project.yml defaults apply (a full build; the reporting views ignore the window).
     `memory_limit` is DuckDB's memory limit for the run (profiles.yml reads it).
 
     Unit tests are excluded: they check SQL logic, not data, and run in the test suite instead of

@@ -1,10 +1,9 @@
-"""The dbt project as Dagster assets: the daily models (incremental per business day or landing day,
-partitioned; the users feed among them), the daily models that read the Python churn scores (their own
-step, after the scoring assets), the models rebuilt from every landed row on each run (the delivery log
-and the taxonomy seed; unpartitioned, so the UI's partition status says what is true), and the
-reporting marts, rebuilt on each run after the Python steps whose tables they read (a set of their own:
-in the daily set they would make a cycle between dbt and Python); keyed by table name (sources too, so
-Python tables map onto their assets) and grouped by dbt folder."""
+"""The dbt project as Dagster assets: the daily models (partitioned: incremental per business day, the
+staged feeds per landing day, with the taxonomy seed they validate against), the daily models that read the
+Python churn scores (their own step, after the scoring assets), and the reporting marts, rebuilt on each run
+after the Python steps whose tables they read (a set of their own: in the daily set they would make a cycle
+between dbt and Python); keyed by table name (sources too, so Python tables map onto their assets) and
+grouped by dbt folder."""
 
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -21,15 +20,15 @@ from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import first_unstaged_day, mark_staged
 
-# Incremental models are processed per business day (the staged feeds per landing day); tables and seeds are
-# rebuilt from every landed row; the reporting marts (views, so in neither set) read Python-written tables
-# (dbt sources keyed like the Python assets). Selecting the sets by exclusion instead would drag tests
-# across sets (dbt's buildable indirect selection looks at ancestors before the exclusion).
+# Incremental models are processed per business day (the staged feeds per landing day); the seed is loaded
+# with them (one dbt invocation, not one more per run); the reporting marts (views, so in neither set) read
+# Python-written tables (dbt sources keyed like the Python assets). Selecting the sets by exclusion instead
+# would drag tests across sets (dbt's buildable indirect selection looks at ancestors before the exclusion).
 REPORTING = "path:models/marts/reporting"
-DAILY, REBUILT = "config.materialized:incremental", "config.materialized:table resource_type:seed"
+DAILY = "config.materialized:incremental resource_type:seed"
 # Models downstream of the Python scoring assets (user_risk_tiers reads user_churn_scores) form their own
 # asset set: inside the daily set they would make a cycle (labels -> scores -> tiers) that Dagster can only
-# break by re-colouring every dbt asset set, which also splits the rebuilt set and its tests apart.
+# break by re-colouring every dbt asset set, which also splits the other sets and their tests apart.
 SCORED = "source:scoring+"
 
 
@@ -60,16 +59,6 @@ def build_args(settings: Settings, window: tuple[date, date] | None = None, look
 
 def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     project = dbt_project()
-
-    @dbt_assets(
-        manifest=project.manifest_path, project=project, select=REBUILT, name="dbt_rebuilt_models",
-        dagster_dbt_translator=LayerTranslator(), pool=WAREHOUSE_POOL,
-    )
-    def rebuilt_models(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
-    ) -> Iterator[Any]:
-        args = build_args(settings)
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
     @dbt_assets(
         manifest=project.manifest_path, project=project, select=DAILY, exclude=SCORED, name="dbt_daily_models",
@@ -117,4 +106,4 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         args = build_args(settings)
         yield from run_dbt(context, args, settings.home / "dbt", warehouse)
 
-    return dg.Definitions(assets=[rebuilt_models, daily_models, scored_models, reporting_models])
+    return dg.Definitions(assets=[daily_models, scored_models, reporting_models])

@@ -2,7 +2,7 @@
 -- so that decisions for a past day read the consent the user had on that day (point in time).
 -- No personal data: restricted.user_contacts has the nickname and phone of each version.
 -- Incremental: the versions of the users base_users restaged.
-{{ config(pre_hook="{{ delete_restaged_users() }}") }}
+{{ config(pre_hook="{{ delete_restaged('base_users', 'clean_user_id', 'user_id') }}") }}
 
 with
 
@@ -10,7 +10,7 @@ validated as (
     select * from {{ ref('base_users') }}
     where content_reject_reason is null
     {%- if is_incremental() %}
-      and clean_user_id in ({{ restaged_user_ids() }})
+      and clean_user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
     {%- endif %}
 ),
 

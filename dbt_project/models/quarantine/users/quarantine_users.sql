@@ -2,7 +2,7 @@
 -- nickname, phone or the unreadable line's text (personal data): restricted.raw_users has the full
 -- row, found by _source_file and _row_number. Incremental: the rows of the users base_users restaged,
 -- and the window's rows without a user id.
-{{ config(pre_hook="{{ delete_restaged_users(landed_ids=true) }}") }}
+{{ config(pre_hook="{{ delete_restaged('base_users', 'clean_user_id', 'user_id', landed_key=true) }}") }}
 
 with
 
@@ -10,7 +10,7 @@ validated as (
     select * from {{ ref('base_users') }}
     where reject_reason is not null
     {%- if is_incremental() %}
-      and (clean_user_id in ({{ restaged_user_ids() }}) or ({{ window_landed() }}))
+      and (clean_user_id in ({{ restaged_ids('base_users', 'clean_user_id') }}) or ({{ window_landed() }}))
     {%- endif %}
 ),
 

@@ -1,9 +1,15 @@
 -- accepted recall touches (treatment steps and control assignments), typed, one row per touch_id.
+-- Incremental: the touches base_recall_touches restaged.
+{{ config(pre_hook="{{ delete_restaged('base_recall_touches', 'clean_touch_id', 'touch_id') }}") }}
+
 with
 
 validated as (
     select * from {{ ref('base_recall_touches') }}
     where reject_reason is null
+    {%- if is_incremental() %}
+      and clean_touch_id in ({{ restaged_ids('base_recall_touches', 'clean_touch_id') }})
+    {%- endif %}
 ),
 
 typed as (

@@ -1,6 +1,6 @@
 -- one row per user: the latest valid profile version (by updated_at), typed, without personal data
 -- (nickname and phone live in restricted.user_contacts). Incremental: the users base_users restaged.
-{{ config(pre_hook="{{ delete_restaged_users() }}") }}
+{{ config(pre_hook="{{ delete_restaged('base_users', 'clean_user_id', 'user_id') }}") }}
 
 with
 
@@ -8,7 +8,7 @@ validated as (
     select * from {{ ref('base_users') }}
     where reject_reason is null
     {%- if is_incremental() %}
-      and clean_user_id in ({{ restaged_user_ids() }})
+      and clean_user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
     {%- endif %}
 ),
 

@@ -1,4 +1,8 @@
 -- every raw recall touch row with parsed fields and a reject_reason (null when accepted).
+-- Incremental per landing window: every row of the touch_ids with a row landed in it, and of the
+-- touches whose user's first users row may have landed in it (unknown_user), is checked again
+-- (macros/restaged_rows.sql), stamped `_staged_by`, and replaces their older rows in the post-hook.
+{{ config(post_hook="{{ drop_replaced_rows('clean_touch_id') }}") }}
 
 with
 
@@ -8,6 +12,28 @@ raw_touches as (
 
 known_users as (
     select distinct trim(user_id) as user_id from {{ source('restricted', 'raw_users') }}
+),
+{% if is_incremental() %}
+
+window_touches as (
+    -- the touch_ids with a row landed in the window, now or before the landing day was loaded again,
+    -- and those of the users with a users row landed in it
+    select nullif(trim(touch_id), '') as touch_id from raw_touches where {{ window_landed() }}
+    union
+    select clean_touch_id from {{ this }} where {{ window_landed() }}
+    union
+    select nullif(trim(touch_id), '') from raw_touches
+    where trim(user_id) in (
+        select trim(user_id) from {{ source('restricted', 'raw_users') }} where {{ window_landed() }}
+    )
+),
+{% endif %}
+
+restaged as (
+    select * from raw_touches
+    {% if is_incremental() -%}
+    where {{ window_landed() }} or nullif(trim(touch_id), '') in (select touch_id from window_touches)
+    {%- endif %}
 ),
 
 parsed as (
@@ -28,7 +54,7 @@ parsed as (
         {{ landed_number('cost') }} as cost_value,
         {{ landed_number('coupon_value') }} as coupon_value_number,
         known_users.user_id is not null as is_known_user
-    from raw_touches
+    from restaged as raw_touches
     left join known_users on known_users.user_id = trim(raw_touches.user_id)
 ),
 
@@ -90,7 +116,8 @@ validated as (
     select
         ranked.*,
         coalesce(content_reject_reason, case when touch_rank > 1 then 'duplicate_touch_id' end)
-            as reject_reason
+            as reject_reason,
+        '{{ invocation_id }}' as _staged_by
     from ranked
 )
 

@@ -2,8 +2,8 @@
 -- older valid versions of a user are marked `superseded` so raw = stg + quarantine per landing day.
 -- Holds nickname and phone: it lives in the restricted schema with the raw users.
 -- Incremental per landing window: every row of the users with a row landed in it is checked again
--- (macros/restaged_users.sql), stamped `_staged_by`, and replaces their older rows in the post-hook.
-{{ config(post_hook="{{ drop_replaced_base_users() }}") }}
+-- (macros/restaged_rows.sql), stamped `_staged_by`, and replaces their older rows in the post-hook.
+{{ config(post_hook="{{ drop_replaced_rows('clean_user_id') }}") }}
 
 with
 

@@ -1,9 +1,15 @@
--- rejected raw recall touch rows, as landed, with the reason.
+-- rejected raw recall touch rows, as landed, with the reason. Incremental: the rows of the touches
+-- base_recall_touches restaged, and the window's rows without a touch_id.
+{{ config(pre_hook="{{ delete_restaged('base_recall_touches', 'clean_touch_id', 'touch_id', landed_key=true) }}") }}
+
 with
 
 validated as (
     select * from {{ ref('base_recall_touches') }}
     where reject_reason is not null
+    {%- if is_incremental() %}
+      and (clean_touch_id in ({{ restaged_ids('base_recall_touches', 'clean_touch_id') }}) or ({{ window_landed() }}))
+    {%- endif %}
 ),
 
 rejected as (
