@@ -71,7 +71,7 @@ def comparable(table: pa.Table) -> pd.DataFrame:
 
 
 def without_stamp(table: pa.Table) -> pa.Table:
-    """base_users' `_staged_by` names the dbt invocation that checked a row: each build has its own."""
+    """A base model's `_staged_by` names the dbt invocation that checked a row: each build has its own."""
     return table.drop_columns(["_staged_by"]) if "_staged_by" in table.column_names else table
 
 
