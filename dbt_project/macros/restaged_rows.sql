@@ -4,10 +4,16 @@
     again every row of the keys a row landed in the window for (now, or before a landing day was
     loaded again) and replaces theirs alone. The base model stamps the rows it wrote with the dbt
     invocation (`_staged_by`); the models after it replace the rows of the keys stamped. A full build
-    (no table yet, or --full-refresh) checks every row. -#}
+    (no table yet, or --full-refresh) checks every row, and so does every run on Spark, as the tables
+    rebuilt whole did (Delta's DELETE takes no NOT IN subquery inside an OR). -#}
 
 {% macro window_landed(column='_landing_date') -%}
     {{ column }} >= {{ window_min_date() }} and {{ column }} < {{ window_max_date() }}
+{%- endmacro %}
+
+{% macro restages_by_key() -%}
+    {#- Whether this run restages the keys landed in the window only (an incremental run on DuckDB). -#}
+    {{ return(is_incremental() and target.type != 'spark') }}
 {%- endmacro %}
 
 {% macro restaged_ids(base, id_column) -%}
@@ -20,8 +26,11 @@
 
 {% macro drop_replaced_rows(id_column) -%}
     {#- post-hook of a base model: the rows this invocation wrote replace the older rows of the same keys,
-        and every older row landed in the window (a landing day loaded again may have lost rows) -#}
-    {%- if is_incremental() -%}
+        and every older row landed in the window (a landing day loaded again may have lost rows); on Spark,
+        every older row (every key was restaged) -#}
+    {%- if is_incremental() and target.type == 'spark' -%}
+        delete from {{ this }} where not (_staged_by <=> '{{ invocation_id }}')
+    {%- elif is_incremental() -%}
         delete from {{ this }}
         where _staged_by is distinct from '{{ invocation_id }}'
           and (({{ window_landed() }})
@@ -35,8 +44,10 @@
     {#- pre-hook of the models after a base model: clear the rows of the keys restaged and of keys the base
         no longer has (their only landing day was loaded again without them). With `landed_key` (the key as
         landed, as the quarantine models keep it), its trimmed value is compared, and the rows landed in the
-        window go too (rows without a key). -#}
-    {%- if is_incremental() -%}
+        window go too (rows without a key). On Spark every row goes: every key is restaged. -#}
+    {%- if is_incremental() and target.type == 'spark' -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
         {%- set key = "nullif(trim(" ~ key ~ "), '')" if landed_key else key %}
         delete from {{ this }}
         where {{ key }} in ({{ restaged_ids(base, id_column) }})

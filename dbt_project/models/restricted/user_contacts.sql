@@ -7,7 +7,7 @@ with
 
 versions as (
     select * from {{ ref('int_user_versions') }}
-    {%- if is_incremental() %}
+    {%- if restages_by_key() %}
     where user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
     {%- endif %}
 ),

@@ -7,7 +7,7 @@ with
 validated as (
     select * from {{ ref('base_recall_touches') }}
     where reject_reason is not null
-    {%- if is_incremental() %}
+    {%- if restages_by_key() %}
       and (clean_touch_id in ({{ restaged_ids('base_recall_touches', 'clean_touch_id') }}) or ({{ window_landed() }}))
     {%- endif %}
 ),

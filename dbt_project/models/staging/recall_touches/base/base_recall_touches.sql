@@ -13,7 +13,7 @@ raw_touches as (
 known_users as (
     select distinct trim(user_id) as user_id from {{ source('restricted', 'raw_users') }}
 ),
-{% if is_incremental() %}
+{% if restages_by_key() %}
 
 window_touches as (
     -- the touch_ids with a row landed in the window, now or before the landing day was loaded again,
@@ -31,7 +31,7 @@ window_touches as (
 
 restaged as (
     select * from raw_touches
-    {% if is_incremental() -%}
+    {% if restages_by_key() -%}
     where {{ window_landed() }} or nullif(trim(touch_id), '') in (select touch_id from window_touches)
     {%- endif %}
 ),

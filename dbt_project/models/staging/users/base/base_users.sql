@@ -10,7 +10,7 @@ with
 raw_users as (
     select * from {{ source('restricted', 'raw_users') }}
 ),
-{% if is_incremental() %}
+{% if restages_by_key() %}
 
 window_users as (
     -- the users with a row landed in the window, now or before the landing day was loaded again
@@ -22,7 +22,7 @@ window_users as (
 
 restaged as (
     select * from raw_users
-    {% if is_incremental() -%}
+    {% if restages_by_key() -%}
     where {{ window_landed() }} or nullif(trim(user_id), '') in (select user_id from window_users)
     {%- endif %}
 ),
