@@ -13,6 +13,11 @@
     (cast('{{ var("min_date") }}' as date) - {{ var("lookback_days") | int }})
 {%- endmacro %}
 
+{% macro window_landed(column='_landing_date') -%}
+    {#- The rows of the window's landing days (the staged feeds' window), as a predicate. -#}
+    {{ column }} >= {{ window_min_date() }} and {{ column }} < {{ window_max_date() }}
+{%- endmacro %}
+
 {% macro delete_window(column, start_expr, end_expr) -%}
     {#- Pre-hook of every incremental model: clear the whole window first, then the window's rows are
         appended (keys that vanished from a re-processed window do not survive). -#}

@@ -7,9 +7,7 @@ with
 
 versions as (
     select * from {{ ref('int_user_versions') }}
-    {%- if restages_by_key() %}
-    where user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
-    {%- endif %}
+    where {{ restaged('base_users', 'clean_user_id', key='user_id') }}
 ),
 
 profiles as (

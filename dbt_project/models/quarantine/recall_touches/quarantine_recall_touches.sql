@@ -7,9 +7,7 @@ with
 validated as (
     select * from {{ ref('base_recall_touches') }}
     where reject_reason is not null
-    {%- if restages_by_key() %}
-      and (clean_touch_id in ({{ restaged_ids('base_recall_touches', 'clean_touch_id') }}) or ({{ window_landed() }}))
-    {%- endif %}
+      and {{ restaged('base_recall_touches', 'clean_touch_id', landed_rows=true) }}
 ),
 
 rejected as (

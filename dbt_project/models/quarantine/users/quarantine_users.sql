@@ -9,9 +9,7 @@ with
 validated as (
     select * from {{ ref('base_users') }}
     where reject_reason is not null
-    {%- if restages_by_key() %}
-      and (clean_user_id in ({{ restaged_ids('base_users', 'clean_user_id') }}) or ({{ window_landed() }}))
-    {%- endif %}
+      and {{ restaged('base_users', 'clean_user_id', landed_rows=true) }}
 ),
 
 rejected as (

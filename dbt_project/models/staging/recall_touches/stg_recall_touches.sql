@@ -7,9 +7,7 @@ with
 validated as (
     select * from {{ ref('base_recall_touches') }}
     where reject_reason is null
-    {%- if restages_by_key() %}
-      and clean_touch_id in ({{ restaged_ids('base_recall_touches', 'clean_touch_id') }})
-    {%- endif %}
+      and {{ restaged('base_recall_touches', 'clean_touch_id') }}
 ),
 
 typed as (

@@ -7,9 +7,7 @@ with
 validated as (
     select * from {{ ref('base_users') }}
     where reject_reason is null
-    {%- if restages_by_key() %}
-      and clean_user_id in ({{ restaged_ids('base_users', 'clean_user_id') }})
-    {%- endif %}
+      and {{ restaged('base_users', 'clean_user_id') }}
 ),
 
 typed as (
