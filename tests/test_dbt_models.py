@@ -440,24 +440,28 @@ def test_the_fitted_world_moves_its_threshold_within_the_week(full_and_daily_fit
 
 def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -> None:
     """A users file replaced by one without some of its rows: the users it named before are staged again from the
-    rows they have left (or leave every table), as a full build over the new raw rows would have them."""
+    rows they have left (or leave every table, and their touches are quarantined as unknown_user), as a full build
+    over the new raw rows would have them."""
     first = [user("a", ts(1, 7)), user("b", ts(1, 7))]
     second = [user("a", ts(1, 7), ts(2, 8), sms="false"), user("c", ts(2, 7)), user("b", ts(1, 7), ts(2, 9))]
     replaced = [user("d", ts(2, 7)), user("b", ts(1, 7), ts(2, 9))]
     work, warehouse = tmp_path, tmp_path / "warehouse.duckdb"
+    touches = [touch("t_a", "a", ts(3, 10)), touch("t_c", "c", ts(3, 11))]
     with connect(warehouse) as con:
         create_raw_tables(con)
         land(con, "raw_users", day(1), first)
         land(con, "raw_users", day(2), second)
+        land(con, "raw_recall_touches", day(3), touches)
     run_dbt(["seed"], warehouse, work)
 
     def stage(landing: date) -> None:
         window = {"min_date": landing.isoformat(), "max_date": (landing + timedelta(days=1)).isoformat()}
-        run_dbt(["run", "--select", *USER_MODELS, "--vars", json.dumps(window)], warehouse, work)
+        run_dbt(["run", "--select", *USER_MODELS, *TOUCH_MODELS, "--vars", json.dumps(window)], warehouse, work)
 
-    stage(day(1))
-    stage(day(2))
+    for n in (1, 2, 3):
+        stage(day(n))
     assert {r[0] for r in query(warehouse, "select user_id from stg_users")} == {"a", "b", "c"}
+    assert {r[0] for r in query(warehouse, "select touch_id from stg_recall_touches")} == {"t_a", "t_c"}
     with connect(warehouse) as con:  # as ingestion loads a day again: its rows replaced by the new file's
         con.execute("delete from restricted.raw_users where _landing_date = ?", [day(2)])
         land(con, "raw_users", day(2), replaced)
@@ -470,10 +474,12 @@ def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -
         create_raw_tables(con)
         land(con, "raw_users", day(1), first)
         land(con, "raw_users", day(2), replaced)
+        land(con, "raw_recall_touches", day(3), touches)
     run_dbt(["seed"], full, full_work)
-    run_dbt(["run", "--select", *USER_MODELS], full, full_work)
-    for table in USER_TABLES:
+    run_dbt(["run", "--select", *USER_MODELS, *TOUCH_MODELS], full, full_work)
+    for table in [*USER_TABLES, *TOUCH_MODELS]:
         assert_same_rows(full, warehouse, table)
+    assert query(warehouse, "select touch_id, reject_reason from quarantine_recall_touches") == [("t_c", "unknown_user")]
     # a's opt-out is gone with the old file: its day-1 row is the latest again, and c left every table
     assert query(warehouse, "select user_id, sms_opt_in from stg_users order by 1") == [
         ("a", True), ("b", True), ("d", True)]

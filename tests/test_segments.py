@@ -20,6 +20,7 @@ from orchestration.segments import (
     refresh_day,
     window_totals,
     window_totals_from_rows,
+    write_segment_days,
 )
 
 START = date(2026, 1, 1)
@@ -166,3 +167,49 @@ def test_user_segments_asset_refits_on_mondays_and_carries_the_week(activity, tm
         expected = assign_segments(window_totals_from_rows(rows, monday, 56), monday, 56)
         got = week[week["segment_date"] == week["segment_date"].min()].reset_index(drop=True)
         assert (got["segment"].to_numpy() == expected["segment"].to_numpy()).all()
+
+
+def _activity_warehouse(rows: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("frame", rows)
+    con.execute("create table int_user_daily_activity as select * from frame")
+    con.unregister("frame")
+    return con
+
+
+def _segments(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("select * from user_segments order by segment_date, user_id").df()
+
+
+def test_a_range_of_days_is_written_as_its_days_one_at_a_time(activity) -> None:
+    rows, _ = activity
+    # Thursday 2026-02-26 .. Thursday 2026-03-12: the week of Monday 02-23 (not in the range, not stored), then the
+    # Mondays 03-02 and 03-09, which are.
+    days = [START + timedelta(days=56 + k) for k in range(15)]
+    at_once, one_by_one = _activity_warehouse(rows), _activity_warehouse(rows)
+    assert write_segment_days(at_once, days, START) == 3  # one clustering per refresh day
+    for day in reversed(days):
+        write_segment_days(one_by_one, [day], START)
+    pd.testing.assert_frame_equal(_segments(at_once), _segments(one_by_one))
+    stored = _segments(at_once)
+    assert sorted(set(stored["segment_date"].dt.date)) == days
+    assert set(stored["refreshed_on"].dt.date) == {date(2026, 2, 23), date(2026, 3, 2), date(2026, 3, 9)}
+
+
+def test_a_range_copies_the_stored_rows_of_an_earlier_refresh_day_and_reclusters_its_own(activity) -> None:
+    rows, _ = activity
+    con = _activity_warehouse(rows)
+    monday, next_monday = date(2026, 3, 2), date(2026, 3, 9)
+    write_segment_days(con, [monday, next_monday], START)
+    # Rows stored for both Mondays, marked: the range's days of the first week copy them as stored, while the second
+    # Monday, in the range, is clustered again.
+    con.execute("update user_segments set segment = 'stored'")
+    days = [monday + timedelta(days=k) for k in range(1, 9)]  # Tuesday .. the next Tuesday
+    assert write_segment_days(con, days, START) == 1
+    stored = _segments(con)
+    stored["segment_date"] = stored["segment_date"].dt.date
+    first_week = stored[stored["segment_date"].between(days[0], days[5])]
+    assert len(first_week) == 6 * (stored["segment_date"] == monday).sum() and (first_week["segment"] == "stored").all()
+    second_week = stored[stored["segment_date"] >= next_monday]
+    assert (second_week["segment"] != "stored").all()
+    assert (second_week.groupby("segment_date").size() == (stored["segment_date"] == monday).sum()).all()

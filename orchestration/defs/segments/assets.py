@@ -7,7 +7,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.segments import WINDOW_DAYS, write_segments
+from orchestration.segments import WINDOW_DAYS, write_segment_days
 
 
 def segment_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -15,11 +15,9 @@ def segment_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
     def user_segments(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
-        refits = 0
         days = day_window(context, settings).days
         with warehouse.connect() as con:
-            for day in days:
-                refits += write_segments(con, day, settings.start_date)
+            refits = write_segment_days(con, days, settings.start_date)
             counts = dict(con.execute("select segment, count(*) from user_segments where segment_date = ? group by 1",
                                       [days[-1]]).fetchall())
         return dg.MaterializeResult(metadata={

@@ -1,7 +1,9 @@
 -- every raw recall touch row with parsed fields and a reject_reason (null when accepted).
--- Incremental per landing window: every row of the touch_ids with a row landed in it, and of the
--- touches whose user's first users row may have landed in it (unknown_user), is checked again
--- (macros/restaged_rows.sql), stamped `_staged_by`, and replaces their older rows in the post-hook.
+-- Incremental per landing window: every row of the touch_ids with a row landed in it, of the
+-- touches whose user's first users row may have landed in it, and of the accepted touches whose
+-- user has no users row left (a users landing day loaded again without it) is checked again for
+-- unknown_user (macros/restaged_rows.sql), stamped `_staged_by`, and replaces their older rows in
+-- the post-hook.
 {{ config(post_hook="{{ drop_replaced_rows('clean_touch_id') }}") }}
 
 with
@@ -17,7 +19,7 @@ known_users as (
 
 window_touches as (
     -- the touch_ids with a row landed in the window, now or before the landing day was loaded again,
-    -- and those of the users with a users row landed in it
+    -- those of the users with a users row landed in it, and the accepted ones of users no longer landed
     select nullif(trim(touch_id), '') as touch_id from raw_touches where {{ window_landed() }}
     union
     select clean_touch_id from {{ this }} where {{ window_landed() }}
@@ -26,6 +28,10 @@ window_touches as (
     where trim(user_id) in (
         select trim(user_id) from {{ source('restricted', 'raw_users') }} where {{ window_landed() }}
     )
+    union
+    select staged.clean_touch_id from {{ this }} as staged
+    left join known_users on known_users.user_id = staged.clean_user_id
+    where staged.reject_reason is null and known_users.user_id is null
 ),
 {% endif %}
 
