@@ -1,0 +1,75 @@
+"""Events that land before their user: quarantined as unknown_user until the user's first users row lands, then
+accepted by the run that lands it (its dbt step stages again from the events' landing day), so that daily runs agree
+with one run over the same landing days."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.config import Settings
+from orchestration.ingestion.staging_state import first_day_of_orphans_now_known
+from orchestration.runner import run_days
+from orchestration.simulator import SimulationConfig, simulate, write_world
+
+pytestmark = pytest.mark.duration(60)  # builds its worlds through the pipeline: scheduled first
+START = date(2026, 1, 1)
+DAY = [START + timedelta(days=i) for i in range(3)]
+UP_TO = ["user_daily_labels"]  # the daily dbt models and what they read: the events and users feeds
+
+
+def _late_user_world(root: Path) -> str:
+    """A 300-user world whose user with events on the first two days and one users row lands on the third day."""
+    write_world(simulate(SimulationConfig(n_users=300, n_days=3, start_date=START, seed=5)),
+                root / "landing", root / "truth")
+    users = [pq.read_table(root / "landing" / day.isoformat() / "users.parquet") for day in DAY]
+    events = [set(pq.read_table(root / "landing" / day.isoformat() / "events.parquet")["user_id"].to_pylist())
+              for day in DAY[:2]]
+    once = [u for u in users[0]["user_id"].to_pylist() if all(u not in t["user_id"].to_pylist() for t in users[1:])]
+    late = sorted(set(once) & events[0] & events[1])[0]
+    first, third = (root / "landing" / day.isoformat() / "users.parquet" for day in (DAY[0], DAY[2]))
+    moved = users[0].filter(pc.equal(users[0]["user_id"], late))
+    pq.write_table(users[0].filter(pc.not_equal(users[0]["user_id"], late)), first)
+    pq.write_table(pa.concat_tables([users[2], moved.cast(users[2].schema)]), third)
+    return late
+
+
+def _rows(settings: Settings, query: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return sorted(con.execute(query).fetchall(), key=repr)
+
+
+def test_events_landed_before_their_user_are_accepted_when_the_user_lands(tmp_path: Path) -> None:
+    late = _late_user_world(tmp_path / "world")
+    daily = Settings.under(tmp_path / "daily", landing=tmp_path / "world" / "landing", truth=tmp_path / "world" / "truth")
+    at_once = Settings.under(tmp_path / "once", landing=tmp_path / "world" / "landing", truth=tmp_path / "world" / "truth")
+    for day in DAY[:2]:
+        assert run_days(daily, day, day, up_to=UP_TO, log_level="ERROR").success
+    orphans = f"select count(*) from quarantine_events where reject_reason = 'unknown_user' and user_id = '{late}'"
+    assert _rows(daily, orphans)[0][0] > 0  # quarantined while the user is unknown
+    assert run_days(daily, DAY[2], DAY[2], up_to=UP_TO, log_level="ERROR").success
+    assert run_days(at_once, DAY[0], DAY[2], up_to=UP_TO, log_level="ERROR").success
+    assert _rows(daily, orphans) == [(0,)]
+    landed = f"select distinct _landing_date from stg_events where user_id = '{late}'"
+    assert {DAY[0], DAY[1]} <= {day for (day,) in _rows(daily, landed)}  # accepted on their own landing days
+    for table in ("stg_events", "quarantine_events", "int_user_daily_activity", "user_daily_labels"):
+        assert _rows(daily, f"select * from {table}") == _rows(at_once, f"select * from {table}"), table
+
+
+def test_the_window_starts_at_the_earliest_orphan_whose_user_landed_in_it() -> None:
+    with duckdb.connect() as con:
+        con.execute("create schema restricted")
+        con.execute("create table restricted.raw_users (user_id varchar, _landing_date date)")
+        con.execute("create table quarantine_events (user_id varchar, reject_reason varchar, _landing_date date)")
+        con.execute("insert into quarantine_events values (' u1 ', 'unknown_user', '2026-01-02'), "
+                    "('u2', 'unknown_user', '2026-01-01'), ('u1', 'negative_amount', '2026-01-01')")
+        assert first_day_of_orphans_now_known(con, DAY[2], DAY[2] + timedelta(days=1)) is None
+        con.execute("insert into restricted.raw_users values ('u2', '2026-01-04'), ('u1 ', '2026-01-03')")
+        assert first_day_of_orphans_now_known(con, DAY[2], DAY[2] + timedelta(days=1)) == DAY[1]  # u1, trimmed
+        assert first_day_of_orphans_now_known(con, DAY[2], DAY[2] + timedelta(days=2)) == DAY[0]  # u2 too
