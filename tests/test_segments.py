@@ -107,6 +107,42 @@ def test_kmeans_is_seeded_and_finds_separated_blobs() -> None:
     assert np.allclose(np.sort(found[:, 0]), np.sort(centres[:, 0]), atol=0.3)
 
 
+def _plain_lloyd(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's algorithm as written in a textbook, with kmeans' seeding, starts and stopping rule: the oracle."""
+    from orchestration.segments.clustering import MAX_ITER, N_INIT, SEED, _plus_plus
+
+    rng, best = np.random.default_rng(SEED), None
+    for _ in range(N_INIT):
+        centroids, labels = _plus_plus(points, k, rng), np.zeros(len(points), np.int64)
+        for _ in range(MAX_ITER):
+            new = ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+            centroids = np.array([points[new == c].mean(axis=0) if (new == c).any() else centroids[c]
+                                  for c in range(k)])
+            if (new == labels).all():
+                break
+            labels = new
+        inertia = float(((points - centroids[labels]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, labels, centroids)
+    return best[1], best[2]
+
+
+def test_kmeans_is_lloyds_algorithm_to_the_last_bit() -> None:
+    # overlapping blobs, with repeated points (ties between centroids are decided alike)
+    rng = np.random.default_rng(7)
+    points = np.concatenate([rng.normal(c, 1.5, (400, 5)) for c in (0.0, 1.0, 2.5)])
+    points = np.concatenate([points, points[:50], np.zeros((20, 5))])
+    labels, centroids = kmeans(points, 3)
+    expected_labels, expected_centroids = _plain_lloyd(points, 3)
+    assert (labels == expected_labels).all()
+    assert np.array_equal(centroids, expected_centroids)
+    # a point as near to two centroids goes to the first of them, as argmin has it
+    from orchestration.segments.clustering import _nearest
+
+    centres = np.array([[5.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    assert _nearest([np.array([0.0, 4.0]), np.array([0.0, 0.0])], centres).tolist() == [1, 0]
+
+
 def test_names_are_matched_one_to_one_to_dominant_traits() -> None:
     # Cluster 0 is highest on coupon AND core; core is its best fit only if cluster 1 did not need it more.
     centroids = np.array([[1.5, 1.2, -0.5], [-0.8, 2.0, -0.3], [-0.4, -0.9, 1.8]])
