@@ -145,6 +145,12 @@ def test_each_table_follows_the_days_its_run_changes():
     assert late_only.days_for(TABLES["recall_metrics"]) == {day(8), day(9), day(10)}  # late delivery records
     assert changes.days_for(TABLES["churn_health_monthly"]) is None
     assert changes.days_for(TABLES["churn_health_daily"]) is None
+    # The segments and the recall plan are written for the run's own days only: its late rows' days stand.
+    own = RunChanges.of_run([day(8), day(9), day(10)], day(10), 4, run_days=[day(10)])
+    assert own.days_for(TABLES["segments"]) == own.days_for(TABLES["recall_decisions"]) == {day(10)}
+    assert own.days_for(TABLES["risk_tiers"]) == own.days_for(TABLES["daily_labels"]) == {day(8), day(9), day(10)}
+    with pytest.raises(ValueError, match="own days are among"):
+        RunChanges.of_run([day(9), day(10)], day(10), 4, run_days=[day(11)])
 
 
 # --------------------------------------------------------------------------------- incremental versions
@@ -365,7 +371,7 @@ def test_a_run_changes_its_days_with_their_lookback_and_the_measurement_horizon(
     assert daily_run.lookback_days == {date(2026, 3, 8), date(2026, 3, 9), date(2026, 3, 10)}  # recall_metrics
     con.execute("insert into raw_events values (null, '2026-03-09 23:00:00', '2026-03-10')")
     late = run_changes({"dagster/partition": "2026-03-10"}, settings, con)
-    assert late.window_days == {date(2026, 3, 9), date(2026, 3, 10)}
+    assert late.window_days == {date(2026, 3, 9), date(2026, 3, 10)} and late.run_days == {date(2026, 3, 10)}
     assert min(daily_run.measured_days) == date(2026, 3, 10) - timedelta(days=horizon - 1)
     assert max(daily_run.measured_days) == date(2026, 3, 10) and len(daily_run.measured_days) == horizon
     backfill = run_changes({"dagster/asset_partition_range_start": "2026-01-01",

@@ -223,6 +223,21 @@ def test_bi_readers_through_ten_daily_runs(tmp_path, history, world):
     assert_readers_saw_complete_versions(result)
 
 
+def test_after_daily_runs_bi_holds_the_warehouses_rows(readers_run):
+    """Each publication rewrote every day its run changed (the run's days, their late rows' days, the measurement's)
+    and shared the rest: every table of bi/ equals its warehouse table, column for column."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{readers_run.home / 'warehouse.duckdb'}' as warehouse (read_only)")
+        con.execute(f"attach '{readers_run.home / 'bi' / DATABASE}' as bi (read_only)")
+        for table in BI_TABLES:
+            columns = ", ".join(f'"{column}"' for column in table.columns)
+            kept, published = f'select {columns} from warehouse.main."{table.source}"', f'select {columns} from bi."{table.name}"'
+            differ = con.execute(f"select (select count(*) from ({kept} except all {published})), "
+                                 f"(select count(*) from ({published} except all {kept})), (select count(*) from ({kept}))"
+                                 ).fetchall()[0]
+            assert differ[:2] == (0, 0) and differ[2] > 0, (table.name, differ)
+
+
 # ----------------------------------------------------------------------------------- bi/ contents
 
 

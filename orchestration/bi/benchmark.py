@@ -54,7 +54,7 @@ def run_bi_benchmark(settings: Settings, scratch: Path, runs: int = 10) -> list[
         lines.append(f"full publication: {full_seconds:.1f} s, {full.bytes_written / 1e6:.0f} MB written, "
                      f"{sum(full.rows.values()):,} rows, latest day {last}")
         window = [last - timedelta(days=k) for k in range(settings.lookback_days, -1, -1)]
-        changes = RunChanges.of_run(window, last, outcome_horizon_days(churn_days))
+        changes = RunChanges.of_run(window, last, outcome_horizon_days(churn_days), run_days=[last])
         daily = []
         for _ in range(runs):
             snapshot = publish_snapshot(con, bi, changes, keep_versions=settings.bi_keep_versions)

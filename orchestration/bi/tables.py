@@ -24,7 +24,8 @@ WITHHELD_EVERYWHERE: dict[str, str] = {
 class Changes(Enum):
     """Which rows of a table a daily run can change, hence which partitions a publication rewrites."""
 
-    WINDOW = "the run's days and the earlier days its late rows are dated"  # the daily models and Python steps
+    RUN = "the run's days"  # the steps that write those only: the segments and the recall plan
+    WINDOW = "the run's days and the earlier days its late rows are dated"  # the daily models and the scores
     LOOKBACK = "the run's days and its whole lookback"  # recall_metrics: late delivery records re-measure days too
     MEASUREMENT = "the assignment days of the journeys the run re-measured"  # recall_outcomes
     WHOLE = "any row"  # small tables, rewritten whole on every publication
@@ -101,7 +102,7 @@ BI_TABLES: tuple[BiTable, ...] = (
         _cols("""segment_date user_id segment cluster refreshed_on window_days active_days coupon_share
                  core_feature_share social_share centroid_distance"""),
         "One row per active user and day: behaviour segment (price-sensitive, feature-dependent, social-driven).",
-        day_column="segment_date",
+        day_column="segment_date", changes=Changes.RUN,
     ),
     BiTable(
         "recall_decisions", "recall_actions",
@@ -114,7 +115,7 @@ BI_TABLES: tuple[BiTable, ...] = (
         "Every recall decision of a day (the outbox history): queued, holdout, cancelled with the reason, skipped.",
         withheld={"message": WITHHELD_EVERYWHERE["message"], "coupon_code": WITHHELD_EVERYWHERE["coupon_code"],
                   "timezone": WITHHELD_EVERYWHERE["timezone"]},
-        day_column="action_date",
+        day_column="action_date", changes=Changes.RUN,
     ),
     BiTable(
         "recall_outcomes", "recall_outcomes",

@@ -22,7 +22,7 @@ class BiPublicationConfig(dg.Config):
 
 
 def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyConnection) -> RunChanges | None:
-    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days with the earlier days
+    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days, with the earlier days
     its late rows are dated (its whole lookback for recall_metrics), and the journeys the measurement re-measured as
     of its last day; None without partitions (the asset materialized alone), which publishes everything."""
     partitions = tagged_partitions(tags)
@@ -33,7 +33,8 @@ def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyCo
                        lookback_days=settings.lookback_days, first_partition=settings.start_date)
     _, churn_days = settings.measurement_windows
     return RunChanges.of_run(late_data_window(window, con, settings).with_lookback(), window.last,
-                             outcome_horizon_days(churn_days), lookback_days=window.with_lookback())
+                             outcome_horizon_days(churn_days), lookback_days=window.with_lookback(),
+                             run_days=window.days)
 
 
 def bi_assets() -> list[dg.AssetsDefinition]:
