@@ -41,15 +41,16 @@ def recorded_model(con: duckdb.DuckDBPyConnection, day: date) -> tuple[str | Non
 def score_day(con: duckdb.DuckDBPyConnection, day: date, registry: Path, horizon_days: int) -> pd.DataFrame:
     """user_churn_scores rows of `day`, scored by the model churn_model records for it (or the rules)."""
     version, reason = recorded_model(con, day)
-    features = day_features(con, day)
-    scores = pd.DataFrame({"user_id": features["user_id"].astype(str), "score_date": day})
-    if version is None:
-        scores["churn_probability"] = np.nan
+    if version is None:  # the rules score every labelled user: a cold start reads their ids alone
+        users = read_frame(con, "select user_id from user_daily_labels where label_date = ?", [day])["user_id"]
+        probability: object = np.nan
     else:
         if not has_model(registry, version):
             raise FileNotFoundError(f"churn_model names version {version} for {day}, but {registry / version} "
                                     "is missing: rematerialize churn_model for that day to refit it")
-        scores["churn_probability"] = churn_probability(load_model(registry, version), features)
+        features = day_features(con, day)
+        users, probability = features["user_id"], churn_probability(load_model(registry, version), features)
+    scores = pd.DataFrame({"user_id": users.astype(str), "score_date": day, "churn_probability": probability})
     return scores.assign(horizon_days=horizon_days, model_version=version,
                          scored_by="rules" if version is None else "model", score_reason=reason)[SCORE_COLUMNS]
 
