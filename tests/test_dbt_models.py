@@ -438,6 +438,15 @@ def test_the_fitted_world_moves_its_threshold_within_the_week(full_and_daily_fit
     assert len(fitted) > 1
 
 
+def raw_warehouse(path: Path, landings: list[tuple[str, date, list[dict[str, Any]]]]) -> None:
+    """A warehouse at `path` with the raw tables, these (table, landing day, rows) landed and the seed loaded."""
+    with connect(path) as con:
+        create_raw_tables(con)
+        for table, landing, rows in landings:
+            land(con, table, landing, rows)
+    run_dbt(["seed"], path, path.parent)
+
+
 def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -> None:
     """A users file replaced by one without some of its rows: the users it named before are staged again from the
     rows they have left (or leave every table, and their touches are quarantined as unknown_user), as a full build
@@ -447,12 +456,8 @@ def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -
     replaced = [user("d", ts(2, 7)), user("b", ts(1, 7), ts(2, 9))]
     work, warehouse = tmp_path, tmp_path / "warehouse.duckdb"
     touches = [touch("t_a", "a", ts(3, 10)), touch("t_c", "c", ts(3, 11))]
-    with connect(warehouse) as con:
-        create_raw_tables(con)
-        land(con, "raw_users", day(1), first)
-        land(con, "raw_users", day(2), second)
-        land(con, "raw_recall_touches", day(3), touches)
-    run_dbt(["seed"], warehouse, work)
+    raw_warehouse(warehouse, [("raw_users", day(1), first), ("raw_users", day(2), second),
+                              ("raw_recall_touches", day(3), touches)])
 
     def stage(landing: date) -> None:
         window = {"min_date": landing.isoformat(), "max_date": (landing + timedelta(days=1)).isoformat()}
@@ -467,16 +472,11 @@ def test_a_landing_day_loaded_again_restages_its_old_users_too(tmp_path: Path) -
         land(con, "raw_users", day(2), replaced)
     stage(day(2))
 
-    full_work = tmp_path / "full"
-    full_work.mkdir()
-    full = full_work / "warehouse.duckdb"
-    with connect(full) as con:
-        create_raw_tables(con)
-        land(con, "raw_users", day(1), first)
-        land(con, "raw_users", day(2), replaced)
-        land(con, "raw_recall_touches", day(3), touches)
-    run_dbt(["seed"], full, full_work)
-    run_dbt(["run", "--select", *USER_MODELS, *TOUCH_MODELS], full, full_work)
+    full = tmp_path / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    raw_warehouse(full, [("raw_users", day(1), first), ("raw_users", day(2), replaced),
+                         ("raw_recall_touches", day(3), touches)])
+    run_dbt(["run", "--select", *USER_MODELS, *TOUCH_MODELS], full, full.parent)
     for table in [*USER_TABLES, *TOUCH_MODELS]:
         assert_same_rows(full, warehouse, table)
     assert query(warehouse, "select touch_id, reject_reason from quarantine_recall_touches") == [("t_c", "unknown_user")]
@@ -494,11 +494,7 @@ def test_a_users_table_of_the_previous_release_is_restaged_in_place(tmp_path: Pa
     warehouse, full = tmp_path / "warehouse.duckdb", tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()
     for target, days in ((warehouse, [first]), (full, [first, second])):
-        with connect(target) as con:
-            create_raw_tables(con)
-            for n, rows in enumerate(days, start=1):
-                land(con, "raw_users", day(n), rows)
-        run_dbt(["seed"], target, target.parent)
+        raw_warehouse(target, [("raw_users", day(n), rows) for n, rows in enumerate(days, start=1)])
         run_dbt(["run", "--select", *USER_MODELS], target, target.parent)
     with connect(warehouse) as con:
         con.execute("alter table restricted.base_users drop column _staged_by")

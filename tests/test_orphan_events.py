@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.config import Settings
-from orchestration.ingestion.staging_state import first_day_of_orphans_now_known
+from orchestration.ingestion.staging_state import StagedAgain, first_day_of_orphans_now_known
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
@@ -73,3 +73,10 @@ def test_the_window_starts_at_the_earliest_orphan_whose_user_landed_in_it() -> N
         con.execute("insert into restricted.raw_users values ('u2', '2026-01-04'), ('u1 ', '2026-01-03')")
         assert first_day_of_orphans_now_known(con, DAY[2], DAY[2] + timedelta(days=1)) == DAY[1]  # u1, trimmed
         assert first_day_of_orphans_now_known(con, DAY[2], DAY[2] + timedelta(days=2)) == DAY[0]  # u2 too
+
+
+def test_the_window_starts_at_the_earlier_of_a_failed_runs_days_and_the_orphans() -> None:
+    assert StagedAgain(unstaged=DAY[1], orphans=DAY[0]).first == DAY[0]
+    assert StagedAgain(unstaged=DAY[0], orphans=DAY[1]).first == DAY[0]
+    assert StagedAgain(unstaged=None, orphans=DAY[1]).first == DAY[1]
+    assert StagedAgain(unstaged=None, orphans=None).first is None

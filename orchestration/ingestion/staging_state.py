@@ -13,6 +13,7 @@ build over the same raw rows accepts it (and the days it is dated are labelled a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -46,6 +47,25 @@ def first_day_of_orphans_now_known(con: duckdb.DuckDBPyConnection, first: date, 
     if not (table_exists(con, "quarantine_events") and table_exists(con, f"{RESTRICTED_SCHEMA}.raw_users")):
         return None
     return con.execute(ORPHANS_NOW_KNOWN, [first, first, end]).fetchall()[0][0]
+
+
+@dataclass(frozen=True)
+class StagedAgain:
+    """The landing days before a run's window that its dbt step stages too: from the earliest day a failed run left
+    unstaged, and from the earliest landing day of events orphaned until a user landed in the window."""
+
+    unstaged: date | None
+    orphans: date | None
+
+    @property
+    def first(self) -> date | None:
+        """The day the dbt window starts at instead of the run's first day (None: the run's own days)."""
+        return min(filter(None, [self.unstaged, self.orphans]), default=None)
+
+
+def staged_again(con: duckdb.DuckDBPyConnection, first: date, end: date) -> StagedAgain:
+    """What a run of the days [first, end) stages before them (first_unstaged_day, first_day_of_orphans_now_known)."""
+    return StagedAgain(first_unstaged_day(con, first), first_day_of_orphans_now_known(con, first, end))
 
 
 def mark_staged(con: duckdb.DuckDBPyConnection, first: date, end: date) -> None:

@@ -40,13 +40,14 @@ def write_segment_days(con: duckdb.DuckDBPyConnection, days: Iterable[date], fir
     refits = 0
     for as_of, week in groupby(sorted(set(days)), key=lambda day: refresh_day(day, first_day)):
         week_days = list(week)
-        source = as_of
         if as_of in week_days or not _stored(con, as_of):
             source = as_of if as_of in week_days else week_days[0]
             segments = assign_segments(window_totals(con, as_of, WINDOW_DAYS), as_of, WINDOW_DAYS)
             segments["segment_date"] = source
             replace_rows(con, "user_segments", segments, "segment_date = ?", [source])
             refits += 1
+        else:
+            source = as_of
         copied_from.update({day: source for day in week_days if day != source})
     if copied_from:
         pairs = [list(copied_from), list(copied_from.values())]

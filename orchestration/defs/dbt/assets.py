@@ -18,7 +18,7 @@ from orchestration.defs.dbt.invocation import run_dbt
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window, late_data_window
 from orchestration.defs.resources import Warehouse
-from orchestration.ingestion.staging_state import first_day_of_orphans_now_known, first_unstaged_day, mark_staged
+from orchestration.ingestion.staging_state import mark_staged, staged_again
 
 # Incremental models are processed per business day (the staged feeds per landing day); the seed is loaded
 # with them (one dbt invocation, not one more per run); the reporting marts (views, so in neither set) read
@@ -70,16 +70,15 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     ) -> Iterator[Any]:
         days = day_window(context, settings)
         with warehouse.connect() as con:
-            resumed = first_unstaged_day(con, days.first)
-            orphans = first_day_of_orphans_now_known(con, days.first, days.end)
+            again = staged_again(con, days.first, days.end)
             # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
-            window = late_data_window(days, con, settings, first=min(filter(None, [resumed, orphans]), default=None))
-        if resumed:
-            context.log.warning(f"dbt resumes from {resumed}: landing days loaded by a run that failed before "
+            window = late_data_window(days, con, settings, first=again.first)
+        if again.unstaged:
+            context.log.warning(f"dbt resumes from {again.unstaged}: landing days loaded by a run that failed before "
                                 f"staging them are staged with this window")
-        if orphans:
-            context.log.warning(f"dbt stages again from {orphans}: events quarantined as unknown_user since then "
-                                f"have a users row landed in this window")
+        if again.orphans:
+            context.log.warning(f"dbt stages again from {again.orphans}: events quarantined as unknown_user since "
+                                f"then have a users row landed in this window")
         context.log.info(f"dbt: {window.first}..{window.last} and {window.lookback_days} earlier day(s) that rows "
                          f"landed late for (at most {settings.lookback_days}), with the rules of vertical "
                          f"{settings.vertical!r}")

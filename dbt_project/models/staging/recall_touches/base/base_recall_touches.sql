@@ -18,20 +18,17 @@ known_users as (
 {% if restages_by_key() %}
 
 window_touches as (
-    -- the touch_ids with a row landed in the window, now or before the landing day was loaded again,
-    -- those of the users with a users row landed in it, and the accepted ones of users no longer landed
-    select nullif(trim(touch_id), '') as touch_id from raw_touches where {{ window_landed() }}
+    -- the touch_ids with a row landed in the window, or of a user with a users row landed in it
+    select nullif(trim(touch_id), '') as touch_id from raw_touches
+    where {{ window_landed() }}
+       or trim(user_id) in (select trim(user_id) from {{ source('restricted', 'raw_users') }} where {{ window_landed() }})
     union
-    select clean_touch_id from {{ this }} where {{ window_landed() }}
-    union
-    select nullif(trim(touch_id), '') from raw_touches
-    where trim(user_id) in (
-        select trim(user_id) from {{ source('restricted', 'raw_users') }} where {{ window_landed() }}
-    )
-    union
+    -- those staged from the window's rows before the landing day was loaded again, and the accepted
+    -- ones of users no longer landed
     select staged.clean_touch_id from {{ this }} as staged
     left join known_users on known_users.user_id = staged.clean_user_id
-    where staged.reject_reason is null and known_users.user_id is null
+    where ({{ window_landed('staged._landing_date') }})
+       or (staged.reject_reason is null and known_users.user_id is null)
 ),
 {% endif %}
 
