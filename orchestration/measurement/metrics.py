@@ -65,7 +65,7 @@ def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     """
     frame = outcomes.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied
     assigned = pd.to_datetime(frame["assignment_date"])
-    frame["assignment_date"] = as_dates(assigned)
+    frame["assignment_date"], frame["_assigned"] = as_dates(assigned), assigned
     frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)
     frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
     elapsed = (frame["_as_of"] - assigned).dt.days
@@ -124,12 +124,16 @@ def _per_journey(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 ATOM_COLUMNS = [*EXPAND_COLUMNS, "_wake_open", "_churn_open", "_wake_days", "_churn_days", "source", *DESIGN_COLUMNS]
 
 
+_FACTORIZED_AS = {"assignment_date": "_assigned"}
+
+
 def _atoms(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[str], np.ndarray]]:
     """One row per atom (ATOM_COLUMNS and `_n`, its journeys) and the sums of _per_journey's quantities per atom:
     names and an (atoms, quantities) array."""
     key, bound = np.zeros(len(frame), np.int64), 1
     for column in ATOM_COLUMNS:  # one integer per combination of the columns' codes
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        # the assignment day by its timestamp: the same groups, without hashing a date object per journey
+        codes, uniques = pd.factorize(frame[_FACTORIZED_AS.get(column, column)], use_na_sentinel=False)
         if bound * len(uniques) >= 2**62:  # numbered densely again before it could overflow
             key, distinct = pd.factorize(key)
             bound = len(distinct)

@@ -143,7 +143,7 @@ def measure_outcomes(
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
     if missing:
         raise ValueError(f"journeys lacks required columns: {', '.join(missing)}")
-    if journeys["action_id"].duplicated().any():
+    if not journeys["action_id"].is_unique:  # one hash pass (duplicated() marks every row: several times slower)
         raise ValueError("journeys must have one row per action_id")
     if journeys["assignment_date"].isna().any():
         raise ValueError("journeys has rows without an assignment_date")

@@ -93,7 +93,8 @@ class ActivityPairs:
             return (np.zeros(0, np.int64),) * 3
         if not len(self.days):
             return None
-        code = self.users.get_indexer(users.astype(object).where(has_user, None).astype(str))
+        code = np.full(len(users), -1, np.intp)
+        code[has_user] = self.users.get_indexer((users if has_user.all() else users[has_user]).astype(str))
         # (code, day) -> key position, by binary search among the keys (sorted by code, then day)
         base = min(int(self.days.min()), int(day.min()))
         span = max(int(self.days.max()), int(day.max())) - base + 1

@@ -126,7 +126,7 @@ def _with_decisions(users: pd.DataFrame, decisions: pd.DataFrame | None, library
         users = users.loc[users["strategy_id"].notna()].reset_index(drop=True)
         return users.assign(decision="treat", treatment_key=None, basis=RULES_BASIS, decision_reason=RULES_POLICY,
                             expected_profit=np.nan, uplift_revenue=np.nan, uplift_wake_up=np.nan, uplift_model_version=None)
-    if decisions["user_id"].duplicated().any():
+    if not decisions["user_id"].is_unique:
         raise ValueError("decisions must hold one row per user")
     at = positions(users["user_id"], decisions["user_id"])  # each free user's decision, -1: none
     stray = np.ones(len(decisions), dtype=bool)
@@ -219,7 +219,7 @@ def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | N
     _require(tiers, TIER_COLUMNS, "tiers")
     if "tier_date" in tiers.columns and tiers["tier_date"].nunique() > 1:
         raise ValueError("tiers must hold a single tier_date")
-    if tiers["user_id"].duplicated().any():
+    if not tiers["user_id"].is_unique:
         raise ValueError(f"tiers has duplicate user_id rows (e.g. {tiers.loc[tiers['user_id'].duplicated(), 'user_id'].head(5).tolist()})")
     tiers = tiers.assign(**{c: None for c in OPTIONAL_TIER_COLUMNS if c not in tiers.columns})
     if state is None:

@@ -121,7 +121,7 @@ def decide_by_risk(inputs: DecisionInputs, library: StrategyLibrary, score_colum
         tiers = inputs.tiers.reset_index(drop=True)
         if score_column not in tiers.columns:
             raise ValueError(f"tiers lack the risk score column {score_column!r}")
-        if tiers["user_id"].duplicated().any():
+        if not tiers["user_id"].is_unique:
             raise ValueError("tiers must hold one row per user")
         policy = library.economics.decision
         pairs = allowed_treatments(tiers, library, inputs.day + timedelta(days=1), inputs.vertical, policy.choose_variants)
@@ -142,7 +142,7 @@ def _decide(inputs: DecisionInputs, library: StrategyLibrary, scorer: UpliftScor
     tiers = inputs.tiers.reset_index(drop=True)
     if "user_id" not in tiers.columns:
         raise ValueError("tiers lack required column: user_id")
-    if tiers["user_id"].duplicated().any():
+    if not tiers["user_id"].is_unique:
         raise ValueError("tiers must hold one row per user")
     policy = library.economics.decision
     margin = library.economics.margin_for(inputs.vertical)

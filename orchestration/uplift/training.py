@@ -160,7 +160,7 @@ def training_frame(journeys: pd.DataFrame, outcomes: pd.DataFrame, features: pd.
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ValueError(f"{name} lack required columns: {', '.join(missing)}")
-    if journeys["journey_id"].duplicated().any():
+    if not journeys["journey_id"].is_unique:
         raise ValueError("journeys must hold one row per journey_id (its first step)")
     renamed = outcomes[["journey_id", "wake_up_window_days", *[c for n in OUTCOMES for c in (n, n + "_mature")]]]
     renamed = renamed.drop_duplicates("journey_id").rename(
