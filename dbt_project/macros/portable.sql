@@ -112,3 +112,17 @@
 {% macro spark__set_session_time_zone() -%}
     set time zone 'UTC'
 {%- endmacro %}
+
+{% macro not_materialized() -%}
+    {#- A CTE that the queries after it read several times, each with its own filter, inlined in each of them:
+        DuckDB would otherwise copy every row and column of it first (a data test over the window's 4.6 M events at
+        1M users: 0.54 s inlined, 0.77 s copied). Spark has no such hint and inlines anyway. -#}
+    {{ return(adapter.dispatch('not_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
+{%- endmacro %}

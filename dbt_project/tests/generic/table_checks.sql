@@ -34,7 +34,7 @@
     "select 'accepted_values' as broken_rule, concat_ws(', ', " ~ named | join(', ') ~ ") as detail, 1 as n_rows "
     ~ "from rows_in_scope where " ~ unknown | join(' or ')) -%}
 {%- endif -%}
-with rows_in_scope as (
+with rows_in_scope as {{ not_materialized() }} (
     select * from {{ model }} {{ window_filter(window_column, window_lookback) }}
 )
 {{ parts | join('\nunion all\n') }}
