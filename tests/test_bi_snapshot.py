@@ -23,7 +23,7 @@ from orchestration.bi import (
 )
 from orchestration.bi import snapshot as snapshot_module
 from orchestration.bi.snapshot import STORAGE_VERSION
-from orchestration.bi.versions import PENDING, held_files
+from orchestration.bi.versions import PENDING, held_files, read_latest
 from orchestration.warehouse.tables import TABLES as DOCUMENTED
 
 SECRETS = {"phone": "+8613912345678", "nickname": "xiaoming_0042", "message": "xiaoming_0042, come back!",
@@ -190,6 +190,21 @@ def test_a_day_gone_from_the_warehouse_is_gone_from_the_next_version(tmp_path):
     snapshot = publish(warehouse, bi, daily(3))
     assert bi_values(bi, "risk_tiers", "tier_date") == [(day(1),), (day(2),)]
     assert snapshot.rows["risk_tiers"] == 2 and snapshot.latest_day == day(2)
+
+
+def test_rows_without_a_day_are_one_partition_counted_with_the_others(tmp_path):
+    warehouse, bi = tmp_path / "warehouse.duckdb", tmp_path / "bi"
+    build_warehouse(warehouse, days=2)
+    with duckdb.connect(str(warehouse)) as con:  # a second row on day 2, and one without a day
+        con.execute("insert into user_risk_tiers by name select * replace (null as tier_date) from user_risk_tiers "
+                    "where tier_date = ? union all by name select * from user_risk_tiers where tier_date = ?",
+                    [day(1), day(2)])
+    snapshot = publish(warehouse, bi)
+    partitions = {p.day: p.rows for p in read_latest(bi)[1].tables["risk_tiers"].partitions}
+    assert partitions == {day(1): 1, day(2): 2, None: 1}
+    published = bi_rows(bi, "risk_tiers")
+    assert snapshot.rows["risk_tiers"] == len(published) == 4 and published["tier_date"].isna().sum() == 1
+    assert snapshot.bytes_written == sum(f.stat().st_size for f in snapshot.version.rglob("*.parquet"))
 
 
 def test_a_changed_column_list_or_type_rewrites_that_table_whole(tmp_path):

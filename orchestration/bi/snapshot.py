@@ -214,15 +214,20 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, version: Path, table: BiTa
         target, options = folder / f"{snapshot_id}.parquet", ""
     else:
         target, options = folder, f", partition_by (\"{table.day_column}\"), filename_pattern '{snapshot_id}_{{i}}'"
-    stats = con.execute(f"copy ({query}) to {_literal(target)} (format parquet, compression zstd{options}, "
-                        "return_stats true)").fetchall()
+    files = con.execute(f"copy ({query}) to {_literal(target)} (format parquet, compression zstd{options}, "
+                        "return_files true)").fetchone()[1]
+    # Each file's rows from the footer just written: return_stats would also gather every column's statistics of
+    # every file (0.15 s of the 0.36 s the 109 days of recall_outcomes take in a 100-user world).
+    rows = dict(con.execute("select file_name, num_rows from parquet_file_metadata(?)", [files]).fetchall()) \
+        if files else {}
     by_day: dict[date | None, list[tuple[str, int]]] = defaultdict(list)
     size = 0
-    for filename, rows, file_size, _footer, _columns, keys, *_ in stats:
-        value = (keys or {}).get(table.day_column) if table.day_column else None
-        by_day[date.fromisoformat(value) if value else None].append((Path(filename).relative_to(version).as_posix(), rows))
-        size += file_size
-        fsync(Path(filename))
+    for filename in files:
+        path = Path(filename)
+        by_day[_folder_day(path.parent.name) if table.day_column else None].append(
+            (path.relative_to(version).as_posix(), rows[filename]))
+        size += path.stat().st_size
+        fsync(path)
     for name in {Path(name).parent for files in by_day.values() for name, _ in files}:
         fsync(version / name)
     partitions = [Partition(day=day, files=tuple(name for name, _ in files), rows=sum(rows for _, rows in files))
@@ -277,6 +282,12 @@ def view_sql(version: Path, name: str, table: TableVersion) -> str:
     day_type = dict(table.columns)[table.day_column]
     return (f"select {typed} from read_parquet({_literal(folder / '*' / '*.parquet')}, hive_partitioning = true, "
             f"hive_types = {{'{table.day_column}': {day_type}}})")
+
+
+def _folder_day(folder: str) -> date | None:
+    """The day of a partition folder `<day column>=<value>` (DuckDB's hive default: the rows without a day)."""
+    value = folder.partition("=")[2]
+    return None if value == "__HIVE_DEFAULT_PARTITION__" else date.fromisoformat(value)
 
 
 def _latest_day(tables: dict[str, TableVersion]) -> date | None:
