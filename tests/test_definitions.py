@@ -213,9 +213,40 @@ def test_a_parse_moves_a_complete_manifest_into_place(tmp_path, monkeypatch):
     monkeypatch.setattr(project_module.os, "replace", lambda src, dst: (moves.append((src, dst)), real_replace(src, dst)))
     project_module._parse(DbtProject(project_dir=copy, profiles_dir=copy))
     target = copy / "target"
-    assert [(Path(src).parent.parent, Path(dst)) for src, dst in moves] == [(target, target / "manifest.json")]
+    assert [(Path(src).parent.parent, Path(dst)) for src, dst in moves] == [
+        (target, target / "manifest.json"), (target, target / project_module.PARSE_STATE)]
     assert "nodes" in json.loads((target / "manifest.json").read_text())
     assert not list(target.glob(".parse-*"))  # the private folder is gone
+
+
+def test_the_next_parse_starts_from_the_last_ones_state_and_sees_an_edited_model(tmp_path):
+    """dbt's partial-parse state moves into the target folder with the manifest, and the next process's parse starts
+    from it (a run in a process of its own then parses only what changed): a model edited since is parsed again."""
+    import shutil
+
+    from dagster_dbt import DbtProject
+
+    from orchestration.config import DBT_PROJECT_DIR
+    from orchestration.defs.dbt import project as project_module
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    project = DbtProject(project_dir=copy, profiles_dir=copy)
+    project_module._parse(project)
+    state = copy / "target" / project_module.PARSE_STATE
+    assert state.exists()
+    model = next(copy.rglob("daily_lifecycle_counts.sql"))
+    model.write_text(model.read_text() + "\n-- edited after the first parse\n")
+    copied = []
+    real_copy = shutil.copyfile
+    try:
+        project_module.shutil.copyfile = lambda src, dst: (copied.append(Path(src)), real_copy(src, dst))[1]
+        manifest = project_module._parse(project)
+    finally:
+        project_module.shutil.copyfile = real_copy
+    assert copied == [state]
+    [node] = [n for n in manifest.nodes.values() if n.name == "daily_lifecycle_counts"]
+    assert node.raw_code.rstrip().endswith("-- edited after the first parse")
 
 
 def test_a_subset_run_selects_what_the_checks_of_its_assets_read(defs):

@@ -20,6 +20,7 @@ from dagster_dbt import DbtProject
 from orchestration.config import DBT_PROJECT_DIR
 
 SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+PARSE_STATE = "partial_parse.msgpack"  # dbt's partial-parsing state, beside manifest.json
 _lock = threading.Lock()
 _parsed: dict[Path, tuple[float, Any]] = {}
 
@@ -68,13 +69,17 @@ def parsed_manifest(project: DbtProject) -> Any:
 def _parse(project: DbtProject) -> Any:
     """Parse in a private folder, then move manifest.json into the target folder in one step: several
     processes (test workers, a run beside a code server) may parse at once, and one of them reading a
-    manifest.json that another is still writing failed to decode it."""
+    manifest.json that another is still writing failed to decode it. dbt's partial-parse state travels the
+    same way, so that the next process parses only what changed since (every run in a process of its own:
+    1.2 s instead of 4.4 s); dbt parses everything again when the files, vars, profile or dbt differ."""
     from dbt.cli.main import dbtRunner
 
     target = Path(project.project_dir) / project.target_path
     target.mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
     try:
+        if (target / PARSE_STATE).exists():
+            shutil.copyfile(target / PARSE_STATE, private / PARSE_STATE)
         result = dbtRunner().invoke([
             "parse", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
             "--target-path", str(private), "--log-path", str(private), "--quiet",
@@ -82,6 +87,8 @@ def _parse(project: DbtProject) -> Any:
         if not result.success:
             raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}")
         os.replace(private / "manifest.json", target / "manifest.json")
+        if (private / PARSE_STATE).exists():
+            os.replace(private / PARSE_STATE, target / PARSE_STATE)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     manifest = result.result
