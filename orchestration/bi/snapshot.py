@@ -218,14 +218,14 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, version: Path, table: BiTa
                         "return_files true)").fetchone()[1]
     # Each file's rows from the footer just written: return_stats would also gather every column's statistics of
     # every file (0.15 s of the 0.36 s the 109 days of recall_outcomes take in a 100-user world).
-    rows = dict(con.execute("select file_name, num_rows from parquet_file_metadata(?)", [files]).fetchall()) \
+    rows_of = dict(con.execute("select file_name, num_rows from parquet_file_metadata(?)", [files]).fetchall()) \
         if files else {}
     by_day: dict[date | None, list[tuple[str, int]]] = defaultdict(list)
     size = 0
     for filename in files:
         path = Path(filename)
         by_day[_folder_day(path.parent.name) if table.day_column else None].append(
-            (path.relative_to(version).as_posix(), rows[filename]))
+            (path.relative_to(version).as_posix(), rows_of[filename]))
         size += path.stat().st_size
         fsync(path)
     for name in {Path(name).parent for files in by_day.values() for name, _ in files}:

@@ -124,16 +124,14 @@ def _per_journey(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 ATOM_COLUMNS = [*EXPAND_COLUMNS, "_wake_open", "_churn_open", "_wake_days", "_churn_days", "source", *DESIGN_COLUMNS]
 
 
-_FACTORIZED_AS = {"assignment_date": "_assigned"}
-
-
 def _atoms(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[str], np.ndarray]]:
     """One row per atom (ATOM_COLUMNS and `_n`, its journeys) and the sums of _per_journey's quantities per atom:
     names and an (atoms, quantities) array."""
     key, bound = np.zeros(len(frame), np.int64), 1
     for column in ATOM_COLUMNS:  # one integer per combination of the columns' codes
-        # the assignment day by its timestamp: the same groups, without hashing a date object per journey
-        codes, uniques = pd.factorize(frame[_FACTORIZED_AS.get(column, column)], use_na_sentinel=False)
+        # the assignment day by its timestamp (_prepare's): the same groups, without hashing a date object per journey
+        by = "_assigned" if column == "assignment_date" else column
+        codes, uniques = pd.factorize(frame[by], use_na_sentinel=False)
         if bound * len(uniques) >= 2**62:  # numbered densely again before it could overflow
             key, distinct = pd.factorize(key)
             bound = len(distinct)

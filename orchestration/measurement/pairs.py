@@ -94,7 +94,7 @@ class ActivityPairs:
         if not len(self.days):
             return None
         code = np.full(len(users), -1, np.intp)
-        code[has_user] = self.users.get_indexer((users if has_user.all() else users[has_user]).astype(str))
+        code[has_user] = self.users.get_indexer(users[has_user].astype(str))
         # (code, day) -> key position, by binary search among the keys (sorted by code, then day)
         base = min(int(self.days.min()), int(day.min()))
         span = max(int(self.days.max()), int(day.max())) - base + 1
