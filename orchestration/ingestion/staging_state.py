@@ -1,5 +1,5 @@
 """Which loaded landing days the daily dbt models must stage (again) before the run's own: what a failed run
-left, and the days whose events were orphaned until their users landed.
+left, the days whose events were orphaned until their users landed, and the days of users no longer landed.
 
 Ingestion and dbt are separate steps: when a run loads raw days and then fails before its dbt step
 succeeds, those days are loaded but not staged. `raw_landing_log.staged_at` stays null for them
@@ -9,6 +9,14 @@ such day (and says so), so the raw layer and the models agree again whatever day
 Likewise, an event whose user had no users row yet is quarantined as `unknown_user`; when that user's first row
 lands, the run's dbt step starts its window at the event's landing day, so that the event is accepted as a full
 build over the same raw rows accepts it (and the days it is dated are labelled again).
+
+And a user whose every users row a landing day loaded again has dropped leaves the users tables with the window
+that restages that day, but their accepted events and labels outside the window stay. A run that sees such a user
+before its dbt step (still in base_users, or labelled on the last label day before its window) stages again from
+the user's signup or the earliest landing day of their accepted events, whichever is earlier: their events are
+quarantined as `unknown_user` and those days labelled again without them, as a full build over the same raw rows
+has it. A signup long ago makes that a long window, once; the decisions already taken (scores, tiers, actions)
+are not rewritten.
 """
 
 from __future__ import annotations
@@ -31,6 +39,28 @@ where orphans.reject_reason = 'unknown_user' and orphans._landing_date < ?
       select trim(user_id) from {RESTRICTED_SCHEMA}.raw_users where _landing_date >= ? and _landing_date < ?)
 """
 
+# The users staged or labelled before the window who have no users row left (valid or not, as staging compares them:
+# trimmed): base_users keeps a user until a window restages their rows; the labels of days a window did not reach keep
+# them after. Few or none: the query reads the users' ids, never the events.
+VANISHED_USERS = f"""
+with known as (
+    select distinct trim(user_id) as user_id from {RESTRICTED_SCHEMA}.raw_users
+),
+last_labelled as (
+    select user_id, signup_date from int_user_recency
+    where label_date = (select max(label_date) from int_user_recency where label_date < ?)
+),
+staged as (
+    select clean_user_id as user_id, cast(null as date) as signup_date from {RESTRICTED_SCHEMA}.base_users
+    where clean_user_id is not null
+    union all
+    select user_id, signup_date from last_labelled
+)
+select user_id, min(signup_date) from staged
+where not exists (select 1 from known where known.user_id = staged.user_id)
+group by user_id
+"""
+
 
 def first_unstaged_day(con: duckdb.DuckDBPyConnection, before: date) -> date | None:
     """The earliest landing day before `before` whose load no successful dbt step has staged yet."""
@@ -49,23 +79,48 @@ def first_day_of_orphans_now_known(con: duckdb.DuckDBPyConnection, first: date, 
     return con.execute(ORPHANS_NOW_KNOWN, [first, first, end]).fetchall()[0][0]
 
 
+def first_day_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date) -> date | None:
+    """The earliest day before `first` that a user with no users row left (VANISHED_USERS) is signed up or has an
+    accepted event landed on: staging the days from there drops the user from every day a full build lacks them."""
+    tables = (LOG_TABLE, f"{RESTRICTED_SCHEMA}.raw_users", f"{RESTRICTED_SCHEMA}.base_users", "int_user_recency",
+              "stg_events")
+    if not all(table_exists(con, table) for table in tables):
+        return None
+    vanished = con.execute(VANISHED_USERS, [first]).fetchall()
+    if not vanished:
+        return None
+    landed = con.execute("select min(_landing_date) from stg_events where user_id in (select unnest(?))",
+                         [[user for user, _ in vanished]]).fetchall()[0][0]
+    earliest = min(filter(None, [landed, *(signup for _, signup in vanished)]), default=None)
+    # A signup before the first landing day: staging from that day relabels every day a full build labels.
+    first_landed = con.execute(f"select min(landing_date) from {LOG_TABLE} where status = 'loaded'").fetchall()[0][0]
+    if earliest is None or first_landed is None:
+        return None
+    earliest = max(earliest, first_landed)
+    return earliest if earliest < first else None
+
+
 @dataclass(frozen=True)
 class StagedAgain:
     """The landing days before a run's window that its dbt step stages too: from the earliest day a failed run left
-    unstaged, and from the earliest landing day of events orphaned until a user landed in the window."""
+    unstaged, from the earliest landing day of events orphaned until a user landed in the window, and from the earliest
+    day of users with no users row left."""
 
     unstaged: date | None
     orphans: date | None
+    vanished: date | None = None
 
     @property
     def first(self) -> date | None:
         """The day the dbt window starts at instead of the run's first day (None: the run's own days)."""
-        return min(filter(None, [self.unstaged, self.orphans]), default=None)
+        return min(filter(None, [self.unstaged, self.orphans, self.vanished]), default=None)
 
 
 def staged_again(con: duckdb.DuckDBPyConnection, first: date, end: date) -> StagedAgain:
-    """What a run of the days [first, end) stages before them (first_unstaged_day, first_day_of_orphans_now_known)."""
-    return StagedAgain(first_unstaged_day(con, first), first_day_of_orphans_now_known(con, first, end))
+    """What a run of the days [first, end) stages before them (first_unstaged_day, first_day_of_orphans_now_known,
+    first_day_of_vanished_users)."""
+    return StagedAgain(first_unstaged_day(con, first), first_day_of_orphans_now_known(con, first, end),
+                       first_day_of_vanished_users(con, first))
 
 
 def mark_staged(con: duckdb.DuckDBPyConnection, first: date, end: date) -> None:

@@ -79,6 +79,9 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         if again.orphans:
             context.log.warning(f"dbt stages again from {again.orphans}: events quarantined as unknown_user since "
                                 f"then have a users row landed in this window")
+        if again.vanished:
+            context.log.warning(f"dbt stages again from {again.vanished}: users with no users row left (a landing day "
+                                f"loaded again without them) still have accepted events or labels since then")
         context.log.info(f"dbt: {window.first}..{window.last} and {window.lookback_days} earlier day(s) that rows "
                          f"landed late for (at most {settings.lookback_days}), with the rules of vertical "
                          f"{settings.vertical!r}")
