@@ -73,12 +73,12 @@ def _staged_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema restricted")
     con.execute("create table raw_landing_log (landing_date date, status varchar)")
     con.execute("create table restricted.raw_users (user_id varchar, _landing_date date)")
-    con.execute("create table restricted.base_users (clean_user_id varchar)")
+    con.execute("create table restricted.base_users (clean_user_id varchar, _landing_date date)")
     con.execute("create table int_user_recency (user_id varchar, label_date date, signup_date date)")
     con.execute("create table stg_events (user_id varchar, _landing_date date)")
     con.execute("insert into raw_landing_log values ('2026-01-01', 'no_file'), ('2026-01-02', 'loaded')")
     con.execute("insert into restricted.raw_users values (' u1 ', '2026-01-02'), (null, '2026-01-02')")
-    con.execute("insert into restricted.base_users values ('u1'), (null)")
+    con.execute("insert into restricted.base_users values ('u1', '2026-01-02'), (null, '2026-01-02')")
     con.execute("insert into int_user_recency values ('u1', '2026-01-04', '2026-01-01')")
     con.execute("insert into stg_events values ('u1', '2026-01-02')")
 
@@ -87,9 +87,11 @@ def test_the_window_starts_at_the_earliest_day_of_users_with_no_users_row_left()
     with duckdb.connect() as con:
         _staged_warehouse(con)
         assert first_day_of_vanished_users(con, DAY[4]) is None  # u1 has a row (trimmed), null ids match nothing
-        con.execute("insert into restricted.base_users values ('u2')")  # staged from a row loaded again without it
+        # staged from a row of a landing day loaded again without it: from that day or its earliest accepted event
+        con.execute("insert into restricted.base_users values ('u2', '2026-01-05')")
+        assert first_day_of_vanished_users(con, DAY[5]) == DAY[4]
         con.execute("insert into stg_events values ('u2', '2026-01-04'), ('u2', '2026-01-05')")
-        assert first_day_of_vanished_users(con, DAY[4]) == DAY[3]  # its earliest accepted event
+        assert first_day_of_vanished_users(con, DAY[5]) == DAY[3]
         assert first_day_of_vanished_users(con, DAY[3]) is None  # not before the window
         # labelled on the last label day before the window: from its signup (not u4, labelled on the window's day)
         con.execute("insert into int_user_recency values ('u3', '2026-01-04', '2026-01-03'), "

@@ -13,8 +13,8 @@ build over the same raw rows accepts it (and the days it is dated are labelled a
 And a user whose every users row a landing day loaded again has dropped leaves the users tables with the window
 that restages that day, but their accepted events and labels outside the window stay. A run that sees such a user
 before its dbt step (still in base_users, or labelled on the last label day before its window) stages again from
-the user's signup or the earliest landing day of their accepted events, whichever is earlier: their events are
-quarantined as `unknown_user` and those days labelled again without them, as a full build over the same raw rows
+the earliest day the user holds (a staged row's landing day, their signup, an accepted event's landing day): their
+events are quarantined as `unknown_user` and those days labelled again without them, as a full build over the same raw rows
 has it. A signup long ago makes that a long window, once; the decisions already taken (scores, tiers, actions)
 are not rewritten.
 """
@@ -40,8 +40,9 @@ where orphans.reject_reason = 'unknown_user' and orphans._landing_date < ?
 """
 
 # The users staged or labelled before the window who have no users row left (valid or not, as staging compares them:
-# trimmed): base_users keeps a user until a window restages their rows; the labels of days a window did not reach keep
-# them after. Few or none: the query reads the users' ids, never the events.
+# trimmed), with the earliest day they hold: the landing day of their staged rows (base_users keeps a user until a
+# window restages those days) or their signup (the labels of days no window reached keep them). Few or none: the
+# query reads the users' ids, never the events.
 VANISHED_USERS = f"""
 with known as (
     select distinct trim(user_id) as user_id from {RESTRICTED_SCHEMA}.raw_users
@@ -51,12 +52,12 @@ last_labelled as (
     where label_date = (select max(label_date) from int_user_recency where label_date < ?)
 ),
 staged as (
-    select clean_user_id as user_id, cast(null as date) as signup_date from {RESTRICTED_SCHEMA}.base_users
+    select clean_user_id as user_id, _landing_date as held_from from {RESTRICTED_SCHEMA}.base_users
     where clean_user_id is not null
     union all
     select user_id, signup_date from last_labelled
 )
-select user_id, min(signup_date) from staged
+select user_id, min(held_from) from staged
 where not exists (select 1 from known where known.user_id = staged.user_id)
 group by user_id
 """
@@ -80,8 +81,9 @@ def first_day_of_orphans_now_known(con: duckdb.DuckDBPyConnection, first: date, 
 
 
 def first_day_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date) -> date | None:
-    """The earliest day before `first` that a user with no users row left (VANISHED_USERS) is signed up or has an
-    accepted event landed on: staging the days from there drops the user from every day a full build lacks them."""
+    """The earliest day before `first` that a user with no users row left (VANISHED_USERS) holds: a staged row's
+    landing day, their signup, or an accepted event's landing day. Staging the days from there drops the user from
+    every day a full build lacks them."""
     tables = (LOG_TABLE, f"{RESTRICTED_SCHEMA}.raw_users", f"{RESTRICTED_SCHEMA}.base_users", "int_user_recency",
               "stg_events")
     if not all(table_exists(con, table) for table in tables):
@@ -91,7 +93,7 @@ def first_day_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date) -> 
         return None
     landed = con.execute("select min(_landing_date) from stg_events where user_id in (select unnest(?))",
                          [[user for user, _ in vanished]]).fetchall()[0][0]
-    earliest = min(filter(None, [landed, *(signup for _, signup in vanished)]), default=None)
+    earliest = min(filter(None, [landed, *(held_from for _, held_from in vanished)]), default=None)
     # A signup before the first landing day: staging from that day relabels every day a full build labels.
     first_landed = con.execute(f"select min(landing_date) from {LOG_TABLE} where status = 'loaded'").fetchall()[0][0]
     if earliest is None or first_landed is None:
