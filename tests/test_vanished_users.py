@@ -1,6 +1,6 @@
 """A user whose only users row a landing day loaded again has dropped: their accepted events and labels of the days
-that day's run could not reach are staged again by the next run (from the user's signup or first accepted event),
-so that daily runs agree with one run over the same raw rows."""
+that day's run could not reach are staged again by the next run (from the earliest day the user holds), so that
+daily runs agree with one run over the same raw rows."""
 
 from __future__ import annotations
 

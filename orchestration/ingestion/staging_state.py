@@ -14,9 +14,9 @@ And a user whose every users row a landing day loaded again has dropped leaves t
 that restages that day, but their accepted events and labels outside the window stay. A run that sees such a user
 before its dbt step (still in base_users, or labelled on the last label day before its window) stages again from
 the earliest day the user holds (a staged row's landing day, their signup, an accepted event's landing day): their
-events are quarantined as `unknown_user` and those days labelled again without them, as a full build over the same raw rows
-has it. A signup long ago makes that a long window, once; the decisions already taken (scores, tiers, actions)
-are not rewritten.
+events are quarantined as `unknown_user` and those days labelled again without them, as a full build over the same
+raw rows has it. A signup long ago makes that a long window, once; the decisions already taken (scores, tiers,
+actions) are not rewritten.
 """
 
 from __future__ import annotations
