@@ -13,10 +13,12 @@ build over the same raw rows accepts it (and the days it is dated are labelled a
 And a user whose every users row a landing day loaded again has dropped leaves the users tables with the window
 that restages that day, but their accepted events and labels outside the window stay. A run that sees such a user
 before its dbt step (still in base_users, or labelled on the last label day before its window) stages again from
-the earliest day the user holds (a staged row's landing day, their signup, an accepted event's landing day): their
-events are quarantined as `unknown_user` and those days labelled again without them, as a full build over the same
-raw rows has it. A signup long ago makes that a long window, once; the decisions already taken (scores, tiers,
-actions) are not rewritten.
+the earliest day the user holds (a staged row's landing day, their signup, an accepted event's landing day or day):
+their events are quarantined as `unknown_user` and those days labelled again without them, as a full build over the
+same raw rows has it. Their events on landing days after the run's own, which it cannot reach, it leaves to the next
+run: it records the day to stage again from as not staged (a user whose rows were all rejected is never labelled,
+so no later run would find them). A signup long ago makes that a long window, once; the decisions already taken
+(scores, tiers, actions) are not rewritten.
 """
 
 from __future__ import annotations
@@ -80,37 +82,46 @@ def first_day_of_orphans_now_known(con: duckdb.DuckDBPyConnection, first: date, 
     return con.execute(ORPHANS_NOW_KNOWN, [first, first, end]).fetchall()[0][0]
 
 
-def first_day_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date) -> date | None:
-    """The earliest day before `first` that a user with no users row left (VANISHED_USERS) holds: a staged row's
-    landing day, their signup, or an accepted event's landing day. Staging the days from there drops the user from
-    every day a full build lacks them."""
+def days_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date, end: date) -> tuple[date | None, date | None]:
+    """For the users with no users row left (VANISHED_USERS), the day a run of [first, end) stages again from: the
+    earliest day before `first` they hold (a staged row's landing day, their signup, an accepted event's landing day
+    or event day; not before the first landing day). And the day from which the next run must stage again, when
+    accepted events of theirs landed on or after `end`, which this run cannot reach (their landing day, or the day
+    they are dated if earlier): a user never labelled is found by no later run."""
     tables = (LOG_TABLE, f"{RESTRICTED_SCHEMA}.raw_users", f"{RESTRICTED_SCHEMA}.base_users", "int_user_recency",
               "stg_events")
     if not all(table_exists(con, table) for table in tables):
-        return None
+        return None, None
     vanished = con.execute(VANISHED_USERS, [first]).fetchall()
     if not vanished:
-        return None
-    landed = con.execute("select min(_landing_date) from stg_events where user_id in (select unnest(?))",
-                         [[user for user, _ in vanished]]).fetchall()[0][0]
-    earliest = min(filter(None, [landed, *(held_from for _, held_from in vanished)]), default=None)
+        return None, None
+    # per landing day, the earliest day its accepted events of these users are dated: restaging a late event's
+    # landing day recomputes its day only while the event is accepted
+    events = con.execute("select _landing_date, min(event_date) from stg_events "
+                         "where user_id in (select unnest(?)) group by _landing_date",
+                         [[user for user, _ in vanished]]).fetchall()
+    reached = [min(landed, dated) for landed, dated in events if landed < end]
+    later = [min(landed, dated) for landed, dated in events if landed >= end]
     # A signup before the first landing day: staging from that day relabels every day a full build labels.
     first_landed = con.execute(f"select min(landing_date) from {LOG_TABLE} where status = 'loaded'").fetchall()[0][0]
-    if earliest is None or first_landed is None:
-        return None
-    earliest = max(earliest, first_landed)
-    return earliest if earliest < first else None
+    if first_landed is None:
+        return None, None
+    earliest = min([*reached, *(held_from for _, held_from in vanished if held_from is not None)], default=None)
+    earliest = max(earliest, first_landed) if earliest is not None else None
+    return (earliest if earliest is not None and earliest < first else None), \
+        (max(min(later), first_landed) if later else None)
 
 
 @dataclass(frozen=True)
 class StagedAgain:
     """The landing days before a run's window that its dbt step stages too: from the earliest day a failed run left
     unstaged, from the earliest landing day of events orphaned until a user landed in the window, and from the earliest
-    day of users with no users row left."""
+    day of users with no users row left; and the day the next run must stage again from (`leave_unstaged`)."""
 
     unstaged: date | None
     orphans: date | None
     vanished: date | None = None
+    next_run_from: date | None = None
 
     @property
     def first(self) -> date | None:
@@ -120,9 +131,17 @@ class StagedAgain:
 
 def staged_again(con: duckdb.DuckDBPyConnection, first: date, end: date) -> StagedAgain:
     """What a run of the days [first, end) stages before them (first_unstaged_day, first_day_of_orphans_now_known,
-    first_day_of_vanished_users)."""
-    return StagedAgain(first_unstaged_day(con, first), first_day_of_orphans_now_known(con, first, end),
-                       first_day_of_vanished_users(con, first))
+    days_of_vanished_users), and the day the next run must stage again from."""
+    vanished, next_run_from = days_of_vanished_users(con, first, end)
+    return StagedAgain(first_unstaged_day(con, first), first_day_of_orphans_now_known(con, first, end), vanished,
+                       next_run_from)
+
+
+def leave_unstaged(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """Record the first loaded landing day from `day` on as not staged, so that the next run stages again from it
+    (first_unstaged_day). Call it after mark_staged, which would record it staged again."""
+    con.execute(f"update {LOG_TABLE} set staged_at = null where status = 'loaded' and landing_date = "
+                f"(select min(landing_date) from {LOG_TABLE} where status = 'loaded' and landing_date >= ?)", [day])
 
 
 def mark_staged(con: duckdb.DuckDBPyConnection, first: date, end: date) -> None:

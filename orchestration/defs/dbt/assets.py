@@ -18,7 +18,7 @@ from orchestration.defs.dbt.invocation import run_dbt
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window, late_data_window
 from orchestration.defs.resources import Warehouse
-from orchestration.ingestion.staging_state import mark_staged, staged_again
+from orchestration.ingestion.staging_state import leave_unstaged, mark_staged, staged_again
 
 # Incremental models are processed per business day (the staged feeds per landing day); the seed is loaded
 # with them (one dbt invocation, not one more per run); the reporting marts (views, so in neither set) read
@@ -74,8 +74,9 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
             # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
             window = late_data_window(days, con, settings, first=again.first)
         if again.unstaged:
-            context.log.warning(f"dbt resumes from {again.unstaged}: landing days loaded by a run that failed before "
-                                f"staging them are staged with this window")
+            context.log.warning(f"dbt resumes from {again.unstaged}: landing days left unstaged (loaded by a run that "
+                                f"failed before staging them, or holding events of users no longer landed) are staged "
+                                f"with this window")
         if again.orphans:
             context.log.warning(f"dbt stages again from {again.orphans}: events quarantined as unknown_user since "
                                 f"then have a users row landed in this window")
@@ -89,6 +90,10 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
         with warehouse.connect() as con:
             mark_staged(con, window.first, window.end)
+            if again.next_run_from:
+                leave_unstaged(con, again.next_run_from)
+                context.log.warning(f"the next run stages again from {again.next_run_from}: users no longer landed "
+                                    f"have accepted events on landing days after this run's")
 
     @dbt_assets(
         manifest=project.manifest_path, project=project, select=SCORED, exclude=REPORTING, name="dbt_scored_models",
