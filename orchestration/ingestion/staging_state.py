@@ -107,9 +107,9 @@ def days_of_vanished_users(con: duckdb.DuckDBPyConnection, first: date, end: dat
     if first_landed is None:
         return None, None
     earliest = min([*reached, *(held_from for _, held_from in vanished if held_from is not None)], default=None)
-    earliest = max(earliest, first_landed) if earliest is not None else None
-    return (earliest if earliest is not None and earliest < first else None), \
-        (max(min(later), first_landed) if later else None)
+    before = max(earliest, first_landed) if earliest is not None else None
+    after = max(min(later), first_landed) if later else None
+    return (before if before is not None and before < first else None), after
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestration.config.verticals import vertical_names
+from orchestration.config.verticals import YAML_LOADER, vertical_names
 from orchestration.recall.guardrails import CHANNELS, Guardrails
 from orchestration.recall.templates import template_problems
 
@@ -372,13 +372,9 @@ def _cross_references(library: StrategyLibrary) -> list[tuple[tuple[Any, ...], s
     return problems
 
 
-# libyaml's parser when PyYAML has it (about ten times faster than the pure-Python one).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
     """The document's nodes (the line numbers of messages) and its data, from one parse."""
-    loader = _YAML_LOADER(text)
+    loader = YAML_LOADER(text)
     try:
         root = loader.get_single_node()
         return root, (None if root is None else loader.construct_document(root))

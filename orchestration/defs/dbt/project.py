@@ -37,9 +37,10 @@ def dbt_project_var(name: str) -> Any:
     """A var as dbt_project.yml sets it (for the vars a run does not pass, e.g. business_timezone)."""
     import yaml
 
-    # libyaml's parser when PyYAML has it: a run asks several times, about 7 ms a read with the pure-Python one
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"), Loader=loader)["vars"][name]
+    from orchestration.config.verticals import YAML_LOADER  # a run asks several times: 7 ms a read without libyaml
+
+    text = (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=YAML_LOADER)["vars"][name]
 
 
 def newest_source_mtime(project_dir: Path) -> float:
