@@ -3,9 +3,11 @@ X-learner on data with a known effect, training with its card and maturity, the 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -344,9 +346,22 @@ def test_registry_round_trip_latest_and_refit_cadence(fitted, tmp_path: Path, hi
     assert latest_model(tmp_path, date(2026, 3, 31)) is None
     assert latest_model(tmp_path, date(2026, 4, 1)).version == fitted.version
     assert not refit_due(tmp_path, date(2026, 4, 7), 7) and refit_due(tmp_path, date(2026, 4, 8), 7)
-    (folder / "model.joblib").unlink()
-    with pytest.raises(FileNotFoundError, match="lacks model.joblib"):
+    (folder / "model.pkl").unlink()
+    with pytest.raises(FileNotFoundError, match="lacks model.pkl"):
         load_model(folder)
+
+
+def test_a_model_set_saved_by_joblib_still_loads(fitted, tmp_path: Path, history) -> None:
+    """Registries wrote model.joblib until 2026-12-06: such a folder loads and predicts as the set saved now."""
+    training, _ = history
+    folder = save_model(fitted, tmp_path)
+    stored = {"version": fitted.version, "features": fitted.features, "models": fitted.models}
+    joblib.dump(stored, folder / "model.joblib")
+    (folder / "model.pkl").unlink()
+    loaded, rows = load_model(folder), np.arange(200)
+    prepared = loaded.prepare(training)
+    assert loaded.version == fitted.version and loaded.card == json.loads((folder / "card.json").read_text())
+    assert np.allclose(loaded.predict(prepared, rows, "care", "revenue_90d"), fitted.predict(prepared, rows, "care", "revenue_90d"))
 
 
 def test_the_default_library_trains_on_its_own_treatments() -> None:

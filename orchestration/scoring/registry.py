@@ -1,5 +1,5 @@
 """The model registry: one folder per fitted churn model, $CHURN_RECALL_HOME/models/churn/<version>/,
-holding the fitted model (model.joblib) and its card (card.json: version, training window, features,
+holding the fitted model (model.pkl, orchestration/model_files.py) and its card (card.json: version, training window, features,
 row counts, held-out quality, the warehouse it learned from). A version names the vertical, the cut-off
 day and a digest of how the fit was made (horizon, features, settings of the fit, library version), so
 a refit made differently never overwrites or reuses a model it should not. The registry belongs to the
@@ -16,15 +16,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import joblib
 import sklearn
 from pydantic import BaseModel, ConfigDict
+
+from orchestration.model_files import dump_model, load_model_file, model_file
 
 from . import training
 from .features import FEATURES
 from .model import BOOSTING, MAX_PRIOR_SHIFT, RECENCY_CAP_QUANTILE
 
-MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
+CARD_FILE = "card.json"
 
 
 class ModelCard(BaseModel):
@@ -76,7 +77,7 @@ def save_model(root: Path, model: Any, card: ModelCard) -> Path:
     target = root / card.version
     staging = Path(tempfile.mkdtemp(prefix=f".{card.version}-", dir=root))
     try:
-        joblib.dump(model, staging / MODEL_FILE)
+        dump_model(model, staging)
         (staging / CARD_FILE).write_text(card.model_dump_json(indent=2))
         if target.exists():
             shutil.rmtree(target)
@@ -87,7 +88,7 @@ def save_model(root: Path, model: Any, card: ModelCard) -> Path:
 
 
 def has_model(root: Path, version: str) -> bool:
-    return (root / version / MODEL_FILE).is_file() and (root / version / CARD_FILE).is_file()
+    return model_file(root / version) is not None and (root / version / CARD_FILE).is_file()
 
 
 def load_card(root: Path, version: str) -> ModelCard:
@@ -96,10 +97,12 @@ def load_card(root: Path, version: str) -> ModelCard:
 
 def load_model(root: Path, version: str) -> Any:
     """The fitted model of a version (cached in the process: a week of days reuses one model)."""
-    path = root / version / MODEL_FILE
+    path = model_file(root / version)
+    if path is None:
+        raise FileNotFoundError(f"churn model folder {root / version} has no model file")
     return _load(path, path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
 def _load(path: Path, _mtime_ns: int) -> Any:
-    return joblib.load(path)
+    return load_model_file(path)

@@ -1,5 +1,5 @@
 """The uplift model registry: one folder per fitted model set under
-$CHURN_RECALL_HOME/models/uplift/<version>/, holding the fitted learners (model.joblib) and the card
+$CHURN_RECALL_HOME/models/uplift/<version>/, holding the fitted learners (model.pkl, orchestration/model_files.py) and the card
 (card.json: version, training window, features, journeys per treatment and arm, held-out Qini / AUUC
 with intervals, which treatments are mature and why the others are not).
 
@@ -17,13 +17,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
+from orchestration.model_files import MODEL_FILE, dump_model, load_model_file, model_file
 from orchestration.recall.library import StrategyLibrary
 from orchestration.uplift.training import TrainingConfig, UpliftModelSet, train_uplift_models
 
-MODEL_FILE, CARD_FILE = "model.joblib", "card.json"
+CARD_FILE = "card.json"
 
 
 def registry_root(home: Path) -> Path:
@@ -39,8 +39,8 @@ def save_model(model_set: UpliftModelSet, home: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".writing-", dir=root))
     try:
-        joblib.dump({"version": model_set.version, "features": model_set.features, "models": model_set.models},
-                    scratch / MODEL_FILE)
+        dump_model({"version": model_set.version, "features": model_set.features, "models": model_set.models},
+                   scratch)
         (scratch / CARD_FILE).write_text(json.dumps(model_set.card, indent=2, default=str) + "\n")
         scratch.rename(target)
     finally:
@@ -52,20 +52,19 @@ def save_model(model_set: UpliftModelSet, home: Path) -> Path:
 def load_model(folder: Path) -> UpliftModelSet:
     """The model set of a registry folder; a clear error when a file is missing."""
     folder = Path(folder)
-    for name in (MODEL_FILE, CARD_FILE):
-        if not (folder / name).is_file():
-            raise FileNotFoundError(f"uplift model folder {folder} lacks {name}")
-    stamp = tuple((folder / name).stat().st_mtime_ns for name in (MODEL_FILE, CARD_FILE))
-    return _load(folder.resolve(), stamp)
+    model, card = model_file(folder), folder / CARD_FILE
+    if model is None or not card.is_file():
+        raise FileNotFoundError(f"uplift model folder {folder} lacks {MODEL_FILE if model is None else CARD_FILE}")
+    return _load(model.resolve(), card.resolve(), (model.stat().st_mtime_ns, card.stat().st_mtime_ns))
 
 
 @lru_cache(maxsize=8)
-def _load(folder: Path, stamp: tuple[int, ...]) -> UpliftModelSet:
+def _load(model: Path, card_file: Path, stamp: tuple[int, int]) -> UpliftModelSet:
     """A saved model set, read once per process (the daily planning and the uplift step of a range ask for the
     same version every day); `stamp` (the files' modification times) makes a rewritten folder read again.
     Callers never modify a model set."""
-    stored = joblib.load(folder / MODEL_FILE)
-    card = json.loads((folder / CARD_FILE).read_text())
+    stored = load_model_file(model)
+    card = json.loads(card_file.read_text())
     return UpliftModelSet(version=stored["version"], features=stored["features"], models=stored["models"], card=card)
 
 

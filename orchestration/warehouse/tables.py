@@ -332,7 +332,7 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "churn_model": (
         "The churn model in force on each day (the partition): the model refitted as of that week's Monday (or the "
         "first partition; by the model_refits run the evening before, or by this step when that run did not happen) "
-        "and kept in the registry ($CHURN_RECALL_HOME/models/churn/<version>/: model.joblib and "
+        "and kept in the registry ($CHURN_RECALL_HOME/models/churn/<version>/: model.pkl and "
         "card.json), with its quality on held-out days; or, while too little matured history exists, the reason "
         "the rules stand in (cold start). See orchestration/scoring.",
         _cols(
