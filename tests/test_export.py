@@ -54,6 +54,27 @@ def test_a_day_is_written_with_its_manifest_last(tmp_path):
     assert not list(tmp_path.rglob(f"*{PARTIAL_SUFFIX}"))
 
 
+def _zoned(times: list[str | None], zone: str) -> pd.Series:
+    utc = pd.Series(pd.to_datetime(times, format="ISO8601")).dt.tz_localize("UTC")
+    return utc.dt.tz_convert(zone).astype(f"datetime64[us, {zone}]")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "America/New_York", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("times", [
+    ["2026-03-08 06:59:59.5", "2026-03-08 07:00:00", None, "2026-11-01 05:30:00.000001"],  # DST, microseconds
+    ["2026-03-08 06:59:59", "2026-03-08 07:00:00", None, "1969-12-31 23:59:59"],  # whole seconds
+    ["2026-03-08 06:59:59.5", None, "2026-03-08 07:00:00.123"],  # milliseconds are enough
+    [None, None], [],
+])
+def test_the_csv_writes_zoned_times_as_pandas_writes_them(tmp_path, zone, times):
+    """The CSV's text is the delivery side's contract: the zoned times are formatted a column at a time, and the
+    file is the very file pandas writes from the frame itself."""
+    rows = pd.DataFrame({"scheduled_at": _zoned(times, zone), "step": range(len(times)),
+                         "journey_started_at": _zoned(times, "UTC")})
+    export_day(tmp_path, DAY, {DAY.isoformat(): rows})
+    assert (tmp_path / f"{DAY}.csv").read_text() == rows.to_csv(index=False)
+
+
 def test_a_changed_file_no_longer_verifies(tmp_path):
     export_day(tmp_path, DAY, {DAY.isoformat(): frame(3)})
     (tmp_path / f"{DAY}.csv").write_text("action_id\nforged\n")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from orchestration.warehouse.durable import fsync
@@ -124,7 +125,7 @@ def _write_aside(target: Path, export_dir: Path, frame: pd.DataFrame, fmt: str) 
     if fmt == "parquet":
         frame.to_parquet(partial, index=False)
     else:
-        frame.to_csv(partial, index=False)
+        _zoned_times_as_text(frame).to_csv(partial, index=False)
     fsync(partial)
     entry = ExportedFile(
         name=target.relative_to(export_dir).as_posix(), rows=len(frame), bytes=partial.stat().st_size,
@@ -133,6 +134,31 @@ def _write_aside(target: Path, export_dir: Path, frame: pd.DataFrame, fmt: str) 
     os.replace(partial, target)
     fsync(target.parent)
     return entry
+
+
+def _zoned_times_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each time-zoned column as the very text `to_csv` writes for it, formatted a column at a time:
+    pandas formats such a column one value at a time (0.25-0.29 s a column for the 25,627 rows of the 1M-user day's
+    outbox)."""
+    zoned = [name for name, kind in frame.dtypes.items() if isinstance(kind, pd.DatetimeTZDtype)]
+    return frame.assign(**{name: _zoned_text(frame[name]) for name in zoned}) if zoned else frame
+
+
+def _zoned_text(times: pd.Series) -> pd.Series:
+    """`to_csv`'s text of a time-zoned column: the wall time, with the fraction of a second every value gets when any
+    has one (3 digits when milliseconds are enough, else 6), and its UTC offset (`+05:30`); null stays null. A
+    column with nanoseconds or offsets of seconds is left to pandas."""
+    wall = times.dt.tz_localize(None)
+    offset = (wall - times.dt.tz_convert("UTC").dt.tz_localize(None)).dt.total_seconds().fillna(0)
+    if (wall.dt.nanosecond.fillna(0) != 0).any() or (offset % 60 != 0).any():
+        return times
+    micro = wall.dt.microsecond.fillna(0)
+    digits = 6 if (micro % 1000 != 0).any() else 3 if (micro != 0).any() else 0
+    text = wall.dt.strftime("%Y-%m-%d %H:%M:%S.%f" if digits else "%Y-%m-%d %H:%M:%S")
+    text = text.str[:-3] if digits == 3 else text
+    minutes, where = np.unique((offset // 60).astype(int), return_inverse=True)  # a zone has few offsets
+    suffixes = np.array([f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in minutes], dtype=object)
+    return (text.astype(object) + suffixes[where.ravel()]).where(times.notna(), None)
 
 
 def _partial_name(target: Path) -> Path:
