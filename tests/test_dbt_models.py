@@ -424,6 +424,24 @@ def test_daily_runs_equal_full_build(full_and_daily: tuple[Path, Path], table: s
     assert_same_rows(*full_and_daily, table)
 
 
+# The tables a long window appends in day order (macros/window_bounds.sql, in_day_order), by day column.
+DAY_ORDERED = {"int_user_daily_activity": "activity_date", "int_user_session_streaks": "activity_date",
+               "int_user_recency": "label_date", "int_user_rolling_activity": "label_date",
+               "user_daily_labels": "label_date", "user_risk_tiers": "tier_date"}
+
+
+@pytest.mark.parametrize("table", DAY_ORDERED)
+def test_a_long_window_appends_its_rows_in_day_order(full_and_daily: tuple[Path, Path], table: str) -> None:
+    """A full build (or a backfill) leaves the rows of the label tables in day order, so that a later read or delete
+    of one day skips the other days' row groups by their smallest and largest day."""
+    column = DAY_ORDERED[table]
+    with connect(full_and_daily[0]) as con:
+        days, backwards = con.execute(
+            f"select count(distinct {column}), count(*) filter (where {column} < previous) from "
+            f"(select {column}, lag({column}) over (order by rowid) as previous from {table})").fetchone()
+    assert days == INCREMENTAL_DAYS and backwards == 0
+
+
 @pytest.mark.parametrize("table", ["int_key_action_rhythm", "user_daily_labels", "user_risk_tiers"])
 def test_daily_runs_equal_full_build_with_the_fitted_rhythm(full_and_daily_fitted: tuple[Path, Path],
                                                             table: str) -> None:

@@ -42,10 +42,7 @@
 {%- endmacro %}
 
 {% macro duckdb__rolling_sums() -%}
-    {#- the window's days as the run passed them (text, or a date when a YAML `--vars` left them unquoted) -#}
-    {%- set label_day_count = (modules.datetime.date.fromisoformat(var('max_date') | string)
-        - modules.datetime.date.fromisoformat(var('min_date') | string)).days + var('lookback_days') | int -%}
-    {%- if label_day_count > var('rolling_join_max_days') | int -%}
+    {%- if window_day_count() > var('rolling_join_max_days') | int -%}
         {{ rolling_sums_by_running_totals() }}
     {%- else -%}
         {{ rolling_sums_by_join() }}

@@ -96,3 +96,4 @@ from daily
 left join features
     on features.user_id = daily.user_id
     and features.event_date = daily.activity_date
+{{ in_day_order('activity_date') }}

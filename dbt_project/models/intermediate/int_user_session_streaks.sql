@@ -136,3 +136,4 @@ select
     cast(no_core_session_streak as integer) as no_core_session_streak
 from streaks
 where not is_carried
+{{ in_day_order('activity_date') }}

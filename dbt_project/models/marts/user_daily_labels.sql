@@ -140,3 +140,4 @@ final as (
 )
 
 select * from final
+{{ in_day_order('label_date') }}

@@ -244,3 +244,4 @@ final as (
 )
 
 select * from final
+{{ in_day_order('tier_date') }}

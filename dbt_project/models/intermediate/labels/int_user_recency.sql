@@ -206,3 +206,4 @@ select
         {{ days_between('first_key_action_date', 'last_key_action_date') }} / (key_action_days - 1.0), 6
     ) end as double) as usual_key_action_gap_days
 from labelled
+{{ in_day_order('label_date') }}

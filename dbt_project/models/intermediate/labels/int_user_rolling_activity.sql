@@ -152,3 +152,4 @@ left join recent
 left join money
     on money.user_id = recency.user_id
     and money.label_date = recency.label_date
+{{ in_day_order('label_date') }}
