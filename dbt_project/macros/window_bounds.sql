@@ -13,11 +13,12 @@
     (cast('{{ var("min_date") }}' as date) - {{ var("lookback_days") | int }})
 {%- endmacro %}
 
-{% macro window_day_count() -%}
-    {#- The label days of the window with its lookback: the window's days as the run passed them (text, or a date
-        when a YAML `--vars` left them unquoted). A long window is a backfill or a full build. -#}
+{% macro window_day_count(with_lookback=true) -%}
+    {#- The days of the window, with its lookback by default: the window's days as the run passed them (text, or a
+        date when a YAML `--vars` left them unquoted). -#}
     {{ return((modules.datetime.date.fromisoformat(var('max_date') | string)
-        - modules.datetime.date.fromisoformat(var('min_date') | string)).days + var('lookback_days') | int) }}
+        - modules.datetime.date.fromisoformat(var('min_date') | string)).days
+        + (var('lookback_days') | int if with_lookback else 0)) }}
 {%- endmacro %}
 
 {% macro in_day_order(day_column) -%}
@@ -28,13 +29,13 @@
 {%- endmacro %}
 
 {% macro duckdb__in_day_order(day_column) -%}
-    {#- The rows of a long window appended in day order. DuckDB skips a row group whose days all fall outside a
-        read or a delete by its smallest and largest day, and a long window appended as the joins leave it spreads
-        every day over every row group: after an 88-day backfill at 100,000 users each row group of the labels held
-        77 days on average, so each later read of a day (the churn scores, the recall plan, the BI snapshot) and
-        each delete of a lookback day went through the whole backfill. A daily window's few days are appended as
-        they come (their sort would cost more than it saves). -#}
-    {%- if window_day_count() >= var('day_order_min_days') | int -%}
+    {#- The rows of a run of several days (a backfill, a full build) appended in day order. DuckDB skips a row
+        group whose smallest and largest day miss a read or a delete, and a backfill appended as its joins leave it
+        spreads every day over every row group: after an 88-day backfill at 100,000 users each row group of the
+        labels held 77 days on average, so each later read of a day (the churn scores, the recall plan, the BI
+        snapshot) and each delete of a lookback day went through the whole backfill. A daily run's rows are
+        appended as they come. -#}
+    {%- if window_day_count(with_lookback=false) >= var('day_order_min_days') | int -%}
     order by {{ day_column }}
     {%- endif -%}
 {%- endmacro %}
