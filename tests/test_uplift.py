@@ -341,7 +341,8 @@ def test_registry_round_trip_latest_and_refit_cadence(fitted, tmp_path: Path, hi
     loaded = load_model(folder)
     rows = np.arange(200)
     prepared = loaded.prepare(training)
-    assert np.allclose(loaded.predict(prepared, rows, "care", "revenue_90d"), fitted.predict(prepared, rows, "care", "revenue_90d"))
+    assert np.allclose(loaded.predict(prepared, rows, "care", "revenue_90d"),
+                       fitted.predict(prepared, rows, "care", "revenue_90d"))
     # Point in time: a model trained through Mar 31 is not used on Mar 31 itself.
     assert latest_model(tmp_path, date(2026, 3, 31)) is None
     assert latest_model(tmp_path, date(2026, 4, 1)).version == fitted.version
@@ -361,7 +362,8 @@ def test_a_model_set_saved_by_joblib_still_loads(fitted, tmp_path: Path, history
     loaded, rows = load_model(folder), np.arange(200)
     prepared = loaded.prepare(training)
     assert loaded.version == fitted.version and loaded.card == json.loads((folder / "card.json").read_text())
-    assert np.allclose(loaded.predict(prepared, rows, "care", "revenue_90d"), fitted.predict(prepared, rows, "care", "revenue_90d"))
+    assert np.allclose(loaded.predict(prepared, rows, "care", "revenue_90d"),
+                       fitted.predict(prepared, rows, "care", "revenue_90d"))
 
 
 def test_the_default_library_trains_on_its_own_treatments() -> None:

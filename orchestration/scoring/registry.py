@@ -1,7 +1,7 @@
-"""The model registry: one folder per fitted churn model, $CHURN_RECALL_HOME/models/churn/<version>/,
-holding the fitted model (model.pkl, orchestration/model_files.py) and its card (card.json: version, training window, features,
-row counts, held-out quality, the warehouse it learned from). A version names the vertical, the cut-off
-day and a digest of how the fit was made (horizon, features, settings of the fit, library version), so
+"""The model registry: one folder per fitted churn model, $CHURN_RECALL_HOME/models/churn/<version>/, holding the
+fitted model (model.pkl, orchestration/model_files.py) and its card (card.json: version, training window,
+features, row counts, held-out quality, the warehouse it learned from). A version names the vertical, the
+cut-off day and a digest of how the fit was made (horizon, features, settings of the fit, library version), so
 a refit made differently never overwrites or reuses a model it should not. The registry belongs to the
 warehouse of the same home: a version is the same wherever the same rows are fitted the same way."""
 

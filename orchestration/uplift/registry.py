@@ -1,7 +1,8 @@
 """The uplift model registry: one folder per fitted model set under
-$CHURN_RECALL_HOME/models/uplift/<version>/, holding the fitted learners (model.pkl, orchestration/model_files.py) and the card
-(card.json: version, training window, features, journeys per treatment and arm, held-out Qini / AUUC
-with intervals, which treatments are mature and why the others are not).
+$CHURN_RECALL_HOME/models/uplift/<version>/, holding the fitted learners (model.pkl,
+orchestration/model_files.py) and the card (card.json: version, training window, features, journeys
+per treatment and arm, held-out Qini / AUUC with intervals, which treatments are mature and why the
+others are not).
 
 A version is `uplift-<trained through yyyymmdd>-<digest of the inputs>`; a folder is written aside
 and renamed, so a reader never sees half a model. The decision of day D uses the newest model
