@@ -17,6 +17,20 @@ def test_connection_creates_the_file_and_applies_the_memory_limit(tmp_path):
     assert path.is_file() and limit == "488.2 MiB"  # 512 MB in MiB
 
 
+def test_per_day_writes_are_not_checkpointed_every_16_mb(tmp_path):
+    """A backfill's per-day writes wait for 256 MB of log before a checkpoint (connection.WAL_AUTOCHECKPOINT), not
+    DuckDB's 16 MB: twelve writes of about 1.6 MB each leave their log in place."""
+    path = tmp_path / "warehouse.duckdb"
+    with connect(path) as con:
+        assert con.execute("select current_setting('wal_autocheckpoint')").fetchall()[0][0] == "244.1 MiB"
+        con.execute("create table facts (id bigint, value double, label varchar)")
+        for day in range(12):
+            con.execute("insert into facts select range, range * 1.5, 'label ' || range from range(?, ?)",
+                        [day * 50_000, (day + 1) * 50_000])
+        log = path.with_name(path.name + ".wal")
+        assert log.is_file() and log.stat().st_size > 16 * 2**20
+
+
 def test_read_frame_types_a_result_as_duckdb_does() -> None:
     """The Arrow read gives the frame `.df()` gives, typed the same: text with and without nulls, text all null,
     integers and booleans with and without nulls, decimals, dates, times, an empty result and nested types."""
