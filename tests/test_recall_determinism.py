@@ -1,6 +1,7 @@
 """A day planned again plans the same: the plan does not depend on the order its inputs' rows come in (the
 warehouse returns rows in no fixed order), and the responses it reads are those that had landed by the planning
-day, not a late event or the next morning's delivery log that landed after it."""
+day, not a late event or the next morning's delivery log that landed after it (nor, for the recommendation, a core
+feature used that landed after it)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from orchestration.config.verticals import DEFAULT_VERTICAL
 from orchestration.recall import ACTION_COLUMNS, DayInputs, finalize, holdout_assignments, outbox, plan_day, propose
 from orchestration.recall.assignment import assign_arm, in_global_holdout
-from orchestration.recall.readers import read_day_inputs
+from orchestration.recall.actions import RECOMMENDATION_DAYS
+from orchestration.recall.readers import read_day_inputs, read_top_features
 from orchestration.uplift.planning import decider
 from tests.recall_fixtures import library as small_library
 from tests.recall_fixtures import tier_rows, user_rows
@@ -133,4 +135,24 @@ def test_responses_count_as_of_their_landing_day(tmp_path) -> None:
     con.execute("delete from stg_events")
     con.execute("insert into stg_recall_touches values (?, ?, ?, null, ?)", [user, journey, noon, send_day])
     assert sms_status() == ["cancelled", "responded"]
+    con.close()
+
+
+def test_the_recommendation_is_the_most_used_core_feature_landed_by_the_day(tmp_path) -> None:
+    lib = small_library()
+    con = _warehouse(tmp_path / "w.duckdb", lib, "u1")
+    day = DAY + timedelta(days=1)
+    rows = [  # (user, days before the day, feature, landed days after the event)
+        *[("u1", 1, "wishlist", 0)] * 2, ("u1", 2, "search", 0), ("u1", 3, "search", 0),  # a tie: first by name
+        ("u1", RECOMMENDATION_DAYS, "wishlist", 0),  # outside the window
+        *[("u2", 0, "search", 0)] * 3, *[("u2", 0, "wishlist", 1)] * 4,  # wishlist landed after the day
+        ("u3", 0, None, 0),  # no core feature
+        *[("u4", RECOMMENDATION_DAYS - 1, "reviews", 0)] * 2, ("u4", 0, "search", 0),  # the window's first day counts
+    ]
+    for user, ago, feature, late in rows:
+        event_day = day - timedelta(days=ago)
+        con.execute("insert into stg_events values (?, ?, ?, 'core', false, ?, ?)",
+                    [user, pd.Timestamp(event_day, tz="UTC"), event_day, feature, event_day + timedelta(days=late)])
+    top = read_top_features(con, day)
+    assert dict(zip(top["user_id"], top["feature"])) == {"u1": "search", "u2": "search", "u4": "reviews"}
     con.close()
