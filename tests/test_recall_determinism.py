@@ -153,6 +153,8 @@ def test_the_recommendation_is_the_most_used_core_feature_landed_by_the_day(tmp_
         event_day = day - timedelta(days=ago)
         con.execute("insert into stg_events values (?, ?, ?, 'core', false, ?, ?)",
                     [user, pd.Timestamp(event_day, tz="UTC"), event_day, feature, event_day + timedelta(days=late)])
-    top = read_top_features(con, day)
+    candidates = pd.DataFrame({"user_id": ["u1", "u2", "u3", "u4", "u1"]})  # a user may have several rows
+    top = read_top_features(con, day, candidates)
     assert dict(zip(top["user_id"], top["feature"])) == {"u1": "search", "u2": "search", "u4": "reviews"}
+    assert sorted(read_top_features(con, day, candidates[candidates["user_id"] != "u2"])["user_id"]) == ["u1", "u4"]
     con.close()

@@ -2,7 +2,6 @@
 policy (the uplift model of the day for `uplift`), then export the outbox once the blocking checks pass
 (recall_outbox)."""
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import dagster as dg
@@ -34,8 +33,7 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         decisions: dict[str, int] = {}
         bases: dict[str, int] = {}  # new journeys and skips by what decided them
         days = day_window(context, settings).days
-        with (warehouse.connect() as con, con.cursor() as ahead, con.cursor() as beside,
-              ThreadPoolExecutor(max_workers=1, thread_name_prefix="top-features") as pool):
+        with warehouse.connect() as con, con.cursor() as ahead:
             con.execute("set TimeZone = 'UTC'")
             engine = engine_for(settings, con)
             # A day's tiers and users do not depend on the days before it: the next day's are read on a cursor of
@@ -48,13 +46,11 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
 
             for n, (day, users) in enumerate(prefetched(days, day_users), start=1):
                 if users is not None:
-                    # Every user's, read on a cursor of its own while the day is planned (it needs no plan).
-                    top_features = pool.submit(read_top_features, beside, day)
                     inputs, state = read_day_inputs(con, day, library, settings.vertical, engine, users)
                     model = latest_model(settings.home, day) if settings.recall_policy == "uplift" else None
                     decide = decider(settings.recall_policy, day, settings.vertical, library, inputs.users, model)
                     candidates = propose(inputs, library, state, decide)
-                    actions = finalize(candidates, inputs, library, top_features.result())
+                    actions = finalize(candidates, inputs, library, read_top_features(con, day, candidates))
                 else:  # before go-live nothing is planned (nor exported)
                     actions = pd.DataFrame(columns=ACTION_COLUMNS)
                 decided, messages = split_messages(actions)  # messages name the user: restricted schema
