@@ -15,7 +15,8 @@ from orchestration.config.verticals import DEFAULT_VERTICAL
 from orchestration.recall import ACTION_COLUMNS, DayInputs, finalize, holdout_assignments, outbox, plan_day, propose
 from orchestration.recall.assignment import assign_arm, in_global_holdout
 from orchestration.recall.actions import RECOMMENDATION_DAYS
-from orchestration.recall.readers import read_day_inputs, read_top_features
+from orchestration.recall.cadence import history_days
+from orchestration.recall.readers import OutboxHistory, read_day_inputs, read_top_features
 from orchestration.uplift.planning import decider
 from tests.recall_fixtures import library as small_library
 from tests.recall_fixtures import tier_rows, user_rows
@@ -157,4 +158,30 @@ def test_the_recommendation_is_the_most_used_core_feature_landed_by_the_day(tmp_
     top = read_top_features(con, day, candidates)
     assert dict(zip(top["user_id"], top["feature"])) == {"u1": "search", "u2": "search", "u4": "reviews"}
     assert sorted(read_top_features(con, day, candidates[candidates["user_id"] != "u2"])["user_id"]) == ["u1", "u4"]
+    con.close()
+
+
+def test_a_range_reads_each_days_outbox_history_from_the_day_before(tmp_path) -> None:
+    # OutboxHistory: after a range's first day it reads only the day just planned, and every day's history is the
+    # one a read of every day gives (rows, order, types), as the window slides past its oldest days.
+    lib = small_library()
+    con = _warehouse(tmp_path / "w.duckdb", lib, "u1")
+    planned = con.execute("select * from recall_actions").df()
+    carried = OutboxHistory(con, lib)
+    reads: list[int] = []
+    read_rows = carried._rows_between
+    carried._rows_between = lambda first, end: reads.append((end - first).days) or read_rows(first, end)
+    days = [DAY + timedelta(days=k) for k in range(1, history_days(lib) + 4)]
+    days.remove(days[5])  # a day not planned: the next one is read whole
+    for n, day in enumerate(days):
+        history = carried.of(day)
+        pd.testing.assert_frame_equal(history, OutboxHistory(con, lib).of(day))
+        assert history["action_date"].min() >= pd.Timestamp(day - timedelta(days=history_days(lib)))
+        # The day's plan, written before the next day is read: its rows under new ids, one skipped (not history).
+        rows = pd.concat([planned.assign(action_id=planned["action_id"] + f"-{n}"),
+                          planned.assign(action_id=planned["action_id"] + f"-{n}s", status="skipped")]).assign(action_date=day)
+        con.register("rows", rows)
+        con.execute("insert into recall_actions select * from rows")
+    assert history["action_date"].min() > pd.Timestamp(DAY)  # the first days have left the window
+    assert reads == [history_days(lib), 1, 1, 1, 1, history_days(lib), *[1] * (len(days) - 6)]
     con.close()

@@ -15,7 +15,7 @@ from orchestration.prefetch import prefetched
 from orchestration.recall import ACTION_COLUMNS, finalize, holdout_assignments, load_strategy_library, outbox, propose
 from orchestration.recall.export import export_day, remove_partials
 from orchestration.recall.messages import MESSAGES_TABLE, split_messages, with_messages
-from orchestration.recall.readers import read_day_inputs, read_day_users, read_top_features
+from orchestration.recall.readers import OutboxHistory, read_day_inputs, read_day_users, read_top_features
 from orchestration.uplift.planning import decider
 from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
@@ -44,9 +44,11 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
             def day_users(day: date) -> tuple[date, tuple[pd.DataFrame, pd.DataFrame] | None]:
                 return day, read_day_users(ahead, day, ahead_engine) if settings.recall_live(day) else None
 
+            history = OutboxHistory(con, library)  # each day's read from the day before's and the day it planned
             for n, (day, users) in enumerate(prefetched(days, day_users), start=1):
                 if users is not None:
-                    inputs, state = read_day_inputs(con, day, library, settings.vertical, engine, users)
+                    inputs, state = read_day_inputs(con, day, library, settings.vertical, engine, users,
+                                                    history.of(day))
                     model = latest_model(settings.home, day) if settings.recall_policy == "uplift" else None
                     decide = decider(settings.recall_policy, day, settings.vertical, library, inputs.users, model)
                     candidates = propose(inputs, library, state, decide)
