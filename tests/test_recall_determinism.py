@@ -154,10 +154,12 @@ def test_the_recommendation_is_the_most_used_core_feature_landed_by_the_day(tmp_
         event_day = day - timedelta(days=ago)
         con.execute("insert into stg_events values (?, ?, ?, 'core', false, ?, ?)",
                     [user, pd.Timestamp(event_day, tz="UTC"), event_day, feature, event_day + timedelta(days=late)])
-    candidates = pd.DataFrame({"user_id": ["u1", "u2", "u3", "u4", "u1"]})  # a user may have several rows
+    candidates = pd.DataFrame({"user_id": ["u1", "u2", "u3", "u4", "u1"], "status": None})  # several rows a user
     top = read_top_features(con, day, candidates)
     assert dict(zip(top["user_id"], top["feature"])) == {"u1": "search", "u2": "search", "u4": "reviews"}
-    assert sorted(read_top_features(con, day, candidates[candidates["user_id"] != "u2"])["user_id"]) == ["u1", "u4"]
+    # Only a candidate without a status yet may get a message: a skipped or held-out one needs no recommendation.
+    decided = candidates.assign(status=["skipped", None, None, "holdout", None])
+    assert sorted(read_top_features(con, day, decided)["user_id"]) == ["u1", "u2"]
     con.close()
 
 

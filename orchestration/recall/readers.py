@@ -149,9 +149,10 @@ class OutboxHistory:
 
 
 def read_top_features(con: duckdb.DuckDBPyConnection, day: date, candidates: pd.DataFrame) -> pd.DataFrame:
-    """user_id, feature: each candidate's most used core feature over the recommendation window (a tie goes to the
-    first feature by name), from the events landed by the day."""
-    con.register("candidates", candidates[["user_id"]].drop_duplicates())
+    """user_id, feature: the most used core feature over the recommendation window (a tie goes to the first feature
+    by name), from the events landed by the day, of each candidate that may get a message: those without a status
+    yet (a skipped or held-out row gets none; at 1M users, 503,111 of the 545,722 candidates of a young world)."""
+    con.register("candidates", candidates.loc[candidates["status"].isna(), ["user_id"]].drop_duplicates())
     try:
         return read_frame(con, TOP_FEATURE, {"day": day})
     finally:
