@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from orchestration.recall import ACTION_COLUMNS, OUTBOX_COLUMNS, DayInputs, holdout_assignments, outbox, plan_day
+from orchestration.recall import actions as actions_module
 from orchestration.recall.actions import HOLDOUT_COLUMNS
 from orchestration.recall.assignment import assign_arm, assign_variant, hash_key, in_global_holdout, stable_hash
 from orchestration.recall.guardrails import ChannelLimits, FrequencyCap, QuietHours, cap_blocked, fill_channel_limits, shift_out_of_quiet_hours
@@ -130,17 +131,30 @@ def test_matching_precedence_columns_and_arms() -> None:
     assert list(held.columns) == HOLDOUT_COLUMNS and set(held["journey_id"]) == set(actions.loc[control, "journey_id"])
 
 
-def test_low_value_users_not_worth_the_contact_are_skipped() -> None:
+def test_low_value_users_not_worth_the_contact_are_skipped(monkeypatch) -> None:
     tiers = tier_rows([
         {"user_id": "cheap", "value_tier": "low", "lifecycle_stage": "dormant_medium", "revenue_90d": 0.3},
         {"user_id": "worth", "value_tier": "low", "lifecycle_stage": "dormant_medium", "revenue_90d": 300.0},
         {"user_id": "medium", "value_tier": "medium", "lifecycle_stage": "dormant_medium", "revenue_90d": 0.3},
     ])
+    personalised: list[str] = []
+    real_personalise = actions_module.personalise
+
+    def personalise(candidates: pd.DataFrame, *args: object) -> pd.DataFrame:
+        personalised.extend(candidates["user_id"])
+        return real_personalise(candidates, *args)
+
+    monkeypatch.setattr(actions_module, "personalise", personalise)
     actions = _plan(tiers, user_rows(["cheap", "worth", "medium"])).set_index("user_id")
     # winback costs 0.05 (SMS) + 0.3 x $5 coupon; cheap expects 0.1 x 0.3 / 3 = 0.01.
     assert (actions.at["cheap", "status"], actions.at["cheap", "reason"]) == ("skipped", "low_expected_value")
     assert pd.isna(actions.at["cheap", "journey_id"])
     assert actions.at["worth", "status"] in ("queued", "holdout") and actions.at["medium", "status"] in ("queued", "holdout")
+    # A skipped row gets no message: it is neither personalised nor guarded, and carries nothing they add.
+    assert sorted(personalised) == ["medium", "worth"]
+    added = ["variant", "channel", "template", "benefit", "benefit_kind", "coupon_code", "coupon_value", "message",
+             "scheduled_at", "timezone"]
+    assert actions.loc["cheap", added].isna().all() and actions.at["cheap", "cost"] == 0.0
 
 
 def test_active_dates_and_verticals_gate_strategies() -> None:

@@ -366,8 +366,12 @@ def finalize(candidates: pd.DataFrame, inputs: DayInputs, library: StrategyLibra
              top_features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Personalise and guard the proposed rows; one row per decision in ACTION_COLUMNS, sorted."""
     _require(inputs.users, USER_COLUMNS, "users")
-    frame = personalise(candidates, inputs.users, top_features, library)
-    frame = apply_guardrails(frame, inputs.history, library)
+    # A skipped row gets no message and passes no guardrail: only the others are personalised and guarded (on the
+    # 1M world's day 8, 503,111 of 545,722 rows are skipped). What the two add is null on a skipped row.
+    skipped = (candidates["status"] == SKIPPED).to_numpy()
+    frame = apply_guardrails(personalise(candidates.loc[~skipped], inputs.users, top_features, library),
+                             inputs.history, library)
+    frame = pd.concat([frame, candidates.loc[skipped]], ignore_index=True)
     frame["action_date"] = inputs.day
     frame["library_revision"] = library.revision
     in_journey = frame["journey_id"].notna().to_numpy()
