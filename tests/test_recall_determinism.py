@@ -181,7 +181,8 @@ def test_a_range_reads_each_days_outbox_history_from_the_day_before(tmp_path) ->
         assert history["action_date"].min() >= pd.Timestamp(day - timedelta(days=history_days(lib)))
         # The day's plan, written before the next day is read: its rows under new ids, one skipped (not history).
         rows = pd.concat([planned.assign(action_id=planned["action_id"] + f"-{n}"),
-                          planned.assign(action_id=planned["action_id"] + f"-{n}s", status="skipped")]).assign(action_date=day)
+                          planned.assign(action_id=planned["action_id"] + f"-{n}s", status="skipped")])
+        rows = rows.assign(action_date=day)
         con.register("rows", rows)
         con.execute("insert into recall_actions select * from rows")
     assert history["action_date"].min() > pd.Timestamp(DAY)  # the first days have left the window
