@@ -526,6 +526,17 @@ def test_pooled_cohorts_weight_campaign_lifts_and_first_channels_are_compared_wi
     assert (variant["wake_up_lift"] == campaigns["wake_up_lift"]).all()
 
 
+def test_a_missing_attribute_is_a_cohort_value_of_its_own() -> None:
+    """Journeys are summed into atoms by their attributes first: one without a value tier must not join the first
+    tier's atom (whose value it would then take)."""
+    outcomes = _campaign(3, 200)
+    outcomes["value_tier"] = np.where(np.arange(len(outcomes)) % 2 == 0, "high", None)
+    tiers = _level(cohort_metrics(outcomes, as_of=d(40)), "value_tier").set_index("cohort_value")
+    treated = outcomes["arm"] == "treatment"
+    assert tiers.loc["high", "users"] == (treated & outcomes["value_tier"].notna()).sum()
+    assert tiers.loc["unknown", "users"] == (treated & outcomes["value_tier"].isna()).sum()
+
+
 def test_small_cohorts_are_reported_and_flagged() -> None:
     row = _level(cohort_metrics(_campaign(4, 60), as_of=d(40)), "campaign").iloc[0]
     assert row["small_cohort"] and np.isfinite(row["wake_up_lift_ci_low"]) and np.isfinite(row["wake_up_p_value"])

@@ -131,11 +131,14 @@ def _atoms(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[str], np.ndarr
     for column in ATOM_COLUMNS:  # one integer per combination of the columns' codes
         # the assignment day by its timestamp (_prepare's): the same groups, without hashing a date object per journey
         by = "_assigned" if column == "assignment_date" else column
-        codes, uniques = pd.factorize(frame[by], use_na_sentinel=False)
-        if bound * len(uniques) >= 2**62:  # numbered densely again before it could overflow
+        # a missing value is code -1, numbered 0 here (pandas' own null code: use_na_sentinel=False first looks
+        # for the nulls of a text column in a pass of its own, two to three times the cost)
+        codes, uniques = pd.factorize(frame[by])
+        size = len(uniques) + 1
+        if bound * size >= 2**62:  # numbered densely again before it could overflow
             key, distinct = pd.factorize(key)
             bound = len(distinct)
-        key, bound = key * len(uniques) + codes, bound * len(uniques)
+        key, bound = key * size + codes + 1, bound * size
     atom, distinct = pd.factorize(key)  # numbered in order of appearance
     first = np.empty(len(distinct), np.int64)
     first[atom[::-1]] = np.arange(len(atom))[::-1]  # each atom's first journey (the earliest write wins)

@@ -9,6 +9,7 @@ as-of day's measurement at 100,000 users."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,18 @@ class ActivityPairs:
         row_days = np.asarray(activity_day)[row].astype(np.int32)
         return cls(known, days, codes, key.astype(small), row.astype(small), row_days, (low, high))
 
+    @cached_property
+    def _user_set(self) -> pa.Array:
+        """The keys' users as Arrow text, for index_in: a hash lookup of a day's journeys' users five times faster
+        than the pandas Index's (0.02 against 0.09 s for 491,158 journeys at 100,000 users)."""
+        return pa.array(self.users.astype(str), type=pa.large_string())
+
+    @cached_property
+    def _key_index(self) -> pd.Index:
+        """One integer per key, (user code, day), hashed once for the as-of days sharing these pairs: a hash lookup
+        of the journeys' keys instead of binary searches among 500,000 keys in the journeys' order."""
+        return pd.Index(self.codes.astype(np.int64) << 32 | (self.days.astype(np.int64) & 0xFFFFFFFF))
+
     def select(self, users: pd.Series, day: np.ndarray, through: int) -> Pairs | None:
         """The pairs of the journeys `users`/`day` with the rows dated on or before day number `through`, each journey's
         in user_days' order (its sums add its days in date order); None when some journey with a user is not among the
@@ -93,22 +106,20 @@ class ActivityPairs:
             return (np.zeros(0, np.int64),) * 3
         if not len(self.days):
             return None
-        code = np.full(len(users), -1, np.intp)
-        code[has_user] = self.users.get_indexer(users[has_user].astype(str))
-        # (code, day) -> key position, by binary search among the keys (sorted by code, then day)
-        base = min(int(self.days.min()), int(day.min()))
-        span = max(int(self.days.max()), int(day.max())) - base + 1
-        keys = self.codes.astype(np.int64) * span + (self.days - base)
-        wanted = code.astype(np.int64) * span + (day - base)
-        k = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-        found = has_user & (code >= 0) & (keys[k] == wanted)
-        if (has_user & ~found).any():
+        code = np.full(len(users), -1, np.int64)
+        found = pc.index_in(pa.array(users[has_user].astype(str), type=pa.large_string()), value_set=self._user_set)
+        code[has_user] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+        k = self._key_index.get_indexer(code << 32 | (day & 0xFFFFFFFF))  # -1: not a key (an unknown user's too)
+        if (has_user & (k < 0)).any():
             return None
         # Journeys sharing a key take turns: the first journey of each key, then the second, ... (one pass each).
-        mine, k = np.flatnonzero(found), k[found]
-        order = np.argsort(k, kind="stable")
-        turn = np.empty(len(k), np.int64)
-        turn[order] = np.arange(len(k)) - np.searchsorted(k[order], k[order], side="left")
+        mine = np.flatnonzero(has_user)
+        k = k[mine]
+        turn = np.zeros(len(k), np.int64)
+        shared = np.flatnonzero(np.bincount(k, minlength=len(self.days))[k] > 1)  # few: rank only those
+        if len(shared):
+            order = shared[np.argsort(k[shared], kind="stable")]
+            turn[order] = np.arange(len(order)) - np.searchsorted(k[order], k[order], side="left")
         within = self.row_days <= through
         journeys, rows, offsets = [], [], []
         for t in range(int(turn.max()) + 1):
