@@ -42,7 +42,7 @@ class RunFigures:
     dbt_nodes: dict[str, float]  # dbt's own seconds per model and data test
     refit_seconds: float  # the model_refits run after it (the next day's models), timed apart
 
-    def slowest(self, n: int = 6) -> str:
+    def slowest(self, n: int = 10) -> str:
         """The run's n slowest steps, for the printed breakdown."""
         return slowest_steps(self.steps, n)
 
