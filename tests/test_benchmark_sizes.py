@@ -1,12 +1,15 @@
-"""The benchmark's late / early line says what the two days hold: labelled users, landed events, cohort rows."""
+"""The benchmark's late / early line says what the two days hold: labelled users, landed events, cohort rows; a
+repeated late partition is reported by its median run, each run on the world as the backfill left it."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
-from orchestration.benchmarks.pipeline import DaySize, day_size, growth
+from orchestration.benchmarks.pipeline import DaySize, RunFigures, day_size, growth, median_run, restored
 
 
 def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows() -> None:
@@ -23,3 +26,27 @@ def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows
 def test_growth_compares_the_late_day_with_the_early_one() -> None:
     assert growth(DaySize(3, 2, 10), DaySize(2, 2, 0)) == (
         "the late day has 1.50x the labelled users, 1.00x the landed events and n/a the cohort rows measured")
+
+
+def _run(seconds: float) -> RunFigures:
+    return RunFigures(seconds, 1.0, {}, seconds, {}, {}, 0.0)
+
+
+def test_a_repeated_partition_is_reported_by_its_median_run() -> None:
+    assert median_run([_run(61.0), _run(58.5), _run(67.7)]).seconds == 61.0
+    assert median_run([_run(3.0), _run(1.0), _run(2.0), _run(4.0)]).seconds == 2.0  # the lower middle
+    assert median_run([_run(5.0)]).seconds == 5.0
+
+
+def test_a_world_is_restored_as_it_was_saved(tmp_path: Path) -> None:
+    world, saved = tmp_path / "world", tmp_path / "saved"
+    (world / "landing").mkdir(parents=True)
+    (world / "landing" / "day.parquet").write_text("before")
+    (world / "warehouse.duckdb").write_text("before")
+    shutil.copytree(world, saved)
+    (world / "warehouse.duckdb").write_text("after the run")
+    (world / "bi").mkdir()  # written by the run
+    restored(world, saved)
+    assert sorted(p.relative_to(world).as_posix() for p in world.rglob("*")) == [
+        "landing", "landing/day.parquet", "warehouse.duckdb"]
+    assert (world / "warehouse.duckdb").read_text() == "before" and (saved / "warehouse.duckdb").is_file()
