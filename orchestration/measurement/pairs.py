@@ -28,6 +28,12 @@ def user_days(users: pd.Series, day: np.ndarray, activity_users: pd.Series, acti
     cost a third of the measurement, and pairing each row with every journey of its user a fifth of a 100,000-user
     one (five journeys a user)."""
     journey_code, known = pd.factorize(users.astype(str))
+    return _paired(journey_code, known, day, activity_users, activity_day, usable, low, high)
+
+
+def _paired(journey_code: np.ndarray, known: pd.Index, day: np.ndarray, activity_users: pd.Series,
+            activity_day: np.ndarray, usable: np.ndarray, low: int, high: int) -> Pairs:
+    """user_days of journeys given as their users' codes (-1: no user) among `known`."""
     code = pc.index_in(pa.array(activity_users.astype(str)).cast(pa.large_string()),
                        value_set=pa.array(known.astype(str), type=pa.large_string()))
     code = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -71,15 +77,17 @@ class ActivityPairs:
            low: int, high: int, usable: np.ndarray | None = None) -> ActivityPairs:
         """The pairs of every distinct (user, day) among the journeys `users`/`day` (journeys without a user have
         none) and the `usable` activity rows (all by default)."""
-        keys = pd.DataFrame({"user": users.astype(object).where(users.notna(), None), "day": day}).dropna()
-        keys = keys.astype({"user": str, "day": np.int64}).drop_duplicates()
-        known = pd.Index(keys["user"].unique())
-        codes = known.get_indexer(keys["user"])
-        order = np.lexsort((keys["day"].to_numpy(), codes))
-        codes, days = codes[order], keys["day"].to_numpy()[order]
+        code, known = pd.factorize(users.astype(str))  # the users in order of appearance; -1: none
+        placed = code >= 0
+        day = np.asarray(day, np.int64)[placed]
+        first = int(day.min()) if len(day) else 0
+        span = int(day.max()) - first + 1 if len(day) else 1
+        # the distinct keys, sorted by (user code, day), as one integer each (a sort: np.unique hashes first)
+        keys = np.sort(code[placed].astype(np.int64) * span + (day - first))
+        distinct = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+        codes, days = distinct // span, distinct % span + first
         usable = np.ones(len(activity_day), bool) if usable is None else usable
-        key, row, _ = user_days(pd.Series(known[codes], dtype=object), days, activity_users, activity_day,
-                                usable, low, high)
+        key, row, _ = _paired(codes, known, days, activity_users, activity_day, usable, low, high)
         small = np.int32 if max(len(activity_day), len(days)) < 2**31 else np.int64  # held for the whole run
         row_days = np.asarray(activity_day)[row].astype(np.int32)
         return cls(known, days, codes, key.astype(small), row.astype(small), row_days, (low, high))
