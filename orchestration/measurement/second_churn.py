@@ -29,19 +29,20 @@ def second_churn(days: pd.DataFrame, observed: np.ndarray, churn_days: int) -> t
     return (it cannot churn a second time).
     """
     n = len(observed)
-    journeys, offsets = days["journey"].to_numpy(), days["offset"].to_numpy()
-    r = np.full(n, np.inf)
-    returns = offsets < RETURN_DAYS
-    np.minimum.at(r, journeys[returns], offsets[returns])
-    r[np.isinf(r)] = np.nan
-    after = offsets >= r[journeys]  # NaN R keeps nothing
+    journey, offset = days["journey"].to_numpy().astype(np.int64), days["offset"].to_numpy().astype(np.int64)
     # Each journey's key-action days in order, sorted as one integer key (journey, then day): a frame's two-column
     # sort and a grouped shift took an eighth of a 100,000-user backfill's measurement.
-    journey, offset = journeys[after].astype(np.int64), offsets[after].astype(np.int64)
     low = int(offset.min()) if len(offset) else 0
     span = int(offset.max()) - low + 1 if len(offset) else 1
     ordered = np.sort(journey * span + (offset - low))
-    journey, offset = ordered // span, (ordered % span + low).astype(float)
+    journey, offset = ordered // span, ordered % span + low
+    # R: each journey's first key-action day within the return window (in this order, the first of its run there)
+    returns = np.flatnonzero(offset < RETURN_DAYS)
+    first = returns[np.r_[True, journey[returns][1:] != journey[returns][:-1]]] if len(returns) else returns
+    r = np.full(n, np.nan)
+    r[journey[first]] = offset[first]
+    after = offset >= r[journey]  # NaN R keeps nothing
+    journey, offset = journey[after], offset[after].astype(float)
     following = np.full(len(offset), np.nan)  # the journey's next key-action day
     following[:-1] = np.where(journey[1:] == journey[:-1], offset[1:], np.nan)
     # Silent days after each key-action day: up to the next one, or up to the last day seen.
