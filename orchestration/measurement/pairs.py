@@ -60,6 +60,11 @@ def _paired(journey_code: np.ndarray, known: pd.Index, day: np.ndarray, activity
     return journey, row, activity_day[row] - day[journey]
 
 
+def _packed(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """One integer per (user code, day number): the code in the high 32 bits, the day in the low ones."""
+    return code.astype(np.int64) << 32 | (np.asarray(day, np.int64) & 0xFFFFFFFF)
+
+
 @dataclass(frozen=True)
 class ActivityPairs:
     """The pairs of a set of (user, assignment day) keys, in user_days' order."""
@@ -102,7 +107,7 @@ class ActivityPairs:
     def _key_index(self) -> pd.Index:
         """One integer per key, (user code, day), hashed once for the as-of days sharing these pairs: a hash lookup
         of the journeys' keys instead of binary searches among 500,000 keys in the journeys' order."""
-        return pd.Index(self.codes.astype(np.int64) << 32 | (self.days.astype(np.int64) & 0xFFFFFFFF))
+        return pd.Index(_packed(self.codes, self.days))
 
     def select(self, users: pd.Series, day: np.ndarray, through: int) -> Pairs | None:
         """The pairs of the journeys `users`/`day` with the rows dated on or before day number `through`, each journey's
@@ -117,7 +122,7 @@ class ActivityPairs:
         code = np.full(len(users), -1, np.int64)
         found = pc.index_in(pa.array(users[has_user].astype(str), type=pa.large_string()), value_set=self._user_set)
         code[has_user] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
-        k = self._key_index.get_indexer(code << 32 | (day & 0xFFFFFFFF))  # -1: not a key (an unknown user's too)
+        k = self._key_index.get_indexer(_packed(code, day))  # -1: not a key (an unknown user's too)
         if (has_user & (k < 0)).any():
             return None
         # Journeys sharing a key take turns: the first journey of each key, then the second, ... (one pass each).
