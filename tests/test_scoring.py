@@ -22,9 +22,11 @@ from orchestration.scoring import (
     model_version,
     quality,
     score_day,
+    write_day_scores,
     training_window,
     unsettled_days,
 )
+from orchestration.scoring import scores as scores_module
 from orchestration.scoring.features import FEATURE_NAMES
 from orchestration.scoring.model import churn_probability, fit_model
 from orchestration.scoring.registry import has_model, load_card, registry_root
@@ -61,7 +63,7 @@ def run_days(warehouse: Path, home: Path, days: list[date]) -> dict[date, object
         for day in days:
             in_force = model_in_force(con, day, ctx)
             replace_rows(con, "churn_model", model_row(in_force, H), "model_date = ?", [day])
-            replace_rows(con, "user_churn_scores", score_day(con, day, ctx.registry, H), "score_date = ?", [day])
+            write_day_scores(con, day, ctx.registry, H)
             out[day] = in_force
     return out
 
@@ -268,8 +270,62 @@ def test_a_registered_model_that_went_missing_is_a_clear_error(warehouse, tmp_pa
 
 def test_without_a_churn_model_row_the_rules_score(warehouse, tmp_path):
     with duckdb.connect(str(warehouse)) as con:
-        scores = score_day(con, FIRST_MODEL_MONDAY, registry_root(tmp_path), H)
+        written = write_day_scores(con, FIRST_MODEL_MONDAY, registry_root(tmp_path), H)
+        with pytest.raises(ValueError, match="the rules do"):
+            score_day(con, FIRST_MODEL_MONDAY, registry_root(tmp_path), H)
+    scores = scores_of(warehouse, FIRST_MODEL_MONDAY)
+    assert written.rows == len(scores) > 0 and written.scored_by == "rules" and written.predicted == written.kept == 0
     assert set(scores["scored_by"]) == {"rules"} and scores["score_reason"].str.contains("has not run").all()
+    assert scores["churn_probability"].isna().all() and scores["inputs_hash"].isna().all()
+
+
+# ------------------------------------------------------------------ a day scored again
+
+@pytest.fixture()
+def predictions(monkeypatch) -> list[int]:
+    """The row count of every prediction score_day makes."""
+    counts: list[int] = []
+    predict = scores_module.churn_probability
+    monkeypatch.setattr(scores_module, "churn_probability", lambda model, frame: counts.append(len(frame)) or predict(model, frame))
+    return counts
+
+
+def test_a_day_scored_again_predicts_only_the_rows_whose_features_changed(warehouse, tmp_path, predictions):
+    home, day = tmp_path / "home", FIRST_MODEL_MONDAY
+    run_days(warehouse, home, [day])
+    first = scores_of(warehouse, day).set_index("user_id")
+    assert first["scored_by"].eq("model").all() and first["inputs_hash"].notna().all() and predictions == [len(first)]
+    kept, changed = first.index[0], first.index[1]
+    with duckdb.connect(str(warehouse)) as con:  # a mark on a row left as it was; a late event in another's features
+        con.execute("update user_churn_scores set churn_probability = 0.123456 where user_id = ? and score_date = ?",
+                    [kept, day])
+        con.execute("update user_daily_labels set logins_7d = coalesce(logins_7d, 0) + 5 where user_id = ? "
+                    "and label_date = ?", [changed, day])
+    run_days(warehouse, home, [day])
+    again = scores_of(warehouse, day).set_index("user_id")
+    assert predictions[1:] == [1]
+    assert again.at[kept, "churn_probability"] == 0.123456  # kept, not predicted again
+    assert again.at[changed, "inputs_hash"] != first.at[changed, "inputs_hash"]
+    with duckdb.connect(str(warehouse)) as con:  # what a day scored from nothing gives
+        con.execute("delete from user_churn_scores")
+    run_days(warehouse, home, [day])
+    fresh = scores_of(warehouse, day).set_index("user_id")
+    assert predictions[2:] == [len(first)]
+    pd.testing.assert_frame_equal(again.drop(index=kept), fresh.drop(index=kept))
+
+
+def test_a_model_fitted_again_on_other_rows_predicts_every_row_again(warehouse, tmp_path, predictions):
+    home, day = tmp_path / "home", FIRST_MODEL_MONDAY
+    version = run_days(warehouse, home, [day])[day].version
+    shutil.rmtree(registry_root(home) / version)  # the same version fitted again on the same rows: the same model
+    run_days(warehouse, home, [day])
+    assert predictions[1:] == [0]
+    with duckdb.connect(str(warehouse)) as con:  # and on other rows: half the users' training days rewritten
+        con.execute("update user_daily_labels set logins_7d = 0, active_days_30d = 0 "
+                    "where label_date < ? and hash(user_id) % 2 = 0", [day - timedelta(days=H)])
+    shutil.rmtree(registry_root(home) / version)
+    run_days(warehouse, home, [day])
+    assert predictions[2:] == [len(scores_of(warehouse, day))]
 
 
 # ------------------------------------------------------------------ point in time
@@ -290,7 +346,8 @@ def test_rows_dated_after_d_change_nothing_in_the_scores_of_d(tmp_path, labels):
         run_days(warehouse, tmp_path / name, [FIRST_MODEL_MONDAY, day])  # each refits in its own registry
         got.append(scores_of(warehouse, day))
     assert got[0]["scored_by"].eq("model").all() and len(got[0]) > 100
-    pd.testing.assert_frame_equal(got[0], got[1])
+    # inputs_hash names each registry's own fit (a cache key, not a score)
+    pd.testing.assert_frame_equal(got[0].drop(columns="inputs_hash"), got[1].drop(columns="inputs_hash"))
 
 
 def test_a_refit_the_evening_before_reads_only_days_no_later_run_recomputes(tmp_path, labels):

@@ -12,7 +12,8 @@
         horizon_days integer,
         model_version varchar,
         scored_by varchar,
-        score_reason varchar
+        score_reason varchar,
+        inputs_hash bigint
     )
     {%- endset -%}
     {{ return(adapter.dispatch('churn_scores_ddl')(statement)) }}

@@ -16,7 +16,7 @@ from orchestration.warehouse.io import replace_rows
 
 from .cadence import ModelInForce, ScoringContext, refit, unsettled_days
 from .registry import model_version
-from .scores import model_row, score_day
+from .scores import model_row, write_day_scores
 
 
 def _labelled_world(home: Path, n_users: int, n_days: int):
@@ -76,11 +76,10 @@ def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Pat
         in_force = ModelInForce(last_day, last_day, version, card, "benchmark model")
         replace_rows(con, "churn_model", model_row(in_force, ctx.horizon_days), "model_date = ?", [last_day])
         started, cpu = time.perf_counter(), time.process_time()
-        scores = score_day(con, last_day, ctx.registry, ctx.horizon_days)
-        replace_rows(con, "user_churn_scores", scores, "score_date = ?", [last_day])
+        scores = write_day_scores(con, last_day, ctx.registry, ctx.horizon_days)
         score_seconds, score_cpu = time.perf_counter() - started, time.process_time() - cpu
     scratch.unlink(missing_ok=True)
-    print(f"  scoring {len(scores):,} users (read labels, predict, write the mart): {score_seconds:6.1f} s "
+    print(f"  scoring {scores.rows:,} users (read labels, predict, write the mart): {score_seconds:6.1f} s "
           f"({score_cpu:.1f} s of CPU)", flush=True)
     return {"refit_seconds": refit_seconds, "refit_cpu_seconds": refit_cpu, "score_seconds": score_seconds,
-            "score_cpu_seconds": score_cpu, "scored_users": float(len(scores))}
+            "score_cpu_seconds": score_cpu, "scored_users": float(scores.rows)}

@@ -103,6 +103,17 @@ def _flat(kind: pa.DataType) -> bool:
             or (pa.types.is_decimal(kind) and kind.precision <= 18))
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table (`name` in main, or `schema.name`), in table order."""
+    schema, _, name = table.rpartition(".")
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema or "main", name],
+    ).fetchall()
+    return {name: type_ for name, type_ in rows}
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether `table` (`name`, or `schema.name`; main by default) exists."""
     schema, _, name = table.rpartition(".")

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from orchestration.warehouse.io import table_exists
+from orchestration.warehouse.io import table_columns, table_exists
 from orchestration.warehouse.tables import TABLES, create_table_sql
 
 LOG_TABLE = "schema_migrations"
@@ -104,6 +104,12 @@ def _labels_inlined(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists main.{table}")
 
 
+def _scores_inputs_hash(con: duckdb.DuckDBPyConnection) -> None:
+    """user_churn_scores keeps the hash of each model-scored row's inputs, so that a day scored again predicts only the
+    rows whose inputs changed; older rows stay null (predicted again once)."""
+    add_column(con, "user_churn_scores", "inputs_hash", "BIGINT")
+
+
 def _landed_ids_once(con: duckdb.DuckDBPyConnection) -> None:
     """base_events keeps each landed id once (landed_event_id and landed_user_id only where they differ from the
     clean ids). It is a work table, emptied by every run: dropped here, dbt creates it again with its new columns."""
@@ -123,6 +129,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "dropped", _labels_inlined),
     Migration(7, "base_events (a work table) keeps each landed id once: dropped, dbt creates it with its new "
                  "columns", _landed_ids_once),
+    Migration(8, "user_churn_scores keeps the hash of each model-scored row's inputs (inputs_hash)", _scores_inputs_hash),
 )
 
 
@@ -146,17 +153,6 @@ def rename_column(con: duckdb.DuckDBPyConnection, table: str, old: str, new: str
 def drop_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
     if table_exists(con, table):
         con.execute(f"alter table {table} drop column if exists {column}")
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a table (`name` in main, or `schema.name`), in table order."""
-    schema, _, name = table.rpartition(".")
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema or "main", name],
-    ).fetchall()
-    return {name: type_ for name, type_ in rows}
 
 
 # -------------------------------------------------------------------------------- running them

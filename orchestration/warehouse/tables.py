@@ -374,6 +374,9 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("scored_by", "VARCHAR", "model, or rules (cold start: user_risk_tiers uses its rule-based stage and score)."),
             ("score_reason", "VARCHAR", "Why this scorer: the model version, its cut-off and test AUC, or the cold-start "
              "reason."),
+            ("inputs_hash", "BIGINT", "Hash of what the probability was computed from: the model's fit and the row's "
+             "features. A later run that scores the day again (its lookback days) keeps the probability of a row whose "
+             "hash is unchanged instead of predicting it again; null when scored_by = 'rules'."),
         ),
     ),
 }

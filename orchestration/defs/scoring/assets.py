@@ -7,7 +7,7 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window, late_data_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, score_day, unsettled_days
+from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, unsettled_days, write_day_scores
 from orchestration.warehouse import replace_rows
 
 
@@ -65,20 +65,23 @@ def scoring_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
         ctx = scoring_context(settings)
-        scores = None
+        scores, predicted, kept = None, 0, 0
         with warehouse.connect() as con:
             for day in late_data_window(day_window(context, settings), con, settings).with_lookback():
-                scores = score_day(con, day, ctx.registry, ctx.horizon_days)
-                replace_rows(con, "user_churn_scores", scores, "score_date = ?", [day])
+                scores = write_day_scores(con, day, ctx.registry, ctx.horizon_days)
+                predicted += scores.predicted
+                kept += scores.kept
         assert scores is not None
         metadata = {
-            "users_on_last_day": dg.MetadataValue.int(len(scores)),
-            "scored_by_on_last_day": dg.MetadataValue.json(scores["scored_by"].value_counts().to_dict()),
-            "reason_on_last_day": dg.MetadataValue.text(str(scores["score_reason"].iloc[0]) if len(scores) else ""),
+            "users_on_last_day": dg.MetadataValue.int(scores.rows),
+            "scored_by_on_last_day": dg.MetadataValue.text(scores.scored_by),
+            "reason_on_last_day": dg.MetadataValue.text(scores.reason),
+            # a day scored again (the lookback) predicts only the rows whose features changed
+            "rows_predicted": dg.MetadataValue.int(predicted),
+            "rows_kept": dg.MetadataValue.int(kept),
         }
-        probability = scores["churn_probability"].dropna()
-        if len(probability):
-            metadata["mean_probability_on_last_day"] = dg.MetadataValue.float(float(probability.mean()))
+        if scores.mean_probability is not None:
+            metadata["mean_probability_on_last_day"] = dg.MetadataValue.float(scores.mean_probability)
         return dg.MaterializeResult(metadata=metadata)
 
     return [churn_model, user_churn_scores]
