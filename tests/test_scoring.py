@@ -295,23 +295,26 @@ def test_a_day_scored_again_predicts_only_the_rows_whose_features_changed(wareho
     run_days(warehouse, home, [day])
     first = scores_of(warehouse, day).set_index("user_id")
     assert first["scored_by"].eq("model").all() and first["inputs_hash"].notna().all() and predictions == [len(first)]
-    kept, changed = first.index[0], first.index[1]
+    kept, changed, gone = first.index[0], first.index[1], first.index[2]
     with duckdb.connect(str(warehouse)) as con:  # a mark on a row left as it was; a late event in another's features
         con.execute("update user_churn_scores set churn_probability = 0.123456 where user_id = ? and score_date = ?",
                     [kept, day])
         con.execute("update user_daily_labels set logins_7d = coalesce(logins_7d, 0) + 5 where user_id = ? "
                     "and label_date = ?", [changed, day])
+        con.execute("delete from user_daily_labels where user_id = ? and label_date = ?", [gone, day])
     run_days(warehouse, home, [day])
     again = scores_of(warehouse, day).set_index("user_id")
     assert predictions[1:] == [1]
     assert again.at[kept, "churn_probability"] == 0.123456  # kept, not predicted again
     assert again.at[changed, "inputs_hash"] != first.at[changed, "inputs_hash"]
+    assert gone not in again.index and len(again) == len(first) - 1  # no longer labelled: no score
     with duckdb.connect(str(warehouse)) as con:  # what a day scored from nothing gives
         con.execute("delete from user_churn_scores")
     run_days(warehouse, home, [day])
     fresh = scores_of(warehouse, day).set_index("user_id")
-    assert predictions[2:] == [len(first)]
+    assert predictions[2:] == [len(first) - 1]
     pd.testing.assert_frame_equal(again.drop(index=kept), fresh.drop(index=kept))
+    assert (again.loc[[kept]].drop(columns="churn_probability") == fresh.loc[[kept]].drop(columns="churn_probability")).all(axis=None)
 
 
 def test_a_model_fitted_again_on_other_rows_predicts_every_row_again(warehouse, tmp_path, predictions):

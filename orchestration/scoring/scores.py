@@ -3,8 +3,8 @@ force; during a cold start every user is scored by the rules instead (user_risk_
 each row says why. Also the one-row summary of the model in force that the churn_model table keeps.
 
 A probability depends only on the model's fit and the row's features, so each model-scored row keeps a hash of
-the two (inputs_hash), and a day scored again keeps the probability of every row whose hash is unchanged: a daily
-run scores its lookback days again, and late events change only a few percent of their rows."""
+the two (inputs_hash), and a day scored again keeps every row whose hash is unchanged, and predicts and writes only
+the others: a daily run scores its lookback days again, and late events change only a few percent of their rows."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.warehouse.io import read_frame, replace_rows, replace_with_query, table_columns, table_exists
 
@@ -25,9 +26,9 @@ from .model import churn_probability
 from .cadence import ModelInForce
 from .registry import ModelCard, has_model, load_card, load_model
 
-# The day's feature rows with the hash of their inputs ($fit: fit_identity of the model), and the probability a row of
-# the same user, day and hash was given before (null when there is none: the row is predicted). 63 bits of the
-# hash, so that it is a BIGINT on every engine.
+# The day's feature rows with the hash of their inputs ($fit: the model's fit_identity, the reason and the horizon),
+# and the probability a row of the same user, day and hash was given before (null when there is none: the row is
+# predicted). 63 bits of the hash, so that it is a BIGINT on every engine.
 SCORED_ROWS = """
 with day_rows as (
     select {features}, cast(hash({names}, $fit) >> 1 as bigint) as inputs_hash
@@ -104,7 +105,8 @@ def score_day(con: duckdb.DuckDBPyConnection, day: date, registry: Path, horizon
     if not has_model(registry, version):
         raise FileNotFoundError(f"churn_model names version {version} for {day}, but {registry / version} "
                                 "is missing: rematerialize churn_model for that day to refit it")
-    rows = scored_rows(con, day, fit_identity(load_card(registry, version)))
+    # everything a row is written from besides its features: a kept row is the row that would be written
+    rows = scored_rows(con, day, "|".join([fit_identity(load_card(registry, version)), reason, str(horizon_days)]))
     probability = rows["previous_probability"].to_numpy(dtype=float, na_value=np.nan, copy=True)
     fresh = np.isnan(probability)
     probability[fresh] = churn_probability(load_model(registry, version), rows.loc[fresh])
@@ -124,9 +126,16 @@ def write_day_scores(con: duckdb.DuckDBPyConnection, day: date, registry: Path, 
         rows = con.execute("select count(*) from user_churn_scores where score_date = ?", [day]).fetchall()[0][0]
         return DayScores(rows, "rules", reason, 0, None)
     scores = score_day(con, day, registry, horizon_days)
-    replace_rows(con, "user_churn_scores", scores.drop(columns="predicted"), "score_date = ?", [day])
+    fresh = scores.pop("predicted").to_numpy()
+    # the kept rows stay as they are: only the others are deleted (with any user no longer labelled) and written
+    con.register("kept_scores", pa.table({"user_id": scores.loc[~fresh, "user_id"].to_numpy(dtype=object)}))
+    try:
+        replace_rows(con, "user_churn_scores", scores.loc[fresh],
+                     "score_date = ? and user_id not in (select user_id from kept_scores)", [day])
+    finally:
+        con.unregister("kept_scores")
     probability = scores["churn_probability"]
-    return DayScores(len(scores), "model", reason, int(scores["predicted"].sum()),
+    return DayScores(len(scores), "model", reason, int(fresh.sum()),
                      float(probability.mean()) if len(probability) else None)
 
 
