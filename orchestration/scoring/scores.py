@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.warehouse.io import read_frame, replace_rows, replace_with_query, table_columns, table_exists
+from orchestration.warehouse.io import ensure_documented, read_frame, replace_rows, replace_with_query, table_exists
 
 from .features import FEATURES, feature_select
 from .model import churn_probability
@@ -35,8 +35,10 @@ with day_rows as (
     from user_daily_labels as labels
     where label_date = $day
 )
-select day_rows.*, {previous} as previous_probability
-from day_rows {join}
+select day_rows.*, scored.churn_probability as previous_probability
+from day_rows
+left join user_churn_scores as scored
+    on scored.score_date = $day and scored.user_id = day_rows.user_id and scored.inputs_hash = day_rows.inputs_hash
 """
 # A cold start: the rules score every labelled user (user_risk_tiers applies them), and each row says why.
 RULES_ROWS = """
@@ -45,18 +47,14 @@ select user_id, label_date as score_date, cast(null as double) as churn_probabil
 from user_daily_labels
 where label_date = ?
 """
-PREVIOUS_JOIN = """left join user_churn_scores as scored
-    on scored.score_date = $day and scored.user_id = day_rows.user_id and scored.inputs_hash = day_rows.inputs_hash"""
 QUALITY_COLUMNS = ("rows", "base_rate", "roc_auc", "pr_auc", "brier", "calibration_error")
 
 
 def scored_rows(con: duckdb.DuckDBPyConnection, day: date, fit: str) -> pd.DataFrame:
     """The feature rows of every user labelled on `day`, with each row's inputs_hash under the model fit `fit`, and
     previous_probability: the probability user_churn_scores holds for the same user, day and hash (NaN if none)."""
-    reusable = "inputs_hash" in table_columns(con, "user_churn_scores")
-    sql = SCORED_ROWS.format(features=feature_select(), names=", ".join(sql for sql, _ in FEATURES.values()),
-                             previous="scored.churn_probability" if reusable else "cast(null as double)",
-                             join=PREVIOUS_JOIN if reusable else "")
+    ensure_documented(con, "user_churn_scores")  # a warehouse before inputs_hash gets the column (null: predicted)
+    sql = SCORED_ROWS.format(features=feature_select(), names=", ".join(sql for sql, _ in FEATURES.values()))
     return read_frame(con, sql, {"day": day, "fit": fit})
 
 
@@ -122,8 +120,8 @@ def write_day_scores(con: duckdb.DuckDBPyConnection, day: date, registry: Path, 
     labelled user (written in SQL: those rows carry no value computed here)."""
     version, reason = recorded_model(con, day)
     if version is None:
-        replace_with_query(con, "user_churn_scores", RULES_ROWS, [horizon_days, reason, day], "score_date = ?", [day])
-        rows = con.execute("select count(*) from user_churn_scores where score_date = ?", [day]).fetchall()[0][0]
+        rows = replace_with_query(con, "user_churn_scores", RULES_ROWS, [horizon_days, reason, day], "score_date = ?",
+                                  [day])
         return DayScores(rows, "rules", reason, 0, None)
     scores = score_day(con, day, registry, horizon_days)
     fresh = scores.pop("predicted").to_numpy()

@@ -15,7 +15,7 @@ from orchestration.warehouse.tables import TABLES, create_table_sql
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str, params: list) -> int:
     """Delete the rows matching `where`, then append `frame`, in one transaction. A table created before a column
     was documented gets the column first (null in its older rows)."""
-    _documented(con, table)  # before the registration, which (unlike a statement) refuses a caller's unread result
+    ensure_documented(con, table)  # before the registration, which (unlike a statement) refuses a caller's unread result
     con.register("incoming_frame", _as_arrow(frame))
     try:
         _replace(con, table, "select * from incoming_frame", [], where, params)
@@ -25,14 +25,14 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 
 
 def replace_with_query(con: duckdb.DuckDBPyConnection, table: str, query: str, query_params: list, where: str,
-                       params: list) -> None:
+                       params: list) -> int:
     """replace_rows with the new rows selected by `query` (with `query_params`), which may read `table` itself: the
-    rows never pass through Python."""
-    _documented(con, table)
-    _replace(con, table, query, query_params, where, params)
+    rows never pass through Python. The number of rows written."""
+    ensure_documented(con, table)
+    return _replace(con, table, query, query_params, where, params)
 
 
-def _documented(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def ensure_documented(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """The table as tables.py documents it: created, or given the columns documented after it was created."""
     con.execute(create_table_sql(table))
     present = {row[0] for row in con.execute(f"describe {table}").fetchall()}
@@ -42,16 +42,17 @@ def _documented(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, query: str, query_params: list, where: str,
-             params: list) -> None:
-    """Delete the rows matching `where` and insert the rows of `query`, in one transaction."""
+             params: list) -> int:
+    """Delete the rows matching `where` and insert the rows of `query`, in one transaction; the rows inserted."""
     try:
         con.execute("begin transaction")
         con.execute(f"delete from {table} where {where}", params)
-        con.execute(f"insert into {table} by name {query}", query_params)
+        inserted = con.execute(f"insert into {table} by name {query}", query_params).fetchone()[0]
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    return inserted
 
 
 def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
@@ -101,17 +102,6 @@ def _flat(kind: pa.DataType) -> bool:
     return (pa.types.is_string(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
             or pa.types.is_boolean(kind) or pa.types.is_date(kind) or (pa.types.is_timestamp(kind) and kind.unit == "us")
             or (pa.types.is_decimal(kind) and kind.precision <= 18))
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a table (`name` in main, or `schema.name`), in table order."""
-    schema, _, name = table.rpartition(".")
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema or "main", name],
-    ).fetchall()
-    return {name: type_ for name, type_ in rows}
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from orchestration.warehouse.io import table_columns, table_exists
+from orchestration.warehouse.io import table_exists
 from orchestration.warehouse.tables import TABLES, create_table_sql
 
 LOG_TABLE = "schema_migrations"
@@ -153,6 +153,17 @@ def rename_column(con: duckdb.DuckDBPyConnection, table: str, old: str, new: str
 def drop_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
     if table_exists(con, table):
         con.execute(f"alter table {table} drop column if exists {column}")
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table (`name` in main, or `schema.name`), in table order."""
+    schema, _, name = table.rpartition(".")
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema or "main", name],
+    ).fetchall()
+    return {name: type_ for name, type_ in rows}
 
 
 # -------------------------------------------------------------------------------- running them
