@@ -18,9 +18,11 @@ from typing import Any
 from dagster_dbt import DbtProject
 
 from orchestration.config import DBT_PROJECT_DIR
+from orchestration.defs.dbt.templates import cache_compiled_templates
 
 SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
 PARSE_STATE = "partial_parse.msgpack"  # dbt's partial-parsing state, beside manifest.json
+COMPILED_TEMPLATES = "jinja_bytecode"  # dbt's compiled Jinja, beside them (templates.py)
 _lock = threading.Lock()
 _parsed: dict[Path, tuple[float, Any]] = {}
 
@@ -59,8 +61,10 @@ def manifest_is_stale(project: DbtProject) -> bool:
 
 def parsed_manifest(project: DbtProject) -> Any:
     """A private copy of the project's parsed dbt Manifest (dbt marks nodes while it compiles them, so
-    every invocation gets its own copy). Parses in-process, writing manifest.json, when needed."""
+    every invocation gets its own copy). Parses in-process, writing manifest.json, when needed. Every dbt
+    invocation asks for one first, so this is where dbt's compiled templates start being kept."""
     project_dir = Path(project.project_dir)
+    cache_compiled_templates(project_dir / project.target_path / COMPILED_TEMPLATES)
     with _lock:
         newest = newest_source_mtime(project_dir)
         cached = _parsed.get(project_dir)
