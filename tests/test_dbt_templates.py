@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from jinja2.bccache import FileSystemBytecodeCache, bc_magic
 from dbt_common.clients.jinja import MacroFuzzEnvironment, get_template
 
 from orchestration.defs.dbt import templates
@@ -48,12 +49,28 @@ def test_another_source_or_kind_of_environment_compiles_again(compiles: list[str
     assert len(compiles) == 3
 
 
-def test_an_unreadable_cache_file_is_compiled_again(compiles: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", [b"not bytecode", bc_magic + b"cut short"], ids=["other bytes", "cut short"])
+def test_a_damaged_cache_file_is_compiled_again_and_replaced(compiles: list[str], tmp_path: Path,
+                                                              damage: bytes) -> None:
     get_template(SOURCE, {})
     for path in tmp_path.iterdir():
-        path.write_bytes(b"not bytecode")
+        path.write_bytes(damage)
+    assert get_template(SOURCE, {}).render({}) == "42"
     assert get_template(SOURCE, {}).render({}) == "42"
     assert len(compiles) == 2
+
+
+def test_a_cache_that_cannot_be_written_never_fails_a_render(compiles: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    def refuse(self, bucket):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(FileSystemBytecodeCache, "dump_bytecode", refuse)
+    assert get_template(SOURCE, {}).render({}) == "42"
+    (tmp_path / "taken").write_text("a file where the folder would be")
+    templates.cache_compiled_templates(tmp_path / "taken")
+    assert templates._cache is None
+    assert get_template(SOURCE, {}).render({}) == "42"
 
 
 def test_without_a_directory_nothing_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

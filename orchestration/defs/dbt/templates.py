@@ -9,6 +9,7 @@ generated code: the environment's class and settings, and the Jinja and dbt-comm
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from functools import lru_cache
 from importlib.metadata import version
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.bccache import FileSystemBytecodeCache
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
 _lock = threading.Lock()
 _cache: FileSystemBytecodeCache | None = None
@@ -29,7 +30,12 @@ def cache_compiled_templates(directory: Path) -> None:
 
     global _cache
     with _lock:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a read-only install compiles as dbt does
+            logging.getLogger(__name__).warning("dbt's compiled templates are not kept: %s", error)
+            _cache = None
+            return
         _cache = FileSystemBytecodeCache(str(directory))
         environment = dbt_jinja.MacroFuzzEnvironment  # the native environment dbt also uses is a subclass
         if not getattr(environment.compile, "caches_bytecode", False):
@@ -43,10 +49,16 @@ def _cached(compile_source: Any) -> Any:
         if cache is None or raw or not isinstance(source, str):  # parsed nodes and Python source: not cached
             return compile_source(self, source, name, filename, raw, defer_init)
         key = repr((_generator(self), name, filename, defer_init, hashlib.sha256(source.encode()).hexdigest()))
-        bucket = cache.get_bucket(self, key, filename, source)
+        try:
+            bucket = cache.get_bucket(self, key, filename, source)
+        except Exception:  # noqa: BLE001 - a damaged file is compiled again and replaced, never an error
+            bucket = Bucket(self, cache.get_cache_key(key, filename), cache.get_source_checksum(source))
         if bucket.code is None:  # missing, stale or unreadable: compile and store
             bucket.code = compile_source(self, source, name, filename, raw, defer_init)
-            cache.set_bucket(bucket)
+            try:
+                cache.set_bucket(bucket)
+            except OSError:  # a full or read-only disk: the code is used all the same
+                pass
         return bucket.code
 
     compile.caches_bytecode = True  # type: ignore[attr-defined]
