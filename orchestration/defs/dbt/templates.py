@@ -2,9 +2,10 @@
 
 dbt compiles each macro and model it renders from Jinja source into Python code, once per process for a macro and on
 every run for a model: about 530 compilations in a daily run, about 0.7 s of the 100-user day's 6 s
-(docs/performance.md). A deployment starts a process per run, so it paid that every day. Jinja's FileSystemBytecodeCache stores the code
-(atomic writes, a format stamp of Jinja and Python, a checksum of the source); the key adds what else shapes the
-generated code: the environment's class and settings, and the Jinja and dbt-common versions."""
+(docs/performance.md). A deployment starts a process per run, so it paid that every day. Jinja's
+FileSystemBytecodeCache stores the code (atomic writes, a format stamp of Jinja and Python, a checksum of the source);
+the key adds what else shapes the generated code: the environment's class and settings, and the Jinja and dbt-common
+versions."""
 
 from __future__ import annotations
 
