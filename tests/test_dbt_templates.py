@@ -49,6 +49,27 @@ def test_another_source_or_kind_of_environment_compiles_again(compiles: list[str
     assert len(compiles) == 3
 
 
+def _upper(text: str) -> str:
+    return text.upper()
+
+
+def _exclaimed(text: str) -> str:
+    return text + "!"
+
+
+def test_an_environment_with_other_filters_compiles_again(compiles: list[str]) -> None:
+    """Jinja applies a filter to constants while compiling, so the code depends on the environment's filters."""
+    def shouted(shout):  # type: ignore[no-untyped-def]
+        environment = MacroFuzzEnvironment()
+        environment.filters["shout"] = shout
+        return environment.from_string("{{ 'a' | shout }}").render({})
+
+    assert shouted(_upper) == "A"
+    assert shouted(_exclaimed) == "a!"
+    assert shouted(_exclaimed) == "a!"
+    assert len(compiles) == 2
+
+
 @pytest.mark.parametrize("damage", [b"not bytecode", bc_magic + b"cut short"], ids=["other bytes", "cut short"])
 def test_a_damaged_cache_file_is_compiled_again_and_replaced(compiles: list[str], tmp_path: Path,
                                                               damage: bytes) -> None:

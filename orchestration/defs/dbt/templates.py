@@ -4,8 +4,8 @@ dbt compiles each macro and model it renders from Jinja source into Python code,
 every run for a model: about 530 compilations in a daily run, about 0.7 s of the 100-user day's 6 s
 (docs/performance.md). A deployment starts a process per run, so it paid that every day. Jinja's
 FileSystemBytecodeCache stores the code (atomic writes, a format stamp of Jinja and Python, a checksum of the source);
-the key adds what else shapes the generated code: the environment's class and settings, and the Jinja and dbt-common
-versions."""
+the key adds what else shapes the generated code: the environment's class, settings, filters and tests, and the Jinja
+and dbt-common versions."""
 
 from __future__ import annotations
 
@@ -68,16 +68,21 @@ def _cached(compile_source: Any) -> Any:
 
 def _generator(environment: jinja2.Environment) -> tuple[Any, ...]:
     """What, besides the source, decides the code Jinja generates: the environment's class (dbt's native one emits
-    other code), its extensions, syntax and options, and the versions of Jinja and dbt's parser."""
+    other code), its extensions, syntax and options, its filters and tests (Jinja folds a filter or test of constants
+    into the code it compiles), and the versions of Jinja and dbt's parser."""
     options = ("block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
                "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
                "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized", "is_async")
-    autoescape = environment.autoescape
-    return (f"{type(environment).__module__}.{type(environment).__qualname__}",
-            environment.code_generator_class.__qualname__, tuple(sorted(environment.extensions)),
-            tuple(getattr(environment, option) for option in options),
-            autoescape if isinstance(autoescape, bool) else getattr(autoescape, "__qualname__", repr(autoescape)),
-            getattr(environment.finalize, "__qualname__", environment.finalize), *_versions())
+    return (_named(type(environment)), _named(environment.code_generator_class), tuple(sorted(environment.extensions)),
+            tuple(getattr(environment, option) for option in options), _named(environment.autoescape),
+            _named(environment.finalize), *(tuple(sorted((name, _named(function)) for name, function in table.items()))
+                                            for table in (environment.filters, environment.tests)), *_versions())
+
+
+def _named(value: Any) -> Any:
+    """A function or class by its qualified name (as pickle refers to one); any other value as it is."""
+    qualname = getattr(value, "__qualname__", None)
+    return f"{getattr(value, '__module__', '')}.{qualname}" if isinstance(qualname, str) else value
 
 
 @lru_cache(maxsize=1)
