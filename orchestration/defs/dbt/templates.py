@@ -50,10 +50,11 @@ def _cached(compile_source: Any) -> Any:
         if cache is None or raw or not isinstance(source, str):  # parsed nodes and Python source: not cached
             return compile_source(self, source, name, filename, raw, defer_init)
         key = repr((_generator(self), name, filename, defer_init, hashlib.sha256(source.encode()).hexdigest()))
+        bucket = Bucket(self, cache.get_cache_key(key, filename), cache.get_source_checksum(source))
         try:
-            bucket = cache.get_bucket(self, key, filename, source)
+            cache.load_bytecode(bucket)
         except Exception:  # noqa: BLE001 - a damaged file is compiled again and replaced, never an error
-            bucket = Bucket(self, cache.get_cache_key(key, filename), cache.get_source_checksum(source))
+            bucket.reset()
         if bucket.code is None:  # missing, stale or unreadable: compile and store
             bucket.code = compile_source(self, source, name, filename, raw, defer_init)
             try:
