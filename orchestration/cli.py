@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--home", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
     bench.add_argument("--repeats", type=int, default=1, help="run the late partition this many times, each a first "
                        "run of the day on the world as the backfill left it, and report the median (default 1)")
+    bench.add_argument("--with-model", action="store_true", help="score the late day with a churn model in force "
+                       "(fitted on a labelled 20,000-user world of its own, not timed) instead of a young world's "
+                       "cold-start rules")
     loop_bench = commands.add_parser("benchmark-loop", help="time the closed loop's simulated app per day")
     loop_bench.add_argument("--users", type=int, default=20_000)
     loop_bench.add_argument("--days", type=int, default=5)
@@ -356,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "benchmark":
         from orchestration.benchmarks.pipeline import run_benchmark
 
-        run_benchmark(args.users, args.days, args.home, args.repeats)
+        run_benchmark(args.users, args.days, args.home, args.repeats, args.with_model)
     elif args.command == "benchmark-loop":
         from orchestration.benchmarks.loop import run_loop_benchmark
 

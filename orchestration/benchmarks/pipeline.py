@@ -152,11 +152,13 @@ def median_run(runs: list[RunFigures]) -> RunFigures:
     return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
 
 
-def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: int = 1) -> dict[str, float]:
+def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: int = 1,
+                  with_model: bool = False) -> dict[str, float]:
     """Generate, backfill, time the partitions and the reference; print the figures and return them. `repeats`:
     how many times the late partition runs, each the day's first run on the world as the backfill left it (restored
     from a copy); its figures are those of the median run (on this shared machine one run of the same code moves by
-    5-10 s at 1M users)."""
+    5-10 s at 1M users). `with_model`: the late day (and the days of its week before it) scored by a churn model in
+    force, fitted on a labelled world of its own (benchmarks/model.py), instead of a young world's cold-start rules."""
     if repeats < 1:
         raise SystemExit(f"--repeats must be at least 1, got {repeats}")
     from orchestration.benchmarks.reference import agreement, time_reference
@@ -189,6 +191,12 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: 
 
     step(f"backfill {start}..{early - timedelta(days=1)} (one run)", "backfill_early", start, early - timedelta(days=1))
     step(f"early partition {early}", "early", early, early)
+    if with_model:  # before the days leading up to the late day, which its week's model scores as well
+        from orchestration.benchmarks.model import DONOR_USERS, register_donor_model
+
+        card = register_donor_model(settings, late, home / "donor")
+        print(f"  the churn model of {late}'s week: {card.version}, fitted on a {DONOR_USERS:,}-user world's labels "
+              f"up to {card.cutoff} (test ROC AUC {card.test['roc_auc']:.3f}; not timed)", flush=True)
     step(f"backfill {early + timedelta(days=1)}..{late - timedelta(days=1)} (one run)", "backfill_late",
          early + timedelta(days=1), late - timedelta(days=1))
     if repeats == 1:

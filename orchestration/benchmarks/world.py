@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orchestration.config import Settings
 from orchestration.simulator import SimulationConfig, simulate, write_world
 
 # User-days per chunk: about 3.5 events each, so a chunk holds ~10 M events in memory.
@@ -83,3 +85,24 @@ def _merge(scratch: Path, landing: Path, chunks: int) -> None:
                 if parts:
                     con.execute(f"copy (select * from read_parquet({parts!r})) to '{folder / f'{feed}.parquet'}' "
                                 "(format parquet, compression zstd)")
+
+
+def labelled_world(home: Path, n_users: int, n_days: int, **overrides: object) -> Settings:
+    """Settings of a world of n_users over n_days under `home` (other settings as in `overrides`: its start_date,
+    vertical), simulated and run up to its labels unless `home` holds labels already (not timed: benchmarks time
+    what follows)."""
+    from orchestration.runner import run_days
+
+    settings = Settings.under(home, **overrides)
+    if settings.warehouse.is_file():
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            if con.execute("select count(*) from information_schema.tables where table_name = 'user_daily_labels'"
+                           ).fetchall()[0][0]:
+                return settings
+    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date, vertical=settings.vertical)
+    started = time.perf_counter()
+    write_world(simulate(config), settings.landing, settings.truth)
+    run_days(settings, config.start_date, config.end_date, log_level="WARNING", up_to=["user_daily_labels"])
+    print(f"  simulated and labelled {n_users:,} users x {n_days} days in {time.perf_counter() - started:.0f} s "
+          f"(not timed)", flush=True)
+    return settings

@@ -12,41 +12,19 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.benchmarks.world import labelled_world
 from orchestration.warehouse.io import replace_rows
 
-from .cadence import ModelInForce, ScoringContext, refit, unsettled_days
+from .cadence import ModelInForce, ScoringContext, refit
 from .registry import model_version
 from .scores import model_row, write_day_scores
-
-
-def _labelled_world(home: Path, n_users: int, n_days: int):
-    """Settings of a world under `home` whose labels exist (simulated and labelled when they do not)."""
-    from orchestration.config import Settings
-    from orchestration.runner import run_days
-    from orchestration.simulator import SimulationConfig, simulate, write_world
-
-    settings = Settings.under(home)
-    if settings.warehouse.is_file():
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            if con.execute("select count(*) from information_schema.tables where table_name = 'user_daily_labels'"
-                           ).fetchall()[0][0]:
-                return settings
-    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date)
-    started = time.perf_counter()
-    write_world(simulate(config), settings.landing, settings.truth)
-    run_days(settings, config.start_date, config.end_date, log_level="WARNING", up_to=["user_daily_labels"])
-    print(f"  simulated and labelled {n_users:,} users x {n_days} days in {time.perf_counter() - started:.0f} s "
-          f"(not timed)", flush=True)
-    return settings
 
 
 def run_scoring_benchmark(n_users: int, n_days: int, score_users: int, home: Path | None = None) -> dict[str, float]:
     home = Path(home or tempfile.mkdtemp(prefix="churn-recall-scoring-bench-"))
     print(f"benchmark-scoring in {home} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    settings = _labelled_world(home, n_users, n_days)
-    ctx = ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days, home=home,
-                         warehouse=settings.warehouse, first_partition=settings.start_date,
-                         unsettled_days=unsettled_days(settings.lookback_days))
+    settings = labelled_world(home, n_users, n_days)
+    ctx = ScoringContext.of(settings)
     with duckdb.connect(str(settings.warehouse)) as con:
         last_day = con.execute("select max(label_date) from user_daily_labels").fetchall()[0][0]
         version = model_version(ctx.vertical, ctx.horizon_days, last_day, ctx.unsettled_days) + "-bench"

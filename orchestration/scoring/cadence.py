@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -29,6 +30,9 @@ from .features import FEATURE_NAMES
 from .model import BOOSTING, churn_probability, fit_model, quality
 from .registry import ModelCard, has_model, load_card, model_version, registry_root, save_model
 from .training import BASELINES, first_label_day, too_few, training_rows, training_window
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
 
 
 
@@ -60,6 +64,13 @@ class ScoringContext:
     @property
     def registry(self) -> Path:
         return registry_root(self.home)
+
+    @classmethod
+    def of(cls, settings: Settings) -> ScoringContext:
+        """The context of a deployment's settings (its vertical's horizon, its home's registry, its lookback)."""
+        return cls(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days, home=settings.home,
+                   warehouse=settings.warehouse, first_partition=settings.start_date,
+                   unsettled_days=unsettled_days(settings.lookback_days))
 
 
 def unsettled_days(lookback_days: int) -> int:

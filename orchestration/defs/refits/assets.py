@@ -11,9 +11,8 @@ import dagster as dg
 from orchestration.config import Settings
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
-from orchestration.defs.scoring.assets import scoring_context
 from orchestration.recall import load_strategy_library
-from orchestration.scoring import model_in_force
+from orchestration.scoring import ScoringContext, model_in_force
 from orchestration.uplift.planning import uplift_model_of_day
 
 NEXT_DAY_MODELS = "next_day_models"
@@ -30,7 +29,7 @@ def refit_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefi
                         settings: dg.ResourceParam[Settings]) -> dg.MaterializeResult:
         day = day_window(context, settings).last + timedelta(days=1)
         with warehouse.connect() as con:
-            churn = model_in_force(con, day, scoring_context(settings))
+            churn = model_in_force(con, day, ScoringContext.of(settings))
             uplift = uplift_model_of_day(con, settings, load_strategy_library(settings.strategies), day)
         if churn.refitted:
             context.log.info(f"churn model refit for {day}: {churn.version or churn.reason}")

@@ -7,14 +7,8 @@ from orchestration.config import Settings
 from orchestration.defs.partitions import day_window, late_data_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
-from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, unsettled_days, write_day_scores
+from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, write_day_scores
 from orchestration.warehouse import replace_rows
-
-
-def scoring_context(settings: Settings) -> ScoringContext:
-    return ScoringContext(vertical=settings.vertical, horizon_days=settings.preset.churn_horizon_days,
-                          home=settings.home, warehouse=settings.warehouse, first_partition=settings.start_date,
-                          unsettled_days=unsettled_days(settings.lookback_days))
 
 
 def _model_metadata(in_force: ModelInForce) -> dict[str, dg.MetadataValue]:
@@ -41,7 +35,7 @@ def scoring_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
     def churn_model(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
-        ctx = scoring_context(settings)
+        ctx = ScoringContext.of(settings)
         refits, cold_days, in_force = 0, 0, None
         with warehouse.connect() as con:
             for day in late_data_window(day_window(context, settings), con, settings).with_lookback():
@@ -64,7 +58,7 @@ def scoring_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
     def user_churn_scores(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> dg.MaterializeResult:
-        ctx = scoring_context(settings)
+        ctx = ScoringContext.of(settings)
         scores, predicted, kept = None, 0, 0
         with warehouse.connect() as con:
             for day in late_data_window(day_window(context, settings), con, settings).with_lookback():
