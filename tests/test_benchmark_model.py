@@ -1,5 +1,5 @@
-"""`churn-recall benchmark --with-model`: a model fitted on another warehouse's labels is the one in force on the day of a
-young world it was registered for, and that day is scored by it instead of the cold-start rules."""
+"""`churn-recall benchmark --with-model`: a model fitted on another warehouse's labels is the one in force on the day
+of a young world it was registered for, and that day is scored by it instead of the cold-start rules."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ from orchestration.segments.cadence import refresh_day
 DONOR_USERS, DONOR_DAYS = 20_000, 120
 
 
-def model_for_day(ctx: ScoringContext, day: date, donor: duckdb.DuckDBPyConnection, donor_warehouse: Path) -> ModelCard | str:
+def model_for_day(ctx: ScoringContext, day: date, donor: duckdb.DuckDBPyConnection,
+                  donor_warehouse: Path) -> ModelCard | str:
     """Fit the churn model on the labels of another warehouse (open on `donor`) as of `day`'s refit cut-off and
     register it in ctx's registry under the version `day`'s scoring looks for (kept when already there); the
     cold-start reason when the donor's matured history cannot support a fit."""

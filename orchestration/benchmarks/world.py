@@ -99,7 +99,8 @@ def labelled_world(home: Path, n_users: int, n_days: int, **overrides: object) -
             if con.execute("select count(*) from information_schema.tables where table_name = 'user_daily_labels'"
                            ).fetchall()[0][0]:
                 return settings
-    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date, vertical=settings.vertical)
+    config = SimulationConfig(n_users=n_users, n_days=n_days, start_date=settings.start_date,
+                              vertical=settings.vertical)
     started = time.perf_counter()
     write_world(simulate(config), settings.landing, settings.truth)
     run_days(settings, config.start_date, config.end_date, log_level="WARNING", up_to=["user_daily_labels"])
