@@ -4,7 +4,9 @@ A world of a few days is a cold start: a model needs about two months of matured
 user and the recall plan decides for the many they flag. A deployment past its first months scores with a model.
 To time such a day on a young world, a model is fitted on a labelled world of its own, whose labels end on the late
 day's refit cut-off (simulated and labelled once, not timed), and registered under the version the late day's
-scoring looks for: the day then runs as it would with its own model in force."""
+scoring looks for: the day then runs every step a day with a model in force runs. Its users differ from a mature
+app's: a model fitted on 120 days finds few of a young world's users at risk (docs/performance-log.md, thirty-third
+session)."""
 
 from __future__ import annotations
 
