@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import Settings
-from orchestration.scoring import ModelCard, ScoringContext, load_card, model_version, refit
+from orchestration.scoring import ModelCard, ScoringContext, load_card, refit
+from orchestration.scoring.cadence import version_of_day
 from orchestration.scoring.registry import has_model
-from orchestration.segments.cadence import refresh_day
 
 DONOR_USERS, DONOR_DAYS = 20_000, 120
 
@@ -29,8 +29,7 @@ def model_for_day(ctx: ScoringContext, day: date, donor: duckdb.DuckDBPyConnecti
     """Fit the churn model on the labels of another warehouse (open on `donor`) as of `day`'s refit cut-off and
     register it in ctx's registry under the version `day`'s scoring looks for (kept when already there); the
     cold-start reason when the donor's matured history cannot support a fit."""
-    cutoff = refresh_day(day, ctx.first_partition)
-    version = model_version(ctx.vertical, ctx.horizon_days, cutoff, ctx.unsettled_days)
+    cutoff, version = version_of_day(ctx, day)
     if has_model(ctx.registry, version):
         return load_card(ctx.registry, version)
     return refit(donor, cutoff, version, dataclasses.replace(ctx, warehouse=donor_warehouse))
@@ -42,7 +41,7 @@ def register_donor_model(settings: Settings, day: date, donor_home: Path) -> Mod
     from orchestration.benchmarks.world import labelled_world
 
     ctx = ScoringContext.of(settings)
-    cutoff = refresh_day(day, ctx.first_partition)
+    cutoff, _ = version_of_day(ctx, day)
     donor = labelled_world(donor_home, DONOR_USERS, DONOR_DAYS, vertical=settings.vertical,
                            start_date=cutoff - timedelta(days=DONOR_DAYS - 1))
     with duckdb.connect(str(donor.warehouse)) as con:

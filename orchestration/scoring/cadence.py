@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from orchestration.config import Settings
 
 
-
 @dataclass(frozen=True)
 class ModelInForce:
     """The model of one day: its version and card, or the cold-start reason; `refitted` when this call fit it."""
@@ -80,10 +79,15 @@ def unsettled_days(lookback_days: int) -> int:
     return lookback_days + 1
 
 
+def version_of_day(ctx: ScoringContext, day: date) -> tuple[date, str]:
+    """The refit cut-off of `day` (its week's Monday, or the first partition) and the model version fitted as of it."""
+    cutoff = refresh_day(day, ctx.first_partition)
+    return cutoff, model_version(ctx.vertical, ctx.horizon_days, cutoff, ctx.unsettled_days)
+
+
 def model_in_force(con: duckdb.DuckDBPyConnection, day: date, ctx: ScoringContext) -> ModelInForce:
     """The model used to score `day`: refit as of its week's cut-off day unless already registered."""
-    cutoff = refresh_day(day, ctx.first_partition)
-    version = model_version(ctx.vertical, ctx.horizon_days, cutoff, ctx.unsettled_days)
+    cutoff, version = version_of_day(ctx, day)
     refitted = not has_model(ctx.registry, version)
     card = refit(con, cutoff, version, ctx) if refitted else load_card(ctx.registry, version)
     if isinstance(card, str):
