@@ -3,13 +3,15 @@ repeated late partition is reported by its median run, each run on the world as 
 
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from orchestration.benchmarks.pipeline import DaySize, RunFigures, day_size, growth, median_run, restored
+from orchestration.benchmarks.pipeline import DaySize, RunFigures, day_size, growth, median_run, per_user, restored
 
 
 def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows() -> None:
@@ -26,6 +28,12 @@ def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows
 def test_growth_compares_the_late_day_with_the_early_one() -> None:
     assert growth(DaySize(3, 2, 10), DaySize(2, 2, 0)) == (
         "the late day has 1.50x the labelled users, 1.00x the landed events and n/a the cohort rows measured")
+
+
+def test_late_over_early_per_labelled_user_discounts_the_late_days_larger_population() -> None:
+    assert per_user(20.0, DaySize(200, 0, 0), 10.0, DaySize(100, 0, 0)) == pytest.approx(1.0) # twice the users, twice the time
+    assert per_user(30.0, DaySize(200, 0, 0), 10.0, DaySize(100, 0, 0)) == pytest.approx(1.5)
+    assert math.isnan(per_user(30.0, DaySize(200, 0, 0), 10.0, DaySize(0, 0, 0)))
 
 
 def _run(seconds: float) -> RunFigures:

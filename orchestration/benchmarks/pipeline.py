@@ -139,6 +139,14 @@ def growth(late: DaySize, early: DaySize) -> str:
             f"the landed events and {times(late.cohorts, early.cohorts)} the cohort rows measured")
 
 
+def per_user(late_seconds: float, late: DaySize, early_seconds: float, early: DaySize) -> float:
+    """Late / early partition time per labelled user: whether a day costs more as history accumulates, apart from
+    the day simply having more users (a young world's late day has several times the early day's)."""
+    if not late.users or not early.users or not early_seconds:
+        return float("nan")
+    return (late_seconds / late.users) / (early_seconds / early.users)
+
+
 def restored(world: Path, saved: Path) -> None:
     """`world` made again from its copy `saved`, flushed to disk before anything is timed on it (the copy's
     writeback would otherwise run beside the timed run)."""
@@ -161,6 +169,7 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: 
     force, fitted on a labelled world of its own (benchmarks/model.py), instead of a young world's cold-start rules."""
     if repeats < 1:
         raise SystemExit(f"--repeats must be at least 1, got {repeats}")
+    from orchestration.benchmarks.floor import time_floor
     from orchestration.benchmarks.reference import agreement, time_reference
     from orchestration.warehouse import connect
 
@@ -229,16 +238,24 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: 
         reference = time_reference(con, late, settings.preset)
         agree = agreement(con, late, settings.preset)
         late_size, early_size = day_size(con, late), day_size(con, early)
+        floor = time_floor(con, late, settings.landing)
     compute = max(late_run.seconds - fixed.seconds, 0.0)
+    floor_seconds = sum(floor.values())
     figures.update(reference_seconds=reference, fixed_seconds=fixed.seconds, fixed_cpu_seconds=fixed.cpu_seconds,
                    compute_seconds=compute,
                    reference_ratio=compute / reference if reference else float("nan"),
                    late_over_early=figures["late_seconds"] / figures["early_seconds"], agreement=agree,
+                   floor_seconds=floor_seconds, floor_ratio=floor_seconds / reference if reference else float("nan"),
+                   late_over_early_per_user=per_user(figures["late_seconds"], late_size, figures["early_seconds"],
+                                                     early_size),
                    peak_gib=max(v for k, v in figures.items() if k.endswith("_peak_gib")))
     print(f"  reference query (core labels of {late}, best of 3) {reference:8.2f} s; pipeline labels agree on "
           f"{agree:.2%} of users")
+    print(f"  floor: copying the late day's rows that a run writes, no computation {floor_seconds:.1f} s = "
+          f"{figures['floor_ratio']:.1f}x the reference ({', '.join(f'{k} {v:.2f}' for k, v in floor.items())} s)")
     print(f"  late partition compute (minus fixed cost) {compute:.1f} s = {figures['reference_ratio']:.1f}x the "
-          f"reference; late / early partition {figures['late_over_early']:.2f} ({growth(late_size, early_size)})")
+          f"reference; late / early partition {figures['late_over_early']:.2f} ({growth(late_size, early_size)}; "
+          f"per labelled user {figures['late_over_early_per_user']:.2f})")
     print(f"benchmark: {n_users} users, partition {late_run.seconds:.1f} s, reference ratio "
           f"{figures['reference_ratio']:.1f}, fixed {fixed.seconds:.1f} s, peak {late_run.peak_gib:.1f} GiB")
     return figures
