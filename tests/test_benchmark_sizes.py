@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.benchmarks.pipeline import DaySize, RunFigures, day_size, growth, median_run, per_user, restored
+from orchestration.benchmarks.pipeline import (DaySize, RunFigures, compute_by_step, day_size, growth, median_run, per_user,
+                                               restored)
 
 
 def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows() -> None:
@@ -38,6 +39,12 @@ def test_late_over_early_per_labelled_user_discounts_the_late_days_larger_popula
 
 def _run(seconds: float) -> RunFigures:
     return RunFigures(seconds, 1.0, {}, seconds, {}, {}, 0.0)
+
+
+def test_the_compute_by_step_is_each_steps_time_beyond_the_fixed_days() -> None:
+    late = RunFigures(30.0, 1.0, {"dbt_daily_models": 12.0, "recall_measurement": 9.5}, 30.0, {}, {}, 0.0)
+    fixed = RunFigures(5.0, 1.0, {"dbt_daily_models": 3.0, "recall_report": 0.2}, 5.0, {}, {}, 0.0)
+    assert compute_by_step(late, fixed) == {"dbt_daily_models": 9.0, "recall_measurement": 9.5}
 
 
 def test_a_repeated_partition_is_reported_by_its_median_run() -> None:

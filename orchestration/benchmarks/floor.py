@@ -35,7 +35,6 @@ def time_floor(con: duckdb.DuckDBPyConnection, day: date, landing_dir: Path, rep
     of that day into a scratch schema (dropped after) or a Parquet file: what the run writes, at its width and count.
     Without the lookback days a run rewrites too, so it is a lower bound."""
     seconds: dict[str, float] = {}
-    con.execute("set enable_progress_bar = false")  # its bar would interleave with the benchmark's lines
     con.execute(f"create schema if not exists {SCRATCH}")
     try:
         for what, select in written_rows(day, landing_dir).items():
