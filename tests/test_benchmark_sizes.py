@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.benchmarks.pipeline import (DaySize, RunFigures, compute_by_step, day_size, growth, median_run, per_user,
-                                               restored)
+from orchestration.benchmarks.pipeline import (
+    DaySize, RunFigures, compute_by_step, day_size, growth, median_run, per_user, restored,
+)
 
 
 def test_a_day_size_counts_the_days_labelled_users_landed_events_and_cohort_rows() -> None:
@@ -31,8 +32,9 @@ def test_growth_compares_the_late_day_with_the_early_one() -> None:
         "the late day has 1.50x the labelled users, 1.00x the landed events and n/a the cohort rows measured")
 
 
-def test_late_over_early_per_labelled_user_discounts_the_late_days_larger_population() -> None:
-    assert per_user(20.0, DaySize(200, 0, 0), 10.0, DaySize(100, 0, 0)) == pytest.approx(1.0) # twice the users, twice the time
+def test_late_over_early_per_labelled_user_discounts_a_larger_late_population() -> None:
+    # twice the users in twice the time: the same cost per user
+    assert per_user(20.0, DaySize(200, 0, 0), 10.0, DaySize(100, 0, 0)) == pytest.approx(1.0)
     assert per_user(30.0, DaySize(200, 0, 0), 10.0, DaySize(100, 0, 0)) == pytest.approx(1.5)
     assert math.isnan(per_user(30.0, DaySize(200, 0, 0), 10.0, DaySize(0, 0, 0)))
 

@@ -26,7 +26,10 @@ WRITTEN = (
     ("outcomes", "recall_outcomes", None),
     ("cohort metrics", "recall_metrics", "as_of_date"),
 )
-PUBLISHED = (("labels as Parquet", "user_daily_labels", "label_date"), ("risk tiers as Parquet", "user_risk_tiers", "tier_date"))
+PUBLISHED = (
+    ("labels as Parquet", "user_daily_labels", "label_date"),
+    ("risk tiers as Parquet", "user_risk_tiers", "tier_date"),
+)
 SCRATCH = "floor_scratch"
 
 

@@ -3,9 +3,10 @@
 On a simulated world of N users over D days (generated in chunks when large), it times a single-run
 backfill, one early and one late daily partition, the fixed cost of a run (a one-day run of a
 100-user world: what every run pays whatever the data), the hand-written reference query for the
-core labels of the late day on the same warehouse, and the floor: only copying the rows that day's run writes. Every run happens in a child process that loads
-the code location and makes its Dagster instance first (warm, like a long-lived Dagster process) and
-reports its own wall time, CPU time and peak memory, so figures of one run never include another's.
+core labels of the late day on the same warehouse, and the floor: only copying the rows that day's
+run writes (benchmarks/floor.py). Every run happens in a child process that loads the code location
+and makes its Dagster instance first (warm, like a long-lived Dagster process) and reports its own
+wall time, CPU time and peak memory, so figures of one run never include another's.
 Compare figures as ratios: this machine is shared and noisy, and its CPU seconds move less with the
 neighbours than its wall seconds.
 """
