@@ -1,5 +1,6 @@
 """The metadata a dbt model reports to Dagster: rows of the window, the last day's values of a
-one-row-per-day model, and its warning (the rhythm's far-off preset, the signals a feed lacks)."""
+one-row-per-day model, and its warning (the rhythm's far-off preset, the signals a feed lacks); and what
+a failure out of DuckDB's memory tells the operator to do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from types import SimpleNamespace
 
 import duckdb
 
-from orchestration.defs.dbt.invocation import _window_metadata
+from orchestration.defs.dbt.invocation import _window_metadata, memory_hint
 
 
 def _node(meta: dict) -> SimpleNamespace:
@@ -39,3 +40,11 @@ def test_no_warning_entry_when_the_last_day_has_none():
     meta = {"window_column": "rhythm_date", "warning_column": "rhythm_warning"}
     metadata = _window_metadata(_rhythm(), _node(meta), (date(2026, 3, 1), date(2026, 3, 2)))
     assert "warning" not in metadata and "last_day" not in metadata
+
+
+def test_a_dbt_failure_out_of_duckdbs_memory_says_which_setting_to_raise():
+    detail = ("int_user_rolling_activity: Runtime Error in model int_user_rolling_activity\n"
+              "  Out of Memory Error: failed to pin block of size 256.0 KiB (2.7 GiB/2.7 GiB used)")
+    assert "CHURN_RECALL_DUCKDB_MEMORY_LIMIT" in memory_hint(detail)
+    assert "shorter runs" in memory_hint(detail)
+    assert memory_hint("stg_events: Runtime Error: Conversion Error: invalid date") == ""

@@ -22,6 +22,7 @@ from orchestration.defs.resources import Warehouse
 
 MATERIALIZED = ("model", "seed", "snapshot")
 LOG_FILE_MAX_BYTES = 2 * 1024 * 1024
+OUT_OF_MEMORY = "Out of Memory Error"  # how DuckDB names the error, in dbt's message for the node
 
 
 def run_dbt(
@@ -87,7 +88,16 @@ def run_dbt(
                     failures.append(f"{node.name}: {node_result.message}")
     if failures or not result.success:
         detail = "\n".join(failures) or str(result.exception)
-        raise RuntimeError(f"dbt {args[0]} failed:\n{detail}")
+        raise RuntimeError(f"dbt {args[0]} failed:\n{detail}{memory_hint(detail)}")
+
+
+def memory_hint(detail: str) -> str:
+    """What to do when DuckDB ran out of the run's memory (its own message only suggests SQL settings)."""
+    if OUT_OF_MEMORY not in detail:
+        return ""
+    return ("\nDuckDB ran out of the run's memory limit (CHURN_RECALL_DUCKDB_MEMORY_LIMIT, 3GB by default). A range "
+            "of many days at many users can need more than spilling gives: raise the limit, or run the range as "
+            "several shorter runs (docs/performance.md, \"A long range at 1M users runs out of memory\").")
 
 
 def _release_warehouse() -> None:
