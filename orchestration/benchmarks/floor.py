@@ -26,10 +26,7 @@ WRITTEN = (
     ("outcomes", "recall_outcomes", None),
     ("cohort metrics", "recall_metrics", "as_of_date"),
 )
-PUBLISHED = (
-    ("labels as Parquet", "user_daily_labels", "label_date"),
-    ("risk tiers as Parquet", "user_risk_tiers", "tier_date"),
-)
+PUBLISHED = ("labels", "risk tiers")  # of WRITTEN, the kinds the BI snapshot also writes as Parquet
 SCRATCH = "floor_scratch"
 
 
@@ -37,16 +34,16 @@ def time_floor(con: duckdb.DuckDBPyConnection, day: date, landing_dir: Path, rep
     """Seconds (best of `repeats`) to copy each kind of row the run of `day` writes, from the warehouse's own rows
     of that day into a scratch schema (dropped after) or a Parquet file: what the run writes, at its width and count.
     Without the lookback days a run rewrites too, so it is a lower bound."""
-    seconds: dict[str, float] = {}
+    selects, seconds = written_rows(day, landing_dir), {}
     con.execute(f"create schema if not exists {SCRATCH}")
     try:
-        for what, select in written_rows(day, landing_dir).items():
+        for what, select in selects.items():
             seconds[what] = _best(con, f"create or replace table {SCRATCH}.copy as {select}", repeats)
         with tempfile.TemporaryDirectory() as folder:
-            for what, table, column in PUBLISHED:
-                target = Path(folder, f"{table}.parquet").as_posix()
-                seconds[what] = _best(con, f"copy (select * from {table} where {column} = DATE '{day}') "
-                                           f"to '{target}' (format parquet)", repeats)
+            for what in PUBLISHED:
+                target = Path(folder, "copy.parquet").as_posix()
+                seconds[f"{what} as Parquet"] = _best(con, f"copy ({selects[what]}) to '{target}' (format parquet)",
+                                                      repeats)
     finally:
         con.execute(f"drop schema if exists {SCRATCH} cascade")
     return seconds

@@ -95,9 +95,9 @@ def memory_hint(detail: str) -> str:
     """What to do when DuckDB ran out of the run's memory (its own message only suggests SQL settings)."""
     if OUT_OF_MEMORY not in detail:
         return ""
-    return ("\nDuckDB ran out of the run's memory limit (CHURN_RECALL_DUCKDB_MEMORY_LIMIT, 3GB by default). A range "
-            "of many days at many users can need more than spilling gives: raise the limit, or run the range as "
-            "several shorter runs (docs/performance.md, \"A long range at 1M users runs out of memory\").")
+    return ("\nDuckDB ran out of the run's memory limit (the setting CHURN_RECALL_DUCKDB_MEMORY_LIMIT). A range of "
+            "many days at many users can need more than spilling gives: raise the limit, or run the range as several "
+            "shorter runs (docs/performance.md, \"A long range at 1M users runs out of memory\").")
 
 
 def _release_warehouse() -> None:
