@@ -46,5 +46,5 @@ def test_a_dbt_failure_out_of_duckdbs_memory_says_which_setting_to_raise():
     detail = ("int_user_rolling_activity: Runtime Error in model int_user_rolling_activity\n"
               "  Out of Memory Error: failed to pin block of size 256.0 KiB (2.7 GiB/2.7 GiB used)")
     assert "CHURN_RECALL_DUCKDB_MEMORY_LIMIT" in memory_hint(detail)
-    assert "shorter runs" in memory_hint(detail)
+    assert "CHURN_RECALL_DBT_CHUNK_USER_DAYS" in memory_hint(detail)
     assert memory_hint("stg_events: Runtime Error: Conversion Error: invalid date") == ""

@@ -77,10 +77,10 @@ def test_days_a_failed_dbt_step_left_unstaged_are_staged_by_the_next_run(tmp_pat
     settings = _settings(tmp_path, world)
     real = dbt_assets.run_dbt
 
-    def failing_daily_models(context, args, *rest):
-        if "min_date" in args[2]:  # only the daily models get a window
+    def failing_daily_models(context, invocations, *rest):
+        if "min_date" in invocations[0][2]:  # only the daily models get a window
             raise RuntimeError("dbt died")
-        yield from real(context, args, *rest)
+        yield from real(context, invocations, *rest)
 
     monkeypatch.setattr(dbt_assets, "run_dbt", failing_daily_models)
     assert not run_days(settings, DAY[0], DAY[1], raise_on_error=False).success

@@ -31,6 +31,8 @@ class Settings(BaseModel):
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
     duckdb_memory_limit: DuckDB's memory limit for the warehouse (dbt and the Python steps alike);
     past it, large operators spill to `<warehouse>.tmp/` instead of failing.
+    dbt_chunk_user_days: the user-days (users landed × days) one dbt run processes at most: a longer range runs
+    as several dbt runs in order (None: what the memory limit holds, orchestration/warehouse/chunks.py).
     lock_wait_seconds: how long a run waits for another process to let go of the warehouse file
     before it stops with a one-line explanation of who holds it.
     bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
@@ -67,6 +69,7 @@ class Settings(BaseModel):
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
     duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    dbt_chunk_user_days: int | None = Field(default=None, ge=1)
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None
     input_bounds: InputBounds = InputBounds()
@@ -128,6 +131,7 @@ class Settings(BaseModel):
                 vertical=(env.get("CHURN_RECALL_VERTICAL") or DEFAULT_VERTICAL).strip(),
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
                 duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
+                dbt_chunk_user_days=env.get("CHURN_RECALL_DBT_CHUNK_USER_DAYS") or None,
                 lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
                 input_bounds=InputBounds.from_env(env),

@@ -11,6 +11,7 @@ import duckdb
 
 from orchestration.config import Settings
 from orchestration.ingestion.late_data import earliest_landed_day, lookback_days
+from orchestration.warehouse.chunks import plan_chunks, user_day_budget, users_by_day
 
 # A backfill of a range is one run: dbt processes the whole window at once and the Python assets
 # walk its days in order, which gives the same tables as running the days one by one.
@@ -89,3 +90,15 @@ def late_data_window(window: DayWindow, con: duckdb.DuckDBPyConnection, settings
     timezone = settings.dbt_rule_vars().get("business_timezone") or dbt_project_var("business_timezone")
     lookback = lookback_days(first, earliest_landed_day(con, first, window.end), settings.lookback_days, timezone)
     return replace(window, first=first, lookback_days=lookback)
+
+
+def dbt_chunks(window: DayWindow, con: duckdb.DuckDBPyConnection, settings: Settings,
+               first: date | None = None) -> list[DayWindow]:
+    """`window` (from `first`) as the consecutive late-data windows that dbt runs one after the other, each within
+    the user-days the memory limit holds (or `dbt_chunk_user_days`): one window for a day or a short range. Each
+    chunk takes the lookback its own landed rows need, as the same days run one by one would."""
+    first = first or window.first
+    budget = settings.dbt_chunk_user_days or user_day_budget(settings.duckdb_memory_limit)
+    days = plan_chunks(first, window.last, users_by_day(con, window.end), budget, settings.lookback_days)
+    return [late_data_window(replace(window, first=chunk_first, last=chunk_last), con, settings)
+            for chunk_first, chunk_last in days]

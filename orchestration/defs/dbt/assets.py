@@ -5,7 +5,7 @@ after the Python steps whose tables they read (a set of their own: in the daily 
 between dbt and Python); keyed by table name (sources too, so Python tables map onto their assets) and
 grouped by dbt folder."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,7 +16,7 @@ from orchestration.config import Settings
 from orchestration.defs.dbt.args import dbt_build_args
 from orchestration.defs.dbt.invocation import run_dbt
 from orchestration.defs.dbt.project import dbt_project
-from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window, late_data_window
+from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, DayWindow, day_window, dbt_chunks
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import leave_unstaged, mark_staged, staged_again
 
@@ -57,6 +57,18 @@ def build_args(settings: Settings, window: tuple[date, date] | None = None, look
     return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, lookback, settings.duckdb_memory_limit)
 
 
+def chunk_args(settings: Settings, chunks: Sequence[DayWindow]) -> list[list[str]]:
+    """The `dbt build` arguments of each chunk of a range, in order."""
+    return [build_args(settings, (chunk.first, chunk.end), chunk.lookback_days) for chunk in chunks]
+
+
+def _chunk_note(chunks: Sequence[DayWindow]) -> str:
+    if len(chunks) == 1:
+        return ""
+    spans = ", ".join(f"{c.first}..{c.last} (+{c.lookback_days})" for c in chunks)
+    return f", in {len(chunks)} runs that fit the memory limit: {spans}"
+
+
 def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     project = dbt_project()
 
@@ -71,8 +83,9 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         days = day_window(context, settings)
         with warehouse.connect() as con:
             again = staged_again(con, days.first, days.end)
-            # Only the earlier days that late rows are dated need recomputing (at most the configured lookback).
-            window = late_data_window(days, con, settings, first=again.first)
+            # Only the earlier days that late rows are dated need recomputing (at most the configured lookback);
+            # a long range runs as chunks that fit the memory limit.
+            chunks = dbt_chunks(days, con, settings, first=again.first)
         if again.unstaged:
             context.log.warning(f"dbt resumes from {again.unstaged}: landing days left unstaged (loaded by a run that "
                                 f"failed before staging them, or holding events of users no longer landed) are staged "
@@ -83,13 +96,13 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         if again.vanished:
             context.log.warning(f"dbt stages again from {again.vanished}: users with no users row left (a landing day "
                                 f"loaded again without them) still have accepted events or labels since then")
-        context.log.info(f"dbt: {window.first}..{window.last} and {window.lookback_days} earlier day(s) that rows "
-                         f"landed late for (at most {settings.lookback_days}), with the rules of vertical "
-                         f"{settings.vertical!r}")
-        args = build_args(settings, (window.first, window.end), window.lookback_days)
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
+        context.log.info(f"dbt: {chunks[0].first}..{chunks[-1].last} and {chunks[0].lookback_days} earlier day(s) that "
+                         f"rows landed late for (at most {settings.lookback_days}), with the rules of vertical "
+                         f"{settings.vertical!r}{_chunk_note(chunks)}")
+        yield from run_dbt(context, chunk_args(settings, chunks), settings.home / "dbt", warehouse,
+                           (chunks[0].first, chunks[-1].end))
         with warehouse.connect() as con:
-            mark_staged(con, window.first, window.end)
+            mark_staged(con, chunks[0].first, chunks[-1].end)
             if again.next_run_from:
                 leave_unstaged(con, again.next_run_from)
                 context.log.warning(f"the next run stages again from {again.next_run_from}: users no longer landed "
@@ -103,10 +116,10 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def scored_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        with warehouse.connect() as con:  # the days the daily models recomputed
-            window = late_data_window(day_window(context, settings), con, settings)
-        args = build_args(settings, (window.first, window.end), window.lookback_days)
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse, (window.first, window.end))
+        with warehouse.connect() as con:  # the days the daily models recomputed, in the same chunks
+            chunks = dbt_chunks(day_window(context, settings), con, settings)
+        yield from run_dbt(context, chunk_args(settings, chunks), settings.home / "dbt", warehouse,
+                           (chunks[0].first, chunks[-1].end))
 
     @dbt_assets(
         manifest=project.manifest_path, project=project, select=REPORTING, name="dbt_reporting_models",
@@ -115,7 +128,6 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
     def reporting_models(
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
-        args = build_args(settings)
-        yield from run_dbt(context, args, settings.home / "dbt", warehouse)
+        yield from run_dbt(context, [build_args(settings)], settings.home / "dbt", warehouse)
 
     return dg.Definitions(assets=[daily_models, scored_models, reporting_models])

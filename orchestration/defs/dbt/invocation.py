@@ -5,7 +5,9 @@ per data test. dagster-dbt chooses what to select when the run materializes a su
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +29,14 @@ OUT_OF_MEMORY = "Out of Memory Error"  # how DuckDB names the error, in dbt's me
 
 def run_dbt(
     context: dg.AssetExecutionContext,
-    args: Sequence[str],
+    invocations: Sequence[Sequence[str]],
     work_dir: Path,
     warehouse: Warehouse,
     window: tuple[Any, Any] | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Invoke `dbt <args>` for the selected assets and checks of the running step; raise, naming every
-    failed node and its error, when a model or an error-severity test failed."""
-    from dbt.cli.main import dbtRunner
-
+    """Invoke `dbt <args>` for the selected assets and checks of the running step, once per argument list in
+    order (the chunks of a long range), and report each node once over all of them; raise, naming every failed
+    node and its error, when a model or an error-severity test failed (no later chunk runs)."""
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     tags = context.op.tags
     selection, indirect = get_subset_selection_for_context(
@@ -46,8 +47,8 @@ def run_dbt(
     work_dir.mkdir(parents=True, exist_ok=True)
     # buildable: a test runs with the step that builds (or is downstream of) every model it reads,
     # so each test runs in exactly one of the two dbt steps of a run.
-    command = [
-        *args, *selection, "--indirect-selection", indirect or "buildable",
+    options = [
+        *selection, "--indirect-selection", indirect or "buildable",
         "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
         "--target-path", str(work_dir), "--log-path", str(work_dir), "--no-write-json",
         # Nothing on the console (failures come back in the exception below, once); warnings and errors in a
@@ -55,49 +56,114 @@ def run_dbt(
         # seconds are Dagster metadata instead (`dbt_seconds`): at INFO the file took about a seventh of dbt's CPU.
         "--log-level", "none", "--log-level-file", "warn", "--log-file-max-bytes", str(LOG_FILE_MAX_BYTES),
     ]
+    nodes: dict[str, NodeRuns] = {}
+    failures: list[str] = []
+    for number, args in enumerate(invocations, start=1):
+        chunk = f" (chunk {number} of {len(invocations)})" if len(invocations) > 1 else ""
+        started = time.perf_counter()
+        results, problem = _invoke([*args, *options], project, chunk)
+        for node_result in results:
+            runs = nodes.setdefault(node_result.node.unique_id, NodeRuns(node_result.node))
+            runs.add(node_result)
+            if runs.failed_now:
+                failures.append(f"{node_result.node.name}{chunk}: {node_result.message}")
+        if problem and not failures:
+            failures.append(f"dbt{chunk}: {problem}")
+        if failures:
+            break
+        if chunk:
+            context.log.info(f"dbt{chunk} done in {time.perf_counter() - started:.1f} s")
+    with warehouse.connect() as con:
+        yield from _events(context, nodes.values(), con, window, manifest, translator, project)
+    if failures:
+        detail = "\n".join(failures)
+        raise RuntimeError(f"dbt {invocations[0][0]} failed:\n{detail}{memory_hint(detail)}")
+
+
+def _invoke(command: list[str], project: Any, chunk: str) -> tuple[list[Any], str | None]:
+    """dbt's node results of one invocation in this process (on the parsed manifest), and dbt's exception when the
+    invocation did not succeed; raise when dbt did not run at all."""
+    from dbt.cli.main import dbtRunner
+
     try:
         result = dbtRunner(manifest=parsed_manifest(project)).invoke(command)
     finally:
         _release_warehouse()
     if result.result is None or not hasattr(result.result, "results"):
-        raise RuntimeError(f"dbt {' '.join(args[:1])} did not run: {result.exception}")
-    failures: list[str] = []
+        raise RuntimeError(f"dbt {command[0]}{chunk} did not run: {result.exception}")
+    return list(result.result.results), None if result.success else str(result.exception)
+
+
+# A test's outcome over several chunks is its worst; a model's is success only when every chunk built it.
+TEST_SEVERITY = ("skipped", "pass", "warn", "fail", "error")
+
+
+@dataclass
+class NodeRuns:
+    """One dbt node's results over the chunks of a run so far."""
+
+    node: Any
+    statuses: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    failing_rows: list[int] = field(default_factory=list)
+
+    def add(self, node_result: Any) -> None:
+        self.statuses.append(str(node_result.status))
+        self.seconds += float(node_result.execution_time or 0.0)
+        self.failing_rows.append(int(node_result.failures or 0))
+
+    @property
+    def warn_only(self) -> bool:
+        return str(self.node.config.severity).lower() == "warn"
+
+    @property
+    def status(self) -> str:
+        if self.node.resource_type in MATERIALIZED:
+            return "success" if all(s == "success" for s in self.statuses) else next(
+                s for s in self.statuses if s != "success")
+        return max(self.statuses, key=lambda s: TEST_SEVERITY.index(s) if s in TEST_SEVERITY else len(TEST_SEVERITY))
+
+    @property
+    def failed_now(self) -> bool:
+        """Whether the latest chunk failed this node: a model not built, or an error-severity test failing."""
+        latest = self.statuses[-1]
+        if self.node.resource_type in MATERIALIZED:
+            return latest not in ("success", "skipped")
+        return self.node.resource_type == "test" and (latest == "error" or (latest == "fail" and not self.warn_only))
+
+
+def _events(context: dg.AssetExecutionContext, nodes: Iterable[NodeRuns], con: Any, window: tuple[Any, Any] | None,
+            manifest: Any, translator: Any, project: Any) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """A materialization per model or seed built in every chunk (with its rows of the window), an asset check
+    result per selected data test that ran."""
     selected_checks = context.selected_asset_check_keys
-    with warehouse.connect() as con:
-        for node_result in result.result.results:
-            node = node_result.node
-            status = str(node_result.status)
-            if node.resource_type in MATERIALIZED:
-                if status == "success":
-                    key = translator.get_asset_spec(manifest, node.unique_id, project).key
-                    metadata = {**_window_metadata(con, node, window), **_seconds(node_result)}
-                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-                elif status != "skipped":
-                    failures.append(f"{node.name}: {node_result.message}")
-            elif node.resource_type == "test":
-                check = get_asset_check_key_for_test(manifest, translator, node.unique_id, project)
-                warn_only = str(node.config.severity).lower() == "warn"
-                if check is not None and check in selected_checks and status != "skipped":
-                    yield dg.AssetCheckResult(
-                        asset_key=check.asset_key, check_name=check.name, passed=status == "pass",
-                        severity=dg.AssetCheckSeverity.WARN if warn_only else dg.AssetCheckSeverity.ERROR,
-                        metadata={"status": status, "failing_rows": int(node_result.failures or 0),
-                                  **_seconds(node_result)},
-                    )
-                if status == "error" or (status == "fail" and not warn_only):
-                    failures.append(f"{node.name}: {node_result.message}")
-    if failures or not result.success:
-        detail = "\n".join(failures) or str(result.exception)
-        raise RuntimeError(f"dbt {args[0]} failed:\n{detail}{memory_hint(detail)}")
+    for runs in nodes:
+        node, status = runs.node, runs.status
+        seconds = {"dbt_seconds": dg.MetadataValue.float(round(runs.seconds, 3))}  # dbt's own, as the UI shows them
+        if node.resource_type in MATERIALIZED and status == "success":
+            key = translator.get_asset_spec(manifest, node.unique_id, project).key
+            yield dg.MaterializeResult(asset_key=key, metadata={**_window_metadata(con, node, window), **seconds})
+        elif node.resource_type == "test" and status != "skipped":
+            check = get_asset_check_key_for_test(manifest, translator, node.unique_id, project)
+            if check is None or check not in selected_checks:
+                continue
+            metadata = {"status": status, "failing_rows": sum(runs.failing_rows), **seconds}
+            if len(runs.statuses) > 1:  # a day two chunks checked (late rows) counts in both
+                metadata["failing_rows_by_chunk"] = dg.MetadataValue.json(runs.failing_rows)
+            yield dg.AssetCheckResult(
+                asset_key=check.asset_key, check_name=check.name, passed=status == "pass",
+                severity=dg.AssetCheckSeverity.WARN if runs.warn_only else dg.AssetCheckSeverity.ERROR,
+                metadata=metadata,
+            )
 
 
 def memory_hint(detail: str) -> str:
     """What to do when DuckDB ran out of the run's memory (its own message only suggests SQL settings)."""
     if OUT_OF_MEMORY not in detail:
         return ""
-    return ("\nDuckDB ran out of the run's memory limit (the setting CHURN_RECALL_DUCKDB_MEMORY_LIMIT). A range of "
-            "many days at many users can need more than spilling gives: raise the limit, or run the range as several "
-            "shorter runs (docs/performance.md, \"A long range at 1M users runs out of memory\").")
+    return ("\nDuckDB ran out of the run's memory limit (the setting CHURN_RECALL_DUCKDB_MEMORY_LIMIT). A long range "
+            "runs dbt in chunks of the user-days that limit should hold: raise the limit, or set smaller chunks "
+            "(CHURN_RECALL_DBT_CHUNK_USER_DAYS; docs/performance.md, \"A long range at 1M users runs out of memory\").")
 
 
 def _release_warehouse() -> None:
@@ -111,11 +177,6 @@ def _release_warehouse() -> None:
     if environment is not None:
         environment.close()
     DuckDBConnectionManager.close_all_connections()
-
-
-def _seconds(node_result: Any) -> Mapping[str, Any]:
-    """dbt's own seconds for the node (its query, hooks and commit), as the UI shows them."""
-    return {"dbt_seconds": dg.MetadataValue.float(round(float(node_result.execution_time or 0.0), 3))}
 
 
 def _window_metadata(con: Any, node: Any, window: tuple[Any, Any] | None) -> Mapping[str, Any]:

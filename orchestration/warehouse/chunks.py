@@ -1,0 +1,73 @@
+"""A long range of days cut into chunks that fit DuckDB's memory limit: the dbt daily models hold every label
+row of their window at once (window sums, joins), so their memory grows with the users × days they process.
+A range of 25 days at 1M users needs 3-5 GB in one model and does not fit a 3 GB limit however it spills;
+runs of at most so many user-days do (docs/performance.md, "A long range at 1M users runs out of memory")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+import duckdb
+
+from orchestration.ingestion.contract import RESTRICTED_SCHEMA
+from orchestration.warehouse.io import table_exists
+
+# Measured at the default 3 GB limit: 100,000 users × 91 days (9.1 M user-days) fit in one run, 1M users × 28 days
+# did not. 400 bytes a user-day gives 7.5 M user-days at 3 GB: 75 days at 100,000 users, 7 at 1M.
+BYTES_PER_USER_DAY = 400
+_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+
+
+def memory_bytes(limit: str) -> int:
+    """Bytes of a DuckDB memory limit such as '3GB' or '2.5 GiB' (the units DuckDB reads: GB is 1000³)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", limit)
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"not a memory limit: {limit!r} (a number and one of {', '.join(_UNITS)})")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def user_day_budget(memory_limit: str) -> int:
+    """The user-days one dbt run may process under `memory_limit`."""
+    return max(1, memory_bytes(memory_limit) // BYTES_PER_USER_DAY)
+
+
+def users_by_day(con: duckdb.DuckDBPyConnection, end: date) -> dict[date, int]:
+    """How many users first landed on each landing day before `end` (each user counted once, on the first day
+    a users row of theirs landed); empty before any users row landed."""
+    users = f"{RESTRICTED_SCHEMA}.raw_users"
+    if not table_exists(con, users):
+        return {}
+    rows = con.execute(f"""
+        select first_day, count(*) from (
+            select min(_landing_date) as first_day from {users} where _landing_date < ? group by trim(user_id))
+        group by 1""", [end]).fetchall()
+    return {day: int(count) for day, count in rows}
+
+
+def plan_chunks(first: date, last: date, new_users: Mapping[date, int], budget: int,
+                lookback_days: int) -> list[tuple[date, date]]:
+    """Days [first, last] cut into consecutive chunks [chunk_first, chunk_last], oldest first, each as long as its
+    user-days fit `budget`: a day counts the users landed by then (`new_users`: first landings by day), and each
+    chunk also counts `lookback_days` earlier days that it may recompute for late rows. A chunk has at least one
+    day, so a single day over the budget is a chunk of its own."""
+    if last < first:
+        raise ValueError(f"empty range {first}..{last}")
+    landed = sum(count for day, count in new_users.items() if day < first)
+    on_day: list[int] = []
+    for offset in range((last - first).days + 1):
+        landed += new_users.get(first + timedelta(days=offset), 0)
+        on_day.append(landed)
+    chunks: list[tuple[date, date]] = []
+    start, used = 0, 0
+    for index, users in enumerate(on_day):
+        if index > start and used + users > budget:
+            chunks.append((first + timedelta(days=start), first + timedelta(days=index - 1)))
+            start, used = index, 0
+        if index == start:
+            used += users * lookback_days  # the chunk's lookback days, at its first day's users
+        used += users
+    chunks.append((first + timedelta(days=start), last))
+    return chunks

@@ -1,0 +1,129 @@
+"""A long range runs dbt in chunks of bounded user-days: how the range is cut, how a node's results over the
+chunks are reported once, and a chunked range building the same tables as one dbt run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.config import Settings
+from orchestration.defs.dbt.invocation import NodeRuns
+from orchestration.runner import run_days
+from orchestration.simulator import SimulationConfig, simulate, write_world
+from orchestration.warehouse.chunks import memory_bytes, plan_chunks, user_day_budget, users_by_day
+
+pytestmark = pytest.mark.duration(60)  # builds its worlds through the pipeline: scheduled first
+START = date(2026, 1, 1)
+WORLD = SimulationConfig(n_users=300, n_days=10, start_date=START, seed=3, late_event_share=0.1)
+TABLES = ["stg_events", "quarantine_events", "stg_users", "int_user_daily_activity", "int_user_recency",
+          "int_user_rolling_activity", "user_daily_labels", "user_churn_scores", "user_risk_tiers"]
+D = [START + timedelta(days=i) for i in range(6)]
+
+
+def test_a_range_is_cut_where_its_user_days_would_pass_the_budget():
+    new_users = {D[0]: 100, D[2]: 100}  # 100 users on days 0-1, 200 from day 2
+    # The first chunk: day 0 with one lookback day (200), day 1 (100), day 2 (200) = 500; day 3 would make 700.
+    assert plan_chunks(D[0], D[5], new_users, budget=600, lookback_days=1) == [(D[0], D[2]), (D[3], D[4]), (D[5], D[5])]
+    # Users landed before the range count from its first day.
+    assert plan_chunks(D[2], D[3], new_users, budget=400, lookback_days=0) == [(D[2], D[3])]
+    assert plan_chunks(D[2], D[3], new_users, budget=399, lookback_days=0) == [(D[2], D[2]), (D[3], D[3])]
+
+
+def test_a_day_over_the_budget_is_a_chunk_of_its_own_and_no_users_is_one_chunk():
+    assert plan_chunks(D[0], D[2], {D[0]: 1000}, budget=10, lookback_days=3) == [(D[0], D[0]), (D[1], D[1]),
+                                                                                  (D[2], D[2])]
+    assert plan_chunks(D[0], D[5], {}, budget=1, lookback_days=3) == [(D[0], D[5])]
+    with pytest.raises(ValueError, match="empty range"):
+        plan_chunks(D[1], D[0], {}, budget=1, lookback_days=0)
+
+
+def test_the_budget_follows_duckdbs_memory_units():
+    assert memory_bytes("3GB") == 3 * 1000**3 and memory_bytes("2.5 GiB") == int(2.5 * 1024**3)
+    assert user_day_budget("6GB") == 2 * user_day_budget("3GB")
+    with pytest.raises(ValueError, match="not a memory limit"):
+        memory_bytes("3 gigs")
+
+
+def test_users_count_once_on_the_first_day_they_landed():
+    con = duckdb.connect()
+    con.execute("create schema restricted")
+    assert users_by_day(con, D[5]) == {}
+    con.execute("""create table restricted.raw_users as select * from (values
+        ('a', date '2026-01-01'), (' a', date '2026-01-02'), ('b', date '2026-01-02'), ('c', date '2026-01-05'))
+        as t(user_id, _landing_date)""")
+    assert users_by_day(con, D[4]) == {D[0]: 1, D[1]: 1}  # 'c' landed on the end day, outside
+
+
+def _result(status: str, failures: int = 0, seconds: float = 1.0) -> SimpleNamespace:
+    return SimpleNamespace(status=status, failures=failures, execution_time=seconds)
+
+
+def _node(resource_type: str, severity: str = "error") -> SimpleNamespace:
+    return SimpleNamespace(resource_type=resource_type, config=SimpleNamespace(severity=severity))
+
+
+def test_a_node_over_chunks_reports_its_worst_outcome_and_summed_seconds():
+    model = NodeRuns(_node("model"))
+    for status in ("success", "success"):
+        model.add(_result(status))
+    assert model.status == "success" and model.seconds == 2.0 and not model.failed_now
+    model.add(_result("error"))
+    assert model.status == "error" and model.failed_now
+
+    check = NodeRuns(_node("test", severity="warn"))
+    for status, rows in (("pass", 0), ("warn", 3), ("skipped", 0), ("pass", 0)):
+        check.add(_result(status, rows))
+    assert check.status == "warn" and check.failing_rows == [0, 3, 0, 0] and not check.failed_now
+    check.add(_result("fail", 2))
+    assert check.status == "fail" and not check.failed_now  # warn severity never stops the run
+
+    blocking = NodeRuns(_node("test"))
+    blocking.add(_result("pass"))
+    blocking.add(_result("fail", 1))
+    assert blocking.status == "fail" and blocking.failed_now
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("chunk_world")
+    write_world(simulate(WORLD), root / "landing", root / "truth")
+    return root
+
+
+def _build(home: Path, world: Path, **settings) -> tuple[dg.ExecuteInProcessResult, list[str]]:
+    instance = dg.DagsterInstance.ephemeral()
+    config = Settings.under(home, landing=world / "landing", truth=world / "truth", **settings)
+    result = run_days(config, START, WORLD.end_date, instance=instance, up_to=["user_risk_tiers"])
+    assert result.success
+    return result, [entry.user_message for entry in instance.all_logs(result.run_id)]
+
+
+def _tables(home: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return {table: con.execute(f"select * from {table}").df().pipe(
+            lambda frame: frame.sort_values(list(frame.columns)).reset_index(drop=True)) for table in TABLES}
+
+
+def test_a_chunked_range_builds_the_same_tables_as_one_dbt_run(tmp_path, world):
+    whole, whole_logs = _build(tmp_path / "whole", world)
+    chunked, chunked_logs = _build(tmp_path / "chunked", world, dbt_chunk_user_days=1200)
+    assert not any("(chunk " in line for line in whole_logs)
+    assert any("(chunk 3 of" in line for line in chunked_logs)  # at 300 users, 1,200 user-days are a few days
+    one, other = _tables(tmp_path / "whole"), _tables(tmp_path / "chunked")
+    for table in TABLES:
+        assert len(one[table]) > 0, table
+        pd.testing.assert_frame_equal(one[table], other[table], obj=table)
+
+    def reported(result: dg.ExecuteInProcessResult) -> Counter:
+        events = [*result.get_asset_materialization_events(), *result.get_asset_check_evaluations()]
+        return Counter(getattr(event, "asset_check_key", None) or event.asset_key for event in events)
+
+    # Each asset and check is reported as often as one dbt run reports it: once per partition, not once per chunk.
+    assert reported(chunked) == reported(whole)
