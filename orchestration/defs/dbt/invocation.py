@@ -1,6 +1,6 @@
-"""Run dbt in this process on the parsed manifest and report each node as a Dagster event: a
-materialization per model or seed (with the rows it holds for the window), an asset check result
-per data test. dagster-dbt chooses what to select when the run materializes a subset."""
+"""Run dbt in this process on the parsed manifest, once or once per chunk of a long range, and report each
+node once as a Dagster event: a materialization per model or seed (with the rows it holds for the window), an
+asset check result per data test. dagster-dbt chooses what to select when the run materializes a subset."""
 
 from __future__ import annotations
 
