@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from orchestration.config import Settings
+from orchestration.defs.dbt import invocation
 from orchestration.defs.dbt.invocation import NodeRuns
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
@@ -102,9 +103,13 @@ def _build(home: Path, world: Path, **settings) -> tuple[dg.ExecuteInProcessResu
     a backfill on a warehouse in use does (a first build stages every landed row at once)."""
     paths = {"landing": world / "landing", "truth": world / "truth"}
     assert run_days(Settings.under(home, **paths), START, D[1], up_to=["user_risk_tiers"]).success
+    return _build_range(Settings.under(home, **paths, **settings), D[2], WORLD.end_date)
+
+
+def _build_range(settings: Settings, first: date, last: date) -> tuple[dg.ExecuteInProcessResult, list[str]]:
+    """One run of first..last up to the risk tiers, and its log lines."""
     instance = dg.DagsterInstance.ephemeral()
-    config = Settings.under(home, **paths, **settings)
-    result = run_days(config, D[2], WORLD.end_date, instance=instance, up_to=["user_risk_tiers"])
+    result = run_days(settings, first, last, instance=instance, up_to=["user_risk_tiers"])
     assert result.success
     return result, [entry.user_message for entry in instance.all_logs(result.run_id)]
 
@@ -134,3 +139,27 @@ def test_a_chunked_range_builds_the_same_tables_as_one_dbt_run(tmp_path, world):
 
     # Each asset and check is reported as often as one dbt run reports it: once per partition, not once per chunk.
     assert reported(chunked) == reported(whole)
+
+
+def test_a_failed_chunk_leaves_the_chunks_before_it_staged_and_the_next_run_resumes_after_them(tmp_path, world,
+                                                                                              monkeypatch):
+    paths = {"landing": world / "landing", "truth": world / "truth"}
+    assert run_days(Settings.under(tmp_path, **paths), START, D[1], up_to=["user_risk_tiers"]).success
+    chunked = Settings.under(tmp_path, **paths, dbt_chunk_user_days=1200)
+    real, calls = invocation._invoke, []
+
+    def second_chunk_dies(command, project, chunk):
+        calls.append(chunk)
+        return ([], "dbt died") if "chunk 2 of" in chunk else real(command, project, chunk)
+
+    monkeypatch.setattr(invocation, "_invoke", second_chunk_dies)
+    assert not run_days(chunked, D[2], WORLD.end_date, up_to=["user_risk_tiers"], raise_on_error=False).success
+    assert [chunk.split(" of")[0] for chunk in calls] == [" (chunk 1", " (chunk 2"]  # no chunk after the failed one
+    with duckdb.connect(str(chunked.warehouse), read_only=True) as con:
+        staged = dict(con.execute("select landing_date, staged_at is not null from raw_landing_log "
+                                  "where feed = 'events' and landing_date >= ? order by 1", [D[2]]).fetchall())
+    first_unstaged = min(day for day, done in staged.items() if not done)
+    assert staged[D[2]] and all(done == (day < first_unstaged) for day, done in staged.items())
+    monkeypatch.setattr(invocation, "_invoke", real)
+    result, logs = _build_range(chunked, WORLD.end_date, WORLD.end_date)
+    assert any(f"dbt resumes from {first_unstaged}" in line for line in logs)

@@ -99,11 +99,15 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         context.log.info(f"dbt: {chunks[0].first}..{chunks[-1].last} and {chunks[0].lookback_days} earlier day(s) that "
                          f"rows landed late for (at most {settings.lookback_days}), with the rules of vertical "
                          f"{settings.vertical!r}{_chunk_note(chunks)}")
+
+        def staged(index: int) -> None:  # a chunk's days stay staged if a later chunk fails
+            with warehouse.connect() as con:
+                mark_staged(con, chunks[index].first, chunks[index].end)
+
         yield from run_dbt(context, chunk_args(settings, chunks), settings.home / "dbt", warehouse,
-                           (chunks[0].first, chunks[-1].end))
-        with warehouse.connect() as con:
-            mark_staged(con, chunks[0].first, chunks[-1].end)
-            if again.next_run_from:
+                           (chunks[0].first, chunks[-1].end), after_each=staged)
+        if again.next_run_from:
+            with warehouse.connect() as con:
                 leave_unstaged(con, again.next_run_from)
                 context.log.warning(f"the next run stages again from {again.next_run_from}: users no longer landed "
                                     f"have accepted events on landing days after this run's")

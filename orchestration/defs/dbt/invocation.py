@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,12 @@ def run_dbt(
     work_dir: Path,
     warehouse: Warehouse,
     window: tuple[Any, Any] | None = None,
+    after_each: Callable[[int], None] | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Invoke `dbt <args>` for the selected assets and checks of the running step, once per argument list in
-    order (the chunks of a long range), and report each node once over all of them; raise, naming every failed
-    node and its error, when a model or an error-severity test failed (no later chunk runs)."""
+    order (the chunks of a long range; `after_each` is called with a chunk's index once it succeeded), and report
+    each node once over all of them; raise, naming every failed node and its error, when a model or an
+    error-severity test failed (no later chunk runs)."""
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     tags = context.op.tags
     selection, indirect = get_subset_selection_for_context(
@@ -73,6 +75,8 @@ def run_dbt(
             break
         if chunk:
             context.log.info(f"dbt{chunk} done in {time.perf_counter() - started:.1f} s")
+        if after_each:
+            after_each(number - 1)
     with warehouse.connect() as con:
         yield from _events(context, nodes.values(), con, window, manifest, translator, project)
     if failures:
