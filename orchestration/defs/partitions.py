@@ -99,6 +99,8 @@ def dbt_chunks(window: DayWindow, con: duckdb.DuckDBPyConnection, settings: Sett
     chunk takes the lookback its own landed rows need, as the same days run one by one would."""
     first = first or window.first
     budget = settings.dbt_chunk_user_days or user_day_budget(settings.duckdb_memory_limit)
-    days = plan_chunks(first, window.last, users_by_day(con, window.end), budget, settings.lookback_days)
+    # A day is never cut: the daily run skips counting the users (0.2-0.3 s at 1M users).
+    new_users = users_by_day(con, window.end) if first < window.last else {}
+    days = plan_chunks(first, window.last, new_users, budget, settings.lookback_days)
     return [late_data_window(replace(window, first=chunk_first, last=chunk_last), con, settings)
             for chunk_first, chunk_last in days]

@@ -1,7 +1,7 @@
 """A long range of days cut into chunks that fit DuckDB's memory limit: the dbt daily models hold every label
 row of their window at once (window sums, joins), so their memory grows with the users × days they process.
 A range of 25 days at 1M users needs 3-5 GB in one model and does not fit a 3 GB limit however it spills;
-runs of at most so many user-days do (docs/performance.md, "A long range at 1M users runs out of memory")."""
+runs of at most so many user-days do (docs/performance.md, "A long range at 1M users")."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from orchestration.ingestion.contract import RESTRICTED_SCHEMA
 from orchestration.warehouse.io import table_exists
 
 # Measured at the default 3 GB limit: 100,000 users × 91 days (9.1 M user-days) fit in one run, 1M users × 28 days
-# did not. 400 bytes a user-day gives 7.5 M user-days at 3 GB: 75 days at 100,000 users, 7 at 1M.
-BYTES_PER_USER_DAY = 400
+# did not. 320 bytes a user-day gives 9.4 M user-days at 3 GB: a 100,000-user range of 88 days and its lookback in
+# one run, 6 days and their 3 lookback days at 1M users.
+BYTES_PER_USER_DAY = 320
 _UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
 

@@ -167,7 +167,7 @@ def memory_hint(detail: str) -> str:
         return ""
     return ("\nDuckDB ran out of the run's memory limit (the setting CHURN_RECALL_DUCKDB_MEMORY_LIMIT). A long range "
             "runs dbt in chunks of the user-days that limit should hold: raise the limit, or set smaller chunks "
-            "(CHURN_RECALL_DBT_CHUNK_USER_DAYS; docs/performance.md, \"A long range at 1M users runs out of memory\").")
+            "(CHURN_RECALL_DBT_CHUNK_USER_DAYS; docs/performance.md, \"A long range at 1M users\").")
 
 
 def _release_warehouse() -> None:
