@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 from orchestration.config import Settings
+from orchestration.config.settings import memory_bytes
 from orchestration.defs.dbt import invocation
 from orchestration.defs.dbt.invocation import NodeRuns
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
-from orchestration.warehouse.chunks import memory_bytes, plan_chunks, user_day_budget, users_by_day
+from orchestration.warehouse.chunks import plan_chunks, user_day_budget, users_by_day
 
 pytestmark = pytest.mark.duration(60)  # builds its worlds through the pipeline: scheduled first
 START = date(2026, 1, 1)

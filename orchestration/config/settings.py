@@ -4,6 +4,7 @@ that the Dagster wiring, dbt and the command line share."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,18 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 DEFAULT_STRATEGIES = REPO_ROOT / "orchestration" / "recall" / "strategies.yml"
 DEFAULT_START_DATE = "2026-01-01"
+# The units of a DuckDB memory limit, as DuckDB reads them (GB is 1000³, GiB 1024³).
+MEMORY_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+                "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+MEMORY_LIMIT = rf"^(\d+(?:\.\d+)?)\s*({'|'.join(MEMORY_UNITS)})$"
+
+
+def memory_bytes(limit: str) -> int:
+    """Bytes of a DuckDB memory limit such as '3GB' or '2.5 GiB'."""
+    match = re.fullmatch(MEMORY_LIMIT, limit.strip())
+    if not match:
+        raise ValueError(f"not a memory limit: {limit!r} (a number and one of {', '.join(MEMORY_UNITS)})")
+    return int(float(match.group(1)) * MEMORY_UNITS[match.group(2)])
 
 
 class Settings(BaseModel):
@@ -68,7 +81,7 @@ class Settings(BaseModel):
     lookback_days: int = Field(default=3, ge=0, le=30)
     vertical: str = DEFAULT_VERTICAL
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
-    duckdb_memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    duckdb_memory_limit: str = Field(default="3GB", pattern=MEMORY_LIMIT)
     dbt_chunk_user_days: int | None = Field(default=None, ge=1)
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None

@@ -5,12 +5,12 @@ runs of at most so many user-days do (docs/performance.md, "A long range at 1M u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 
 import duckdb
 
+from orchestration.config.settings import memory_bytes
 from orchestration.ingestion.contract import RESTRICTED_SCHEMA
 from orchestration.warehouse.io import table_exists
 
@@ -18,16 +18,6 @@ from orchestration.warehouse.io import table_exists
 # did not. 320 bytes a user-day gives 9.4 M user-days at 3 GB: a 100,000-user range of 88 days and its lookback in
 # one run, 6 days and their 3 lookback days at 1M users.
 BYTES_PER_USER_DAY = 320
-_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
-          "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
-
-
-def memory_bytes(limit: str) -> int:
-    """Bytes of a DuckDB memory limit such as '3GB' or '2.5 GiB' (the units DuckDB reads: GB is 1000³)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", limit)
-    if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"not a memory limit: {limit!r} (a number and one of {', '.join(_UNITS)})")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def user_day_budget(memory_limit: str) -> int:
