@@ -6,7 +6,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+import pytest
+
 from orchestration.warehouse import connect
+from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.io import read_frame, replace_rows
 
 
@@ -15,6 +18,26 @@ def test_connection_creates_the_file_and_applies_the_memory_limit(tmp_path):
     with connect(path, memory_limit="512MB") as con:
         limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
     assert path.is_file() and limit == "488.2 MiB"  # 512 MB in MiB
+
+
+def test_a_lowered_memory_limit_evicts_cached_blocks_and_is_restored_even_after_an_error(tmp_path):
+    """The whole database, every cursor of it, works under the lowered limit; its cache shrinks at once."""
+    def limit(con):
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    def cached_mib(con):
+        return con.execute("select sum(memory_usage_bytes) / 2^20 from duckdb_memory()").fetchall()[0][0]
+
+    with connect(tmp_path / "warehouse.duckdb", memory_limit="1GB") as con:
+        con.execute("create table facts as select range as id, random() as value from range(20000000)")
+        con.execute("select sum(value) from facts").fetchall()
+        assert cached_mib(con) > 100
+        with pytest.raises(ZeroDivisionError), lowered_memory_limit(con, "64MB", "1GB"):
+            with con.cursor() as other:
+                assert limit(other) == "61.0 MiB"
+            assert cached_mib(con) <= 64
+            1 / 0
+        assert limit(con) == "953.6 MiB"
 
 
 def test_per_day_writes_are_not_checkpointed_every_16_mb(tmp_path):

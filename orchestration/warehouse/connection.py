@@ -88,6 +88,17 @@ def connect(
         con.close()
 
 
+@contextmanager
+def lowered_memory_limit(con: duckdb.DuckDBPyConnection, limit: str, restored: str) -> Iterator[None]:
+    """Run the block with the database's memory limit at `limit`, then set it to `restored`. The limit belongs
+    to the database, which every cursor of the run shares: lowering it evicts cached blocks beyond it at once."""
+    con.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{restored}'")
+
+
 def _command_line(pid: int | None) -> str | None:
     """The holder's command line from /proc (Linux, same machine), shortened; None when unknown."""
     try:

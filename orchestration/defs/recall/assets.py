@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.config import Settings
+from orchestration.config.settings import python_step_memory_limit
 from orchestration.defs.partitions import day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
@@ -19,6 +20,7 @@ from orchestration.recall.readers import OutboxHistory, read_day_inputs, read_da
 from orchestration.uplift.planning import decider
 from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
+from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.engine import engine_for
 
 
@@ -33,7 +35,9 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
         decisions: dict[str, int] = {}
         bases: dict[str, int] = {}  # new journeys and skips by what decided them
         days = day_window(context, settings).days
-        with warehouse.connect() as con, con.cursor() as ahead:
+        limit = settings.duckdb_memory_limit
+        with (warehouse.connect() as con, lowered_memory_limit(con, python_step_memory_limit(limit), limit),
+              con.cursor() as ahead):
             con.execute("set TimeZone = 'UTC'")
             engine = engine_for(settings, con)
             # A day's tiers and users do not depend on the days before it: the next day's are read on a cursor of
