@@ -51,8 +51,9 @@ class Settings(BaseModel):
     to that many days late are folded into the days they belong to.
     vertical: the preset of `orchestration/config/verticals.yml` whose rules the run applies.
     wake_up_days: replaces the preset's measurement wake-up window (None: the preset's).
-    duckdb_memory_limit: DuckDB's memory limit for the warehouse (dbt and the Python steps alike);
-    past it, large operators spill to `<warehouse>.tmp/` instead of failing.
+    duckdb_memory_limit: DuckDB's memory limit for the warehouse (dbt and the Python steps; the recall plan
+    leaves DuckDB a third of it, python_step_memory_limit); past it, large operators spill to `<warehouse>.tmp/`
+    instead of failing.
     dbt_chunk_user_days: the user-days (users landed × days) one dbt run processes at most: a longer range runs
     as several dbt runs in order (None: what the memory limit holds, orchestration/warehouse/chunks.py).
     lock_wait_seconds: how long a run waits for another process to let go of the warehouse file
