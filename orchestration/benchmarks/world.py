@@ -77,6 +77,7 @@ def _merge(scratch: Path, landing: Path, chunks: int) -> None:
     """One Parquet file per feed and day from the chunks' files, streamed by DuckDB."""
     days = sorted({p.name for p in (scratch / "000" / "landing").iterdir()})
     with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")  # its bars would interleave with the generation's lines
         for day in days:
             folder = landing / day
             folder.mkdir(parents=True, exist_ok=True)
