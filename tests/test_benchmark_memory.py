@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestration.benchmarks.events import dbt_node_seconds, step_intervals
+from orchestration.benchmarks.events import dbt_node_seconds, dbt_runs, step_intervals
 from orchestration.benchmarks.memory import GIB, ResidentSampler, largest_peaks, peak_by_step, resident_bytes
 
 
@@ -39,6 +39,16 @@ def test_dbt_seconds_are_read_from_materializations_and_check_evaluations_alone(
     assert dbt_node_seconds(records) == {"stg_events": 1.5, "stg_events:row_rules": 0.25}
     # A range run materializes each day of the range, every event with the one invocation's seconds: counted once.
     assert dbt_node_seconds(records[:1] * 30 + records[1:]) == {"stg_events": 1.5, "stg_events:row_rules": 0.25}
+    assert dbt_runs(records) == 1  # no chunks reported: one dbt run
+
+
+def test_the_dbt_runs_of_a_chunked_range_are_the_most_any_model_reports():
+    def materialized(metadata):
+        data = SimpleNamespace(materialization=SimpleNamespace(metadata=metadata))
+        return SimpleNamespace(dagster_event=SimpleNamespace(event_type_value="ASSET_MATERIALIZATION",
+                                                             event_specific_data=data))
+
+    assert dbt_runs([materialized({"dbt_runs": 5}), materialized({"dbt_runs": 3}), materialized({"rows": 7})]) == 5
 
 
 @pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this system")

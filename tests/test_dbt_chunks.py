@@ -141,6 +141,10 @@ def test_a_chunked_range_builds_the_same_tables_as_one_dbt_run(tmp_path, world):
 
     # Each asset and check is reported as often as one dbt run reports it: once per partition, not once per chunk.
     assert reported(chunked) == reported(whole)
+    runs = {event.materialization.metadata.get("dbt_runs", dg.IntMetadataValue(1)).value
+            for event in chunked.get_asset_materialization_events() if "dbt_seconds" in event.materialization.metadata}
+    assert len(runs) == 1 and runs.pop() >= 3  # every dbt model says over how many dbt runs its seconds are summed
+    assert not any("dbt_runs" in event.materialization.metadata for event in whole.get_asset_materialization_events())
 
 
 def test_a_failed_chunk_leaves_the_chunks_before_it_staged_and_the_next_run_resumes_after_them(tmp_path, world,

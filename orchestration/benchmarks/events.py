@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# dbt nodes report their seconds as this metadata entry (orchestration/defs/dbt/invocation.py).
-DBT_SECONDS = "dbt_seconds"
+# dbt nodes report their seconds as this metadata entry, and over how many dbt runs (the chunks of a long range)
+# as the other (orchestration/defs/dbt/invocation.py).
+DBT_SECONDS, DBT_RUNS = "dbt_seconds", "dbt_runs"
 
 
 def step_intervals(records: Iterable[object]) -> dict[str, tuple[float, float]]:
@@ -45,3 +46,15 @@ def dbt_node_seconds(records: Iterable[object]) -> dict[str, float]:
         if seconds is not None:
             out[name] = float(getattr(seconds, "value", seconds))
     return out
+
+
+def dbt_runs(records: Iterable[object]) -> int:
+    """How many dbt runs (the chunks of a long range) the run's dbt steps made at most: 1 unless a range was cut."""
+    most = 1
+    for record in records:
+        event = getattr(record, "dagster_event", None)
+        if getattr(event, "event_type_value", None) == "ASSET_MATERIALIZATION":
+            runs = (event.event_specific_data.materialization.metadata or {}).get(DBT_RUNS)
+            if runs is not None:
+                most = max(most, int(getattr(runs, "value", runs)))
+    return most

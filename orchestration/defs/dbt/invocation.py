@@ -144,6 +144,8 @@ def _events(context: dg.AssetExecutionContext, nodes: Iterable[NodeRuns], con: A
     for runs in nodes:
         node, status = runs.node, runs.status
         seconds = {"dbt_seconds": dg.MetadataValue.float(round(runs.seconds, 3))}  # dbt's own, as the UI shows them
+        if len(runs.statuses) > 1:  # a long range: the dbt runs (chunks) the seconds are summed over
+            seconds["dbt_runs"] = len(runs.statuses)
         if node.resource_type in MATERIALIZED and status == "success":
             key = translator.get_asset_spec(manifest, node.unique_id, project).key
             yield dg.MaterializeResult(asset_key=key, metadata={**_window_metadata(con, node, window), **seconds})
