@@ -43,12 +43,15 @@ def test_dbt_seconds_are_read_from_materializations_and_check_evaluations_alone(
 
 
 def test_the_dbt_runs_of_a_chunked_range_are_the_most_any_model_reports():
-    def materialized(metadata):
-        data = SimpleNamespace(materialization=SimpleNamespace(metadata=metadata))
+    def materialized(name, metadata):
+        key = SimpleNamespace(to_user_string=lambda: name)
+        data = SimpleNamespace(materialization=SimpleNamespace(asset_key=key, metadata=metadata))
         return SimpleNamespace(dagster_event=SimpleNamespace(event_type_value="ASSET_MATERIALIZATION",
                                                              event_specific_data=data))
 
-    assert dbt_runs([materialized({"dbt_runs": 5}), materialized({"dbt_runs": 3}), materialized({"rows": 7})]) == 5
+    assert dbt_runs([materialized("stg_events", {"dbt_seconds": 9.0, "dbt_runs": 5}),
+                     materialized("user_risk_tiers", {"dbt_seconds": 2.0, "dbt_runs": 3}),
+                     materialized("recall_actions", {"rows": 7})]) == 5
 
 
 @pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this system")

@@ -63,6 +63,8 @@ def test_a_python_step_leaves_duckdb_a_third_of_its_limit_within_bounds():
     assert python_step_memory_limit("6 GiB") == "2147MB"
     assert python_step_memory_limit("600MB") == "256MB"  # a third would be too little to work in
     assert python_step_memory_limit("100MB") == "100MB"  # never above the limit itself
+
+
 def test_input_bounds_default_to_the_dbt_vars_and_come_from_the_environment():
     import yaml
 

@@ -5,7 +5,6 @@ from datetime import date
 import duckdb
 import numpy as np
 import pandas as pd
-
 import pytest
 
 from orchestration.warehouse import connect
