@@ -24,19 +24,19 @@ DAY = [START + timedelta(days=i) for i in range(3)]
 UP_TO = ["user_daily_labels"]  # the daily dbt models and what they read: the events and users feeds
 
 
-def _late_user_world(root: Path) -> str:
-    """A 300-user world whose user with events on the first two days and one users row lands on the third day."""
-    write_world(simulate(SimulationConfig(n_users=300, n_days=3, start_date=START, seed=5)),
+def _late_user_world(root: Path, days: int = 3) -> str:
+    """A 300-user world of `days` days whose user with events on the first two days and one users row lands on the
+    last day."""
+    write_world(simulate(SimulationConfig(n_users=300, n_days=days, start_date=START, seed=5)),
                 root / "landing", root / "truth")
-    users = [pq.read_table(root / "landing" / day.isoformat() / "users.parquet") for day in DAY]
-    events = [set(pq.read_table(root / "landing" / day.isoformat() / "events.parquet")["user_id"].to_pylist())
-              for day in DAY[:2]]
+    landing = [root / "landing" / (START + timedelta(days=i)).isoformat() for i in range(days)]
+    users = [pq.read_table(day / "users.parquet") for day in landing]
+    events = [set(pq.read_table(day / "events.parquet")["user_id"].to_pylist()) for day in landing[:2]]
     once = [u for u in users[0]["user_id"].to_pylist() if all(u not in t["user_id"].to_pylist() for t in users[1:])]
     late = sorted(set(once) & events[0] & events[1])[0]
-    first, third = (root / "landing" / day.isoformat() / "users.parquet" for day in (DAY[0], DAY[2]))
     moved = users[0].filter(pc.equal(users[0]["user_id"], late))
-    pq.write_table(users[0].filter(pc.not_equal(users[0]["user_id"], late)), first)
-    pq.write_table(pa.concat_tables([users[2], moved.cast(users[2].schema)]), third)
+    pq.write_table(users[0].filter(pc.not_equal(users[0]["user_id"], late)), landing[0] / "users.parquet")
+    pq.write_table(pa.concat_tables([users[-1], moved.cast(users[-1].schema)]), landing[-1] / "users.parquet")
     return late
 
 
@@ -60,6 +60,32 @@ def test_events_landed_before_their_user_are_accepted_when_the_user_lands(tmp_pa
     assert {DAY[0], DAY[1]} <= {day for (day,) in _rows(daily, landed)}  # accepted on their own landing days
     for table in ("stg_events", "quarantine_events", "int_user_daily_activity", "user_daily_labels"):
         assert _rows(daily, f"select * from {table}") == _rows(at_once, f"select * from {table}"), table
+
+
+def test_the_steps_after_the_labels_recompute_the_days_a_run_resumed_from(tmp_path: Path) -> None:
+    """A user landing more days after its events than the lookback reaches: the run that lands it labels the
+    events' days again, and the churn scores, the risk tiers and the BI snapshot follow it to those days (they took
+    only the run's window and its lookback, and left the user without scores or tiers there)."""
+    late = _late_user_world(tmp_path / "world", days=4)
+    paths = {"landing": tmp_path / "world" / "landing", "truth": tmp_path / "world" / "truth", "lookback_days": 1}
+    daily, at_once = Settings.under(tmp_path / "daily", **paths), Settings.under(tmp_path / "once", **paths)
+    days = [START + timedelta(days=i) for i in range(4)]
+    for day in days:
+        assert run_days(daily, day, day, up_to=["bi_snapshot"], log_level="ERROR").success
+    assert run_days(at_once, days[0], days[-1], up_to=["bi_snapshot"], log_level="ERROR").success
+    for table in ("user_daily_labels", "user_churn_scores", "user_risk_tiers"):
+        assert _rows(daily, f"select * from {table}") == _rows(at_once, f"select * from {table}"), table
+    tiers = f"select tier_date from user_risk_tiers where user_id = '{late}'"
+    assert [day for (day,) in _rows(daily, tiers)] == days  # the days before the lookback included
+    for table in ("daily_labels", "risk_tiers"):  # what BI tools read
+        published = [_bi_rows(settings, f"select * from {table}") for settings in (daily, at_once)]
+        assert published[0] == published[1], table
+    assert len(_bi_rows(daily, f"select * from risk_tiers where user_id = '{late}'")) == len(days)
+
+
+def _bi_rows(settings: Settings, query: str) -> list[tuple]:
+    with duckdb.connect(str(settings.bi_dir / "bi.duckdb"), read_only=True) as con:
+        return sorted(con.execute(query).fetchall(), key=repr)
 
 
 def test_the_window_starts_at_the_earliest_orphan_whose_user_landed_in_it() -> None:

@@ -92,6 +92,29 @@ def late_data_window(window: DayWindow, con: duckdb.DuckDBPyConnection, settings
     return replace(window, first=first, lookback_days=lookback)
 
 
+# The daily dbt models' materializations carry the earlier day a run resumed from (landing days a failed run left
+# unstaged, orphaned events whose user landed, vanished users): the later steps that recompute earlier days read it.
+RESUMED_FROM = "resumed_from"
+LABELS = dg.AssetKey("user_daily_labels")
+
+
+def resumed_from(context: dg.AssetExecutionContext) -> date | None:
+    """The earlier day this run's daily dbt models staged and labelled again from (None: the run's own window), as
+    they recorded it: the churn scores, the risk tiers and the BI snapshot recompute the same days."""
+    event = context.instance.get_latest_materialization_event(LABELS)
+    if event is None or event.run_id != context.run_id or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get(RESUMED_FROM)
+    return date.fromisoformat(value.value) if value is not None else None
+
+
+def recomputed_window(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection,
+                      settings: Settings) -> DayWindow:
+    """The days this run's daily dbt models recomputed: its window from the day it resumed from, with the lookback
+    its landed rows need (late_data_window)."""
+    return late_data_window(day_window(context, settings), con, settings, first=resumed_from(context))
+
+
 def dbt_chunks(window: DayWindow, con: duckdb.DuckDBPyConnection, settings: Settings,
                first: date | None = None) -> list[DayWindow]:
     """`window` (from `first`) as the consecutive late-data windows that dbt runs one after the other, each within

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from orchestration.bi import BI_TABLES, DATABASE, RunChanges, publish_snapshot
 from orchestration.config import Settings
-from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow, late_data_window, tagged_partitions
+from orchestration.defs.partitions import WAREHOUSE_POOL, DayWindow, late_data_window, resumed_from, tagged_partitions
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement import outcome_horizon_days
 
@@ -21,10 +21,12 @@ class BiPublicationConfig(dg.Config):
         "the warehouse was changed outside a run).")
 
 
-def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyConnection) -> RunChanges | None:
-    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days, with the earlier days
-    its late rows are dated (its whole lookback for recall_metrics), and the journeys the measurement re-measured as
-    of its last day; None without partitions (the asset materialized alone), which publishes everything."""
+def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyConnection,
+                resumed: date | None = None) -> RunChanges | None:
+    """The days the run tagged `tags` (re)computed, as the daily steps define them: its days (from the earlier day
+    `resumed` when its dbt step resumed from one), with the earlier days its late rows are dated (its whole lookback
+    for recall_metrics), and the journeys the measurement re-measured as of its last day; None without partitions
+    (the asset materialized alone), which publishes everything."""
     partitions = tagged_partitions(tags)
     if partitions is None:
         return None
@@ -32,7 +34,7 @@ def run_changes(tags: dict[str, str], settings: Settings, con: duckdb.DuckDBPyCo
     window = DayWindow(first=date.fromisoformat(first), last=date.fromisoformat(last),
                        lookback_days=settings.lookback_days, first_partition=settings.start_date)
     _, churn_days = settings.measurement_windows
-    return RunChanges.of_run(late_data_window(window, con, settings).with_lookback(), window.last,
+    return RunChanges.of_run(late_data_window(window, con, settings, first=resumed).with_lookback(), window.last,
                              outcome_horizon_days(churn_days), lookback_days=window.with_lookback(),
                              run_days=window.days)
 
@@ -52,7 +54,8 @@ def bi_assets() -> list[dg.AssetsDefinition]:
         settings: dg.ResourceParam[Settings],
     ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            changes = None if config.everything else run_changes(context.run.tags, settings, con)
+            changes = None if config.everything else run_changes(context.run.tags, settings, con,
+                                                                  resumed_from(context))
             snapshot = publish_snapshot(con, settings.bi_dir, changes, keep_versions=settings.bi_keep_versions)
         whole = ", ".join(f"{name} ({reason})" for name, reason in snapshot.whole.items())
         context.log.info(f"BI snapshot {snapshot.snapshot_id} published in {snapshot.seconds:.1f}s: "

@@ -16,7 +16,9 @@ from orchestration.config import Settings
 from orchestration.defs.dbt.args import dbt_build_args
 from orchestration.defs.dbt.invocation import run_dbt
 from orchestration.defs.dbt.project import dbt_project
-from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, DayWindow, day_window, dbt_chunks
+from orchestration.defs.partitions import (
+    RESUMED_FROM, SINGLE_RUN, WAREHOUSE_POOL, DayWindow, day_window, dbt_chunks, resumed_from,
+)
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import leave_unstaged, mark_staged, staged_again
 
@@ -104,8 +106,9 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
             with warehouse.connect() as con:
                 mark_staged(con, chunks[index].first, chunks[index].end)
 
+        resumed = {RESUMED_FROM: again.first.isoformat()} if again.first else {}  # for the steps after (partitions.py)
         yield from run_dbt(context, chunk_args(settings, chunks), settings.home / "dbt", warehouse,
-                           (chunks[0].first, chunks[-1].end), after_each=staged)
+                           (chunks[0].first, chunks[-1].end), after_each=staged, metadata=resumed)
         if again.next_run_from:
             with warehouse.connect() as con:
                 leave_unstaged(con, again.next_run_from)
@@ -121,7 +124,7 @@ def dbt_definitions(partitions: dg.DailyPartitionsDefinition) -> dg.Definitions:
         context: dg.AssetExecutionContext, warehouse: Warehouse, settings: dg.ResourceParam[Settings]
     ) -> Iterator[Any]:
         with warehouse.connect() as con:  # the days the daily models recomputed, in the same chunks
-            chunks = dbt_chunks(day_window(context, settings), con, settings)
+            chunks = dbt_chunks(day_window(context, settings), con, settings, first=resumed_from(context))
         yield from run_dbt(context, chunk_args(settings, chunks), settings.home / "dbt", warehouse,
                            (chunks[0].first, chunks[-1].end))
 

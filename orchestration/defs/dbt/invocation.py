@@ -34,11 +34,12 @@ def run_dbt(
     warehouse: Warehouse,
     window: tuple[Any, Any] | None = None,
     after_each: Callable[[int], None] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Invoke `dbt <args>` for the selected assets and checks of the running step, once per argument list in
     order (the chunks of a long range; `after_each` is called with a chunk's index once it succeeded), and report
-    each node once over all of them; raise, naming every failed node and its error, when a model or an
-    error-severity test failed (no later chunk runs)."""
+    each node once over all of them (`metadata` added to every materialization); raise, naming every failed node and
+    its error, when a model or an error-severity test failed (no later chunk runs)."""
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     tags = context.op.tags
     selection, indirect = get_subset_selection_for_context(
@@ -78,7 +79,7 @@ def run_dbt(
         if after_each:
             after_each(number - 1)
     with warehouse.connect() as con:
-        yield from _events(context, nodes.values(), con, window, manifest, translator, project)
+        yield from _events(context, nodes.values(), con, window, manifest, translator, project, metadata or {})
     if failures:
         detail = "\n".join(failures)
         raise RuntimeError(f"dbt {invocations[0][0]} failed:\n{detail}{memory_hint(detail)}")
@@ -137,7 +138,8 @@ class NodeRuns:
 
 
 def _events(context: dg.AssetExecutionContext, nodes: Iterable[NodeRuns], con: Any, window: tuple[Any, Any] | None,
-            manifest: Any, translator: Any, project: Any) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+            manifest: Any, translator: Any, project: Any,
+            metadata: Mapping[str, Any]) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """A materialization per model or seed built in every chunk (with its rows of the window), an asset check
     result per selected data test that ran."""
     selected_checks = context.selected_asset_check_keys
@@ -148,18 +150,19 @@ def _events(context: dg.AssetExecutionContext, nodes: Iterable[NodeRuns], con: A
             seconds["dbt_runs"] = len(runs.statuses)
         if node.resource_type in MATERIALIZED and status == "success":
             key = translator.get_asset_spec(manifest, node.unique_id, project).key
-            yield dg.MaterializeResult(asset_key=key, metadata={**_window_metadata(con, node, window), **seconds})
+            yield dg.MaterializeResult(asset_key=key,
+                                       metadata={**_window_metadata(con, node, window), **seconds, **metadata})
         elif node.resource_type == "test" and status != "skipped":
             check = get_asset_check_key_for_test(manifest, translator, node.unique_id, project)
             if check is None or check not in selected_checks:
                 continue
-            metadata = {"status": status, "failing_rows": sum(runs.failing_rows), **seconds}
+            check_metadata = {"status": status, "failing_rows": sum(runs.failing_rows), **seconds}
             if len(runs.statuses) > 1:  # a day two chunks checked (late rows) counts in both
-                metadata["failing_rows_by_chunk"] = dg.MetadataValue.json(runs.failing_rows)
+                check_metadata["failing_rows_by_chunk"] = dg.MetadataValue.json(runs.failing_rows)
             yield dg.AssetCheckResult(
                 asset_key=check.asset_key, check_name=check.name, passed=status == "pass",
                 severity=dg.AssetCheckSeverity.WARN if runs.warn_only else dg.AssetCheckSeverity.ERROR,
-                metadata=metadata,
+                metadata=check_metadata,
             )
 
 

@@ -4,7 +4,7 @@ otherwise) and the day's churn probabilities, which user_risk_tiers reads (see o
 import dagster as dg
 
 from orchestration.config import Settings
-from orchestration.defs.partitions import day_window, late_data_window
+from orchestration.defs.partitions import recomputed_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_asset
 from orchestration.scoring import ModelInForce, ScoringContext, model_in_force, model_row, write_day_scores
@@ -38,7 +38,7 @@ def scoring_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
         ctx = ScoringContext.of(settings)
         refits, cold_days, in_force = 0, 0, None
         with warehouse.connect() as con:
-            for day in late_data_window(day_window(context, settings), con, settings).with_lookback():
+            for day in recomputed_window(context, con, settings).with_lookback():
                 in_force = model_in_force(con, day, ctx)
                 replace_rows(con, "churn_model", model_row(in_force, ctx.horizon_days), "model_date = ?", [day])
                 refits += in_force.refitted
@@ -61,7 +61,7 @@ def scoring_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDe
         ctx = ScoringContext.of(settings)
         scores, predicted, kept = None, 0, 0
         with warehouse.connect() as con:
-            for day in late_data_window(day_window(context, settings), con, settings).with_lookback():
+            for day in recomputed_window(context, con, settings).with_lookback():
                 scores = write_day_scores(con, day, ctx.registry, ctx.horizon_days)
                 predicted += scores.predicted
                 kept += scores.kept
