@@ -66,10 +66,10 @@ def test_the_steps_after_the_labels_recompute_the_days_a_run_resumed_from(tmp_pa
     """A user landing more days after its events than the lookback reaches: the run that lands it labels the
     events' days again, and the churn scores, the risk tiers and the BI snapshot follow it to those days (they took
     only the run's window and its lookback, and left the user without scores or tiers there)."""
-    late = _late_user_world(tmp_path / "world", days=4)
-    paths = {"landing": tmp_path / "world" / "landing", "truth": tmp_path / "world" / "truth", "lookback_days": 1}
+    late = _late_user_world(tmp_path / "world")  # no lookback: the days before the user's are the run's alone
+    paths = {"landing": tmp_path / "world" / "landing", "truth": tmp_path / "world" / "truth", "lookback_days": 0}
     daily, at_once = Settings.under(tmp_path / "daily", **paths), Settings.under(tmp_path / "once", **paths)
-    days = [START + timedelta(days=i) for i in range(4)]
+    days = DAY
     for day in days:
         assert run_days(daily, day, day, up_to=["bi_snapshot"], log_level="ERROR").success
     assert run_days(at_once, days[0], days[-1], up_to=["bi_snapshot"], log_level="ERROR").success

@@ -18,3 +18,31 @@ def test_lookback_prepends_days_but_never_before_the_first_partition():
     assert DayWindow(date(2026, 1, 2), date(2026, 1, 2), 3, first).with_lookback() == [date(2026, 1, 1), date(2026, 1, 2)]
     assert DayWindow(date(2026, 1, 10), date(2026, 1, 10), 0, first).with_lookback() == [date(2026, 1, 10)]
     assert DayWindow(date(2025, 6, 10), date(2025, 6, 10), 3, date(2025, 6, 8)).lookback_start == date(2025, 6, 8)
+
+
+def _resumed_from_in_runs(resumed: str | None) -> list[date | None]:
+    """What a step after the labels reads as the day its run resumed from: in the run whose labels recorded
+    `resumed`, then in a later run that materializes the step alone."""
+    import dagster as dg
+
+    from orchestration.defs.partitions import LABELS, RESUMED_FROM, resumed_from
+
+    @dg.asset(key=LABELS)
+    def labels() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={RESUMED_FROM: resumed} if resumed else {})
+
+    seen: list[date | None] = []
+
+    @dg.asset(deps=[labels])
+    def scores(context: dg.AssetExecutionContext) -> None:
+        seen.append(resumed_from(context))
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize([labels, scores], instance=instance).success
+    assert dg.materialize([labels, scores], instance=instance, selection=[scores]).success
+    return seen
+
+
+def test_the_steps_after_the_labels_read_the_day_their_own_run_resumed_from():
+    assert _resumed_from_in_runs("2026-01-02") == [date(2026, 1, 2), None]  # another run's day is not this run's
+    assert _resumed_from_in_runs(None) == [None, None]
