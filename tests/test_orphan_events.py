@@ -24,12 +24,11 @@ DAY = [START + timedelta(days=i) for i in range(3)]
 UP_TO = ["user_daily_labels"]  # the daily dbt models and what they read: the events and users feeds
 
 
-def _late_user_world(root: Path, days: int = 3) -> str:
-    """A 300-user world of `days` days whose user with events on the first two days and one users row lands on the
-    last day."""
-    write_world(simulate(SimulationConfig(n_users=300, n_days=days, start_date=START, seed=5)),
+def _late_user_world(root: Path) -> str:
+    """A 300-user world whose user with events on the first two days and one users row lands on the third day."""
+    write_world(simulate(SimulationConfig(n_users=300, n_days=len(DAY), start_date=START, seed=5)),
                 root / "landing", root / "truth")
-    landing = [root / "landing" / (START + timedelta(days=i)).isoformat() for i in range(days)]
+    landing = [root / "landing" / day.isoformat() for day in DAY]
     users = [pq.read_table(day / "users.parquet") for day in landing]
     events = [set(pq.read_table(day / "events.parquet")["user_id"].to_pylist()) for day in landing[:2]]
     once = [u for u in users[0]["user_id"].to_pylist() if all(u not in t["user_id"].to_pylist() for t in users[1:])]
@@ -69,18 +68,17 @@ def test_the_steps_after_the_labels_recompute_the_days_a_run_resumed_from(tmp_pa
     late = _late_user_world(tmp_path / "world")  # no lookback: the days before the user's are the run's alone
     paths = {"landing": tmp_path / "world" / "landing", "truth": tmp_path / "world" / "truth", "lookback_days": 0}
     daily, at_once = Settings.under(tmp_path / "daily", **paths), Settings.under(tmp_path / "once", **paths)
-    days = DAY
-    for day in days:
+    for day in DAY:
         assert run_days(daily, day, day, up_to=["bi_snapshot"], log_level="ERROR").success
-    assert run_days(at_once, days[0], days[-1], up_to=["bi_snapshot"], log_level="ERROR").success
+    assert run_days(at_once, DAY[0], DAY[-1], up_to=["bi_snapshot"], log_level="ERROR").success
     for table in ("user_daily_labels", "user_churn_scores", "user_risk_tiers"):
         assert _rows(daily, f"select * from {table}") == _rows(at_once, f"select * from {table}"), table
     tiers = f"select tier_date from user_risk_tiers where user_id = '{late}'"
-    assert [day for (day,) in _rows(daily, tiers)] == days  # the days before the lookback included
+    assert [day for (day,) in _rows(daily, tiers)] == DAY  # the days before the lookback included
     for table in ("daily_labels", "risk_tiers"):  # what BI tools read
         published = [_bi_rows(settings, f"select * from {table}") for settings in (daily, at_once)]
         assert published[0] == published[1], table
-    assert len(_bi_rows(daily, f"select * from risk_tiers where user_id = '{late}'")) == len(days)
+    assert len(_bi_rows(daily, f"select * from risk_tiers where user_id = '{late}'")) == len(DAY)
 
 
 def _bi_rows(settings: Settings, query: str) -> list[tuple]:

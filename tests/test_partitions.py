@@ -2,7 +2,9 @@
 
 from datetime import date
 
-from orchestration.defs.partitions import DayWindow
+import dagster as dg
+
+from orchestration.defs.partitions import LABELS, RESUMED_FROM, DayWindow, resumed_from
 
 
 def test_window_days_are_inclusive_and_end_is_the_day_after():
@@ -23,10 +25,6 @@ def test_lookback_prepends_days_but_never_before_the_first_partition():
 def _resumed_from_in_runs(resumed: str | None) -> list[date | None]:
     """What a step after the labels reads as the day its run resumed from: in the run whose labels recorded
     `resumed`, then in a later run that materializes the step alone."""
-    import dagster as dg
-
-    from orchestration.defs.partitions import LABELS, RESUMED_FROM, resumed_from
-
     @dg.asset(key=LABELS)
     def labels() -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={RESUMED_FROM: resumed} if resumed else {})
