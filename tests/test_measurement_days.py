@@ -62,17 +62,6 @@ def test_days_never_measured_are_measured(con) -> None:
     assert days_to_measure(con, RUN, D) == [_day(-3), _day(-2), _day(-1), D]
 
 
-def test_a_range_is_measured_in_chunks_of_consecutive_days_bounded_by_journeys(monkeypatch) -> None:
-    # The metrics of consecutive days are computed together until a chunk holds CHUNK_OUTCOMES journeys: every day
-    # once, in order, and the last chunk with what is left.
-    monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 10)
-    sizes = [4, 4, 4, 12, 3, 3]
-    outcomes = [(_day(k), pd.DataFrame({"action_id": range(n)})) for k, n in enumerate(sizes)]
-    grouped = [list(chunk) for chunk in daily.chunks(outcomes)]
-    assert grouped == [[_day(0), _day(1), _day(2)], [_day(3)], [_day(4), _day(5)]]
-    assert list(daily.chunks([])) == []
-
-
 def test_a_run_of_an_earlier_day_never_moves_a_journey_back_in_time() -> None:
     """Re-running day D after D+2 was measured keeps the journeys D+2 measured as they were, and writes the others."""
     from orchestration.warehouse import replace_rows

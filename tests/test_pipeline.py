@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 
 from orchestration.config import DEFAULT_STRATEGIES, Settings
+from orchestration.measurement import daily, outcome_horizon_days
+from orchestration.measurement.readers import shards_for
 from orchestration.quality.recall_audit import audit_outbox
 from orchestration.recall import load_strategy_library
 from orchestration.runner import run_days
@@ -196,6 +198,40 @@ def test_measured_lift_agrees_with_the_simulators_true_effect(backfilled, landin
     ]
     coverage = pd.concat(inside).mean()
     assert len(both) >= 3 and coverage >= 0.8, f"true effects inside the 95% intervals: {coverage:.0%} of {3 * len(both)}"
+
+
+def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(backfilled, monkeypatch):
+    """The measurement of a range by shards of users (its memory bound) writes the same outcomes and computes the
+    same metrics as one pass over every journey, and its chunks take every day once, in order."""
+    settings = Settings.under(backfilled)
+    windows = daily.outcome_windows(settings)
+    horizon = outcome_horizon_days(windows["churn_days"])
+    design = daily.library_design(load_strategy_library(DEFAULT_STRATEGIES))
+    days = [LAST - timedelta(days=k) for k in reversed(range(daily.PAIRED_DAYS + 3))]  # two blocks
+
+    def measure() -> tuple[pd.DataFrame, list[list[date]], pd.DataFrame]:
+        outcomes, chunks, metrics = [], [], []
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            for chunk, rows in daily.measure_days(con, days, horizon, windows, design, write=outcomes.append):
+                chunks.append(chunk)
+                metrics.append(rows)
+        keys = ["as_of_date", "cohort_level", "cohort_value", "assignment_date", "strategy_id", "arm"]
+        return (pd.concat(outcomes).sort_values("action_id").reset_index(drop=True), chunks,
+                pd.concat(metrics).sort_values(keys).reset_index(drop=True))
+
+    monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 10**9)
+    outcomes, chunks, metrics = measure()
+    assert chunks == [days] and len(outcomes) > 1000
+    monkeypatch.setattr(daily, "SHARD_JOURNEYS", len(outcomes) // 4)
+    monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 2 * len(outcomes))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert shards_for(con, days[0] - timedelta(days=horizon - 1), LAST, daily.SHARD_JOURNEYS) >= 4
+    sharded_outcomes, sharded_chunks, sharded_metrics = measure()
+    # Every day once, in order, in chunks of about two days' journeys; a block of PAIRED_DAYS days starts a chunk.
+    assert [day for chunk in sharded_chunks for day in chunk] == days
+    assert 4 <= len(sharded_chunks) < len(days) and days[daily.PAIRED_DAYS] in [chunk[0] for chunk in sharded_chunks]
+    pd.testing.assert_frame_equal(sharded_outcomes, outcomes)
+    pd.testing.assert_frame_equal(sharded_metrics, metrics, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
 def test_rematerializing_a_partition_leaves_every_table_identical(backfilled, landing, tmp_path):

@@ -1,7 +1,8 @@
 """`churn-recall benchmark-measurement`: the seconds of the measurement step's work on an existing warehouse (the
 demo's, by default that of $CHURN_RECALL_HOME), read-only: reading the journeys of the horizon, then folding and
 measuring them as of each of the last `days` measured days and computing those days' cohort metrics, through the code
-the asset runs (metrics_by_chunk: a day's outcomes are measured while the day before's metrics are computed).
+the asset runs (measure_days: a shard of users at a time; a day's outcomes are measured while the day before's atoms
+are summed).
 Nothing is written. Wall and process CPU seconds are printed: on a shared machine the first depends on the load."""
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import timedelta
 import duckdb
 
 from orchestration.config import Settings
-from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows
+from orchestration.measurement.daily import SHARD_JOURNEYS, library_design, measure_days, outcome_windows
 from orchestration.measurement.outcomes import outcome_horizon_days
-from orchestration.measurement.readers import read_journeys
+from orchestration.measurement.readers import shards_for
 from orchestration.warehouse.io import table_exists
 
 
@@ -37,22 +38,18 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
         horizon = outcome_horizon_days(windows["churn_days"])
         print(f"measurement benchmark: {settings.warehouse}, as of {as_of[0]}..{last} ({days} days), {repeats} runs",
               flush=True)
-        runs: dict[str, list[float]] = {"read": [], "measure": [], "total": [], "cpu": []}
+        shards = shards_for(con, as_of[0] - timedelta(days=horizon - 1), last, SHARD_JOURNEYS)
+        runs: dict[str, list[float]] = {"total": [], "cpu": []}
         for _ in range(repeats):
             wall, cpu = time.perf_counter(), time.process_time()
-            inputs = read_journeys(con, as_of[0] - timedelta(days=horizon - 1), last)
-            read = time.perf_counter()
-            rows = 0
-            for _, metrics, outcomes in metrics_by_chunk(inputs, as_of, horizon, windows, design):
+            rows, journeys = 0, []
+            for _, metrics in measure_days(con, as_of, horizon, windows, design,
+                                           write=lambda outcomes: journeys.append(len(outcomes))):
                 rows += len(metrics)
-            done = time.perf_counter()
-            for phase, seconds in (("read", read - wall), ("measure", done - read), ("total", done - wall),
-                                   ("cpu", time.process_time() - cpu)):
-                runs[phase].append(seconds)
-            print(f"  {len(inputs.decisions):,} decided journeys, {len(outcomes):,} in the last day's horizon, "
-                  f"{rows:,} cohort rows: read {read - wall:.2f} s, outcomes and metrics {done - read:.2f} s, "
-                  f"total {done - wall:.2f} s", flush=True)
+            runs["total"].append(time.perf_counter() - wall)
+            runs["cpu"].append(time.process_time() - cpu)
+            print(f"  {sum(journeys):,} journeys in the last day's horizon ({shards} shards), {rows:,} cohort rows: "
+                  f"{runs['total'][-1]:.2f} s", flush=True)
     figures = {phase: statistics.median(values) for phase, values in runs.items()}
-    print(f"  median of {repeats}: total {figures['total']:.2f} s wall ({figures['cpu']:.2f} s CPU): read "
-          f"{figures['read']:.2f}, outcomes and metrics {figures['measure']:.2f}")
+    print(f"  median of {repeats}: total {figures['total']:.2f} s wall ({figures['cpu']:.2f} s CPU)")
     return figures

@@ -3,7 +3,7 @@ of those days, a chunk of days at a time (what the recall_measurement asset runs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,10 +12,11 @@ import pandas as pd
 
 from orchestration.ids import is_in
 from orchestration.measurement.journeys import JourneyLog, is_decided
-from orchestration.measurement.metrics import cohort_metrics_by_day
+from orchestration.measurement.atoms import Atoms, atoms_of, merged
+from orchestration.measurement.metrics import cohort_metrics_by_day, metrics_of_atoms
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
-from orchestration.measurement.readers import JourneyInputs
+from orchestration.measurement.readers import JourneyInputs, Shard, read_journeys, shards_for
 from orchestration.prefetch import prefetched
 from orchestration.warehouse import replace_rows, table_exists
 
@@ -24,11 +25,15 @@ if TYPE_CHECKING:
 
     from orchestration.config import Settings
     from orchestration.recall.library import StrategyLibrary
+    from orchestration.warehouse.engine import Engine
 
 # Days whose metrics are computed together hold about this many journey outcomes in all: pandas' cost is mostly per
 # call, so a range run's days are measured in a few passes (a daily run's three days at 20,000 users in one: 19% less
 # time than two), and the pass's memory stays bounded (60 MB more than at 50,000 over eight days of the demo).
 CHUNK_OUTCOMES = 150_000
+# Journeys measured at a time (readers.Shard): measuring 490,000 journeys (100,000 users, a full horizon) raised the
+# process by 1.6 GiB, so a million users' 5 million would not fit 6 GiB at once.
+SHARD_JOURNEYS = 500_000
 # Consecutive as-of days that share one pairing of journeys with activity (pairs.py): a daily run's days share one; a
 # long backfill pairs again every week, so that a day never selects among the pairs of journeys it cannot see.
 PAIRED_DAYS = 7
@@ -95,24 +100,54 @@ def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
     return prefetched(paired(), measured)
 
 
-def chunks(outcomes: Iterable[tuple[date, pd.DataFrame]]) -> Iterator[dict[date, pd.DataFrame]]:
-    """Consecutive days' outcomes grouped until a group holds CHUNK_OUTCOMES journeys (the last group may hold fewer):
-    the days whose metrics are computed in one call."""
-    chunk: dict[date, pd.DataFrame] = {}
-    for day, measured in outcomes:
-        chunk[day] = measured
-        if sum(map(len, chunk.values())) >= CHUNK_OUTCOMES:
-            yield chunk
-            chunk = {}
-    if chunk:
-        yield chunk
+def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int, windows: dict[str, int],
+                 design: dict[str, object], engine: Engine | None = None,
+                 write: Callable[[pd.DataFrame], object] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+    """The cohort metrics of `days` (consecutive, ascending), a chunk of days at a time: each chunk's days and
+    metrics. The journeys are read and measured a shard of users at a time (at most about SHARD_JOURNEYS journeys
+    each), each shard's outcomes summed into atoms that add up to the day's: the step's memory holds one shard's
+    journeys however many the horizon has. `write` receives each shard's outcomes as of the last day."""
+    def shards(block: list[date]) -> int:
+        return shards_for(con, block[0] - timedelta(days=horizon - 1), block[-1], SHARD_JOURNEYS)
+
+    # One shard streams the days in one read (a day's atoms are complete once measured); several hold a block's
+    # atoms until the last shard has measured it, so they take a pairing's days at a time, sharded as that needs.
+    if shards(days) == 1:
+        yield from _measure_block(con, days, 1, horizon, windows, design, engine, write)
+        return
+    for start in range(0, len(days), PAIRED_DAYS):
+        block = days[start:start + PAIRED_DAYS]
+        yield from _measure_block(con, block, shards(block), horizon, windows, design, engine,
+                                  write if block[-1] == days[-1] else None)
 
 
-def metrics_by_chunk(inputs: JourneyInputs, days: list[date], horizon: int, windows: dict[str, int],
-                     design: dict[str, object]) -> Iterator[tuple[list[date], pd.DataFrame, pd.DataFrame]]:
-    """The metrics of `days`, a chunk of days at a time: each chunk's days, metrics and outcomes as of its last day."""
-    for chunk in chunks(outcomes_by_day(inputs, days, horizon, windows)):
-        yield list(chunk), cohort_metrics_by_day(chunk, **design), list(chunk.values())[-1]
+def _measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int, horizon: int,
+                   windows: dict[str, int], design: dict[str, object], engine: Engine | None,
+                   write: Callable[[pd.DataFrame], object] | None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+    """measure_days over `days` in `shards` shards of users; `write` receives the outcomes as of the last day."""
+    atoms: dict[date, Atoms | None] = {}
+    journeys: dict[date, int] = dict.fromkeys(days, 0)
+    complete: list[date] = []
+    for index in range(shards):
+        inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1], engine, Shard(index, shards))
+        for day, outcomes in outcomes_by_day(inputs, days, horizon, windows):
+            if write is not None and day == days[-1]:
+                write(outcomes)
+            atoms[day] = merged([atoms.get(day), atoms_of({day: outcomes})])
+            journeys[day] += len(outcomes)
+            if index == shards - 1:  # the day's atoms are complete
+                complete.append(day)
+                if sum(journeys[d] for d in complete) >= CHUNK_OUTCOMES or day == days[-1]:
+                    yield complete, _metrics([atoms.pop(d) for d in complete], design)
+                    complete = []
+
+
+def _metrics(parts: list[Atoms | None], design: dict[str, object]) -> pd.DataFrame:
+    """The cohort metrics of the days whose atoms are `parts` (an empty frame when no day has a journey)."""
+    atoms = merged(parts)
+    if atoms is None:
+        return cohort_metrics_by_day({})
+    return metrics_of_atoms(atoms, **design)
 
 
 def write_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pd.DataFrame, first: date, as_of: date) -> int:

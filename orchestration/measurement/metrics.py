@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from orchestration.measurement.atoms import EXPAND_COLUMNS, VALUES, Atoms, atoms_of
 from orchestration.measurement.cohorts import (
     ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, NO_SIDE, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
     expand_cohorts,
 )
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
-from orchestration.measurement.outcomes import DESIGN_COLUMNS, LTV_DAYS, REPURCHASE_DAYS, WAKE_UP_DAYS, as_dates
+from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
 
 ALL_STAGES = ALL
 SRM_ALPHA = 0.001  # a cohort's split is implausible under its design below this p-value
@@ -51,109 +52,14 @@ METRIC_COLUMNS = [
     "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
 _Y = [value for value, _ in LIFTED.values()]
+assert _Y == VALUES, "LIFTED compares the per-journey values atoms.py sums"
 _RATES = {"_wake", "_buy"}  # lifted metrics that are shares of journeys (0/1 per journey)
-_SUMMED = ["sent", "delivered", "opened", "clicked", "responded", "_coupon", "_returned", "_churn", "_redeemed", "cost"]
 
 
-def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Per-journey numeric values (NaN where an outcome is not defined) and window bookkeeping; `_as_of` holds the
-    day each row was measured as of.
-
-    The windows are read from the outcomes (wake_up_window_days, churn_threshold_days, as
-    measure_outcomes records them) so metrics can never disagree with the journeys they count;
-    frames without them (imports, simulations) use the default wake-up window and no threshold.
-    """
-    frame = outcomes.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied
-    assigned = pd.to_datetime(frame["assignment_date"])
-    frame["assignment_date"], frame["_assigned"] = as_dates(assigned), assigned
-    frame["_wake_days"] = frame["wake_up_window_days"].astype(float) if "wake_up_window_days" in frame else float(WAKE_UP_DAYS)
-    frame["_churn_days"] = frame["churn_threshold_days"].astype(float) if "churn_threshold_days" in frame else np.nan
-    elapsed = (frame["_as_of"] - assigned).dt.days
-    frame["_wake_open"] = elapsed < frame["_wake_days"] - 1
-    frame["_wake_closed"] = ~frame["_wake_open"]
-    frame["_wake"] = frame["woke_up"].astype(float)
-    frame["_buy"] = frame["repurchased_30d"].astype(float)
-    frame["_rev"] = frame["revenue_30d"].astype(float)
-    frame["_rev90"] = frame["revenue_90d"].astype(float) if "revenue_90d" in frame else np.nan
-    frame["_x"] = frame["pre_period_revenue"].fillna(0.0).astype(float) if "pre_period_revenue" in frame else 0.0
-    # Second churn: among returned journeys, those seen to churn again so far (NA = not yet known).
-    returned = pd.to_datetime(frame["return_date"]).notna() if "return_date" in frame else pd.Series(False, index=frame.index)
-    churned = frame["second_churned"].astype("boolean")
-    frame["_returned"] = returned.astype(float)
-    frame["_churn"] = (churned.fillna(False).astype(bool) & returned).astype(float)
-    frame["_churn_open"] = churned.isna()
-    coupon = frame["coupon_code"].notna() if "coupon_code" in frame else pd.Series(False, index=frame.index)
-    redeemed = frame["coupon_redeemed"].astype("Float64").astype(float) if "coupon_redeemed" in frame else np.nan
-    frame["_coupon"] = coupon.astype(float)
-    frame["_redeemed"] = pd.Series(redeemed, index=frame.index).where(coupon).fillna(0.0)
-    frame["_redeem_known"] = (pd.Series(redeemed, index=frame.index).notna() & coupon).astype(float)
-    for column in ("sent", "delivered", "opened", "clicked", "responded"):
-        frame[column] = frame[column].fillna(False).astype(float) if column in frame else 0.0
-    frame["cost"] = frame["cost"].fillna(0.0).astype(float) if "cost" in frame else 0.0
-    for column in ("value_tier", "segment", "step_variant", "channel", "holdout", "source"):
-        if column not in frame:
-            frame[column] = None
-    frame["first_journey"] = frame["first_journey"].astype("boolean") if "first_journey" in frame else pd.NA
-    for column in DESIGN_COLUMNS:  # the design each journey was assigned under; NaN: not recorded
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float) if column in frame else np.nan
-    return frame
-
-
-# The journey columns cohort membership depends on (expand_cohorts works on these only: the long table is narrow).
-EXPAND_COLUMNS = ["_as_of", "assignment_date", "strategy_id", "arm", "lifecycle_stage", "holdout", "first_journey",
-                  "_wake_closed", "value_tier", "segment", "step_variant", "channel"]
-
-
-def _per_journey(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per journey, every quantity the means and (co)variances sum, by name."""
-    x = frame["_x"].to_numpy(float)
-    columns = {"n": np.ones(len(frame)), "x": x, "xx": x * x}
-    for y in _Y:
-        value = frame[y].to_numpy(float)
-        known = ~np.isnan(value)
-        value, x_known = np.where(known, value, 0.0), np.where(known, x, 0.0)
-        columns |= {f"n{y}": known.astype(float), y: value, f"{y}{y}": value * value, f"x{y}": x_known * value,
-                    f"x|{y}": x_known}
-    columns |= {column: frame[column].to_numpy(float) for column in [*_SUMMED, "_redeem_known"]}
-    return columns
-
-
-# Everything that decides a journey's cohorts, strata, side, sample-ratio design and maturity. Journeys equal on all
-# of it are summed into one atom before the cohort expansion, since every metric is a sum: the expansion then copies
-# a day's 43,000 atoms rather than its 490,000 journeys at 100,000 users (38,000 journeys, 4,400 atoms in the demo).
-ATOM_COLUMNS = [*EXPAND_COLUMNS, "_wake_open", "_churn_open", "_wake_days", "_churn_days", "source", *DESIGN_COLUMNS]
-
-
-def _atoms(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[str], np.ndarray]]:
-    """One row per atom (ATOM_COLUMNS and `_n`, its journeys) and the sums of _per_journey's quantities per atom:
-    names and an (atoms, quantities) array."""
-    key, bound = np.zeros(len(frame), np.int64), 1
-    for column in ATOM_COLUMNS:  # one integer per combination of the columns' codes
-        # the assignment day by its timestamp (_prepare's): the same groups, without hashing a date object per journey
-        by = "_assigned" if column == "assignment_date" else column
-        # a missing value is code -1, numbered 0 here (pandas' own null code: use_na_sentinel=False first looks
-        # for the nulls of a text column in a pass of its own, two to three times the cost)
-        codes, uniques = pd.factorize(frame[by])
-        size = len(uniques) + 1
-        if bound * size >= 2**62:  # numbered densely again before it could overflow
-            key, distinct = pd.factorize(key)
-            bound = len(distinct)
-        key, bound = key * size + codes + 1, bound * size
-    atom, distinct = pd.factorize(key)  # numbered in order of appearance
-    first = np.empty(len(distinct), np.int64)
-    first[atom[::-1]] = np.arange(len(atom))[::-1]  # each atom's first journey (the earliest write wins)
-    quantities = _per_journey(frame)
-    totals = np.column_stack([np.bincount(atom, weights=q, minlength=len(distinct)) for q in quantities.values()])
-    atoms = frame[ATOM_COLUMNS].iloc[first].reset_index(drop=True)
-    atoms["_n"] = totals[:, list(quantities).index("n")]
-    return atoms, (list(quantities), totals)
-
-
-def _sums(atom_sums: tuple[list[str], np.ndarray], index: np.ndarray, rows: np.ndarray, size: int,
-          mask: np.ndarray) -> dict[str, np.ndarray]:
+def _sums(atoms: Atoms, index: np.ndarray, rows: np.ndarray, size: int, mask: np.ndarray) -> dict[str, np.ndarray]:
     """Per `index` value, the sums of every quantity over the long table's rows where `mask` (row k adds atom
     rows[k] to index[k]): one sparse product, instead of copying each quantity to every row."""
-    names, values = atom_sums
+    names, values = atoms.names, atoms.totals
     membership = sparse.csr_matrix((np.ones(int(mask.sum())), (index[mask], rows[mask])), shape=(size, len(values)))
     totals = membership @ values
     return {name: totals[:, k] for k, name in enumerate(names)}
@@ -349,21 +255,30 @@ def cohort_metrics_by_day(
     global_holdout_share: the share of users kept out of every strategy (the library's global holdout).
     variant_shares: (strategy_id, variant id) -> the variant's share, for the variant contrasts' check.
     """
-    days = [outcomes.assign(_as_of=pd.Timestamp(day)) for day, outcomes in outcomes_by_day.items() if len(outcomes)]
-    if not days:
+    atoms = atoms_of(outcomes_by_day)
+    if atoms is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in METRIC_COLUMNS})
-    atoms, atom_sums = _atoms(_prepare(pd.concat(days, ignore_index=True)))
-    long = expand_cohorts(atoms[EXPAND_COLUMNS].assign(_row=np.arange(len(atoms))))
+    return metrics_of_atoms(atoms, design_control_share, global_holdout_share, variant_shares)
+
+
+def metrics_of_atoms(
+    atoms: Atoms, design_control_share: Mapping[str, float] | None = None, global_holdout_share: float = 0.0,
+    variant_shares: Mapping[tuple[str, str], float] | None = None,
+) -> pd.DataFrame:
+    """cohort_metrics_by_day from the journeys' atoms (atoms.py): the same rows, whichever parts the atoms were
+    merged from."""
+    frame = atoms.frame
+    long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))))
     rows_of = long["_row"].to_numpy()
     for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days"):
-        long[column] = atoms[column].to_numpy()[rows_of]
+        long[column] = frame[column].to_numpy()[rows_of]
     # Integer ids for cohorts and strata (a stratum = one campaign's comparison inside a cohort).
     cid = long.groupby(["_as_of", *COHORT_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     sid = long.assign(_cid=cid).groupby(["_cid", *STRATUM_KEYS], dropna=False, sort=True).ngroup().to_numpy()
     n_cohorts, n_strata = int(cid.max()) + 1, int(sid.max()) + 1
     side = long["_side"].to_numpy()
     treated = side == TREATED
-    t, c = (_sums(atom_sums, sid, rows_of, n_strata, side == arm) for arm in (TREATED, CONTROL))
+    t, c = (_sums(atoms, sid, rows_of, n_strata, side == arm) for arm in (TREATED, CONTROL))
     cid_of_sid = np.zeros(n_strata, np.int64)
     cid_of_sid[sid] = cid
     lifts = _combine(_stratum_lifts(t, c), t["n"], cid_of_sid, n_cohorts)
@@ -373,7 +288,7 @@ def cohort_metrics_by_day(
         wake_open=("_wake_open", "any"), churn_open=("_churn_open", "any"),
         wake_days=("_wake_days", "max"), churn_days=("_churn_days", "max"))
     # One row per (cohort, arm) that has journeys: index 2 * cohort + is_treatment (journeys without a side: none).
-    row_sums = _sums(atom_sums, 2 * cid + treated, rows_of, 2 * n_cohorts, side != NO_SIDE)
+    row_sums = _sums(atoms, 2 * cid + treated, rows_of, 2 * n_cohorts, side != NO_SIDE)
     row_strata = np.bincount(2 * cid_of_sid + 1, weights=(t["n"] > 0), minlength=2 * n_cohorts) \
         + np.bincount(2 * cid_of_sid, weights=(c["n"] > 0), minlength=2 * n_cohorts)
     present = np.flatnonzero(row_sums["n"] > 0)
@@ -406,10 +321,10 @@ def cohort_metrics_by_day(
     # Each journey adds its group to the cohort's counts and its groups' probabilities to the cohort's expectation;
     # the pooled groups are then tested against it. (Summing each campaign's own chi-square instead treated the
     # small campaigns of a daily loop as if each were large, and alarmed far more often than the alarm level.)
-    shares, designed, drawn = _srm_design(long, atoms, design_control_share, global_holdout_share, variant_shares)
+    shares, designed, drawn = _srm_design(long, frame, design_control_share, global_holdout_share, variant_shares)
     part = designed & drawn
     groups = long["_srm"].to_numpy()
-    weights = np.where(part, atoms["_n"].to_numpy()[rows_of], 0.0)  # an atom counts its journeys
+    weights = np.where(part, frame["_n"].to_numpy()[rows_of], 0.0)  # an atom counts its journeys
     counts = np.stack([np.bincount(cid, weights=weights * (groups == k), minlength=n_cohorts)
                        for k in (SRM_TREATMENT, SRM_HOLDOUT, SRM_GLOBAL)], axis=1)
     expected = np.stack([np.bincount(cid, weights=np.where(part, weights * shares[:, k], 0.0), minlength=n_cohorts)

@@ -26,7 +26,7 @@ from orchestration.warehouse.io import as_frame, read_frame, table_exists
 DECISIONS = """
 with started as (
     select * from recall_actions
-    where step = 1 and journey_id is not null and cast(journey_started_at as date) between ? and ?
+    where step = 1 and journey_id is not null and cast(journey_started_at as date) between ? and ? and {shard}
 ),
 variants as (
     -- The variants are independent draws per step: the journey's combination has the product of their shares.
@@ -92,7 +92,7 @@ from alone
 left join user_risk_tiers as tiers
     on tiers.user_id = alone.user_id and tiers.tier_date = alone.assignment_date - 1
 left join {segments}
-where alone.assignment_date between ? and ?
+where alone.assignment_date between ? and ? and {alone_shard}
 """
 SEGMENTS_JOIN = ("user_segments as segments on segments.user_id = alone.user_id "
                  "and segments.segment_date = alone.assignment_date - 1")
@@ -128,6 +128,37 @@ class JourneyInputs:
     redemptions: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Shard:
+    """The users whose user_id hashes to `index` modulo `count`: a measurement reads and measures one at a time, so
+    its memory holds a shard's journeys, not the horizon's (every journey of a user falls in the user's shard)."""
+
+    index: int = 0
+    count: int = 1
+
+    def predicate(self, column: str) -> str:
+        """SQL true for the rows of the shard's users (`column`: their user id)."""
+        return "true" if self.count == 1 else f"hash({column}) % {int(self.count)} = {int(self.index)}"
+
+
+ALL_USERS = Shard()
+# An upper bound of the journeys a measurement over [first, last] reads: the decided ones, and every journey the
+# delivery log has rows for (most of them decided too: counted twice, which only errs towards smaller shards).
+JOURNEY_COUNTS = {
+    "recall_actions": "select count(*) from recall_actions where step = 1 and journey_id is not null "
+                      "and cast(journey_started_at as date) between ? and ?",
+    "stg_recall_touches": "select count(distinct action_id) from stg_recall_touches where scheduled_date between ? and ?",
+}
+
+
+def shards_for(con: duckdb.DuckDBPyConnection, first: date, last: date, journeys_per_shard: int) -> int:
+    """How many shards of users keep a measurement of the journeys assigned in [first, last] to at most about
+    `journeys_per_shard` journeys each (users' hashes spread them evenly)."""
+    journeys = sum(con.execute(sql, [first, last]).fetchone()[0]
+                   for table, sql in JOURNEY_COUNTS.items() if table_exists(con, table))
+    return max(1, -(-journeys // journeys_per_shard))
+
+
 def days_to_measure(con: duckdb.DuckDBPyConnection, days: list[date], first: date) -> list[date]:
     """Of a run's `days` (its lookback days, then its own from `first`), those to measure: its own, and the lookback
     days something new can change: from the earliest day the data landed since the last measured day is dated (late
@@ -142,19 +173,22 @@ def days_to_measure(con: duckdb.DuckDBPyConnection, days: list[date], first: dat
     return [day for day in days if day >= min(first_new, first)]
 
 
-def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engine: Engine | None = None) -> JourneyInputs:
-    """Journeys assigned in [first, last], their users' activity from the pre-period up to `last`, and their
-    coupon redemptions up to `last`; activity and events come through `engine` (the warehouse's DuckDB by default)."""
+def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engine: Engine | None = None,
+                  shard: Shard = ALL_USERS) -> JourneyInputs:
+    """Journeys of the `shard`'s users assigned in [first, last], their users' activity from the pre-period up to
+    `last`, and their coupon redemptions up to `last`; activity and events come through `engine` (the warehouse's
+    DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = read_frame(con, DECISIONS, [first, last]) if has_decisions else pd.DataFrame(
+    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id")), [first, last]) if has_decisions else pd.DataFrame(
         columns=["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on",
                  "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey",
                  *DESIGN_COLUMNS])
     known = ("select distinct journey_id from recall_actions where journey_id is not null" if has_decisions
              else "select null::varchar as journey_id where false")
     sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS, known=known,
-                         segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS)
+                         segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS,
+                         alone_shard=shard.predicate("alone.user_id"))
     con.register("decided", decisions[["action_id"]])
     try:
         touches = read_frame(con, sql, [first, last])

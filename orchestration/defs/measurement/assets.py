@@ -12,14 +12,16 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.config import Settings
+from orchestration.config.settings import python_step_memory_limit
 from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
 from orchestration.measurement import outcome_horizon_days
-from orchestration.measurement.daily import library_design, metrics_by_chunk, outcome_windows, write_outcomes
-from orchestration.measurement.readers import days_to_measure, read_journeys
+from orchestration.measurement.daily import library_design, measure_days, outcome_windows, write_outcomes
+from orchestration.measurement.readers import days_to_measure
 from orchestration.recall import load_strategy_library
 from orchestration.warehouse import replace_rows
+from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.engine import engine_for
 
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
@@ -42,16 +44,20 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         design = library_design(load_strategy_library(settings.strategies))
         windows = outcome_windows(settings)
         horizon = outcome_horizon_days(windows["churn_days"])
-        written = 0
-        with warehouse.connect() as con:
+        written, measured = 0, []  # measured: the journeys each shard wrote as of the last day
+        limit = settings.duckdb_memory_limit
+        # Like the recall plan, the step's frames live in Python: DuckDB keeps a third of the limit (its cache of the
+        # tables each shard scans would otherwise grow to the whole limit beside them).
+        with warehouse.connect() as con, lowered_memory_limit(con, python_step_memory_limit(limit), limit):
             days = days_to_measure(con, window.with_lookback(), window.first)
-            inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), as_of, engine_for(settings, con))
-            for chunk, metrics, outcomes in metrics_by_chunk(inputs, days, horizon, windows, design):
+            first = as_of - timedelta(days=horizon - 1)
+            for chunk, metrics in measure_days(con, days, horizon, windows, design, engine_for(settings, con),
+                                               write=lambda outcomes: measured.append(
+                                                   write_outcomes(con, outcomes, first, as_of))):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
                                         [chunk[0], chunk[-1]])
-            journeys_measured = write_outcomes(con, outcomes, as_of - timedelta(days=horizon - 1), as_of)
         yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
-            "journeys_measured": journeys_measured, "as_of": as_of.isoformat()})
+            "journeys_measured": sum(measured), "as_of": as_of.isoformat()})
         metrics = metrics[metrics["as_of_date"] == as_of]
         last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")]
         mature = last[last["is_mature"]]
