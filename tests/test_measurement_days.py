@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from orchestration.measurement import daily
-from orchestration.measurement.readers import days_to_measure
+from orchestration.measurement.readers import Shard, days_to_measure, shards_for
 
 D = date(2026, 4, 20)
 RUN = [D - timedelta(days=k) for k in (3, 2, 1, 0)]  # a daily run of D with three lookback days
@@ -76,3 +76,27 @@ def test_a_run_of_an_earlier_day_never_moves_a_journey_back_in_time() -> None:
         assert daily.write_outcomes(con, rerun, D - timedelta(days=149), D) == 1
         rows = con.execute("select action_id, measured_through, woke_up from recall_outcomes order by 1").fetchall()
     assert rows == [("j1_1", _day(2), True), ("j2_1", D, False)]
+
+
+def test_a_measurement_is_sharded_by_its_journeys_and_each_user_falls_in_one_shard() -> None:
+    """shards_for counts the range's decided journeys and the delivery log's (an upper bound); Shard's predicate puts
+    every user in exactly one of the shards."""
+    with duckdb.connect() as con:
+        con.execute("""create table recall_actions as
+            select 'u' || (i % 300) as user_id, 'j' || i as journey_id, (i % 3) + 1 as step,
+                   timestamptz '2026-04-01 12:00:00+00' + to_days(cast(i % 40 as integer)) as journey_started_at
+            from range(3000) as t(i)""")  # 1,000 first steps, 25 of every 40 days' in April 1-25
+        con.execute("""create table stg_recall_touches as
+            select 't' || (i % 200) as action_id, date '2026-04-10' as scheduled_date from range(400) as t(i)""")
+        first, last = date(2026, 4, 1), date(2026, 4, 25)
+        decided = con.execute("select count(*) from recall_actions where step = 1 and journey_started_at < ?",
+                              [date(2026, 4, 26)]).fetchone()[0]
+        total = decided + 200  # 625 + the log's 200 distinct journeys
+        assert [shards_for(con, first, last, n) for n in (total, total - 1, total // 3, total // 3 - 1)] == [1, 2, 3, 4]
+        shards = [Shard(k, 4) for k in range(4)]
+        members = con.execute(f"""select user_id, {' + '.join(f'({s.predicate("user_id")})::int' for s in shards)}
+                                  from (select distinct user_id from recall_actions)""").fetchall()
+        assert len(members) == 300 and all(count == 1 for _, count in members)
+        sizes = [con.execute(f"select count(distinct user_id) from recall_actions where {s.predicate('user_id')}")
+                 .fetchone()[0] for s in shards]
+        assert min(sizes) > 0 and Shard().predicate("user_id") == "true"

@@ -129,8 +129,7 @@ def _measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int
     journeys: dict[date, int] = dict.fromkeys(days, 0)
     complete: list[date] = []
     for index in range(shards):
-        inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1], engine, Shard(index, shards))
-        for day, outcomes in outcomes_by_day(inputs, days, horizon, windows):
+        for day, outcomes in _shard_outcomes(con, days, Shard(index, shards), horizon, windows, engine):
             if write is not None and day == days[-1]:
                 write(outcomes)
             atoms[day] = merged([atoms.get(day), atoms_of({day: outcomes})])
@@ -140,6 +139,14 @@ def _measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int
                 if sum(journeys[d] for d in complete) >= CHUNK_OUTCOMES or day == days[-1]:
                     yield complete, _metrics([atoms.pop(d) for d in complete], design)
                     complete = []
+        del outcomes  # the last day's: freed before the next shard is read, as the shard's inputs are
+
+
+def _shard_outcomes(con: duckdb.DuckDBPyConnection, days: list[date], shard: Shard, horizon: int,
+                    windows: dict[str, int], engine: Engine | None) -> Iterator[tuple[date, pd.DataFrame]]:
+    """outcomes_by_day of the `shard`'s journeys (its inputs live as long as this generator)."""
+    inputs = read_journeys(con, days[0] - timedelta(days=horizon - 1), days[-1], engine, shard)
+    yield from outcomes_by_day(inputs, days, horizon, windows)
 
 
 def _metrics(parts: list[Atoms | None], design: dict[str, object]) -> pd.DataFrame:
