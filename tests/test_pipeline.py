@@ -209,10 +209,13 @@ def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(back
     design = daily.library_design(load_strategy_library(DEFAULT_STRATEGIES))
     days = [LAST - timedelta(days=k) for k in reversed(range(daily.PAIRED_DAYS + 3))]  # two blocks
 
+    logged: list[str] = []
+
     def measure() -> tuple[pd.DataFrame, list[list[date]], pd.DataFrame]:
         outcomes, chunks, metrics = [], [], []
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            for chunk, rows in daily.measure_days(con, days, horizon, windows, design, write=outcomes.append):
+            for chunk, rows in daily.measure_days(con, days, horizon, windows, design, write=outcomes.append,
+                                                  log=logged.append):
                 chunks.append(chunk)
                 metrics.append(rows)
         keys = ["as_of_date", "cohort_level", "cohort_value", "assignment_date", "strategy_id", "arm"]
@@ -221,7 +224,7 @@ def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(back
 
     monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 10**9)
     outcomes, chunks, metrics = measure()
-    assert chunks == [days] and len(outcomes) > 1000
+    assert chunks == [days] and len(outcomes) > 1000 and logged == []
     monkeypatch.setattr(daily, "SHARD_JOURNEYS", len(outcomes) // 4)
     monkeypatch.setattr(daily, "CHUNK_OUTCOMES", 2 * len(outcomes))
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -230,6 +233,7 @@ def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(back
     # Every day once, in order, in chunks of about two days' journeys; a block of PAIRED_DAYS days starts a chunk.
     assert [day for chunk in sharded_chunks for day in chunk] == days
     assert 4 <= len(sharded_chunks) < len(days) and days[daily.PAIRED_DAYS] in [chunk[0] for chunk in sharded_chunks]
+    assert len(logged) == 2 and all("shard(s) of users" in line for line in logged)
     pd.testing.assert_frame_equal(sharded_outcomes, outcomes)
     pd.testing.assert_frame_equal(sharded_metrics, metrics, check_exact=False, rtol=1e-9, atol=1e-9)
 

@@ -102,11 +102,13 @@ def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
 
 def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int, windows: dict[str, int],
                  design: dict[str, object], engine: Engine | None = None,
-                 write: Callable[[pd.DataFrame], object] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+                 write: Callable[[pd.DataFrame], object] | None = None,
+                 log: Callable[[str], object] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
     """The cohort metrics of `days` (consecutive, ascending), a chunk of days at a time: each chunk's days and
     metrics. The journeys are read and measured a shard of users at a time (at most about SHARD_JOURNEYS journeys
     each), each shard's outcomes summed into atoms that add up to the day's: the step's memory holds one shard's
-    journeys however many the horizon has. `write` receives each shard's outcomes as of the last day."""
+    journeys however many the horizon has. `write` receives each shard's outcomes as of the last day; `log`, when
+    given, a line per sharded block of days."""
     def shards(block: list[date]) -> int:
         return shards_for(con, block[0] - timedelta(days=horizon - 1), block[-1], SHARD_JOURNEYS)
 
@@ -117,7 +119,11 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
         return
     for start in range(0, len(days), PAIRED_DAYS):
         block = days[start:start + PAIRED_DAYS]
-        yield from _measure_block(con, block, shards(block), horizon, windows, design, engine,
+        count = shards(block)
+        if log is not None:
+            log(f"measuring {block[0]}..{block[-1]} (days {start + 1}-{start + len(block)} of {len(days)}) in "
+                f"{count} shard(s) of users (more than {SHARD_JOURNEYS:,} journeys in its horizon)")
+        yield from _measure_block(con, block, count, horizon, windows, design, engine,
                                   write if block[-1] == days[-1] else None)
 
 
