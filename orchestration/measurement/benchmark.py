@@ -48,7 +48,8 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
                 rows += len(metrics)
             runs["total"].append(time.perf_counter() - wall)
             runs["cpu"].append(time.process_time() - cpu)
-            print(f"  {sum(journeys):,} journeys in the last day's horizon ({shards} shards), {rows:,} cohort rows: "
+            sharded = f"{shards} shards of users" if shards > 1 else "one pass"
+            print(f"  {sum(journeys):,} journeys in the last day's horizon ({sharded}), {rows:,} cohort rows: "
                   f"{runs['total'][-1]:.2f} s", flush=True)
     figures = {phase: statistics.median(values) for phase, values in runs.items()}
     print(f"  median of {repeats}: total {figures['total']:.2f} s wall ({figures['cpu']:.2f} s CPU)")
