@@ -56,6 +56,14 @@ def test_duckdb_memory_limit_is_a_size():
         Settings.from_env({"CHURN_RECALL_DUCKDB_MEMORY_LIMIT": "lots"})
 
 
+def test_the_measurements_shard_size_is_a_count_of_journeys():
+    assert Settings.from_env({}).measurement_shard_journeys is None  # the measurement's own default
+    assert Settings.from_env({"CHURN_RECALL_MEASUREMENT_SHARD_JOURNEYS": "200000"}).measurement_shard_journeys == 200_000
+    for bad in ("10", "many"):
+        with pytest.raises(SystemExit, match="measurement_shard_journeys"):
+            Settings.from_env({"CHURN_RECALL_MEASUREMENT_SHARD_JOURNEYS": bad})
+
+
 def test_a_python_step_leaves_duckdb_a_third_of_its_limit_within_bounds():
     from orchestration.config.settings import python_step_memory_limit
 

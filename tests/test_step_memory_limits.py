@@ -29,11 +29,12 @@ def _limit(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("select current_setting('memory_limit')").fetchone()[0]
 
 
-def test_the_measurement_runs_duckdb_at_a_python_steps_share(tmp_path, monkeypatch) -> None:
-    settings, seen = Settings.under(tmp_path), []
+def test_the_measurement_runs_duckdb_at_a_python_steps_share_and_shards_as_configured(tmp_path, monkeypatch) -> None:
+    settings, seen = Settings.under(tmp_path, measurement_shard_journeys=250_000), []
 
-    def measure_days(con, days, *args, **kwargs):
+    def measure_days(con, days, *args, shard_journeys=None, **kwargs):
         seen.append(_limit(con))
+        assert shard_journeys == 250_000
         yield days, pd.DataFrame(columns=METRIC_COLUMNS)
 
     monkeypatch.setattr(measurement, "measure_days", measure_days)

@@ -56,6 +56,8 @@ class Settings(BaseModel):
     instead of failing.
     dbt_chunk_user_days: the user-days (users landed × days) one dbt run processes at most: a longer range runs
     as several dbt runs in order (None: what the memory limit holds, orchestration/warehouse/chunks.py).
+    measurement_shard_journeys: the journeys the measurement holds at a time: past them it measures a shard of
+    users at a time (None: 500,000, measurement.daily.SHARD_JOURNEYS, about 1.9 GiB at 1M users; docs/measurement.md).
     lock_wait_seconds: how long a run waits for another process to let go of the warehouse file
     before it stops with a one-line explanation of who holds it.
     bi_postgres_url: when set, the BI snapshot is also published to this PostgreSQL database
@@ -93,6 +95,7 @@ class Settings(BaseModel):
     wake_up_days: int | None = Field(default=None, ge=1, le=30)
     duckdb_memory_limit: str = Field(default="3GB", pattern=MEMORY_LIMIT)
     dbt_chunk_user_days: int | None = Field(default=None, ge=1)
+    measurement_shard_journeys: int | None = Field(default=None, ge=1_000)
     lock_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     bi_postgres_url: str | None = None
     input_bounds: InputBounds = InputBounds()
@@ -155,6 +158,7 @@ class Settings(BaseModel):
                 wake_up_days=env.get("CHURN_RECALL_WAKE_UP_DAYS") or None,
                 duckdb_memory_limit=env.get("CHURN_RECALL_DUCKDB_MEMORY_LIMIT") or "3GB",
                 dbt_chunk_user_days=env.get("CHURN_RECALL_DBT_CHUNK_USER_DAYS") or None,
+                measurement_shard_journeys=env.get("CHURN_RECALL_MEASUREMENT_SHARD_JOURNEYS") or None,
                 lock_wait_seconds=env.get("CHURN_RECALL_LOCK_WAIT_SECONDS") or 20.0,
                 bi_postgres_url=env.get("CHURN_RECALL_BI_POSTGRES_URL") or None,
                 input_bounds=InputBounds.from_env(env),

@@ -38,13 +38,15 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
         horizon = outcome_horizon_days(windows["churn_days"])
         print(f"measurement benchmark: {settings.warehouse}, as of {as_of[0]}..{last} ({days} days), {repeats} runs",
               flush=True)
-        shards = shards_for(con, as_of[0] - timedelta(days=horizon - 1), last, SHARD_JOURNEYS)
+        most = settings.measurement_shard_journeys or SHARD_JOURNEYS
+        shards = shards_for(con, as_of[0] - timedelta(days=horizon - 1), last, most)
         runs: dict[str, list[float]] = {"total": [], "cpu": []}
         for _ in range(repeats):
             wall, cpu = time.perf_counter(), time.process_time()
             rows, journeys = 0, []
             for _, metrics in measure_days(con, as_of, horizon, windows, design,
-                                           write=lambda outcomes: journeys.append(len(outcomes))):
+                                           write=lambda outcomes: journeys.append(len(outcomes)),
+                                           shard_journeys=most):
                 rows += len(metrics)
             runs["total"].append(time.perf_counter() - wall)
             runs["cpu"].append(time.process_time() - cpu)

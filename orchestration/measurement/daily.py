@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 # call, so a range run's days are measured in a few passes (a daily run's three days at 20,000 users in one: 19% less
 # time than two), and the pass's memory stays bounded (60 MB more than at 50,000 over eight days of the demo).
 CHUNK_OUTCOMES = 150_000
-# Journeys measured at a time (readers.Shard): measuring 490,000 journeys (100,000 users, a full horizon) raised the
-# process by 1.6 GiB, so a million users' 5 million would not fit 6 GiB at once.
+# Journeys measured at a time by default (readers.Shard; the setting CHURN_RECALL_MEASUREMENT_SHARD_JOURNEYS): one
+# pass over 1.36 million journeys (1M users, 44 days) raised the process by 3.7 GiB, three shards by 1.9 GiB, and a
+# full horizon holds about 5 million.
 SHARD_JOURNEYS = 500_000
 # Consecutive as-of days that share one pairing of journeys with activity (pairs.py): a daily run's days share one; a
 # long backfill pairs again every week, so that a day never selects among the pairs of journeys it cannot see.
@@ -103,14 +104,17 @@ def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
 def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int, windows: dict[str, int],
                  design: dict[str, object], engine: Engine | None = None,
                  write: Callable[[pd.DataFrame], object] | None = None,
-                 log: Callable[[str], object] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+                 log: Callable[[str], object] | None = None,
+                 shard_journeys: int | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
     """The cohort metrics of `days` (consecutive, ascending), a chunk of days at a time: each chunk's days and
-    metrics. The journeys are read and measured a shard of users at a time (at most about SHARD_JOURNEYS journeys
-    each), each shard's outcomes summed into atoms that add up to the day's: the step's memory holds one shard's
-    journeys however many the horizon has. `write` receives each shard's outcomes as of the last day; `log`, when
-    given, a line per sharded block of days."""
+    metrics. The journeys are read and measured a shard of users at a time (at most about `shard_journeys`
+    journeys each, SHARD_JOURNEYS by default), each shard's outcomes summed into atoms that add up to the day's:
+    the step's memory holds one shard's journeys however many the horizon has. `write` receives each shard's
+    outcomes as of the last day; `log`, when given, a line per sharded block of days."""
+    most = shard_journeys or SHARD_JOURNEYS
+
     def shards(block: list[date]) -> int:
-        return shards_for(con, block[0] - timedelta(days=horizon - 1), block[-1], SHARD_JOURNEYS)
+        return shards_for(con, block[0] - timedelta(days=horizon - 1), block[-1], most)
 
     # One shard streams the days in one read (a day's atoms are complete once measured); several hold a block's
     # atoms until the last shard has measured it, so they take a pairing's days at a time, sharded as that needs.
@@ -122,7 +126,7 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
         count = shards(block)
         if log is not None:
             log(f"measuring {block[0]}..{block[-1]} (days {start + 1}-{start + len(block)} of {len(days)}) in "
-                f"{count} shard(s) of users (more than {SHARD_JOURNEYS:,} journeys in its horizon)")
+                f"{count} shard(s) of users (more than {most:,} journeys in its horizon)")
         yield from _measure_block(con, block, count, horizon, windows, design, engine,
                                   write if block[-1] == days[-1] else None)
 

@@ -54,7 +54,8 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
             for chunk, metrics in measure_days(con, days, horizon, windows, design, engine_for(settings, con),
                                                write=lambda outcomes: measured.append(
                                                    write_outcomes(con, outcomes, first, as_of)),
-                                               log=context.log.info):
+                                               log=context.log.info,
+                                               shard_journeys=settings.measurement_shard_journeys):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
                                         [chunk[0], chunk[-1]])
         yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
