@@ -207,7 +207,7 @@ def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(back
     windows = daily.outcome_windows(settings)
     horizon = outcome_horizon_days(windows["churn_days"])
     design = daily.library_design(load_strategy_library(DEFAULT_STRATEGIES))
-    days = [LAST - timedelta(days=k) for k in reversed(range(daily.PAIRED_DAYS + 3))]  # two blocks
+    days = [LAST - timedelta(days=k) for k in reversed(range(daily.SHARDED_BLOCK_DAYS + 3))]  # two blocks
 
     logged: list[str] = []
 
@@ -230,9 +230,10 @@ def test_measuring_a_shard_of_users_at_a_time_equals_measuring_them_at_once(back
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert shards_for(con, days[0] - timedelta(days=horizon - 1), LAST, daily.SHARD_JOURNEYS) >= 4
     sharded_outcomes, sharded_chunks, sharded_metrics = measure()
-    # Every day once, in order, in chunks of about two days' journeys; a block of PAIRED_DAYS days starts a chunk.
+    # Every day once, in order, in chunks of about two days' journeys; a block of SHARDED_BLOCK_DAYS starts a chunk.
     assert [day for chunk in sharded_chunks for day in chunk] == days
-    assert 4 <= len(sharded_chunks) < len(days) and days[daily.PAIRED_DAYS] in [chunk[0] for chunk in sharded_chunks]
+    starts = [chunk[0] for chunk in sharded_chunks]
+    assert 4 <= len(sharded_chunks) < len(days) and days[daily.SHARDED_BLOCK_DAYS] in starts
     assert len(logged) == 2 and all("shard(s) of users" in line for line in logged)
     pd.testing.assert_frame_equal(sharded_outcomes, outcomes)
     pd.testing.assert_frame_equal(sharded_metrics, metrics, check_exact=False, rtol=1e-9, atol=1e-9)
