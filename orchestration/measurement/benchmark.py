@@ -14,9 +14,8 @@ from datetime import timedelta
 import duckdb
 
 from orchestration.config import Settings
-from orchestration.measurement.daily import SHARD_JOURNEYS, library_design, measure_days, outcome_windows
+from orchestration.measurement.daily import library_design, measure_days, outcome_windows
 from orchestration.measurement.outcomes import outcome_horizon_days
-from orchestration.measurement.readers import shards_for
 from orchestration.warehouse.io import table_exists
 
 
@@ -38,20 +37,19 @@ def run_measurement_benchmark(settings: Settings, days: int = 3, repeats: int = 
         horizon = outcome_horizon_days(windows["churn_days"])
         print(f"measurement benchmark: {settings.warehouse}, as of {as_of[0]}..{last} ({days} days), {repeats} runs",
               flush=True)
-        most = settings.measurement_shard_journeys or SHARD_JOURNEYS
-        shards = shards_for(con, as_of[0] - timedelta(days=horizon - 1), last, most)
         runs: dict[str, list[float]] = {"total": [], "cpu": []}
         for _ in range(repeats):
             wall, cpu = time.perf_counter(), time.process_time()
             rows, journeys = 0, []
+            # measure_days says when it shards (a line per block of days); silence means one pass
             for _, metrics in measure_days(con, as_of, horizon, windows, design,
                                            write=lambda outcomes: journeys.append(len(outcomes)),
-                                           shard_journeys=most):
+                                           log=lambda line: print(f"    {line}", flush=True),
+                                           shard_journeys=settings.measurement_shard_journeys):
                 rows += len(metrics)
             runs["total"].append(time.perf_counter() - wall)
             runs["cpu"].append(time.process_time() - cpu)
-            sharded = f"{shards} shards of users" if shards > 1 else "one pass"
-            print(f"  {sum(journeys):,} journeys in the last day's horizon ({sharded}), {rows:,} cohort rows: "
+            print(f"  {sum(journeys):,} journeys in the last day's horizon, {rows:,} cohort rows: "
                   f"{runs['total'][-1]:.2f} s", flush=True)
     figures = {phase: statistics.median(values) for phase, values in runs.items()}
     print(f"  median of {repeats}: total {figures['total']:.2f} s wall ({figures['cpu']:.2f} s CPU)")
