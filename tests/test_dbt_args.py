@@ -51,3 +51,16 @@ def test_vertical_vars_cannot_move_the_window_or_the_warehouse():
 
 def test_memory_limit_reaches_the_profile():
     assert _vars(dbt_build_args(WAREHOUSE, memory_limit="2GB"))["duckdb_memory_limit"] == "2GB"
+
+
+def test_a_chunk_ends_its_checked_days_where_a_later_chunk_rewrites():
+    window = (date(2026, 1, 1), date(2026, 1, 7))
+    args = dbt_build_args(WAREHOUSE, window=window, lookback_days=3, checks_until=date(2026, 1, 5))
+    assert _vars(args)["checks_max_date"] == "2026-01-05"
+    assert "checks_max_date" not in _vars(dbt_build_args(WAREHOUSE, window=window, lookback_days=3))
+    with pytest.raises(ValueError, match="by the window's end"):
+        dbt_build_args(WAREHOUSE, window=window, lookback_days=3, checks_until=date(2026, 1, 8))
+    with pytest.raises(ValueError, match="needs a window"):
+        dbt_build_args(WAREHOUSE, checks_until=date(2026, 1, 5))
+    with pytest.raises(ValueError, match="window vars"):
+        dbt_build_args(WAREHOUSE, {"checks_max_date": "2026-01-05"})

@@ -19,7 +19,7 @@ from orchestration.defs.dbt import invocation
 from orchestration.defs.dbt.invocation import NodeRuns
 from orchestration.runner import run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
-from orchestration.warehouse.chunks import plan_chunks, user_day_budget, users_by_day
+from orchestration.warehouse.chunks import checked_ends, plan_chunks, user_day_budget, users_by_day
 
 pytestmark = pytest.mark.duration(60)  # builds its worlds through the pipeline: scheduled first
 START = date(2026, 1, 1)
@@ -44,6 +44,36 @@ def test_a_day_over_the_budget_is_a_chunk_of_its_own_and_no_users_is_one_chunk()
     assert plan_chunks(D[0], D[5], {}, budget=1, lookback_days=3) == [(D[0], D[5])]
     with pytest.raises(ValueError, match="empty range"):
         plan_chunks(D[1], D[0], {}, budget=1, lookback_days=0)
+
+
+def _checked_days(chunks: list[tuple[date, date, int]]) -> list[date]:
+    """The days the chunks' data tests check with their lookback, each as often as a chunk checks it."""
+    days = []
+    for (first, end, lookback), checked_end in zip(chunks, checked_ends(chunks)):
+        day = first - timedelta(days=lookback)
+        while day < (checked_end or end):
+            days.append(day)
+            day += timedelta(days=1)
+    return days
+
+
+def test_each_day_of_a_range_is_checked_by_one_chunk_the_last_that_rewrites_it():
+    later = [D[5] + timedelta(days=i) for i in range(1, 4)]
+    # Two chunks of three days, two lookback days each: the first checks up to the second's lookback.
+    two = [(D[0], D[3], 2), (D[3], D[5] + timedelta(days=1), 2)]
+    assert checked_ends(two) == [D[1], None]
+    # One-day chunks under a three-day lookback: the last chunk rewrites from D[1], so the first checks only its
+    # lookback days before that and the second nothing.
+    short = [(D[2], D[3], 3), (D[3], D[4], 0), (D[4], D[5], 3)]
+    assert checked_ends(short) == [D[1], D[1], None]
+    # No late rows in the next chunk: each checks its whole window.
+    assert checked_ends([(D[0], D[2], 1), (D[2], D[4], 0)]) == [D[2], None]
+    assert checked_ends([(D[0], D[2], 1)]) == [None]
+    for chunks in (two, short, [(D[1], D[3], 1), (D[3], D[4], 2), (D[4], later[0], 0), (later[0], later[2], 3)]):
+        days = _checked_days(chunks)
+        first = min(start - timedelta(days=lookback) for start, _, lookback in chunks)
+        expected = [first + timedelta(days=i) for i in range((chunks[-1][1] - first).days)]
+        assert sorted(days) == expected, chunks  # every day of the range and its lookback, once
 
 
 def test_the_budget_follows_duckdbs_memory_units():
@@ -145,6 +175,13 @@ def test_a_chunked_range_builds_the_same_tables_as_one_dbt_run(tmp_path, world):
             for event in chunked.get_asset_materialization_events() if "dbt_seconds" in event.materialization.metadata}
     assert len(runs) == 1 and runs.pop() >= 3  # every dbt model says over how many dbt runs its seconds are summed
     assert not any("dbt_runs" in event.materialization.metadata for event in whole.get_asset_materialization_events())
+
+    def failing(result: dg.ExecuteInProcessResult) -> dict:
+        return {event.asset_check_key: event.metadata["failing_rows"].value
+                for event in result.get_asset_check_evaluations() if "failing_rows" in event.metadata}
+
+    # The chunks check disjoint days: a warning's failing rows add up to one run's, none counted twice.
+    assert failing(chunked) == failing(whole) and any(failing(whole).values())
 
 
 def test_a_failed_chunk_leaves_the_chunks_before_it_staged_and_the_next_run_resumes_after_them(tmp_path, world,

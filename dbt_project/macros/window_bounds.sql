@@ -75,12 +75,19 @@
     {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
+{% macro checks_max_date() -%}
+    {#- The exclusive end of the days the data tests check with their lookback: the window's end, or for a chunk of a
+        long range (`--vars` checks_max_date) the first day a later chunk rewrites, which that chunk checks. -#}
+    cast('{{ var("checks_max_date", var("max_date")) }}' as date)
+{%- endmacro %}
+
 {% macro window_filter(window_column, lookback=true) -%}
     {#- `where` clause keeping the rows of the processing window (data tests): with its lookback days for the
-        models that rewrite them, without for those that rewrite only the window (the landing-day models). -#}
+        models that rewrite them (up to checks_max_date: each day checked once over a range's chunks), without for
+        those that rewrite only the window (the landing-day models). -#}
     {%- if window_column -%}
     where {{ window_column }} >= {{ lookback_start_date() if lookback else window_min_date() }}
-      and {{ window_column }} < {{ window_max_date() }}
+      and {{ window_column }} < {{ checks_max_date() if lookback else window_max_date() }}
     {%- endif -%}
 {%- endmacro %}
 

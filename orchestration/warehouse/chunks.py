@@ -5,7 +5,7 @@ runs of at most so many user-days do (docs/performance.md, "A long range at 1M u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 import duckdb
@@ -62,3 +62,19 @@ def plan_chunks(first: date, last: date, new_users: Mapping[date, int], budget: 
         used += users
     chunks.append((first + timedelta(days=start), last))
     return chunks
+
+
+def checked_ends(chunks: Sequence[tuple[date, date, int]]) -> list[date | None]:
+    """Per chunk of a range (its first day, exclusive end and lookback days, in order), the exclusive end of the days
+    its data tests check with their lookback: the first day a later chunk rewrites (that chunk checks it, as it
+    then stands), None for the last chunk (its window's end). So each day is checked once, on the rows it keeps,
+    and a warning's failing rows are not counted again in the next chunk. A later chunk's lookback can reach back
+    past the chunk before it (chunks shorter than the lookback), hence the earliest of all later chunks."""
+    ends: list[date | None] = [None] * len(chunks)
+    rewritten_from: date | None = None  # the earliest day any later chunk rewrites
+    for index in range(len(chunks) - 1, 0, -1):
+        first, _, lookback_days = chunks[index]
+        start = first - timedelta(days=lookback_days)
+        rewritten_from = start if rewritten_from is None else min(rewritten_from, start)
+        ends[index - 1] = min(chunks[index - 1][1], rewritten_from)
+    return ends

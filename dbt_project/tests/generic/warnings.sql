@@ -6,6 +6,6 @@
     select {{ column }} from {{ model }}
     where coalesce({{ column }}, '') <> ''
     {%- if window_column %}
-      and {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ window_max_date() }}
+      and {{ window_column }} >= {{ lookback_start_date() }} and {{ window_column }} < {{ checks_max_date() }}
     {%- endif %}
 {% endtest %}

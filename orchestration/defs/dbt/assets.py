@@ -21,6 +21,7 @@ from orchestration.defs.partitions import (
 )
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.staging_state import leave_unstaged, mark_staged, staged_again
+from orchestration.warehouse.chunks import checked_ends
 
 # Incremental models are processed per business day (the staged feeds per landing day); the seed is loaded
 # with them (one dbt invocation, not one more per run); the reporting marts (views, so in neither set) read
@@ -50,18 +51,22 @@ class LayerTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-def build_args(settings: Settings, window: tuple[date, date] | None = None, lookback_days: int | None = None) -> list[str]:
+def build_args(settings: Settings, window: tuple[date, date] | None = None, lookback_days: int | None = None,
+               checks_until: date | None = None) -> list[str]:
     """`dbt build` arguments with the run's rules: for a window of days [first, end) and its lookback (the
-    settings' by default), or the whole history."""
+    settings' by default), or the whole history; `checks_until`: dbt_build_args'."""
     if window is None:
         return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), memory_limit=settings.duckdb_memory_limit)
     lookback = settings.lookback_days if lookback_days is None else lookback_days
-    return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, lookback, settings.duckdb_memory_limit)
+    return dbt_build_args(settings.warehouse, settings.dbt_rule_vars(), window, lookback, settings.duckdb_memory_limit,
+                          checks_until)
 
 
 def chunk_args(settings: Settings, chunks: Sequence[DayWindow]) -> list[list[str]]:
-    """The `dbt build` arguments of each chunk of a range, in order."""
-    return [build_args(settings, (chunk.first, chunk.end), chunk.lookback_days) for chunk in chunks]
+    """The `dbt build` arguments of each chunk of a range, in order: each chunk's data tests stop where a later chunk
+    rewrites (chunks.checked_ends), so no day is checked twice."""
+    ends = checked_ends([(chunk.first, chunk.end, chunk.lookback_days) for chunk in chunks])
+    return [build_args(settings, (chunk.first, chunk.end), chunk.lookback_days, end) for chunk, end in zip(chunks, ends)]
 
 
 def _chunk_note(chunks: Sequence[DayWindow]) -> str:
