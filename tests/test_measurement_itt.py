@@ -126,13 +126,17 @@ def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
         dict(touch_id="t3", action_id="a_9", user_id="u3", step=1, scheduled_at=TS(A) + pd.Timedelta(hours=8)),
     ]).assign(strategy_id="s", arm="treatment", channel="push", status="delivered", cost=0.01, coupon_code=None,
               coupon_value=None, sent_at=lambda f: f["scheduled_at"], opened_at=pd.NaT, clicked_at=pd.NaT)
-    tiers = pd.DataFrame({"user_id": ["u3"], "tier_date": [A - timedelta(days=1)], "lifecycle_stage": ["churned"],
-                          "value_tier": ["low"]})
+    # u3's tier and segment of the day before its log-only journey, beside other users' and days'.
+    tiers = pd.DataFrame({"user_id": ["u3", "u3", "u1"], "tier_date": [A - timedelta(days=1), A, A - timedelta(days=1)],
+                          "lifecycle_stage": ["churned", "at_risk", "at_risk"], "value_tier": ["low", "high", "high"]})
+    segments = pd.DataFrame({"user_id": ["u3", "u3", "u1"],
+                             "segment_date": [A - timedelta(days=1), A - timedelta(days=2), A - timedelta(days=1)],
+                             "segment": ["price_sensitive", "social_driven", "feature_dependent"]})
     activity = pd.DataFrame({"user_id": ["u1"], "activity_date": [A], "events": [3], "key_actions": [1], "orders": [1],
                              "revenue": [20.0]})
     events = pd.DataFrame({"user_id": ["u1"], "event_name": ["order_paid"], "coupon_code": [None], "event_date": [A]})
     for name, frame in (("recall_actions", actions), ("stg_recall_touches", touches), ("user_risk_tiers", tiers),
-                        ("int_user_daily_activity", activity), ("stg_events", events)):
+                        ("user_segments", segments), ("int_user_daily_activity", activity), ("stg_events", events)):
         con.register("frame", frame)
         con.execute(f"create table {name} as select * from frame")
         con.unregister("frame")
@@ -155,7 +159,7 @@ def test_log_rows_join_their_journey_by_journey_or_step_id(tmp_path) -> None:
     # The log's step id (j_1_1) and journey id (j_2) both land on their journey; a_9 is known to the log only.
     assert set(inputs.touches["action_id"]) == {"j_1", "j_2", "a_9"}
     alone = inputs.touches.set_index("action_id").loc["a_9"]
-    assert alone["lifecycle_stage"] == "churned" and alone["value_tier"] == "low"
+    assert (alone["lifecycle_stage"], alone["value_tier"], alone["segment"]) == ("churned", "low", "price_sensitive")
     journeys = journeys_as_of(inputs.touches, A, inputs.decisions).set_index("action_id")
     assert journeys.loc["j_2", "sent"] and journeys.loc["j_1", "sent"] and journeys["source"].to_dict() == {
         "a_9": "delivery_log", "j_1": "decisions", "j_2": "decisions", "j_3": "decisions"}

@@ -66,7 +66,8 @@ def chunk_args(settings: Settings, chunks: Sequence[DayWindow]) -> list[list[str
     """The `dbt build` arguments of each chunk of a range, in order: each chunk's data tests stop where a later chunk
     rewrites (chunks.checked_ends), so no day is checked twice."""
     ends = checked_ends([(chunk.first, chunk.end, chunk.lookback_days) for chunk in chunks])
-    return [build_args(settings, (chunk.first, chunk.end), chunk.lookback_days, end) for chunk, end in zip(chunks, ends)]
+    return [build_args(settings, (chunk.first, chunk.end), chunk.lookback_days, end)
+            for chunk, end in zip(chunks, ends)]
 
 
 def _chunk_note(chunks: Sequence[DayWindow]) -> str:
