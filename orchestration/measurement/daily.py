@@ -40,7 +40,8 @@ SHARD_JOURNEYS = 500_000
 PAIRED_DAYS = 7
 # Days a sharded range measures together: each shard's journeys are read once per block, and the block's atoms are
 # held until its last shard. Over 14 days of the 100,000-user world in four shards, blocks of two weeks took 31.7-33.7 s
-# against 41.9-42.9 s for one week (one pass: 23.4-25.7 s), at a 0.08 GiB higher peak.
+# against 41.9-42.9 s for one week (one pass: 23.4-25.7 s), at a 0.08 GiB higher peak; over 31 days at 1M users,
+# 76.3-79.5 s against 86.2-95.7 s at the same peak.
 SHARDED_BLOCK_DAYS = 2 * PAIRED_DAYS
 
 
