@@ -123,12 +123,13 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
 
     # One shard streams the days in one read (a day's atoms are complete once measured); several hold a block's
     # atoms until the last shard has measured it, so they take SHARDED_BLOCK_DAYS at a time, sharded as each needs.
-    if shards(days) == 1:
+    whole = shards(days)
+    if whole == 1:
         yield from _measure_block(con, days, 1, horizon, windows, design, engine, write)
         return
     for start in range(0, len(days), SHARDED_BLOCK_DAYS):
         block = days[start:start + SHARDED_BLOCK_DAYS]
-        count = shards(block)
+        count = whole if len(block) == len(days) else shards(block)  # one block (a daily run): counted above
         if log is not None:
             log(f"measuring {block[0]}..{block[-1]} (days {start + 1}-{start + len(block)} of {len(days)}) in "
                 f"{count} shard(s) of users (more than {most:,} journeys in its horizon)")

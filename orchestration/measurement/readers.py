@@ -156,7 +156,8 @@ ALL_USERS = Shard()
 JOURNEY_COUNTS = {
     "recall_actions": "select count(*) from recall_actions where step = 1 and journey_id is not null "
                       "and cast(journey_started_at as date) between ? and ?",
-    "stg_recall_touches": "select count(distinct action_id) from stg_recall_touches where scheduled_date between ? and ?",
+    "stg_recall_touches": "select count(distinct action_id) from stg_recall_touches "
+                          "where scheduled_date between ? and ?",
 }
 
 
@@ -189,10 +190,10 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id")), [first, last]) if has_decisions else pd.DataFrame(
-        columns=["action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on",
-                 "lifecycle_stage", "value_tier", "segment", "channel", "step_variant", "first_journey",
-                 *DESIGN_COLUMNS])
+    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id")), [first, last]) \
+        if has_decisions else pd.DataFrame(columns=[
+            "action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on", "lifecycle_stage",
+            "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS])
     sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS,
                          known=KNOWN if has_decisions else NOTHING_KNOWN,
                          segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS,
