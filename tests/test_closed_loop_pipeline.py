@@ -6,6 +6,7 @@ run again gives the same rows."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import dagster as dg
@@ -15,12 +16,14 @@ import pytest
 
 from orchestration.config import DEFAULT_STRATEGIES, Settings
 from orchestration.evaluation.measurement_truth import coverage, read_campaign_truth, sample_check, true_effects
-from orchestration.measurement.daily import library_design
+from orchestration.measurement import outcome_horizon_days
+from orchestration.measurement.daily import library_design, measure_days, outcome_windows, write_outcomes
 from orchestration.measurement.metrics import cohort_metrics
 from orchestration.recall import load_strategy_library
 from orchestration.runner import run_closed_loop, run_days
 from orchestration.simulator import SimulationConfig, simulate, write_world
 from orchestration.simulator.loop import ClosedLoop, LoopSettings
+from orchestration.warehouse import replace_rows
 
 pytestmark = pytest.mark.duration(230)  # builds its world through the pipeline: scheduled first
 WORLD = SimulationConfig(n_users=2000, n_days=36, closed_loop_days=6, seed=13)
@@ -179,3 +182,33 @@ def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped,
     pd.testing.assert_frame_equal(pd.read_parquet(settings.outbox / f"{day}.parquet"), before["outbox"])
     # Journeys measured later keep their later rows; the others are measured as before: the same rows.
     pd.testing.assert_frame_equal(_query(settings, "select * from recall_outcomes order by action_id"), before["outcomes"])
+
+
+def test_each_loop_day_carries_its_measurement_and_equals_measuring_every_journey(looped, tmp_path) -> None:
+    """Every daily run of the loop after its first carries the rows nothing new changed from the run before
+    (carried.py); the rows and metrics it leaves equal those of measuring every journey of its days again."""
+    settings, loop, instance = looped
+    records = instance.fetch_materializations(dg.AssetKey("recall_outcomes"), limit=1000).records
+    carried = {r.asset_materialization.partition: r.asset_materialization.metadata["carried_from"].value
+               for r in records}
+    loop_days = [loop.config.history_end_date + timedelta(days=k) for k in range(1, WORLD.closed_loop_days + 1)]
+    assert {day: carried[day.isoformat()] for day in loop_days} == {day: (day - timedelta(days=1)).isoformat() for day in loop_days}
+    # The same days measured in full on a copy of the warehouse: every journey of the horizon written again.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, copy)
+    windows = outcome_windows(settings)
+    horizon = outcome_horizon_days(windows["churn_days"])
+    days, first = [LAST - timedelta(days=1), LAST], LAST - timedelta(days=horizon - 1)
+    stored = {"outcomes": "select * from recall_outcomes where assignment_date >= ? order by action_id",
+              "metrics": "select * from recall_metrics where as_of_date >= ? order by all"}
+    with duckdb.connect(str(copy)) as con:
+        before = {name: con.execute(sql, [first if name == "outcomes" else days[0]]).df() for name, sql in stored.items()}
+        con.execute("delete from recall_outcomes where assignment_date >= ?", [first])
+        for chunk, metrics in measure_days(con, days, horizon, windows, library_design(load_strategy_library(
+                settings.strategies)), write=lambda outcomes: write_outcomes(con, outcomes, first, LAST)):
+            replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?", [chunk[0], chunk[-1]])
+        after = {name: con.execute(sql, [first if name == "outcomes" else days[0]]).df() for name, sql in stored.items()}
+    assert len(before["outcomes"]) > 1000 and len(before["metrics"]) > 100
+    pd.testing.assert_frame_equal(before["outcomes"], after["outcomes"])
+    # Sums over journeys added in another order: equal to 1e-9, not to the bit.
+    pd.testing.assert_frame_equal(before["metrics"], after["metrics"], check_exact=False, rtol=1e-9, atol=1e-12)

@@ -125,7 +125,7 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     # atoms until the last shard has measured it, so they take SHARDED_BLOCK_DAYS at a time, sharded as each needs.
     whole = shards(days)
     if whole == 1:
-        yield from _measure_block(con, days, 1, horizon, windows, design, engine, write)
+        yield from measure_block(con, days, 1, horizon, windows, design, engine, write)
         return
     for start in range(0, len(days), SHARDED_BLOCK_DAYS):
         block = days[start:start + SHARDED_BLOCK_DAYS]
@@ -133,19 +133,22 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
         if log is not None:
             log(f"measuring {block[0]}..{block[-1]} (days {start + 1}-{start + len(block)} of {len(days)}) in "
                 f"{count} shard(s) of users (more than {most:,} journeys in its horizon)")
-        yield from _measure_block(con, block, count, horizon, windows, design, engine,
+        yield from measure_block(con, block, count, horizon, windows, design, engine,
                                   write if block[-1] == days[-1] else None)
 
 
-def _measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int, horizon: int,
-                   windows: dict[str, int], design: dict[str, object], engine: Engine | None,
-                   write: Callable[[pd.DataFrame], object] | None) -> Iterator[tuple[list[date], pd.DataFrame]]:
-    """measure_days over `days` in `shards` shards of users; `write` receives the outcomes as of the last day."""
+def measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int, horizon: int,
+                  windows: dict[str, int], design: dict[str, object], engine: Engine | None,
+                  write: Callable[[pd.DataFrame], object] | None, users: str | None = None,
+                  carried: Callable[[date], Atoms | None] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+    """measure_days over `days` in `shards` shards of users (of those in the table `users` when given); `write`
+    receives the outcomes as of the last day; `carried(day)`: the atoms of journeys not measured here, added to the
+    day's (carried.py)."""
     atoms: dict[date, Atoms | None] = {}
     journeys: dict[date, int] = dict.fromkeys(days, 0)
     complete: list[date] = []
     for index in range(shards):
-        for day, outcomes in _shard_outcomes(con, days, Shard(index, shards), horizon, windows, engine):
+        for day, outcomes in _shard_outcomes(con, days, Shard(index, shards, users), horizon, windows, engine):
             if write is not None and day == days[-1]:
                 write(outcomes)
             atoms[day] = merged([atoms.get(day), atoms_of({day: outcomes})])
@@ -153,7 +156,8 @@ def _measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int
             if index == shards - 1:  # the day's atoms are complete
                 complete.append(day)
                 if sum(journeys[d] for d in complete) >= CHUNK_OUTCOMES or day == days[-1]:
-                    yield complete, _metrics([atoms.pop(d) for d in complete], design)
+                    parts = [atoms.pop(d) for d in complete] + [carried(d) for d in complete if carried is not None]
+                    yield complete, _metrics(parts, design)
                     complete = []
         del outcomes  # the last day's: freed before the next shard is read, as the shard's inputs are
 

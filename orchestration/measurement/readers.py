@@ -140,14 +140,17 @@ class JourneyInputs:
 @dataclass(frozen=True)
 class Shard:
     """The users whose user_id hashes to `index` modulo `count`: a measurement reads and measures one at a time, so
-    its memory holds a shard's journeys, not the horizon's (every journey of a user falls in the user's shard)."""
+    its memory holds a shard's journeys, not the horizon's (every journey of a user falls in the user's shard). With
+    `users`, only those listed in that warehouse table (a carried measurement's: carried.py)."""
 
     index: int = 0
     count: int = 1
+    users: str | None = None
 
     def predicate(self, column: str) -> str:
         """SQL true for the rows of the shard's users (`column`: their user id)."""
-        return "true" if self.count == 1 else f"hash({column}) % {int(self.count)} = {int(self.index)}"
+        hashed = "true" if self.count == 1 else f"hash({column}) % {int(self.count)} = {int(self.index)}"
+        return hashed if self.users is None else f"{column} in (select user_id from {self.users}) and {hashed}"
 
 
 ALL_USERS = Shard()

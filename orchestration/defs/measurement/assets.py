@@ -17,6 +17,7 @@ from orchestration.defs.partitions import SINGLE_RUN, WAREHOUSE_POOL, day_window
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.tables import table_spec
 from orchestration.measurement import outcome_horizon_days
+from orchestration.measurement.carried import carried_from, measure_carried
 from orchestration.measurement.daily import library_design, measure_days, outcome_windows, write_outcomes
 from orchestration.measurement.readers import days_to_measure
 from orchestration.recall import load_strategy_library
@@ -51,15 +52,18 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         with warehouse.connect() as con, lowered_memory_limit(con, python_step_memory_limit(limit), limit):
             days = days_to_measure(con, window.with_lookback(), window.first)
             first = as_of - timedelta(days=horizon - 1)
-            for chunk, metrics in measure_days(con, days, horizon, windows, design, engine_for(settings, con),
-                                               write=lambda outcomes: measured.append(
-                                                   write_outcomes(con, outcomes, first, as_of)),
-                                               log=context.log.info,
-                                               shard_journeys=settings.measurement_shard_journeys):
+            arguments = dict(engine=engine_for(settings, con), log=context.log.info,
+                             write=lambda outcomes: measured.append(write_outcomes(con, outcomes, first, as_of)),
+                             shard_journeys=settings.measurement_shard_journeys)
+            # A daily run carries the rows of the journeys nothing new changed (carried.py); else every journey.
+            state = carried_from(con, days, horizon, windows) if settings.engine == "duckdb" else None
+            chunks = measure_carried(con, days, state, horizon, windows, design, **arguments) if state else None
+            for chunk, metrics in chunks or measure_days(con, days, horizon, windows, design, **arguments):
                 written += replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?",
                                         [chunk[0], chunk[-1]])
         yield dg.MaterializeResult(asset_key="recall_outcomes", metadata={
-            "journeys_measured": sum(measured), "as_of": as_of.isoformat()})
+            "journeys_measured": sum(measured), "as_of": as_of.isoformat(),
+            "carried_from": dg.MetadataValue.text(state.isoformat() if state else "none: every journey measured")})
         metrics = metrics[metrics["as_of_date"] == as_of]
         last = metrics[(metrics["arm"] == "treatment") & (metrics["cohort_level"] == "campaign")]
         mature = last[last["is_mature"]]

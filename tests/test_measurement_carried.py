@@ -1,0 +1,194 @@
+"""A daily run's measurement carried from the run before (carried.py): which users it measures again, one rule each,
+and when it must measure every journey instead. That the carried rows and metrics equal a full measurement is
+asserted on the closed loop's daily runs (test_closed_loop_pipeline.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from orchestration.measurement import carried
+from orchestration.measurement.daily import PAIRED_DAYS
+
+D = date(2026, 4, 20)  # the run's day
+S = D - timedelta(days=1)  # the day the last run measured
+H = 150  # the outcome horizon
+WINDOWS = {"wake_up_days": 7, "churn_days": 30}
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def con():
+    """A warehouse measured through S, empty but for its tables."""
+    with duckdb.connect() as con:
+        con.execute("create table recall_metrics (as_of_date date)")
+        con.execute("insert into recall_metrics values (?)", [S])
+        con.execute("""create table recall_outcomes (action_id varchar, user_id varchar, assignment_date date,
+            source varchar, measured_through date, wake_up_window_days integer, churn_threshold_days integer,
+            return_date date, second_churned_mature boolean)""")
+        con.execute("""create table recall_actions (journey_id varchar, user_id varchar, step integer,
+            action_date date, journey_started_at timestamptz)""")
+        con.execute("""create table stg_events (user_id varchar, event_date date, _landing_date date,
+            is_key_action boolean, amount double, coupon_code varchar)""")
+        con.execute("""create table stg_recall_touches (action_id varchar, user_id varchar, _landing_date date,
+            scheduled_date date, scheduled_at timestamptz, sent_at timestamptz, opened_at timestamptz,
+            clicked_at timestamptz)""")
+        con.execute("create table int_user_daily_activity (user_id varchar, activity_date date, key_actions integer)")
+        yield con
+
+
+def _journey(con, user: str, assigned: date, returned: date | None = None, settled: bool = False) -> None:
+    """A decided journey measured as of S: its recall_actions step-1 row and its outcome row."""
+    journey = f"j_{user}"
+    con.execute("insert into recall_actions values (?, ?, 1, ?, ?)", [journey, user, assigned - timedelta(days=1),
+                                                                       _at(assigned)])
+    con.execute("insert into recall_outcomes values (?, ?, ?, 'decisions', ?, 7, 30, ?, ?)",
+                [journey, user, assigned, min(S, assigned + timedelta(days=H - 1)), returned, settled])
+
+
+def _event(con, user: str, day: date, landed: date | None = None, key: bool = False, amount: float | None = None,
+           coupon: str | None = None) -> None:
+    con.execute("insert into stg_events values (?, ?, ?, ?, ?, ?)", [user, day, landed or day, key, amount, coupon])
+
+
+def _touch(con, user: str, scheduled: date, landed: date, opened: date | None = None) -> None:
+    con.execute("insert into stg_recall_touches values (?, ?, ?, ?, ?, ?, ?, null)",
+                [f"a_{user}", user, landed, scheduled, _at(scheduled), _at(scheduled),
+                 _at(opened) if opened else None])
+
+
+def _remeasured(con, days: list[date] | None = None) -> set[str]:
+    carried.remeasured_users(con, S, days or [D], H, WINDOWS)
+    return {row[0] for row in con.execute(f"select user_id from {carried.REMEASURED}").fetchall()}
+
+
+def test_activity_the_outcomes_count_dated_after_the_last_measured_day(con) -> None:
+    _event(con, "keyed", D, key=True)
+    _event(con, "buyer", D, amount=20.0)
+    _event(con, "coupon", D, coupon="SAVE10")
+    _event(con, "browser", D)  # counts for no outcome
+    _event(con, "seen_before", S, key=True)  # in the rows measured as of S
+    _event(con, "tomorrow", D + timedelta(days=1), key=True)  # after the run's last day
+    assert _remeasured(con) == {"keyed", "buyer", "coupon"}
+
+
+def test_late_events_landed_since_the_last_measured_day(con) -> None:
+    _event(con, "late", S - timedelta(days=1), landed=D, key=True)
+    _event(con, "late_buyer", S - timedelta(days=5), landed=D, amount=5.0)
+    _event(con, "late_browser", S - timedelta(days=1), landed=D)
+    _event(con, "landed_before", S - timedelta(days=1), landed=S, key=True)
+    assert _remeasured(con) == {"late", "late_buyer"}
+
+
+def test_delivery_log_rows_known_after_the_last_measured_day(con) -> None:
+    _touch(con, "opened", S - timedelta(days=3), landed=S - timedelta(days=3), opened=D)
+    _touch(con, "late_log", S - timedelta(days=2), landed=D)
+    _touch(con, "sent_today", D, landed=D)
+    _touch(con, "known_before", S - timedelta(days=2), landed=S, opened=S)
+    _touch(con, "scheduled_later", D + timedelta(days=1), landed=D)
+    assert _remeasured(con) == {"opened", "late_log", "sent_today"}
+
+
+def test_journeys_starting_after_the_last_measured_day_and_the_runs_later_steps(con) -> None:
+    con.execute("insert into recall_actions values ('j_new', 'new', 1, ?, ?)", [S, _at(D)])
+    con.execute("insert into recall_actions values ('j_next', 'next_step', 2, ?, ?)", [D, _at(S - timedelta(days=1))])
+    con.execute("insert into recall_actions values ('j_tomorrow', 'tomorrow', 1, ?, ?)", [D, _at(D + timedelta(days=1))])
+    con.execute("insert into recall_actions values (null, 'skipped', 1, ?, null)", [D])
+    con.execute("insert into recall_actions values ('j_old', 'old', 2, ?, ?)", [S, _at(S - timedelta(days=2))])
+    assert _remeasured(con) == {"new", "next_step"}
+
+
+def test_windows_closing_after_the_last_measured_day_and_journeys_leaving_the_horizon(con) -> None:
+    for name, k in (("wake", 7), ("return", 30), ("ltv", 90)):  # a window of k days closes on A + k - 1
+        _journey(con, f"{name}_closes", D - timedelta(days=k - 1))
+        _journey(con, f"{name}_closed", S - timedelta(days=k - 1))
+    _journey(con, "leaving", D - timedelta(days=H))
+    _journey(con, "young", S - timedelta(days=2))
+    assert _remeasured(con) == {"wake_closes", "return_closes", "ltv_closes", "leaving"}
+    # A run of two days: the windows closing on either.
+    assert "young" in _remeasured(con, [D, D + timedelta(days=4)])
+
+
+def test_a_returned_journeys_silence_reaching_the_churn_threshold(con) -> None:
+    assigned = S - timedelta(days=40)
+    _journey(con, "settling", assigned, returned=assigned + timedelta(days=3))
+    _journey(con, "settled", assigned, returned=assigned + timedelta(days=3), settled=True)
+    _journey(con, "silent_longer", assigned, returned=assigned + timedelta(days=3))
+    for user, day in (("settling", D - timedelta(days=30)), ("settled", D - timedelta(days=30)),
+                      ("silent_longer", S - timedelta(days=30))):
+        con.execute("insert into int_user_daily_activity values (?, ?, 1)", [user, day])
+    assert _remeasured(con) == {"settling"}
+
+
+def test_the_count_bounds_the_journeys_of_the_users_measured_again(con) -> None:
+    _journey(con, "keyed", S - timedelta(days=10))
+    con.execute("insert into recall_actions values ('j_keyed_2', 'keyed', 1, ?, ?)", [S - timedelta(days=4),
+                                                                                   _at(S - timedelta(days=3))])
+    _journey(con, "quiet", S - timedelta(days=10))
+    _event(con, "keyed", D, key=True)
+    assert carried.remeasured_users(con, S, [D], H, WINDOWS) == 2
+
+
+def _measured_as_of_s(con) -> None:
+    for user, assigned in (("a", S - timedelta(days=10)), ("b", S - timedelta(days=200))):
+        _journey(con, user, assigned)
+
+
+def test_a_daily_run_carries_from_the_last_measured_day(con) -> None:
+    _measured_as_of_s(con)
+    assert carried.carried_from(con, [D], H, WINDOWS) == S
+    assert carried.carried_from(con, [S, D], H, WINDOWS) == S  # the last measured day measured again
+
+
+def test_a_run_reopening_days_before_the_last_measured_one_carries_from_it_too(con) -> None:
+    _measured_as_of_s(con)
+    assert carried.carried_from(con, [S - timedelta(days=1), S, D], H, WINDOWS) == S
+
+
+def test_a_run_reopening_earlier_days_measures_again_what_changed_since_its_first_day(con) -> None:
+    """The rows measured as of S stand for the run's earlier days too only where nothing changed from its first day
+    on: activity, windows closing, journeys starting and second churns settling on S count as well."""
+    first = S - timedelta(days=1)
+    _event(con, "keyed_on_s", S, key=True)
+    _journey(con, "wake_closed_on_s", S - timedelta(days=6))
+    con.execute("insert into recall_actions values ('j_started_on_s', 'started_on_s', 1, ?, ?)", [first, _at(S)])
+    assigned = S - timedelta(days=40)
+    _journey(con, "settled_on_s", assigned, returned=assigned + timedelta(days=3), settled=True)
+    con.execute("insert into int_user_daily_activity values ('settled_on_s', ?, 1)", [S - timedelta(days=30)])
+    expected = {"keyed_on_s", "wake_closed_on_s", "started_on_s", "settled_on_s"}
+    assert _remeasured(con, [first, S, D]) == expected
+    assert _remeasured(con, [D]) == set()  # a next day's run: all of it was in the rows measured as of S
+
+
+@pytest.mark.parametrize("days", [
+    [S],  # the last measured day again
+    [D + timedelta(days=1)],  # a day after a day never measured
+    [S + timedelta(days=k) for k in range(1, PAIRED_DAYS + 2)],  # a range
+], ids=["again", "gap", "range"])
+def test_runs_that_are_not_a_next_day_measure_in_full(con, days) -> None:
+    _measured_as_of_s(con)
+    assert carried.carried_from(con, days, H, WINDOWS) is None
+
+
+@pytest.mark.parametrize("change", [
+    "update recall_outcomes set measured_through = measured_through - 1 where user_id = 'a'",  # a failed run's rows
+    "update recall_outcomes set wake_up_window_days = 3",  # other windows
+    "update recall_outcomes set churn_threshold_days = 14",
+    "delete from recall_outcomes where user_id = 'a'",  # a decided journey without a row
+], ids=["stale_row", "wake_up_window", "churn_threshold", "missing_row"])
+def test_rows_that_are_not_a_complete_measurement_as_of_that_day_are_measured_in_full(con, change) -> None:
+    _measured_as_of_s(con)
+    con.execute(change)
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
+
+
+def test_a_warehouse_never_measured_is_measured_in_full(con) -> None:
+    con.execute("delete from recall_metrics")
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
+    con.execute("drop table recall_outcomes")
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
