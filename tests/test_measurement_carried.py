@@ -31,8 +31,8 @@ def con():
         con.execute("""create table recall_outcomes (action_id varchar, user_id varchar, assignment_date date,
             source varchar, measured_through date, wake_up_window_days integer, churn_threshold_days integer,
             return_date date, second_churned_mature boolean)""")
-        con.execute("""create table recall_actions (journey_id varchar, user_id varchar, step integer,
-            action_date date, journey_started_at timestamptz)""")
+        con.execute("""create table recall_actions (action_id varchar, journey_id varchar, user_id varchar,
+            step integer, action_date date, journey_started_at timestamptz)""")
         con.execute("""create table stg_events (user_id varchar, event_date date, _landing_date date,
             is_key_action boolean, amount double, coupon_code varchar)""")
         con.execute("""create table stg_recall_touches (action_id varchar, user_id varchar, _landing_date date,
@@ -45,10 +45,15 @@ def con():
 def _journey(con, user: str, assigned: date, returned: date | None = None, settled: bool = False) -> None:
     """A decided journey measured as of S: its recall_actions step-1 row and its outcome row."""
     journey = f"j_{user}"
-    con.execute("insert into recall_actions values (?, ?, 1, ?, ?)", [journey, user, assigned - timedelta(days=1),
-                                                                       _at(assigned)])
+    _plan(con, journey, user, 1, assigned - timedelta(days=1), assigned)
     con.execute("insert into recall_outcomes values (?, ?, ?, 'decisions', ?, 7, 30, ?, ?)",
                 [journey, user, assigned, min(S, assigned + timedelta(days=H - 1)), returned, settled])
+
+
+def _plan(con, journey: str | None, user: str, step: int, day: date, started: date | None) -> None:
+    """A row of the recall plan written on `day`: a step of `journey` (null: a user skipped)."""
+    con.execute("insert into recall_actions values (?, ?, ?, ?, ?, ?)",
+                [f"{journey}_{step}" if journey else None, journey, user, step, day, _at(started) if started else None])
 
 
 def _event(con, user: str, day: date, landed: date | None = None, key: bool = False, amount: float | None = None,
@@ -56,15 +61,17 @@ def _event(con, user: str, day: date, landed: date | None = None, key: bool = Fa
     con.execute("insert into stg_events values (?, ?, ?, ?, ?, ?)", [user, day, landed or day, key, amount, coupon])
 
 
-def _touch(con, user: str, scheduled: date, landed: date, opened: date | None = None) -> None:
+def _touch(con, user: str, scheduled: date, landed: date, opened: date | None = None, action: str | None = None) -> None:
+    """A delivery-log row of step `action` (by default a journey only the log knows, a_<user>)."""
     con.execute("insert into stg_recall_touches values (?, ?, ?, ?, ?, ?, ?, null)",
-                [f"a_{user}", user, landed, scheduled, _at(scheduled), _at(scheduled),
+                [action or f"a_{user}", user, landed, scheduled, _at(scheduled), _at(scheduled),
                  _at(opened) if opened else None])
 
 
 def _remeasured(con, days: list[date] | None = None) -> set[str]:
-    carried.remeasured_users(con, S, days or [D], H, WINDOWS)
-    return {row[0] for row in con.execute(f"select user_id from {carried.REMEASURED}").fetchall()}
+    """The users (all their journeys) and the single journeys a run of `days` carrying from S measures again."""
+    carried.remeasured_journeys(con, S, days or [D], H, WINDOWS)
+    return {user or journey for user, journey in con.execute(f"select * from {carried.REMEASURED}").fetchall()}
 
 
 def test_activity_the_outcomes_count_dated_after_the_last_measured_day(con) -> None:
@@ -91,16 +98,18 @@ def test_delivery_log_rows_known_after_the_last_measured_day(con) -> None:
     _touch(con, "sent_today", D, landed=D)
     _touch(con, "known_before", S - timedelta(days=2), landed=S, opened=S)
     _touch(con, "scheduled_later", D + timedelta(days=1), landed=D)
-    assert _remeasured(con) == {"opened", "late_log", "sent_today"}
+    _plan(con, "j_decided", "decided", 1, S - timedelta(days=4), S - timedelta(days=3))  # a step: its journey
+    _touch(con, "decided", S - timedelta(days=3), landed=S - timedelta(days=3), opened=D, action="j_decided_1")
+    assert _remeasured(con) == {"a_opened", "a_late_log", "a_sent_today", "j_decided"}
 
 
 def test_journeys_starting_after_the_last_measured_day_and_the_runs_later_steps(con) -> None:
-    con.execute("insert into recall_actions values ('j_new', 'new', 1, ?, ?)", [S, _at(D)])
-    con.execute("insert into recall_actions values ('j_next', 'next_step', 2, ?, ?)", [D, _at(S - timedelta(days=1))])
-    con.execute("insert into recall_actions values ('j_tomorrow', 'tomorrow', 1, ?, ?)", [D, _at(D + timedelta(days=1))])
-    con.execute("insert into recall_actions values (null, 'skipped', 1, ?, null)", [D])
-    con.execute("insert into recall_actions values ('j_old', 'old', 2, ?, ?)", [S, _at(S - timedelta(days=2))])
-    assert _remeasured(con) == {"new", "next_step"}
+    _plan(con, "j_new", "new", 1, S, D)
+    _plan(con, "j_next", "next_step", 2, D, S - timedelta(days=1))
+    _plan(con, "j_tomorrow", "tomorrow", 1, D, D + timedelta(days=1))
+    _plan(con, None, "skipped", 1, D, None)
+    _plan(con, "j_old", "old", 2, S, S - timedelta(days=2))
+    assert _remeasured(con) == {"j_new", "j_next"}
 
 
 def test_windows_closing_after_the_last_measured_day_and_journeys_leaving_the_horizon(con) -> None:
@@ -109,9 +118,9 @@ def test_windows_closing_after_the_last_measured_day_and_journeys_leaving_the_ho
         _journey(con, f"{name}_closed", S - timedelta(days=k - 1))
     _journey(con, "leaving", D - timedelta(days=H))
     _journey(con, "young", S - timedelta(days=2))
-    assert _remeasured(con) == {"wake_closes", "return_closes", "ltv_closes", "leaving"}
+    assert _remeasured(con) == {"j_wake_closes", "j_return_closes", "j_ltv_closes", "j_leaving"}
     # A run of two days: the windows closing on either.
-    assert "young" in _remeasured(con, [D, D + timedelta(days=4)])
+    assert "j_young" in _remeasured(con, [D, D + timedelta(days=4)])
 
 
 def test_a_returned_journeys_silence_reaching_the_churn_threshold(con) -> None:
@@ -122,16 +131,17 @@ def test_a_returned_journeys_silence_reaching_the_churn_threshold(con) -> None:
     for user, day in (("settling", D - timedelta(days=30)), ("settled", D - timedelta(days=30)),
                       ("silent_longer", S - timedelta(days=30))):
         con.execute("insert into int_user_daily_activity values (?, ?, 1)", [user, day])
-    assert _remeasured(con) == {"settling"}
+    assert _remeasured(con) == {"j_settling"}
 
 
-def test_the_count_bounds_the_journeys_of_the_users_measured_again(con) -> None:
+def test_the_count_bounds_the_journeys_measured_again(con) -> None:
     _journey(con, "keyed", S - timedelta(days=10))
-    con.execute("insert into recall_actions values ('j_keyed_2', 'keyed', 1, ?, ?)", [S - timedelta(days=4),
-                                                                                   _at(S - timedelta(days=3))])
+    _plan(con, "j_keyed_2", "keyed", 1, S - timedelta(days=4), S - timedelta(days=3))
     _journey(con, "quiet", S - timedelta(days=10))
+    _journey(con, "closing", D - timedelta(days=6))  # one journey of a user with another one carried
+    _plan(con, "j_closing_2", "closing", 1, S - timedelta(days=4), S - timedelta(days=3))
     _event(con, "keyed", D, key=True)
-    assert carried.remeasured_users(con, S, [D], H, WINDOWS) == 2
+    assert carried.remeasured_journeys(con, S, [D], H, WINDOWS) == 3
 
 
 def _measured_as_of_s(con) -> None:
@@ -156,11 +166,11 @@ def test_a_run_reopening_earlier_days_measures_again_what_changed_since_its_firs
     first = S - timedelta(days=1)
     _event(con, "keyed_on_s", S, key=True)
     _journey(con, "wake_closed_on_s", S - timedelta(days=6))
-    con.execute("insert into recall_actions values ('j_started_on_s', 'started_on_s', 1, ?, ?)", [first, _at(S)])
+    _plan(con, "j_started_on_s", "started_on_s", 1, first, S)
     assigned = S - timedelta(days=40)
     _journey(con, "settled_on_s", assigned, returned=assigned + timedelta(days=3), settled=True)
     con.execute("insert into int_user_daily_activity values ('settled_on_s', ?, 1)", [S - timedelta(days=30)])
-    expected = {"keyed_on_s", "wake_closed_on_s", "started_on_s", "settled_on_s"}
+    expected = {"keyed_on_s", "j_wake_closed_on_s", "j_started_on_s", "j_settled_on_s"}
     assert _remeasured(con, [first, S, D]) == expected
     assert _remeasured(con, [D]) == set()  # a next day's run: all of it was in the rows measured as of S
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 INPUTS = ("recall_outcomes", "recall_metrics", "recall_actions", "stg_events", "stg_recall_touches",
           "int_user_daily_activity")
-REMEASURED = "remeasured_users"
+REMEASURED = "remeasured_journeys"
 
 # Whether every journey of day S's horizon has a row measured as of S with the run's windows: each decided journey
 # (recall_actions) a row of source 'decisions', and no row measured as of another day (a run that failed between its
@@ -56,41 +56,51 @@ select
 from recall_outcomes
 where assignment_date between $first and $state
 """
-# The users whose journeys' rows may differ between any two of the days $since..$last (the run's days and the last
-# measured one, $state) or from the rows measured as of $state (the module's docstring). A journey whose second churn
-# the stored rows know may have learnt it after $since.
-REMEASURED_USERS = """
+# The journeys whose rows may differ between any two of the days $since..$last (the run's days and the last measured
+# one, $state) or from the rows measured as of $state (the module's docstring): every journey of a user with activity
+# the outcomes count (a row with its user_id), and single journeys (a row with its journey_id). A journey whose
+# second churn the stored rows know may have learnt it after $since.
+REMEASURED_JOURNEYS = """
 create or replace temp table {table} as
-select distinct user_id from (
-    select user_id from stg_events  -- what the outcomes count: key actions, purchases, coupon orders
-    where (event_date > $since and event_date <= $last or _landing_date > $state and event_date <= $state)
-        and (is_key_action or amount is not null or coupon_code is not null)
+select distinct user_id, null::varchar as journey_id from stg_events
+where (event_date > $since and event_date <= $last or _landing_date > $state and event_date <= $state)
+    and (is_key_action or amount is not null or coupon_code is not null) and user_id is not null
+union all
+select distinct null, journey_id from (
+    select coalesce(steps.journey_id, touches.action_id) as journey_id  -- a step's journey, or the log's own
+    from (
+        select action_id from stg_recall_touches  -- known by the run's last day
+        where cast(scheduled_at as date) <= $last and (_landing_date > $state
+            or cast(scheduled_at as date) > $since or cast(sent_at as date) between $since + 1 and $last
+            or cast(opened_at as date) between $since + 1 and $last
+            or cast(clicked_at as date) between $since + 1 and $last)
+    ) as touches
+    left join (select action_id, journey_id from recall_actions where journey_id is not null) as steps
+        using (action_id)
     union all
-    select user_id from stg_recall_touches  -- known by the run's last day
-    where cast(scheduled_at as date) <= $last and (_landing_date > $state
-        or cast(scheduled_at as date) > $since or cast(sent_at as date) between $since + 1 and $last
-        or cast(opened_at as date) between $since + 1 and $last
-        or cast(clicked_at as date) between $since + 1 and $last)
-    union all
-    select user_id from recall_actions
+    select journey_id from recall_actions
     where journey_id is not null and cast(journey_started_at as date) <= $last
         and (cast(journey_started_at as date) > $since or action_date > $state)
     union all
-    select user_id from recall_outcomes
+    select action_id from recall_outcomes
     where assignment_date between $since - ($horizon - 1) and $state
         and (assignment_date <= $last - $horizon or {closing})
     union all
-    select outcomes.user_id from recall_outcomes as outcomes
+    select outcomes.action_id from recall_outcomes as outcomes
     join int_user_daily_activity as activity using (user_id)
     where outcomes.assignment_date between $first and $state
         and outcomes.return_date is not null and (not outcomes.second_churned_mature or $since < $state)
         and activity.activity_date > $since - $churn and activity.activity_date <= $last - $churn
         and activity.key_actions > 0
 )
-where user_id is not null
+where journey_id is not null
 """
 # A window of k days closes on day A + k - 1: after $since and by the run's last day.
 WINDOW_CLOSES = "assignment_date between $since - {k} + 2 and $last - {k} + 1"
+# Journeys not in the table's selection (`not in` over a list holding a null would hold for no row).
+NOT_SELECTED = ("user_id not in (select user_id from {table} where user_id is not null) "
+                "and action_id not in (select journey_id from {table} where journey_id is not null)")
+SELECTED = "(user_id in (select user_id from {table}) or {journey} in (select journey_id from {table}))"
 # Each carried journey's row as the atoms read it (atoms._prepare), a shard of users at a time. Only whether a
 # journey handed out a coupon matters there, not its code.
 CARRIED_ROWS = """
@@ -100,14 +110,14 @@ select assignment_date, strategy_id, arm, lifecycle_stage, holdout, first_journe
     second_churned, case when coupon_code is not null then 'c' end as coupon_code, coupon_redeemed,
     sent, delivered, opened, clicked, responded, cost
 from recall_outcomes
-where assignment_date between ? and ? and user_id not in (select user_id from {table}) and {shard}
+where assignment_date between ? and ? and {carried} and {shard}
 """
 # The carried journeys' rows move on to the run's last day: only their observed days change.
 MOVE_ON = """
 update recall_outcomes
 set days_observed = least(date_diff('day', assignment_date, $last) + 1, $horizon),
     measured_through = assignment_date + cast(least(date_diff('day', assignment_date, $last), $horizon - 1) as integer)
-where assignment_date between $first and $state and user_id not in (select user_id from {table})
+where assignment_date between $first and $state and {carried}
 """
 
 
@@ -126,36 +136,38 @@ def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     return state if decided == rows and stale == 0 else None
 
 
-def remeasured_users(con: duckdb.DuckDBPyConnection, state: date, days: list[date], horizon: int,
-                     windows: dict[str, int]) -> int:
-    """Collect in the temp table REMEASURED the users a run of `days` carrying from `state` measures again; the
-    journeys they have in the run's horizon (an upper bound: decided ones and the delivery log's)."""
+def remeasured_journeys(con: duckdb.DuckDBPyConnection, state: date, days: list[date], horizon: int,
+                        windows: dict[str, int]) -> int:
+    """Collect in the temp table REMEASURED the users and journeys a run of `days` carrying from `state` measures
+    again; how many journeys that selects in the run's horizon (an upper bound: decided ones and the delivery
+    log's)."""
     closing = " or ".join(WINDOW_CLOSES.format(k=k) for k in
                           sorted({windows["wake_up_days"], RETURN_DAYS, REPURCHASE_DAYS, LTV_DAYS}))
     con.execute("set TimeZone = 'UTC'")  # the delivery log's times -> business day, as the reader takes them
-    con.execute(REMEASURED_USERS.format(table=REMEASURED, closing=closing), {
-        "state": state, "last": days[-1], "since": min(days[0], state),
-        "first": state - timedelta(days=horizon - 1),
+    con.execute(REMEASURED_JOURNEYS.format(table=REMEASURED, closing=closing), {
+        "state": state, "last": days[-1], "since": min(days[0], state), "first": state - timedelta(days=horizon - 1),
         "horizon": horizon, "churn": windows["churn_days"]}).fetchall()
     first = days[0] - timedelta(days=horizon - 1)
-    return sum(con.execute(sql.format(table=REMEASURED), [first, days[-1]]).fetchall()[0][0] for sql in (
+    return sum(con.execute(sql, [first, days[-1]]).fetchall()[0][0] for sql in (
         "select count(*) from recall_actions where step = 1 and journey_id is not null "
-        "and cast(journey_started_at as date) between ? and ? and user_id in (select user_id from {table})",
+        f"and cast(journey_started_at as date) between ? and ? and {SELECTED}".format(table=REMEASURED,
+                                                                                  journey="journey_id"),
         "select count(distinct action_id) from stg_recall_touches where scheduled_date between ? and ? "
-        "and user_id in (select user_id from {table})"))
+        f"and {SELECTED}".format(table=REMEASURED, journey="action_id")))
 
 
 def carried_atoms(con: duckdb.DuckDBPyConnection, state: date, horizon: int, shard_rows: int) -> Atoms | None:
-    """The atoms of the journeys carried from `state` (recall_outcomes' rows of the users not in REMEASURED), read
-    about `shard_rows` rows at a time; their as-of day is `state`."""
+    """The atoms of the journeys carried from `state` (recall_outcomes' rows REMEASURED does not select), read about
+    `shard_rows` rows at a time; their as-of day is `state`."""
     first = state - timedelta(days=horizon - 1)
-    rows = con.execute(f"select count(*) from recall_outcomes where assignment_date between ? and ? "
-                       f"and user_id not in (select user_id from {REMEASURED})", [first, state]).fetchall()[0][0]
+    carried = NOT_SELECTED.format(table=REMEASURED)
+    rows = con.execute(f"select count(*) from recall_outcomes where assignment_date between ? and ? and {carried}",
+                       [first, state]).fetchall()[0][0]
     shards = max(1, -(-rows // shard_rows))
     parts = []
     for index in range(shards):
         shard = "true" if shards == 1 else f"hash(user_id) % {shards} = {index}"
-        frame = read_frame(con, CARRIED_ROWS.format(table=REMEASURED, shard=shard), [first, state])
+        frame = read_frame(con, CARRIED_ROWS.format(carried=carried, shard=shard), [first, state])
         parts.append(atoms_of({state: frame}))
         del frame
     return merged(parts)
@@ -179,16 +191,14 @@ def measure_carried(con: duckdb.DuckDBPyConnection, days: list[date], state: dat
     on to it in the warehouse."""
     most = shard_journeys or SHARD_JOURNEYS
     try:
-        journeys = remeasured_users(con, state, days, horizon, windows)
+        journeys = remeasured_journeys(con, state, days, horizon, windows)
         shards = max(1, -(-journeys // most))
         carried = carried_atoms(con, state, horizon, most)
         if log is not None:
-            users = con.execute(f"select count(*) from {REMEASURED}").fetchall()[0][0]
-            log(f"measuring {days[0]}..{days[-1]} carried from {state}: {users:,} users measured again (at most "
-                f"{journeys:,} journeys, {shards} shard(s)), {0 if carried is None else int(carried.frame['_n'].sum()):,} "
-                f"journeys carried")
+            log(f"measuring {days[0]}..{days[-1]} carried from {state}: at most {journeys:,} journeys measured "
+                f"again in {shards} shard(s), {0 if carried is None else int(carried.frame['_n'].sum()):,} carried")
         if write is not None:
-            con.execute(MOVE_ON.format(table=REMEASURED), {
+            con.execute(MOVE_ON.format(carried=NOT_SELECTED.format(table=REMEASURED)), {
                 "last": days[-1], "horizon": horizon, "first": state - timedelta(days=horizon - 1),
                 "state": state}).fetchall()
         yield from measure_block(con, days, shards, horizon, windows, design, engine, write, REMEASURED,

@@ -139,16 +139,16 @@ def measure_days(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
 
 def measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int, horizon: int,
                   windows: dict[str, int], design: dict[str, object], engine: Engine | None,
-                  write: Callable[[pd.DataFrame], object] | None, users: str | None = None,
+                  write: Callable[[pd.DataFrame], object] | None, selection: str | None = None,
                   carried: Callable[[date], Atoms | None] | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
-    """measure_days over `days` in `shards` shards of users (of those in the table `users` when given); `write`
-    receives the outcomes as of the last day; `carried(day)`: the atoms of journeys not measured here, added to the
-    day's (carried.py)."""
+    """measure_days over `days` in `shards` shards of users (of the journeys the table `selection` lists, when given:
+    readers.Shard); `write` receives the outcomes as of the last day; `carried(day)`: the atoms of journeys not
+    measured here, added to the day's (carried.py)."""
     atoms: dict[date, Atoms | None] = {}
     journeys: dict[date, int] = dict.fromkeys(days, 0)
     complete: list[date] = []
     for index in range(shards):
-        for day, outcomes in _shard_outcomes(con, days, Shard(index, shards, users), horizon, windows, engine):
+        for day, outcomes in _shard_outcomes(con, days, Shard(index, shards, selection), horizon, windows, engine):
             if write is not None and day == days[-1]:
                 write(outcomes)
             atoms[day] = merged([atoms.get(day), atoms_of({day: outcomes})])

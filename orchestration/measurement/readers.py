@@ -141,16 +141,20 @@ class JourneyInputs:
 class Shard:
     """The users whose user_id hashes to `index` modulo `count`: a measurement reads and measures one at a time, so
     its memory holds a shard's journeys, not the horizon's (every journey of a user falls in the user's shard). With
-    `users`, only those listed in that warehouse table (a carried measurement's: carried.py)."""
+    `selection` (a carried measurement's, carried.py), only the journeys of the users that warehouse table lists and
+    the journeys it lists (its columns user_id and journey_id, one of them null in each row)."""
 
     index: int = 0
     count: int = 1
-    users: str | None = None
+    selection: str | None = None
 
-    def predicate(self, column: str) -> str:
-        """SQL true for the rows of the shard's users (`column`: their user id)."""
-        hashed = "true" if self.count == 1 else f"hash({column}) % {int(self.count)} = {int(self.index)}"
-        return hashed if self.users is None else f"{column} in (select user_id from {self.users}) and {hashed}"
+    def predicate(self, user: str, journey: str) -> str:
+        """SQL true for the shard's journeys (`user`, `journey`: the columns of their user and journey id)."""
+        hashed = "true" if self.count == 1 else f"hash({user}) % {int(self.count)} = {int(self.index)}"
+        if self.selection is None:
+            return hashed
+        return (f"({user} in (select user_id from {self.selection}) "
+                f"or {journey} in (select journey_id from {self.selection})) and {hashed}")
 
 
 ALL_USERS = Shard()
@@ -193,14 +197,14 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id")), [first, last]) \
+    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id", "journey_id")), [first, last]) \
         if has_decisions else pd.DataFrame(columns=[
             "action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on", "lifecycle_stage",
             "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS])
     sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS,
                          known=KNOWN if has_decisions else NOTHING_KNOWN,
                          segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS,
-                         alone_shard=shard.predicate("alone.user_id"))
+                         alone_shard=shard.predicate("alone.user_id", "alone.journey"))
     con.register("decided", decisions[["action_id"]])
     try:
         touches = read_frame(con, sql, [first, last])
