@@ -94,9 +94,14 @@ def test_a_measurement_is_sharded_by_its_journeys_and_each_user_falls_in_one_sha
         total = decided + 200  # 625 + the log's 200 distinct journeys
         assert [shards_for(con, first, last, n) for n in (total, total - 1, total // 3, total // 3 - 1)] == [1, 2, 3, 4]
         shards = [Shard(k, 4) for k in range(4)]
-        members = con.execute(f"""select user_id, {' + '.join(f'({s.predicate("user_id")})::int' for s in shards)}
+        members = con.execute(f"""select user_id, {' + '.join(f'({s.predicate("user_id", "journey_id")})::int' for s in shards)}
                                   from (select distinct user_id from recall_actions)""").fetchall()
         assert len(members) == 300 and all(count == 1 for _, count in members)
-        sizes = [con.execute(f"select count(distinct user_id) from recall_actions where {s.predicate('user_id')}")
+        sizes = [con.execute(f"select count(distinct user_id) from recall_actions where {s.predicate('user_id', 'journey_id')}")
                  .fetchone()[0] for s in shards]
-        assert min(sizes) > 0 and Shard().predicate("user_id") == "true"
+        assert min(sizes) > 0 and Shard().predicate("user_id", "journey_id") == "true"
+        # A selection (a carried measurement's): every journey of the users it lists, and the journeys it lists.
+        con.execute("create table picked as select * from (values ('u1', null), (null, 'j2')) as t(user_id, journey_id)")
+        picked = con.execute(f"select distinct journey_id from recall_actions "
+                             f"where {Shard(selection='picked').predicate('user_id', 'journey_id')}").fetchall()
+        assert {j for (j,) in picked} == {f"j{i}" for i in range(3000) if i % 300 == 1} | {"j2"}
