@@ -185,29 +185,31 @@ def test_a_day_run_again_gives_the_same_outbox_delivery_log_and_outcomes(looped,
 
 
 def test_each_loop_day_carries_its_measurement_and_equals_measuring_every_journey(looped, tmp_path) -> None:
-    """Every daily run of the loop after its first carries the rows nothing new changed from the run before
-    (carried.py); the rows and metrics it leaves equal those of measuring every journey of its days again."""
+    """Every daily run of the loop carries the rows nothing new changed from the run before (carried.py); the rows
+    and metrics it leaves equal those of measuring every journey of its days again."""
     settings, loop, instance = looped
     records = instance.fetch_materializations(dg.AssetKey("recall_outcomes"), limit=1000).records
     carried = {r.asset_materialization.partition: r.asset_materialization.metadata["carried_from"].value
-               for r in records}
+               for r in records}  # newest first: a partition run again keeps its first run's
     loop_days = [loop.config.history_end_date + timedelta(days=k) for k in range(1, WORLD.closed_loop_days + 1)]
-    assert {day: carried[day.isoformat()] for day in loop_days} == {day: (day - timedelta(days=1)).isoformat() for day in loop_days}
+    assert [carried[day.isoformat()] for day in loop_days] == [(day - timedelta(days=1)).isoformat()
+                                                               for day in loop_days]
     # The same days measured in full on a copy of the warehouse: every journey of the horizon written again.
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(settings.warehouse, copy)
     windows = outcome_windows(settings)
     horizon = outcome_horizon_days(windows["churn_days"])
+    design = library_design(load_strategy_library(settings.strategies))
     days, first = [LAST - timedelta(days=1), LAST], LAST - timedelta(days=horizon - 1)
-    stored = {"outcomes": "select * from recall_outcomes where assignment_date >= ? order by action_id",
-              "metrics": "select * from recall_metrics where as_of_date >= ? order by all"}
+    queries = {"outcomes": ("select * from recall_outcomes where assignment_date >= ? order by action_id", first),
+               "metrics": ("select * from recall_metrics where as_of_date >= ? order by all", days[0])}
     with duckdb.connect(str(copy)) as con:
-        before = {name: con.execute(sql, [first if name == "outcomes" else days[0]]).df() for name, sql in stored.items()}
+        before = {name: con.execute(sql, [since]).df() for name, (sql, since) in queries.items()}
         con.execute("delete from recall_outcomes where assignment_date >= ?", [first])
-        for chunk, metrics in measure_days(con, days, horizon, windows, library_design(load_strategy_library(
-                settings.strategies)), write=lambda outcomes: write_outcomes(con, outcomes, first, LAST)):
+        for chunk, metrics in measure_days(con, days, horizon, windows, design,
+                                           write=lambda outcomes: write_outcomes(con, outcomes, first, LAST)):
             replace_rows(con, "recall_metrics", metrics, "as_of_date between ? and ?", [chunk[0], chunk[-1]])
-        after = {name: con.execute(sql, [first if name == "outcomes" else days[0]]).df() for name, sql in stored.items()}
+        after = {name: con.execute(sql, [since]).df() for name, (sql, since) in queries.items()}
     assert len(before["outcomes"]) > 1000 and len(before["metrics"]) > 100
     pd.testing.assert_frame_equal(before["outcomes"], after["outcomes"])
     # Sums over journeys added in another order: equal to 1e-9, not to the bit.

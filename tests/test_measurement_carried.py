@@ -61,7 +61,8 @@ def _event(con, user: str, day: date, landed: date | None = None, key: bool = Fa
     con.execute("insert into stg_events values (?, ?, ?, ?, ?, ?)", [user, day, landed or day, key, amount, coupon])
 
 
-def _touch(con, user: str, scheduled: date, landed: date, opened: date | None = None, action: str | None = None) -> None:
+def _touch(con, user: str, scheduled: date, landed: date, opened: date | None = None,
+           action: str | None = None) -> None:
     """A delivery-log row of step `action` (by default a journey only the log knows, a_<user>)."""
     con.execute("insert into stg_recall_touches values (?, ?, ?, ?, ?, ?, ?, null)",
                 [action or f"a_{user}", user, landed, scheduled, _at(scheduled), _at(scheduled),

@@ -121,7 +121,8 @@ where assignment_date between $first and $state and {carried}
 """
 
 
-def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int, windows: dict[str, int]) -> date | None:
+def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
+                 windows: dict[str, int]) -> date | None:
     """The day S a run measuring `days` can carry the outcome rows of: the last day measured, when the run measures
     at most PAIRED_DAYS days, the day after S or days up to it first, and days after it; and when recall_outcomes
     holds every journey of S's horizon as of S with the run's windows. None: measure in full."""
@@ -174,7 +175,8 @@ def carried_atoms(con: duckdb.DuckDBPyConnection, state: date, horizon: int, sha
 
 
 def as_of(atoms: Atoms | None, day: date) -> Atoms | None:
-    """Carried atoms as of a later `day`: only their as-of day moves (no window of theirs closes in between)."""
+    """Carried atoms as of another `day` of the run: only their as-of day moves (no window of theirs closes in
+    between, remeasured_journeys)."""
     if atoms is None:
         return None
     return Atoms(atoms.frame.assign(_as_of=pd.Timestamp(day)), atoms.names, atoms.totals)
