@@ -191,7 +191,8 @@ def test_runs_that_are_not_a_next_day_measure_in_full(con, days) -> None:
     "update recall_outcomes set wake_up_window_days = 3",  # other windows
     "update recall_outcomes set churn_threshold_days = 14",
     "delete from recall_outcomes where user_id = 'a'",  # a decided journey without a row
-], ids=["stale_row", "wake_up_window", "churn_threshold", "missing_row"])
+    "update recall_actions set journey_id = 'j_a2' where user_id = 'a'",  # the day planned again, not measured
+], ids=["stale_row", "wake_up_window", "churn_threshold", "missing_row", "planned_again"])
 def test_rows_that_are_not_a_complete_measurement_as_of_that_day_are_measured_in_full(con, change) -> None:
     _measured_as_of_s(con)
     con.execute(change)

@@ -43,18 +43,20 @@ INPUTS = ("recall_outcomes", "recall_metrics", "recall_actions", "stg_events", "
           "int_user_daily_activity")
 REMEASURED = "remeasured_journeys"
 
-# Whether every journey of day S's horizon has a row measured as of S with the run's windows: each decided journey
-# (recall_actions) a row of source 'decisions', and no row measured as of another day (a run that failed between its
-# shards, a day run again, changed windows).
+# Whether recall_outcomes holds exactly the decided journeys of day S's horizon (recall_actions' journeys without a
+# row, rows of journeys recall_actions no longer has: a day planned again without being measured), each measured as
+# of S with the run's windows (not a run that failed between its shards, a day run again, other windows).
 STATE_CHECK = """
+with decided as (
+    select journey_id from recall_actions
+    where step = 1 and journey_id is not null and cast(journey_started_at as date) between $first and $state
+),
+rows as (select * from recall_outcomes where assignment_date between $first and $state)
 select
-    (select count(*) from recall_actions
-     where step = 1 and journey_id is not null and cast(journey_started_at as date) between $first and $state),
-    count(*) filter (where source = 'decisions'),
-    count(*) filter (where measured_through <> least($state, assignment_date + ($horizon - 1))
-                       or wake_up_window_days <> $wake or churn_threshold_days <> $churn)
-from recall_outcomes
-where assignment_date between $first and $state
+    (select count(*) from decided where journey_id not in (select action_id from rows))
+    + (select count(*) from rows where source = 'decisions' and action_id not in (select journey_id from decided)),
+    (select count(*) from rows where measured_through <> least($state, assignment_date + ($horizon - 1))
+        or wake_up_window_days <> $wake or churn_threshold_days <> $churn)
 """
 # The journeys whose rows may differ between any two of the days $since..$last (the run's days and the last measured
 # one, $state) or from the rows measured as of $state (the module's docstring): every journey of a user with activity
@@ -131,10 +133,10 @@ def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     state = con.execute("select max(as_of_date) from recall_metrics where as_of_date <= ?", [days[-1]]).fetchall()[0][0]
     if state is None or not days[0] - timedelta(days=1) <= state < days[-1]:
         return None
-    decided, rows, stale = con.execute(STATE_CHECK, {
+    unmatched, stale = con.execute(STATE_CHECK, {
         "first": state - timedelta(days=horizon - 1), "state": state, "horizon": horizon,
         "wake": windows["wake_up_days"], "churn": windows["churn_days"]}).fetchall()[0]
-    return state if decided == rows and stale == 0 else None
+    return state if unmatched == 0 and stale == 0 else None
 
 
 def remeasured_journeys(con: duckdb.DuckDBPyConnection, state: date, days: list[date], horizon: int,
