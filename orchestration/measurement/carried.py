@@ -31,6 +31,7 @@ import pandas as pd
 from orchestration.measurement.atoms import Atoms, atoms_of, merged
 from orchestration.measurement.daily import PAIRED_DAYS, SHARD_JOURNEYS, measure_block
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
+from orchestration.measurement.readers import Shard
 from orchestration.measurement.second_churn import RETURN_DAYS
 from orchestration.warehouse.io import read_frame, table_exists
 
@@ -99,10 +100,8 @@ where journey_id is not null
 """
 # A window of k days closes on day A + k - 1: after $since and by the run's last day.
 WINDOW_CLOSES = "assignment_date between $since - {k} + 2 and $last - {k} + 1"
-# Journeys not in the table's selection (`not in` over a list holding a null would hold for no row).
-NOT_SELECTED = ("user_id not in (select user_id from {table} where user_id is not null) "
-                "and action_id not in (select journey_id from {table} where journey_id is not null)")
-SELECTED = "(user_id in (select user_id from {table}) or {journey} in (select journey_id from {table}))"
+# recall_outcomes' rows of the journeys not measured again.
+CARRIED = f"not {Shard(selection=REMEASURED).predicate('user_id', 'action_id')}"
 # Each carried journey's row as the atoms read it (atoms._prepare), a shard of users at a time. Only whether a
 # journey handed out a coupon matters there, not its code.
 CARRIED_ROWS = """
@@ -150,27 +149,25 @@ def remeasured_journeys(con: duckdb.DuckDBPyConnection, state: date, days: list[
     con.execute(REMEASURED_JOURNEYS.format(table=REMEASURED, closing=closing), {
         "state": state, "last": days[-1], "since": min(days[0], state), "first": state - timedelta(days=horizon - 1),
         "horizon": horizon, "churn": windows["churn_days"]}).fetchall()
-    first = days[0] - timedelta(days=horizon - 1)
+    first, selected = days[0] - timedelta(days=horizon - 1), Shard(selection=REMEASURED)
     return sum(con.execute(sql, [first, days[-1]]).fetchall()[0][0] for sql in (
         "select count(*) from recall_actions where step = 1 and journey_id is not null "
-        f"and cast(journey_started_at as date) between ? and ? and {SELECTED}".format(table=REMEASURED,
-                                                                                  journey="journey_id"),
+        f"and cast(journey_started_at as date) between ? and ? and {selected.predicate('user_id', 'journey_id')}",
         "select count(distinct action_id) from stg_recall_touches where scheduled_date between ? and ? "
-        f"and {SELECTED}".format(table=REMEASURED, journey="action_id")))
+        f"and {selected.predicate('user_id', 'action_id')}"))
 
 
 def carried_atoms(con: duckdb.DuckDBPyConnection, state: date, horizon: int, shard_rows: int) -> Atoms | None:
     """The atoms of the journeys carried from `state` (recall_outcomes' rows REMEASURED does not select), read about
     `shard_rows` rows at a time; their as-of day is `state`."""
     first = state - timedelta(days=horizon - 1)
-    carried = NOT_SELECTED.format(table=REMEASURED)
-    rows = con.execute(f"select count(*) from recall_outcomes where assignment_date between ? and ? and {carried}",
+    rows = con.execute(f"select count(*) from recall_outcomes where assignment_date between ? and ? and {CARRIED}",
                        [first, state]).fetchall()[0][0]
     shards = max(1, -(-rows // shard_rows))
     parts = []
     for index in range(shards):
-        shard = "true" if shards == 1 else f"hash(user_id) % {shards} = {index}"
-        frame = read_frame(con, CARRIED_ROWS.format(carried=carried, shard=shard), [first, state])
+        shard = Shard(index, shards).predicate("user_id", "action_id")
+        frame = read_frame(con, CARRIED_ROWS.format(carried=CARRIED, shard=shard), [first, state])
         parts.append(atoms_of({state: frame}))
         del frame
     return merged(parts)
@@ -202,7 +199,7 @@ def measure_carried(con: duckdb.DuckDBPyConnection, days: list[date], state: dat
             log(f"measuring {days[0]}..{days[-1]} carried from {state}: at most {journeys:,} journeys measured "
                 f"again in {shards} shard(s), {0 if carried is None else int(carried.frame['_n'].sum()):,} carried")
         if write is not None:
-            con.execute(MOVE_ON.format(carried=NOT_SELECTED.format(table=REMEASURED)), {
+            con.execute(MOVE_ON.format(carried=CARRIED), {
                 "last": days[-1], "horizon": horizon, "first": state - timedelta(days=horizon - 1),
                 "state": state}).fetchall()
         yield from measure_block(con, days, shards, horizon, windows, design, engine, write, REMEASURED,

@@ -153,8 +153,9 @@ class Shard:
         hashed = "true" if self.count == 1 else f"hash({user}) % {int(self.count)} = {int(self.index)}"
         if self.selection is None:
             return hashed
-        return (f"({user} in (select user_id from {self.selection}) "
-                f"or {journey} in (select journey_id from {self.selection})) and {hashed}")
+        # (nulls left out of the lists, so that `not` of the predicate selects the other journeys)
+        return (f"({user} in (select user_id from {self.selection} where user_id is not null) "
+                f"or {journey} in (select journey_id from {self.selection} where journey_id is not null)) and {hashed}")
 
 
 ALL_USERS = Shard()
