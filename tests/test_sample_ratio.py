@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from orchestration.measurement import lift
 from orchestration.measurement.lift import srm_p_value
 from orchestration.measurement.metrics import SRM_ALPHA, cohort_metrics
 from orchestration.recall import DayInputs, finalize, propose
@@ -62,6 +63,27 @@ def test_the_exact_check_of_a_large_cohort_with_a_rare_group_is_the_full_enumera
         observed = stats.multinomial.pmf(counts, n, shares)
         full = pmf[pmf <= observed * (1 + 1e-7)].sum()
         assert srm_p_value(np.array([counts]), shares[None, :])[0] == pytest.approx(full, rel=1e-9, abs=1e-14)
+
+
+def test_a_split_tested_before_is_looked_up_and_the_store_is_bounded(monkeypatch) -> None:
+    """A day's small cohorts repeat the splits of the day before: their exact tests are remembered, not redone."""
+    monkeypatch.setattr(lift, "_EXACT_TESTS", {})
+    counts = np.random.default_rng(5).multinomial(8, _shares(0.15, G, 1)[0], size=300)
+    shares = _shares(0.15, G, len(counts))
+    first = srm_p_value(counts, shares)
+    tested = []
+    exact = lift._multinomial_p
+    monkeypatch.setattr(lift, "_multinomial_p", lambda *args: tested.append(args) or exact(*args))
+    assert np.array_equal(srm_p_value(counts, shares), first) and not tested
+    nine = np.array([[7, 1, 1]])  # a split of another size: tested once, then remembered
+    p_nine = srm_p_value(nine, shares[:1])
+    assert srm_p_value(nine, shares[:1]) == p_nine
+    assert len(tested) == 1
+    # The store keeps the newest EXACT_TESTS_KEPT tests; a test dropped is done again, to the same p-value.
+    monkeypatch.setattr(lift, "EXACT_TESTS_KEPT", 5)
+    monkeypatch.setattr(lift, "_EXACT_TESTS", {})
+    again = srm_p_value(counts, shares)
+    assert len(lift._EXACT_TESTS) == 5 and np.array_equal(again, first)
 
 
 def _many_small_campaigns(strategies: int, days: int, per_day: int, h: float, g: float, seed: int) -> pd.DataFrame:
