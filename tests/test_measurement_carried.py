@@ -16,6 +16,11 @@ D = date(2026, 4, 20)  # the run's day
 S = D - timedelta(days=1)  # the day the last run measured
 H = 150  # the outcome horizon
 WINDOWS = {"wake_up_days": 7, "churn_days": 30}
+# What an outcome row takes from its journey's step-1 row, the same in both tables unless a test changes it.
+ATTRIBUTES = """strategy_id varchar default 'winback', arm varchar default 'treatment', holdout varchar,
+    lifecycle_stage varchar default 'dormant', value_tier varchar default 'high', segment varchar default 'loyal',
+    channel varchar default 'push', design_holdout_share double default 0.1,
+    design_global_holdout_share double default 0.05"""
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -28,11 +33,11 @@ def con():
     with duckdb.connect() as con:
         con.execute("create table recall_metrics (as_of_date date)")
         con.execute("insert into recall_metrics values (?)", [S])
-        con.execute("""create table recall_outcomes (action_id varchar, user_id varchar, assignment_date date,
+        con.execute(f"""create table recall_outcomes (action_id varchar, user_id varchar, assignment_date date,
             source varchar, measured_through date, wake_up_window_days integer, churn_threshold_days integer,
-            return_date date, second_churned_mature boolean)""")
-        con.execute("""create table recall_actions (action_id varchar, journey_id varchar, user_id varchar,
-            step integer, action_date date, journey_started_at timestamptz)""")
+            return_date date, second_churned_mature boolean, {ATTRIBUTES})""")
+        con.execute(f"""create table recall_actions (action_id varchar, journey_id varchar, user_id varchar,
+            step integer, action_date date, journey_started_at timestamptz, {ATTRIBUTES})""")
         con.execute("""create table stg_events (user_id varchar, event_date date, _landing_date date,
             is_key_action boolean, amount double, coupon_code varchar)""")
         con.execute("""create table stg_recall_touches (action_id varchar, user_id varchar, _landing_date date,
@@ -46,13 +51,16 @@ def _journey(con, user: str, assigned: date, returned: date | None = None, settl
     """A decided journey measured as of S: its recall_actions step-1 row and its outcome row."""
     journey = f"j_{user}"
     _plan(con, journey, user, 1, assigned - timedelta(days=1), assigned)
-    con.execute("insert into recall_outcomes values (?, ?, ?, 'decisions', ?, 7, 30, ?, ?)",
+    con.execute("""insert into recall_outcomes (action_id, user_id, assignment_date, source, measured_through,
+        wake_up_window_days, churn_threshold_days, return_date, second_churned_mature)
+        values (?, ?, ?, 'decisions', ?, 7, 30, ?, ?)""",
                 [journey, user, assigned, min(S, assigned + timedelta(days=H - 1)), returned, settled])
 
 
 def _plan(con, journey: str | None, user: str, step: int, day: date, started: date | None) -> None:
     """A row of the recall plan written on `day`: a step of `journey` (null: a user skipped)."""
-    con.execute("insert into recall_actions values (?, ?, ?, ?, ?, ?)",
+    con.execute("""insert into recall_actions (action_id, journey_id, user_id, step, action_date, journey_started_at)
+        values (?, ?, ?, ?, ?, ?)""",
                 [f"{journey}_{step}" if journey else None, journey, user, step, day, _at(started) if started else None])
 
 
@@ -192,7 +200,13 @@ def test_runs_that_are_not_a_next_day_measure_in_full(con, days) -> None:
     "update recall_outcomes set churn_threshold_days = 14",
     "delete from recall_outcomes where user_id = 'a'",  # a decided journey without a row
     "update recall_actions set journey_id = 'j_a2' where user_id = 'a'",  # the day planned again, not measured
-], ids=["stale_row", "wake_up_window", "churn_threshold", "missing_row", "planned_again"])
+    # ... its journeys kept, other attributes: the user relabelled, the strategy library edited
+    "update recall_actions set value_tier = 'low' where user_id = 'a'",
+    "update recall_actions set lifecycle_stage = null where user_id = 'a'",
+    "update recall_actions set arm = 'control', holdout = 'strategy' where user_id = 'a'",
+    "update recall_actions set design_holdout_share = 0.2 where user_id = 'a'",
+], ids=["stale_row", "wake_up_window", "churn_threshold", "missing_row", "planned_again", "relabelled",
+        "stage_unknown", "other_arm", "other_design"])
 def test_rows_that_are_not_a_complete_measurement_as_of_that_day_are_measured_in_full(con, change) -> None:
     _measured_as_of_s(con)
     con.execute(change)

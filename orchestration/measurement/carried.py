@@ -31,7 +31,7 @@ import pandas as pd
 from orchestration.measurement.atoms import Atoms, atoms_of, merged
 from orchestration.measurement.daily import PAIRED_DAYS, SHARD_JOURNEYS, measure_block
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
-from orchestration.measurement.readers import Shard
+from orchestration.measurement.readers import STARTED, STARTED_COLUMNS, Shard
 from orchestration.measurement.second_churn import RETURN_DAYS
 from orchestration.warehouse.io import read_frame, table_exists
 
@@ -44,20 +44,22 @@ INPUTS = ("recall_outcomes", "recall_metrics", "recall_actions", "stg_events", "
           "int_user_daily_activity")
 REMEASURED = "remeasured_journeys"
 
-# Whether recall_outcomes holds exactly the decided journeys of day S's horizon (recall_actions' journeys without a
-# row, rows of journeys recall_actions no longer has: a day planned again without being measured), each measured as
-# of S with the run's windows (not a run that failed between its shards, a day run again, other windows).
+# Whether recall_outcomes holds exactly the decided journeys of day S's horizon, as recall_actions has them now, each
+# measured as of S with the run's windows. It does not after a day planned again without being measured (journeys
+# recall_actions no longer has or now has, or the same journeys with other attributes: an edited strategy library,
+# relabelled users), or a run that failed between its shards, a day run again, other windows.
 STATE_CHECK = """
 with decided as (
-    select journey_id from recall_actions
+    select {started} from recall_actions as started
     where step = 1 and journey_id is not null and cast(journey_started_at as date) between $first and $state
 ),
 rows as (select * from recall_outcomes where assignment_date between $first and $state)
 select
-    (select count(*) from decided where journey_id not in (select action_id from rows))
-    + (select count(*) from rows where source = 'decisions' and action_id not in (select journey_id from decided)),
-    (select count(*) from rows where measured_through <> least($state, assignment_date + ($horizon - 1))
-        or wake_up_window_days <> $wake or churn_threshold_days <> $churn)
+    count(*) filter (where rows.action_id is null or decided.action_id is null and rows.source = 'decisions'
+        or decided.action_id is not null and rows.action_id is not null and ({differs})),
+    count(*) filter (where rows.measured_through <> least($state, rows.assignment_date + ($horizon - 1))
+        or rows.wake_up_window_days <> $wake or rows.churn_threshold_days <> $churn)
+from decided full join rows on rows.action_id = decided.action_id
 """
 # The journeys whose rows may differ between any two of the days $since..$last (the run's days and the last measured
 # one, $state) or from the rows measured as of $state (the module's docstring): every journey of a user with activity
@@ -132,7 +134,8 @@ def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     state = con.execute("select max(as_of_date) from recall_metrics where as_of_date <= ?", [days[-1]]).fetchall()[0][0]
     if state is None or not days[0] - timedelta(days=1) <= state < days[-1]:
         return None
-    unmatched, stale = con.execute(STATE_CHECK, {
+    differs = " or ".join(f"rows.{name} is distinct from decided.{name}" for name in STARTED if name != "action_id")
+    unmatched, stale = con.execute(STATE_CHECK.format(started=STARTED_COLUMNS, differs=differs), {
         "first": state - timedelta(days=horizon - 1), "state": state, "horizon": horizon,
         "wake": windows["wake_up_days"], "churn": windows["churn_days"]}).fetchall()[0]
     return state if unmatched == 0 and stale == 0 else None

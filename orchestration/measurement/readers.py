@@ -20,6 +20,17 @@ from orchestration.measurement.outcomes import DESIGN_COLUMNS, PRE_PERIOD_DAYS
 from orchestration.warehouse.engine import DuckDBEngine, Engine
 from orchestration.warehouse.io import as_frame, read_frame, table_exists
 
+# What a journey's outcome row takes from its step-1 row of recall_actions (`started`) as it is.
+STARTED = {
+    "action_id": "started.journey_id", "user_id": "started.user_id", "strategy_id": "started.strategy_id",
+    "arm": "started.arm", "holdout": "started.holdout",
+    "lifecycle_stage": "coalesce(started.lifecycle_stage, 'unknown')",
+    "value_tier": "coalesce(started.value_tier, 'unknown')", "segment": "coalesce(started.segment, 'unclassified')",
+    "channel": "case when started.arm = 'treatment' then started.channel end",
+    "design_holdout_share": "started.design_holdout_share",
+    "design_global_holdout_share": "started.design_global_holdout_share",
+}
+STARTED_COLUMNS = ", ".join(f"{sql} as {name}" for name, sql in STARTED.items())
 # One row per journey of recall_actions started in a date range (its step-1 row: queued or cancelled for treatment,
 # holdout for control), with what was known when it started, its A/B variants when they were drawn at random, whether
 # it was its user's first journey and the design it was assigned under (null where not recorded).
@@ -43,17 +54,11 @@ firsts as (
     group by user_id
 )
 select
-    started.journey_id as action_id, started.user_id, started.strategy_id, started.arm, started.holdout,
-    cast(started.journey_started_at as date) as assignment_date, started.action_date as decided_on,
-    coalesce(started.lifecycle_stage, 'unknown') as lifecycle_stage,
-    coalesce(started.value_tier, 'unknown') as value_tier,
-    coalesce(started.segment, 'unclassified') as segment,
-    case when started.arm = 'treatment' then started.channel end as channel,
+    {started}, cast(started.journey_started_at as date) as assignment_date, started.action_date as decided_on,
     -- Only variants drawn at random are compared: the decision's own choice (basis model, or exploration's draw among
     -- whole treatments) picked them for the user, so their split is no design's and their users differ.
     case when coalesce(started.basis, '') not in ('model', 'exploration') then variants.step_variant end as step_variant,
-    started.journey_started_at = firsts.first_started_at as first_journey,
-    started.design_holdout_share, started.design_global_holdout_share, variants.design_variant_share
+    started.journey_started_at = firsts.first_started_at as first_journey, variants.design_variant_share
 from started
 left join variants using (journey_id)
 left join firsts using (user_id)
@@ -198,7 +203,8 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = read_frame(con, DECISIONS.format(shard=shard.predicate("user_id", "journey_id")), [first, last]) \
+    decisions = read_frame(con, DECISIONS.format(started=STARTED_COLUMNS, shard=shard.predicate("user_id", "journey_id")),
+                           [first, last]) \
         if has_decisions else pd.DataFrame(columns=[
             "action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on", "lifecycle_stage",
             "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS])
