@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from orchestration.measurement.lift import compare_arms
-from orchestration.measurement.metrics import METRIC_COLUMNS, cohort_metrics, cohort_metrics_by_day
+from orchestration.measurement.atoms import atoms_of, coarsened
+from orchestration.measurement.metrics import FINER_ATTRIBUTES, METRIC_COLUMNS, cohort_metrics, cohort_metrics_by_day
 from orchestration.measurement.outcomes import OUTCOME_COLUMNS, as_objects, measure_outcomes, outcome_horizon_days
 
 A = date(2026, 3, 1)
@@ -535,6 +536,28 @@ def test_a_missing_attribute_is_a_cohort_value_of_its_own() -> None:
     treated = outcomes["arm"] == "treatment"
     assert tiers.loc["high", "users"] == (treated & outcomes["value_tier"].notna()).sum()
     assert tiers.loc["unknown", "users"] == (treated & outcomes["value_tier"].isna()).sum()
+
+
+def test_the_campaign_and_pooled_cohorts_count_each_journey_once_whatever_its_finer_attributes() -> None:
+    """Those levels are expanded from the atoms summed over the finer attributes (metrics.COARSE_LEVELS): the same
+    journeys with other tiers, segments, stages and channels give them the same rows."""
+    outcomes = _campaign(6, 400)
+    rng = np.random.default_rng(6)
+    n, treated = len(outcomes), outcomes["arm"] == "treatment"
+    varied = outcomes.assign(value_tier=rng.choice(["high", "low", None], n), segment=rng.choice(["loyal", "bargain"], n),
+                             channel=np.where(treated, rng.choice(["push", "sms"], n), None))
+    plain, fine = (cohort_metrics(frame, as_of=d(40)) for frame in (outcomes.assign(lifecycle_stage="churned"), varied))
+    for level in ("campaign", "week", "overall", "overall_wake_up"):
+        a, b = _level(plain, level).reset_index(drop=True), _level(fine, level).reset_index(drop=True)
+        assert len(a) == len(b) > 0
+        for column in ("users", "control_users", "wake_up_rate", "revenue_per_user_30d", "wake_up_lift",
+                       "revenue_lift_ci_low", "srm_p_value", "cost"):
+            np.testing.assert_allclose(b[column].to_numpy(float), a[column].to_numpy(float), rtol=1e-12)
+    assert _level(fine, "value_tier")["cohort_value"].nunique() == 3  # the finer levels still see them
+    atoms = atoms_of({d(40): varied})
+    coarse = coarsened(atoms, FINER_ATTRIBUTES)
+    assert len(coarse.frame) < len(atoms.frame) and coarse.frame[FINER_ATTRIBUTES].isna().all().all()
+    np.testing.assert_allclose(coarse.totals.sum(axis=0), atoms.totals.sum(axis=0), rtol=1e-12)
 
 
 def test_small_cohorts_are_reported_and_flagged() -> None:

@@ -149,3 +149,10 @@ def merged(parts: Sequence[Atoms | None]) -> Atoms | None:
     frame = pd.concat([part.frame for part in parts], ignore_index=True)
     totals = np.concatenate([part.totals for part in parts])
     return _summed(frame, ATOM_COLUMNS, parts[0].names, list(totals.T))
+
+
+def coarsened(atoms: Atoms, columns: list[str]) -> Atoms:
+    """The atoms summed over `columns` (left null in the result): one atom per combination of the other ATOM_COLUMNS."""
+    coarse = _summed(atoms.frame, [c for c in ATOM_COLUMNS if c not in columns], atoms.names, list(atoms.totals.T))
+    coarse.frame[columns] = None
+    return coarse

@@ -11,6 +11,8 @@ treatment arm.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -95,14 +97,14 @@ def _contrasts(treated: pd.DataFrame, level: str) -> pd.DataFrame | None:
     return _level(pair, level, pair["_variant"] + " vs " + pair["_reference"])
 
 
-def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
+def expand_cohorts(frame: pd.DataFrame, levels: Collection[str] = LEVELS) -> pd.DataFrame:
     """Every (journey, cohort) pair (OUTPUT): COHORT_KEYS, STRATUM_KEYS, `_side` (TREATED, CONTROL or NO_SIDE),
     `_srm` (the journey's sample-ratio group in its stratum), and the journey's `_row` and `step_variant`.
 
     `frame` has one row per journey and day it is measured as of (`_as_of`, a timestamp) with assignment_date, strategy_id, arm, lifecycle_stage, holdout
     ('strategy', 'global' or null), first_journey, the elapsed-day flags `_wake_closed` and `_closed`, and the
     optional attributes value_tier, segment, step_variant, channel (levels whose attribute is null everywhere are
-    left out). Pooled cohorts (week, overall, programme) pool strata.
+    left out). Pooled cohorts (week, overall, programme) pool strata. `levels`: the cohort levels to expand to.
     """
     is_global = (frame["holdout"] == "global").to_numpy()
     treated_arm = (frame["arm"] == "treatment").to_numpy()
@@ -113,36 +115,41 @@ def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
         _side=np.where(treated_arm, TREATED, np.where(is_global, NO_SIDE, CONTROL)),
         _srm=np.where(treated_arm, SRM_TREATMENT, np.where(is_global, SRM_GLOBAL, SRM_HOLDOUT)),
     )
-    parts = [
-        _level(base, "campaign", ALL),
-        _level(base, "lifecycle_stage", base["lifecycle_stage"], base["lifecycle_stage"]),
-    ]
+    parts = [_level(base.iloc[:0], "campaign", ALL)]  # the columns' types, when no level has a row
+    if "campaign" in levels:
+        parts.append(_level(base, "campaign", ALL))
+    if "lifecycle_stage" in levels:
+        parts.append(_level(base, "lifecycle_stage", base["lifecycle_stage"], base["lifecycle_stage"]))
     for level in ("value_tier", "segment"):
-        if level in base.columns:  # on the days that know the attribute of some journey
+        if level in base.columns and level in levels:  # on the days that know the attribute of some journey
             known = base.loc[base[level].notna().groupby(base["_as_of"]).transform("any").to_numpy()]
             parts.append(_level(known, level, known[level].fillna("unknown")))
     treated = base.loc[base["_side"] == TREATED]
     control = base.loc[base["_side"] == CONTROL]
     for column in ("step_variant", "channel"):
-        if column in base.columns:
+        if column in base.columns and column in levels:
             sliced = _sliced(treated, control, column, column)
             if sliced is not None:
                 parts.append(sliced)
-    contrast = _contrasts(treated, "variant_contrast")
+    contrast = _contrasts(treated, "variant_contrast") if "variant_contrast" in levels else None
     if contrast is not None:
         parts.append(contrast)
-    week = base.assign(period=_monday(base["period"]))
-    parts += [_level(week, "week", ALL), _level(week.assign(strategy_id=ALL), "week", ALL)]
+    if "week" in levels:
+        week = base.assign(period=_monday(base["period"]))
+        parts += [_level(week, "week", ALL), _level(week.assign(strategy_id=ALL), "week", ALL)]
     elapsed = (base["_as_of"] - base["s_date"]).dt.days
     recent = elapsed < OVERALL_DAYS
-    closed = base.loc[(elapsed >= REPURCHASE_DAYS - 1) & recent].assign(period=pd.NaT)
-    parts += [_level(closed, "overall", ALL), _level(closed.assign(strategy_id=ALL), "overall", ALL)]
+    if "overall" in levels:
+        closed = base.loc[(elapsed >= REPURCHASE_DAYS - 1) & recent].assign(period=pd.NaT)
+        parts += [_level(closed, "overall", ALL), _level(closed.assign(strategy_id=ALL), "overall", ALL)]
     woken = base.loc[base["_wake_closed"].to_numpy() & recent].assign(period=pd.NaT)
-    parts += [_level(woken, "overall_wake_up", ALL), _level(woken.assign(strategy_id=ALL), "overall_wake_up", ALL)]
-    contrast = _contrasts(woken.loc[woken["_side"] == TREATED], "variant_contrast_overall")
+    if "overall_wake_up" in levels:
+        parts += [_level(woken, "overall_wake_up", ALL), _level(woken.assign(strategy_id=ALL), "overall_wake_up", ALL)]
+    contrast = _contrasts(woken.loc[woken["_side"] == TREATED], "variant_contrast_overall") \
+        if "variant_contrast_overall" in levels else None
     if contrast is not None:
         parts.append(contrast)
-    if is_global.any():
+    if is_global.any() and {"programme_week", "programme_overall"} & set(levels):
         # The programme: users' first journeys, outside the global holdout against inside it, by assignment week
         # (on the days that measured a global holdout).
         with_global = base["_as_of"].isin(base.loc[is_global, "_as_of"].unique()).to_numpy()
@@ -152,9 +159,11 @@ def expand_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
             _side=np.where(first["holdout"] == "global", CONTROL, TREATED),
             _srm=np.where(first["holdout"] == "global", SRM_GLOBAL, SRM_TREATMENT),
         )
-        parts.append(_level(first, "programme_week", ALL))
-        pooled = first.loc[first["_wake_closed"].to_numpy() & (elapsed.loc[first.index] < OVERALL_DAYS)]
-        parts.append(_level(pooled.assign(period=pd.NaT), "programme_overall", ALL))
+        if "programme_week" in levels:
+            parts.append(_level(first, "programme_week", ALL))
+        if "programme_overall" in levels:
+            pooled = first.loc[first["_wake_closed"].to_numpy() & (elapsed.loc[first.index] < OVERALL_DAYS)]
+            parts.append(_level(pooled.assign(period=pd.NaT), "programme_overall", ALL))
     # Only what the metrics group and look up by: the long table is the measurement's largest frame. Its text columns
     # stay pandas strings: converted to Python objects they cost the demo's last day a fifth of its metrics time.
     parts = [part[OUTPUT].astype({"s_value": TEXT, "cohort_value": TEXT, "lifecycle_stage": TEXT}) for part in parts]

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from orchestration.measurement.atoms import EXPAND_COLUMNS, VALUES, Atoms, atoms_of
+from orchestration.measurement.atoms import EXPAND_COLUMNS, VALUES, Atoms, atoms_of, coarsened
 from orchestration.measurement.cohorts import (
-    ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, NO_SIDE, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS, TREATED,
-    expand_cohorts,
+    ALL, CONTROL, CONTROL_BASIS, COHORT_KEYS, KIND, LEVELS, NO_SIDE, SRM_GLOBAL, SRM_HOLDOUT, SRM_TREATMENT, STRATUM_KEYS,
+    TREATED, expand_cohorts,
 )
 from orchestration.measurement.lift import Z_95, ratio_interval, srm_p_value, two_sided_p, variance_floor
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
@@ -51,6 +51,11 @@ METRIC_COLUMNS = [
     "incremental_revenue_30d", "roi_30d", "incremental_revenue_90d", "roi_90d",
     "srm_p_value", "srm_alarm", "trustworthy", "small_cohort",
 ]
+# The levels whose cohorts, strata and sides read none of a journey's finer attributes: they are expanded from the
+# atoms summed over those attributes (6,100 instead of 43,100 on a day at 100,000 users), the other levels from the
+# atoms themselves.
+FINER_ATTRIBUTES = ["lifecycle_stage", "value_tier", "segment", "step_variant", "channel"]
+COARSE_LEVELS = ["campaign", "week", "overall", "overall_wake_up", "programme_week", "programme_overall"]
 _Y = [value for value, _ in LIFTED.values()]
 assert _Y == VALUES, "LIFTED compares the per-journey values atoms.py sums"
 _RATES = {"_wake", "_buy"}  # lifted metrics that are shares of journeys (0/1 per journey)
@@ -162,8 +167,9 @@ def _srm_design(long: pd.DataFrame, atoms: pd.DataFrame, design_control_share: M
     g = np.where(np.isnan(g), float(global_share), g)
     # Per row: the pooled control share of its journey's strategy on its day (none for pooled-strategy rows).
     by_day = [atoms["_as_of"], atoms["strategy_id"]]
-    control = (atoms["_n"] * (atoms["arm"] == "control")).groupby(by_day).transform("sum") \
-        / atoms["_n"].groupby(by_day).transform("sum")
+    journeys = atoms["_n"] * atoms["_once"]
+    control = (journeys * (atoms["arm"] == "control")).groupby(by_day).transform("sum") \
+        / journeys.groupby(by_day).transform("sum")
     f = np.where((strategy == ALL).to_numpy(dtype=bool), np.nan, control.to_numpy(dtype=float)[rows])
     known = (atoms["source"] == "decisions").to_numpy(dtype=bool)[rows]
     first = atoms["first_journey"].astype("boolean").fillna(True).to_numpy(dtype=bool)[rows]
@@ -267,8 +273,16 @@ def metrics_of_atoms(
 ) -> pd.DataFrame:
     """cohort_metrics_by_day from the journeys' atoms (atoms.py): the same rows, whichever parts the atoms were
     merged from."""
-    frame = atoms.frame
-    long = expand_cohorts(frame[EXPAND_COLUMNS].assign(_row=np.arange(len(frame))))
+    fine, coarse = atoms.frame, coarsened(atoms, FINER_ATTRIBUTES)
+    finer_levels = [level for level in LEVELS if level not in COARSE_LEVELS]
+    long = pd.concat([
+        expand_cohorts(fine[EXPAND_COLUMNS].assign(_row=np.arange(len(fine))), finer_levels),
+        expand_cohorts(coarse.frame[EXPAND_COLUMNS].assign(_row=len(fine) + np.arange(len(coarse.frame))),
+                       COARSE_LEVELS),
+    ], ignore_index=True)
+    # one table of both: the long table's _row indexes it, and each journey is counted once among its coarse atoms
+    frame = pd.concat([fine.assign(_once=0.0), coarse.frame.assign(_once=1.0)], ignore_index=True)
+    atoms = Atoms(frame, atoms.names, np.concatenate([atoms.totals, coarse.totals]))
     rows_of = long["_row"].to_numpy()
     for column in ("_wake_open", "_churn_open", "_wake_days", "_churn_days"):
         long[column] = frame[column].to_numpy()[rows_of]

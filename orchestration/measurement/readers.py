@@ -203,8 +203,8 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     DuckDB by default)."""
     con.execute("set TimeZone = 'UTC'")  # journey_started_at (timestamptz) -> business day
     has_decisions = table_exists(con, "recall_actions")
-    decisions = read_frame(con, DECISIONS.format(started=STARTED_COLUMNS, shard=shard.predicate("user_id", "journey_id")),
-                           [first, last]) \
+    decisions = read_frame(
+        con, DECISIONS.format(started=STARTED_COLUMNS, shard=shard.predicate("user_id", "journey_id")), [first, last]) \
         if has_decisions else pd.DataFrame(columns=[
             "action_id", "user_id", "strategy_id", "arm", "holdout", "assignment_date", "decided_on", "lifecycle_stage",
             "value_tier", "segment", "channel", "step_variant", "first_journey", *DESIGN_COLUMNS])
