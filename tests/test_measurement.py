@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from orchestration.measurement.daily import outcomes_as_of
 from orchestration.measurement.lift import compare_arms
 from orchestration.measurement.atoms import atoms_of, coarsened
 from orchestration.measurement.metrics import FINER_ATTRIBUTES, METRIC_COLUMNS, cohort_metrics, cohort_metrics_by_day
@@ -429,6 +430,30 @@ def test_journeys_as_of_only_knows_what_had_happened_by_that_day():
     day3 = journeys_as_of(touches, date(2026, 1, 12)).set_index("action_id")
     assert day3.loc["a1", "cost"] == pytest.approx(0.06) and day3.loc["a1", "opened"]
     assert journeys_as_of(touches, date(2026, 1, 9)).empty
+
+
+def test_a_days_journeys_are_checked_for_one_row_per_id_once_a_run_unless_their_ids_are_in_doubt():
+    """A JourneyLog whose decisions have distinct ids (and every log row one) yields distinct journeys every day: the
+    outcomes skip the check (a hash of half a million ids a day at 100,000 users). Otherwise each day is checked."""
+    from orchestration.measurement.journeys import JourneyLog
+    from orchestration.measurement.readers import JourneyInputs
+
+    ts = pd.Timestamp
+    touches = pd.DataFrame({
+        "action_id": ["a1", "t9"], "user_id": ["u1", "u9"], "strategy_id": ["s", "s"], "arm": ["treatment"] * 2,
+        "lifecycle_stage": ["at_risk"] * 2, "scheduled_at": [ts("2026-01-10 10:00")] * 2, "sent_at": [pd.NaT] * 2,
+        "opened_at": [pd.NaT] * 2, "clicked_at": [pd.NaT] * 2, "cost": [0.0, 0.0],
+    })
+    decisions = _journeys(["u1", "u2"], day=date(2026, 1, 10)).assign(action_id=["a1", "a2"])
+    assert JourneyLog.of(touches, decisions).unique_ids
+    twice = pd.concat([decisions, decisions.iloc[[1]]], ignore_index=True)
+    assert not JourneyLog.of(touches, twice).unique_ids
+    assert not JourneyLog.of(touches.assign(action_id=["a1", None]), decisions).unique_ids
+    inputs = JourneyInputs(decisions=twice, touches=touches, activity=ACTIVITY, redemptions=None)
+    with pytest.raises(ValueError, match="one row per action_id"):
+        outcomes_as_of(inputs, date(2026, 1, 11), 150, {"wake_up_days": 7, "churn_days": CHURN})
+    assert len(outcomes_as_of(JourneyInputs(decisions=decisions, touches=touches, activity=ACTIVITY, redemptions=None),
+                              date(2026, 1, 11), 150, {"wake_up_days": 7, "churn_days": CHURN})) == 3
 
 
 def test_documented_schemas_match_the_frames():

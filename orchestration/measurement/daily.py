@@ -80,9 +80,11 @@ def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict
     journeys have every window closed: they were final at an earlier run). `windows`: measure_outcomes' wake_up_days
     and churn_days; `pairs`: activity_pairs over days that include `day`, shared by them; `log`: the inputs'
     JourneyLog, likewise."""
-    journeys = (log or JourneyLog.of(inputs.touches, inputs.decisions)).as_of(day)
+    log = log or JourneyLog.of(inputs.touches, inputs.decisions)
+    journeys = log.as_of(day)
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
-    return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs, **windows)
+    return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs,
+                            unique_ids=log.unique_ids, **windows)
 
 
 def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,

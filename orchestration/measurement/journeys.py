@@ -129,6 +129,7 @@ class JourneyLog:
     row_scheduled: np.ndarray  # per such row: its schedule (ns) and cost
     row_cost: np.ndarray
     logged_rows: pd.DataFrame  # _log_rows of journeys only the log knows
+    unique_ids: bool  # every decision and log row has an id and the decisions' are distinct: a day's journeys too
 
     @classmethod
     def of(cls, touches: pd.DataFrame, decisions: pd.DataFrame | None = None) -> JourneyLog:
@@ -168,6 +169,9 @@ class JourneyLog:
             journey=journey, row_journey=row_journey, row_scheduled=scheduled,
             row_cost=mine["cost"].to_numpy(dtype=float),
             logged_rows=logged_rows,
+            # as_of folds the log rows per id, none of them a decision's: its frames need no check of their own
+            unique_ids=bool(decided["action_id"].notna().all() and len(ids) == len(decided)
+                            and logged_rows["action_id"].notna().all()),
         )
 
     def as_of(self, as_of: date) -> pd.DataFrame:

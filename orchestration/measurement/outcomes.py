@@ -127,6 +127,7 @@ def measure_outcomes(
     churn_days: int,
     wake_up_days: int = WAKE_UP_DAYS,
     pairs: ActivityPairs | None = None,
+    unique_ids: bool = False,
 ) -> pd.DataFrame:
     """One row per journey (OUTCOME_COLUMNS) using only activity dated on or before `as_of`.
 
@@ -139,11 +140,14 @@ def measure_outcomes(
     pre-period spend) is kept; otherwise it is the revenue on days A-30..A-1. Journeys assigned
     after `as_of` are left out. `pairs`: pairs of these journeys with the rows of `activity`, found once for the
     several days a run measures (ActivityPairs.of, from PRE_PERIOD_DAYS before assignment to the horizon after).
+    `unique_ids`: the caller knows the journeys have one row per action_id (a JourneyLog's days: JourneyLog.unique_ids),
+    so they are not checked again.
     """
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
     if missing:
         raise ValueError(f"journeys lacks required columns: {', '.join(missing)}")
-    if not journeys["action_id"].is_unique:  # one hash pass (duplicated() marks every row: several times slower)
+    # one hash pass (duplicated() marks every row: several times slower)
+    if not unique_ids and not journeys["action_id"].is_unique:
         raise ValueError("journeys must have one row per action_id")
     if journeys["assignment_date"].isna().any():
         raise ValueError("journeys has rows without an assignment_date")
