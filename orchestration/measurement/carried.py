@@ -60,7 +60,8 @@ select
     count(*) filter (where rows.measured_through <> least($state, rows.assignment_date + ($horizon - 1))
         or rows.wake_up_window_days <> $wake or rows.churn_threshold_days <> $churn)
 from decided full join rows on rows.action_id = decided.action_id
-"""
+""".format(started=STARTED_COLUMNS,
+           differs=" or ".join(f"rows.{name} is distinct from decided.{name}" for name in STARTED if name != "action_id"))
 # The journeys whose rows may differ between any two of the days $since..$last (the run's days and the last measured
 # one, $state) or from the rows measured as of $state (the module's docstring): every journey of a user with activity
 # the outcomes count (a row with its user_id), and single journeys (a row with its journey_id). A journey whose
@@ -134,8 +135,7 @@ def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     state = con.execute("select max(as_of_date) from recall_metrics where as_of_date <= ?", [days[-1]]).fetchall()[0][0]
     if state is None or not days[0] - timedelta(days=1) <= state < days[-1]:
         return None
-    differs = " or ".join(f"rows.{name} is distinct from decided.{name}" for name in STARTED if name != "action_id")
-    unmatched, stale = con.execute(STATE_CHECK.format(started=STARTED_COLUMNS, differs=differs), {
+    unmatched, stale = con.execute(STATE_CHECK, {
         "first": state - timedelta(days=horizon - 1), "state": state, "horizon": horizon,
         "wake": windows["wake_up_days"], "churn": windows["churn_days"]}).fetchall()[0]
     return state if unmatched == 0 and stale == 0 else None
