@@ -394,3 +394,26 @@ def test_quality_of_a_perfect_and_of_a_useless_score():
     assert perfect.roc_auc == 1 and perfect.pr_auc == 1 and perfect.brier == 0 and perfect.base_rate == 0.5
     flat = quality(np.full(len(y), 0.5), y)
     assert flat.roc_auc == 0.5 and flat.brier == 0.25 and flat.calibration_error == pytest.approx(0)
+
+
+def test_the_booster_walked_on_its_bins_scores_as_its_decision_function(monkeypatch):
+    """booster_score walks the trees on the booster's bins: the same scores as decision_function for values between,
+    at and beyond its bin thresholds, missing values, and a column fitted as zeros scored with nulls."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from orchestration.scoring.model import booster_score
+
+    rng = np.random.default_rng(7)
+    x = rng.gamma(2.0, 5.0, size=(4_000, 4)).round(1)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:, 3] = 0.0  # a feature without any value is fitted as zeros (fit_model)
+    y = rng.random(len(x)) < 1 / (1 + np.exp(-(np.nan_to_num(x[:, 0], nan=30) - 10) / 3))
+    booster = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15, random_state=0).fit(x, y)
+    thresholds = np.concatenate(booster._bin_mapper.bin_thresholds_[:3])
+    new = rng.choice(np.concatenate([thresholds, np.nextafter(thresholds, np.inf), [-1.0, 1e9, np.nan]]),
+                     size=(2_000, 4))
+    new[:, 3] = np.where(rng.random(len(new)) < 0.5, np.nan, 0.0)
+    expected = booster.decision_function(new)
+    assert np.array_equal(booster_score(booster, new), expected)
+    monkeypatch.setattr(booster, "decision_function", lambda _: pytest.fail("the public path was taken"))
+    assert np.array_equal(booster_score(booster, new), expected)

@@ -34,6 +34,7 @@ the ranking unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def fit_model(train: pd.DataFrame, calibration: pd.DataFrame, horizon_days: int,
     with fitting_threads():
         booster = HistGradientBoostingClassifier(**BOOSTING, monotonic_cst=list(MONOTONE))
         booster.fit(features, train["churned"].to_numpy(dtype=bool))
-    score = predict_side_by_side(booster.decision_function, matrix(calibration, cap))
+    score = predict_side_by_side(partial(booster_score, booster), matrix(calibration, cap))
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     isotonic.fit(score, calibration["churned"].to_numpy(dtype=float))
     model = ChurnModel(booster, isotonic, cap)
@@ -158,8 +159,28 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame, shifted: bool = Tr
     unshifted: the shift is for the days after them)."""
     if frame.empty:
         return np.empty(0)
-    score = predict_side_by_side(model.booster.decision_function, matrix(frame, model.recency_cap))
+    score = predict_side_by_side(partial(booster_score, model.booster), matrix(frame, model.recency_cap))
     return _probability(model, score, frame, shifted)
+
+
+def booster_score(booster: HistGradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
+    """booster.decision_function(x), its trees walked on x's bins (the booster's own bin mapper) instead of the raw
+    values: the same numbers, since a split on bin b sends left exactly the values at or below the b-th bin
+    threshold, which is what the raw walk compares with; but a byte per value instead of eight is about half the
+    CPU (100,000 rows, 200 trees: 0.50-0.55 s against 0.93-1.0 s on one thread), and a day's scoring is mostly
+    this. It reads scikit-learn's private members, so a booster without them (another version) or with
+    categorical features takes the public path; tests/test_churn_model.py checks the two agree."""
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        mapper, predictors, walk = booster._bin_mapper, booster._predictors, booster._predict_iterations
+    except (ImportError, AttributeError):
+        return booster.decision_function(x)
+    if mapper.is_categorical_ is not None and mapper.is_categorical_.any():
+        return booster.decision_function(x)
+    raw = np.zeros((len(x), 1), order="F") + booster._baseline_prediction
+    walk(mapper.transform(x), predictors, raw, is_binned=True, n_threads=_openmp_effective_n_threads())
+    return raw.ravel()
 
 
 def _probability(model: ChurnModel, score: np.ndarray, frame: pd.DataFrame, shifted: bool) -> np.ndarray:
