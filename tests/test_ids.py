@@ -29,6 +29,9 @@ def test_is_in_matches_text_only_and_never_a_missing_value() -> None:
     assert is_in(values, ["push", "call"]).tolist() == [True, False, False, False, True]
     assert is_in(pd.Series(["a", "b"], dtype="str"), np.array(["b"], dtype=object)).tolist() == [False, True]
     assert is_in(pd.Series(["a", None], dtype="str"), pd.Series(["a", None], dtype="str")).tolist() == [True, False]
+    # a Series' unique(): an Arrow-backed array, taken as it is
+    assert is_in(pd.Series(["a", None, "c"], dtype="str"), pd.Series(["c", None, "c"], dtype="str").unique()).tolist() == [
+        False, False, True]
     # A column that is not text (all missing, read as floats) matches nothing, as pandas' isin says.
     assert is_in(pd.Series([np.nan, np.nan]), ["a"]).tolist() == [False, False]
 
