@@ -86,6 +86,39 @@ def test_a_split_tested_before_is_looked_up_and_the_store_is_bounded(monkeypatch
     assert len(lift._EXACT_TESTS) == 5 and np.array_equal(again, first)
 
 
+
+def test_the_exact_tests_of_a_run_are_saved_for_the_next_process_and_an_unusable_store_is_ignored(
+        monkeypatch, tmp_path) -> None:
+    """A run saves the exact tests it did; the next process (a store emptied here) looks them up instead of testing
+    again. A store of another format, a damaged file or none at all only means the tests are done."""
+    path = tmp_path / "cache" / "sample_ratio_tests.parquet"
+    monkeypatch.setattr(lift, "_EXACT_TESTS", {})
+    counts = np.random.default_rng(6).multinomial(8, _shares(0.15, G, 1)[0], size=200)
+    shares = _shares(0.15, G, len(counts))
+    with lift.exact_tests_saved_at(path) as loaded:
+        first = srm_p_value(counts, shares)
+    assert loaded == 0 and path.exists()
+    kept = len(lift._EXACT_TESTS)
+    tested = []
+    exact = lift._multinomial_p
+    monkeypatch.setattr(lift, "_multinomial_p", lambda *args: tested.append(args) or exact(*args))
+    monkeypatch.setattr(lift, "_EXACT_TESTS", {})  # a new process
+    saved_at = path.stat().st_mtime_ns
+    with lift.exact_tests_saved_at(path) as loaded:
+        assert np.array_equal(srm_p_value(counts, shares), first)
+    assert loaded == kept and not tested
+    assert path.stat().st_mtime_ns == saved_at  # nothing new: not written again
+    for unusable in (None, b"not parquet"):
+        monkeypatch.setattr(lift, "_EXACT_TESTS", {})
+        if unusable is None:  # the store saved above, read by tests of other parameters
+            monkeypatch.setattr(lift, "EXACT_TESTS_FORMAT", "exact tests v0")
+        else:
+            path.write_bytes(unusable)
+        assert lift.load_exact_tests(path) == 0
+        assert np.array_equal(srm_p_value(counts, shares), first) and tested
+        tested.clear()
+    assert lift.load_exact_tests(tmp_path / "missing.parquet") == 0
+
 def _many_small_campaigns(strategies: int, days: int, per_day: int, h: float, g: float, seed: int) -> pd.DataFrame:
     """Journeys of `strategies` strategies over `days` days, `per_day` each, split as the planner splits them."""
     rng = np.random.default_rng(seed)

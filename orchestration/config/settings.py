@@ -189,6 +189,11 @@ class Settings(BaseModel):
         return measurement_windows(self.vertical, self.wake_up_days)
 
     @property
+    def cache_dir(self) -> Path:
+        """What a run keeps only to spare the next one work (deleting it costs time, never a result)."""
+        return self.home / "cache"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

@@ -19,6 +19,7 @@ from orchestration.defs.tables import table_spec
 from orchestration.measurement import outcome_horizon_days
 from orchestration.measurement.carried import carried_from, measure_carried
 from orchestration.measurement.daily import library_design, measure_days, outcome_windows, write_outcomes
+from orchestration.measurement.lift import exact_tests_saved_at
 from orchestration.measurement.readers import days_to_measure
 from orchestration.recall import load_strategy_library
 from orchestration.warehouse import replace_rows
@@ -49,7 +50,9 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         limit = settings.duckdb_memory_limit
         # Like the recall plan, the step's frames live in Python: DuckDB keeps a third of the limit (its cache of the
         # tables each shard scans would otherwise grow to the whole limit beside them).
-        with warehouse.connect() as con, lowered_memory_limit(con, python_step_memory_limit(limit), limit):
+        # The exact sample-ratio tests of earlier runs: a new process looks them up instead of computing them again.
+        with (exact_tests_saved_at(settings.cache_dir / "sample_ratio_tests.parquet"), warehouse.connect() as con,
+              lowered_memory_limit(con, python_step_memory_limit(limit), limit)):
             days = days_to_measure(con, window.with_lookback(), window.first)
             first = as_of - timedelta(days=horizon - 1)
             arguments = dict(engine=engine_for(settings, con), log=context.log.info,
