@@ -11,6 +11,8 @@ import pytest
 
 from orchestration.measurement import carried
 from orchestration.measurement.daily import PAIRED_DAYS
+from orchestration.warehouse.io import WRITES_TABLE
+from orchestration.warehouse.tables import create_table_sql
 
 D = date(2026, 4, 20)  # the run's day
 S = D - timedelta(days=1)  # the day the last run measured
@@ -44,6 +46,7 @@ def con():
             scheduled_date date, scheduled_at timestamptz, sent_at timestamptz, opened_at timestamptz,
             clicked_at timestamptz)""")
         con.execute("create table int_user_daily_activity (user_id varchar, activity_date date, key_actions integer)")
+        con.execute(create_table_sql(WRITES_TABLE))
         yield con
 
 
@@ -156,6 +159,12 @@ def test_the_count_bounds_the_journeys_measured_again(con) -> None:
 def _measured_as_of_s(con) -> None:
     for user, assigned in (("a", S - timedelta(days=10)), ("b", S - timedelta(days=200))):
         _journey(con, user, assigned)
+        _written(con, "recall_actions", assigned - timedelta(days=1), _at(assigned - timedelta(days=1), 22))
+    _written(con, "recall_outcomes", S, _at(S, 23))
+
+
+def _written(con, table: str, day: date, at: datetime) -> None:
+    con.execute(f"insert into {WRITES_TABLE} values (?, ?, ?)", [table, day, at])
 
 
 def test_a_daily_run_carries_from_the_last_measured_day(con) -> None:
@@ -210,6 +219,23 @@ def test_runs_that_are_not_a_next_day_measure_in_full(con, days) -> None:
 def test_rows_that_are_not_a_complete_measurement_as_of_that_day_are_measured_in_full(con, change) -> None:
     _measured_as_of_s(con)
     con.execute(change)
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
+
+
+def test_a_day_of_the_horizon_planned_again_since_the_last_measured_day_was_measured_is_measured_in_full(con) -> None:
+    """A plan replaced in place may keep its journeys and step-1 rows and change later steps (their A/B variants)."""
+    _measured_as_of_s(con)
+    _written(con, "recall_actions", D, _at(D, 22))  # the run's own day, planned after S was measured: carried
+    assert carried.carried_from(con, [D], H, WINDOWS) == S
+    _written(con, "recall_actions", S - timedelta(days=3), _at(D, 1))
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
+
+
+def test_without_a_record_of_when_the_last_measured_day_was_measured_the_run_measures_in_full(con) -> None:
+    _measured_as_of_s(con)
+    con.execute(f"delete from {WRITES_TABLE} where table_name = 'recall_outcomes'")
+    assert carried.carried_from(con, [D], H, WINDOWS) is None
+    con.execute(f"drop table {WRITES_TABLE}")  # a warehouse from before the record
     assert carried.carried_from(con, [D], H, WINDOWS) is None
 
 

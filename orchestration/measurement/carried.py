@@ -33,7 +33,7 @@ from orchestration.measurement.daily import PAIRED_DAYS, SHARD_JOURNEYS, measure
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
 from orchestration.measurement.readers import STARTED, STARTED_COLUMNS, Shard
 from orchestration.measurement.second_churn import RETURN_DAYS
-from orchestration.warehouse.io import read_frame, table_exists
+from orchestration.warehouse.io import WRITES_TABLE, read_frame, table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,6 +44,14 @@ INPUTS = ("recall_outcomes", "recall_metrics", "recall_actions", "stg_events", "
           "int_user_daily_activity")
 REMEASURED = "remeasured_journeys"
 
+# When S was measured, and when a day of its horizon was last planned (partition_writes): a day planned again after S
+# was measured may have rewritten the later steps of its journeys in place (their A/B variants), which the state check
+# below does not compare.
+PLANNED_AGAIN = """
+select
+    (select max(written_at) from partition_writes where table_name = 'recall_outcomes' and day = $state),
+    (select max(written_at) from partition_writes where table_name = 'recall_actions' and day between $first and $state)
+"""
 # Whether recall_outcomes holds exactly the decided journeys of day S's horizon, as recall_actions has them now, each
 # measured as of S with the run's windows. It does not after a day planned again without being measured (journeys
 # recall_actions no longer has or now has, or the same journeys with other attributes: an edited strategy library,
@@ -135,10 +143,21 @@ def carried_from(con: duckdb.DuckDBPyConnection, days: list[date], horizon: int,
     state = con.execute("select max(as_of_date) from recall_metrics where as_of_date <= ?", [days[-1]]).fetchall()[0][0]
     if state is None or not days[0] - timedelta(days=1) <= state < days[-1]:
         return None
+    if _planned_again(con, state, state - timedelta(days=horizon - 1)):
+        return None
     unmatched, stale = con.execute(STATE_CHECK, {
         "first": state - timedelta(days=horizon - 1), "state": state, "horizon": horizon,
         "wake": windows["wake_up_days"], "churn": windows["churn_days"]}).fetchall()[0]
     return state if unmatched == 0 and stale == 0 else None
+
+
+def _planned_again(con: duckdb.DuckDBPyConnection, state: date, first: date) -> bool:
+    """Whether a day of S's horizon was planned again since S was measured, or it is not known when S was: a plan
+    replaced in place may have changed later steps (their A/B variants) that STATE_CHECK does not compare."""
+    if not table_exists(con, WRITES_TABLE):
+        return True
+    measured_at, planned_at = con.execute(PLANNED_AGAIN, {"state": state, "first": first}).fetchall()[0]
+    return measured_at is None or (planned_at is not None and planned_at >= measured_at)
 
 
 def remeasured_journeys(con: duckdb.DuckDBPyConnection, state: date, days: list[date], horizon: int,

@@ -4,6 +4,7 @@ table replaced by a frame (or a query), atomically."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -30,6 +31,16 @@ def replace_with_query(con: duckdb.DuckDBPyConnection, table: str, query: str, q
     rows never pass through Python. The number of rows written."""
     ensure_documented(con, table)
     return _replace(con, table, query, query_params, where, params)
+
+
+WRITES_TABLE = "partition_writes"
+
+
+def record_write(con: duckdb.DuckDBPyConnection, table: str, day: date) -> None:
+    """Record in partition_writes that the rows of `table` for `day` are replaced now: called just before the write (a
+    run killed in between leaves the record of a write it did not make, which errs on the safe side)."""
+    replace_with_query(con, WRITES_TABLE, "select ? as table_name, cast(? as date) as day, now() as written_at",
+                       [table, day], "table_name = ? and day = ?", [table, day])
 
 
 def ensure_documented(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -121,6 +121,19 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
              "step's variant when the step was decided; null for untested steps, control and skipped rows."),
         ),
     ),
+    "partition_writes": (
+        "When each day's rows of a Python step's day-partitioned table were last replaced (primary key table_name, "
+        "day): how the measurement's next run tells whether a day of the recall plan was planned again since the day "
+        "it would carry its outcome rows from was measured (docs/measurement.md, \"Carried from the last run\"). "
+        "Recorded just before the write, so that a run killed in between leaves a record of a write it did not make, "
+        "which only costs the next run a full measurement.",
+        _cols(
+            ("table_name", "VARCHAR", "recall_actions or recall_outcomes (primary key part)."),
+            ("day", "DATE", "The day replaced (primary key part): the planning day of recall_actions, the day "
+             "recall_outcomes was measured as of."),
+            ("written_at", "TIMESTAMPTZ", "When the day's rows were last replaced (the warehouse's clock, UTC)."),
+        ),
+    ),
     "recall_outbox": (
         "The steps to send: queued treatment rows of recall_actions, exported per day as Parquet and CSV for the "
         "delivery system (with the day's control assignments in holdout/ for its log), only after the blocking "

@@ -25,6 +25,7 @@ from orchestration.recall import load_strategy_library
 from orchestration.warehouse import replace_rows
 from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.engine import engine_for
+from orchestration.warehouse.io import record_write
 
 INPUTS = ["recall_actions", "stg_recall_touches", "int_user_daily_activity", "user_risk_tiers", "user_segments"]
 
@@ -54,6 +55,7 @@ def measurement_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.Asse
         with (exact_tests_saved_at(settings.cache_dir / "sample_ratio_tests.parquet"), warehouse.connect() as con,
               lowered_memory_limit(con, python_step_memory_limit(limit), limit)):
             days = days_to_measure(con, window.with_lookback(), window.first)
+            record_write(con, "recall_outcomes", as_of)
             first = as_of - timedelta(days=horizon - 1)
             arguments = dict(engine=engine_for(settings, con), log=context.log.info,
                              write=lambda outcomes: measured.append(write_outcomes(con, outcomes, first, as_of)),

@@ -20,6 +20,7 @@ from orchestration.recall.readers import OutboxHistory, read_day_inputs, read_da
 from orchestration.uplift.planning import decider
 from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
+from orchestration.warehouse.io import record_write
 from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.engine import engine_for
 
@@ -60,6 +61,7 @@ def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDef
                 else:  # before go-live nothing is planned (nor exported)
                     actions = pd.DataFrame(columns=ACTION_COLUMNS)
                 decided, messages = split_messages(actions)  # messages name the user: restricted schema
+                record_write(con, "recall_actions", day)  # a day planned again tells the carried measurement
                 replace_rows(con, "recall_actions", decided, "action_date = ?", [day])
                 replace_rows(con, MESSAGES_TABLE, messages, "action_date = ?", [day])
                 first = actions.loc[actions["step"].isna() | (actions["step"] == 1)]
