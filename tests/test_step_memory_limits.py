@@ -45,7 +45,8 @@ def test_the_measurement_runs_duckdb_at_a_python_steps_share_and_shards_as_confi
 
 
 def test_the_recall_plan_runs_duckdb_at_a_python_steps_share(tmp_path, monkeypatch) -> None:
-    settings, seen = Settings.under(tmp_path), []
+    go_live = Settings.under(tmp_path).start_date + timedelta(days=30)
+    settings, seen = Settings.under(tmp_path, recall_from=go_live), []
 
     class History(recall.OutboxHistory):
         def __init__(self, con, library) -> None:
@@ -54,7 +55,6 @@ def test_the_recall_plan_runs_duckdb_at_a_python_steps_share(tmp_path, monkeypat
 
     monkeypatch.setattr(recall, "OutboxHistory", History)
     step = next(a for a in recall.recall_assets(daily_partitions(settings.start_date)) if a.key.path == ["recall_actions"])
-    # On an empty warehouse the step stops at its first read of the tiers; the limit is read before it.
-    dg.materialize([step], partition_key=settings.start_date.isoformat(), resources=resources(settings),
-                   raise_on_error=False)
+    # Before the go-live day the step plans nothing: it runs to its end on an empty warehouse.
+    assert dg.materialize([step], partition_key=settings.start_date.isoformat(), resources=resources(settings)).success
     assert seen == [_lowered(settings)]
