@@ -169,7 +169,7 @@ def booster_score(booster: HistGradientBoostingClassifier, x: np.ndarray) -> np.
     threshold, which is what the raw walk compares with; but a byte per value instead of eight is about half the
     CPU (100,000 rows, 200 trees: 0.50-0.55 s against 0.93-1.0 s on one thread), and a day's scoring is mostly
     this. It reads scikit-learn's private members, so a booster without them (another version) or with
-    categorical features takes the public path; tests/test_churn_model.py checks the two agree."""
+    categorical features takes the public path; tests/test_scoring.py checks the two agree."""
     try:
         from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 

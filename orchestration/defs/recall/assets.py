@@ -20,9 +20,9 @@ from orchestration.recall.readers import OutboxHistory, read_day_inputs, read_da
 from orchestration.uplift.planning import decider
 from orchestration.uplift.registry import latest_model
 from orchestration.warehouse import replace_rows
-from orchestration.warehouse.io import record_write
 from orchestration.warehouse.connection import lowered_memory_limit
 from orchestration.warehouse.engine import engine_for
+from orchestration.warehouse.io import record_write
 
 
 def recall_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
