@@ -435,3 +435,25 @@ def test_busy_users_are_found_whatever_the_id_column_holds():
         ids = pd.Series(["u1", "u2", None, "u4", "u5"], dtype=dtype)
         assert is_busy(ids, busy).tolist() == [False, True, False, True, False]
     assert is_busy(pd.Series(["u1"], dtype="str"), np.array([], dtype=object)).tolist() == [False]
+
+
+def test_journeys_of_a_strategy_no_longer_in_the_library_are_not_open_and_occupy_no_span():
+    """A strategy removed from the library ends its journeys: a treatment journey has no next rung, a control one no
+    span to occupy; the library's own strategies keep their ladder and span."""
+    from orchestration.recall.cadence import journey_state
+
+    lib = library()
+    started = pd.Timestamp(DAY - timedelta(days=1), tz=UTC) + pd.Timedelta(hours=10)
+    rows = [("j1", "vip", "treatment"), ("j2", "gone", "treatment"), ("j3", "vip", "control"),
+            ("j4", "gone", "control"), ("j5", None, "treatment")]
+    history = pd.DataFrame({
+        "journey_id": [j for j, _, _ in rows], "user_id": [f"u_{j}" for j, _, _ in rows],
+        "strategy_id": pd.Series([s for _, s, _ in rows], dtype="str"), "arm": [a for _, _, a in rows],
+        "step": [1] * len(rows), "action_date": [DAY - timedelta(days=2)] * len(rows),
+        "journey_started_at": [started] * len(rows), "status": ["queued"] * len(rows), "reason": [None] * len(rows),
+    })
+    state = journey_state(history, lib, DAY).set_index("journey_id")
+    assert state["open"].to_dict() == {"j1": True, "j2": False, "j3": True, "j4": False, "j5": False}
+    # the vip ladder spans 48 hours from its start, the day before DAY; a removed strategy's control ends before it
+    assert state.loc["j3", "end_day"] == pd.Timestamp(DAY)
+    assert state.loc["j4", "end_day"] < pd.Timestamp(DAY - timedelta(days=1))

@@ -60,12 +60,16 @@ def journey_state(history: pd.DataFrame, library: StrategyLibrary, day: date) ->
     days = pd.to_datetime(rows["action_date"]).to_numpy()[order]
     state["last_day"] = pd.to_datetime(np.maximum.reduceat(days, starts))
     state["stopped"] = np.logical_or.reduceat((rows["reason"] == RESPONDED).to_numpy(dtype=bool)[order], starts)
+    # Per strategy of the library (none: a strategy no longer in it), by one factorize: a map of text per journey
+    # cost 50-130 ms a day at 100,000 users.
     known = {s.id: s for s in library.strategies}
-    ladder_length = state["strategy_id"].map({k: len(s.steps) for k, s in known.items()})
-    span_days = state["strategy_id"].map({k: s.span_hours // 24 for k, s in known.items()}).fillna(0)
+    strategy_code, strategies = pd.factorize(state["strategy_id"])  # a missing strategy is -1: the last entry
+    ladder_length = np.array([len(known[k].steps) if k in known else 0 for k in strategies] + [0])[strategy_code]
+    span_days = pd.Series(np.array([known[k].span_hours // 24 if k in known else 0 for k in strategies]
+                                   + [0])[strategy_code], index=state.index)
     start_day = pd.to_datetime(state["journey_started_at"], utc=True).dt.tz_convert(None).dt.normalize()
     is_treatment = state["arm"] == TREATMENT
-    state["open"] = is_treatment & ~state["stopped"] & (state["last_step"] < ladder_length.fillna(0))
+    state["open"] = is_treatment & ~state["stopped"] & (state["last_step"] < ladder_length)
     # Control journeys occupy the user for the ladder's span, like the treatment they stand in for.
     control_end = start_day + pd.to_timedelta(span_days - 1, unit="D")
     state["end_day"] = state["last_day"].where(is_treatment, control_end)
