@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from orchestration.ids import is_in, positions, take_rows
+from orchestration.ids import is_in, looked_up, positions, take_rows
 
 
 def test_positions_are_the_first_or_last_occurrence_and_minus_one_for_absent_or_missing_ids() -> None:
@@ -42,3 +42,12 @@ def test_taking_rows_types_the_missing_ones_as_a_left_merge_does() -> None:
     merged = left.merge(right, on="key", how="left")
     taken = take_rows(right.drop(columns="key"), positions(left["key"], right["key"]))
     pd.testing.assert_frame_equal(pd.concat([left, taken], axis=1), merged)
+
+
+def test_looked_up_reads_each_value_in_the_mapping_and_the_default_elsewhere() -> None:
+    values = pd.Series(["push", None, "sms", "fax", "push"], dtype="str")
+    assert looked_up(values, {"push": 0.01, "sms": 0.05}, 0.0).tolist() == [0.01, 0.0, 0.05, 0.0, 0.01]
+    assert np.isnan(looked_up(values, {"push": 1})[[1, 3]]).all()  # NaN by default
+    assert looked_up(pd.Series([], dtype=object), {"push": 1.0}, 0.0).tolist() == []
+    assert looked_up(values, {"push": 0.01, "sms": 0.05}, 0.0).tolist() == \
+        values.map({"push": 0.01, "sms": 0.05}).fillna(0.0).tolist()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.config.verticals import DEFAULT_VERTICAL
-from orchestration.ids import is_in, positions, take_rows
+from orchestration.ids import is_in, looked_up, positions, take_rows
 from orchestration.recall import cadence
 from orchestration.recall.assignment import CONTROL, TREATMENT, assign_arm, assign_variant, hash_key, hex16, in_global_holdout, stable_hash
 from orchestration.recall.benefits import benefit_text, coupon_codes, coupon_value, expected_benefit_cost
@@ -154,7 +154,7 @@ def start_journeys(tiers: pd.DataFrame, library: StrategyLibrary, day: date, ver
     orders = pd.to_numeric(users["orders_90d"], errors="coerce")
     users["avg_order_value"] = (pd.to_numeric(users["revenue_90d"], errors="coerce") / orders.where(orders > 0)).astype(float)
     monthly_value = pd.to_numeric(users["revenue_90d"], errors="coerce").fillna(0).to_numpy(dtype=float) / 3
-    wake = users["lifecycle_stage"].map(library.economics.wake_probability).fillna(0).to_numpy(dtype=float)
+    wake = looked_up(users["lifecycle_stage"], library.economics.wake_probability, 0.0)
     users["expected_value"] = wake * monthly_value
     # Per-strategy work on plain arrays, assigned to the frame once (1M-row frames are slow to .loc into).
     n = len(users)
@@ -206,7 +206,7 @@ def committed_steps(continuing: pd.DataFrame, library: StrategyLibrary) -> pd.Da
     channel = _step_fields(live, library)["channel"] if len(live) else pd.Series(dtype=object)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
     return pd.DataFrame({"channel": channel.to_numpy(dtype=object),
-                         "cost": channel.map(costs).fillna(0.0).to_numpy(dtype=float)})
+                         "cost": looked_up(channel, costs, 0.0)})
 
 
 def propose(inputs: DayInputs, library: StrategyLibrary, state: pd.DataFrame | None = None,
@@ -326,7 +326,7 @@ def personalise(candidates: pd.DataFrame, users: pd.DataFrame, top_features: pd.
     kinds = frame["benefit"].map({name: b.kind for name, b in library.benefits.items()}).astype(object)
     frame["benefit_kind"] = kinds.where(kinds.notna(), None)
     costs = {c: limits.cost for c, limits in library.guardrails.channels.items()}
-    frame["cost"] = frame["channel"].map(costs).fillna(0.0).astype(float)
+    frame["cost"] = looked_up(frame["channel"], costs, 0.0)
     return frame
 
 
