@@ -80,13 +80,16 @@ KNOWN = "select journey_id from recall_actions where journey_id in (select journ
 NOTHING_KNOWN = "select null::varchar as journey_id where false"
 LOG_WITHOUT_DECISIONS = "select touches.*, touches.action_id as journey from stg_recall_touches as touches"
 # Log rows of the decided journeys, and of journeys known only to the log assigned in the range (their assignment
-# day is the day of their first row), those with the tiers and segments of the day before.
+# day is the day of their first row), those with the tiers and segments of the day before. `alone_journeys` keeps
+# only the journeys with a row of the shard's (ALONE_JOURNEYS): each journey's rows whole, as the window needs them,
+# and the tiers and segments read for those users only (each shard read them all: at 100,000 users, 0.45 s of a
+# carried day's read of a third of the journeys).
 TOUCHES = """
 with log as ({log}),
 known as ({known}),
 alone as (
     select *, min(cast(scheduled_at as date)) over (partition by journey) as assignment_date
-    from log where journey not in (select journey_id from known)
+    from log where journey not in (select journey_id from known) {alone_journeys}
 )
 select
     log.journey as action_id, log.touch_id, log.user_id, log.strategy_id, log.arm, log.scheduled_at, log.sent_at,
@@ -111,6 +114,7 @@ where alone.assignment_date between ? and ? and {alone_shard}
 SEGMENTS_JOIN = ("(select * from user_segments where user_id in (select user_id from alone)) as segments "
                  "on segments.user_id = alone.user_id and segments.segment_date = alone.assignment_date - 1")
 NO_SEGMENTS = "(select null as segment) as segments on false"
+ALONE_JOURNEYS = "and journey in (select journey from log where {shard})"
 # The earliest day that rows landed after the last measured day are dated (events, delivery records), or the day
 # after the last measured one: before it, a measured day would read exactly the rows it read when it was measured.
 FIRST_NEW_DAY = """
@@ -211,7 +215,9 @@ def read_journeys(con: duckdb.DuckDBPyConnection, first: date, last: date, engin
     sql = TOUCHES.format(log=LOG if has_decisions else LOG_WITHOUT_DECISIONS,
                          known=KNOWN if has_decisions else NOTHING_KNOWN,
                          segments=SEGMENTS_JOIN if table_exists(con, "user_segments") else NO_SEGMENTS,
-                         alone_shard=shard.predicate("alone.user_id", "alone.journey"))
+                         alone_shard=shard.predicate("alone.user_id", "alone.journey"),
+                         alone_journeys="" if shard == ALL_USERS else
+                         ALONE_JOURNEYS.format(shard=shard.predicate("user_id", "journey")))
     con.register("decided", decisions[["action_id"]])
     try:
         touches = read_frame(con, sql, [first, last])
