@@ -312,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:
         "warehouse of $CHURN_RECALL_HOME, read-only")
     measurement_bench.add_argument("--days", type=int, default=3, help="the last measured days, measured together")
     measurement_bench.add_argument("--repeats", type=int, default=3)
+    measurement_bench.add_argument("--carried", action="store_true", help="the path a daily run takes: the rows "
+                                   "measured as of the last day carried for the journeys those days did not change")
     compare = commands.add_parser(
         "compare-policies", help="the simulated app under the rules, targeting by churn probability and by expected "
         "incremental profit: true incremental profit with its 95%% interval, contacts, negative-effect share")
@@ -389,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "benchmark-measurement":
         from orchestration.measurement.benchmark import run_measurement_benchmark
 
-        run_measurement_benchmark(Settings.from_env(), args.days, args.repeats)
+        run_measurement_benchmark(Settings.from_env(), args.days, args.repeats, args.carried)
     elif args.command == "compare-policies":
         _compare_policies(args)
     elif args.command == "evaluate-early-warning":

@@ -17,6 +17,8 @@ import pytest
 from orchestration.config import DEFAULT_STRATEGIES, Settings
 from orchestration.evaluation.measurement_truth import coverage, read_campaign_truth, sample_check, true_effects
 from orchestration.measurement import outcome_horizon_days
+from orchestration.measurement.benchmark import run_measurement_benchmark
+from orchestration.measurement.carried import measure_carried
 from orchestration.measurement.daily import library_design, measure_days, outcome_windows, write_outcomes
 from orchestration.measurement.metrics import cohort_metrics
 from orchestration.recall import load_strategy_library
@@ -214,3 +216,26 @@ def test_each_loop_day_carries_its_measurement_and_equals_measuring_every_journe
     pd.testing.assert_frame_equal(before["outcomes"], after["outcomes"])
     # Sums over journeys added in another order: equal to 1e-9, not to the bit.
     pd.testing.assert_frame_equal(before["metrics"], after["metrics"], check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_the_measurement_benchmark_times_the_carried_path_read_only(looped, capsys) -> None:
+    """`benchmark-measurement --carried` times a daily run's path: carried from the last measured day, it measures
+    again only the journeys its days changed, computes the metrics measuring every journey gives, and writes
+    nothing (a read-only connection; the carried rows do not move on)."""
+    settings, _, _ = looped
+    windows = outcome_windows(settings)
+    horizon = outcome_horizon_days(windows["churn_days"])
+    design = library_design(load_strategy_library(settings.strategies))
+    days = [LAST - timedelta(days=1), LAST]
+    keys = ["as_of_date", "cohort_level", "cohort_value", "assignment_date", "strategy_id", "arm"]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        full = pd.concat(rows for _, rows in measure_days(con, days, horizon, windows, design))
+        carried = pd.concat(rows for _, rows in measure_carried(con, days, LAST, horizon, windows, design,
+                                                                write=lambda outcomes: None, move_on=False))
+    assert len(full) > 100
+    pd.testing.assert_frame_equal(carried.sort_values(keys).reset_index(drop=True),
+                                  full.sort_values(keys).reset_index(drop=True), check_exact=False, rtol=1e-9,
+                                  atol=1e-12)
+    figures = {path: run_measurement_benchmark(settings, days=2, repeats=1, carried=path) for path in (False, True)}
+    assert 0 < figures[True]["journeys"] < figures[False]["journeys"]
+    assert f"carried from {LAST}" in capsys.readouterr().out

@@ -207,11 +207,12 @@ def measure_carried(con: duckdb.DuckDBPyConnection, days: list[date], state: dat
                     windows: dict[str, int], design: dict[str, object], engine: Engine | None = None,
                     write: Callable[[pd.DataFrame], object] | None = None,
                     log: Callable[[str], object] | None = None,
-                    shard_journeys: int | None = None) -> Iterator[tuple[list[date], pd.DataFrame]]:
+                    shard_journeys: int | None = None,
+                    move_on: bool = True) -> Iterator[tuple[list[date], pd.DataFrame]]:
     """daily.measure_days' chunks of `days`, carrying the rows measured as of `state` (carried_from) for the journeys
     nothing new can change; the users measured again are read a shard at a time like measure_days' (at most about
     `shard_journeys` journeys each). `write` receives their outcomes as of the last day, and the carried rows move
-    on to it in the warehouse."""
+    on to it in the warehouse (unless not `move_on`: a read-only benchmark)."""
     most = shard_journeys or SHARD_JOURNEYS
     try:
         journeys = remeasured_journeys(con, state, days, horizon, windows)
@@ -220,7 +221,7 @@ def measure_carried(con: duckdb.DuckDBPyConnection, days: list[date], state: dat
         if log is not None:
             log(f"measuring {days[0]}..{days[-1]} carried from {state}: at most {journeys:,} journeys measured "
                 f"again in {shards} shard(s), {0 if carried is None else int(carried.frame['_n'].sum()):,} carried")
-        if write is not None:
+        if write is not None and move_on:
             con.execute(MOVE_ON.format(carried=CARRIED), {
                 "last": days[-1], "horizon": horizon, "first": state - timedelta(days=horizon - 1),
                 "state": state}).fetchall()
