@@ -18,6 +18,7 @@ from typing import Any
 from dagster_dbt import DbtProject
 
 from orchestration.config import DBT_PROJECT_DIR
+from orchestration.defs.dbt.behavior import name_behavior_flags_cheaply
 from orchestration.defs.dbt.templates import cache_compiled_templates
 
 SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
@@ -62,9 +63,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
 def parsed_manifest(project: DbtProject) -> Any:
     """A private copy of the project's parsed dbt Manifest (dbt marks nodes while it compiles them, so
     every invocation gets its own copy). Parses in-process, writing manifest.json, when needed. Every dbt
-    invocation asks for one first, so this is where dbt's compiled templates start being kept."""
+    invocation asks for one first, so this is where dbt's compiled templates start being kept and its adapter's
+    behavior flags stop inspecting the stack (behavior.py)."""
     project_dir = Path(project.project_dir)
     cache_compiled_templates(project_dir / project.target_path / COMPILED_TEMPLATES)
+    name_behavior_flags_cheaply()
     with _lock:
         newest = newest_source_mtime(project_dir)
         cached = _parsed.get(project_dir)
