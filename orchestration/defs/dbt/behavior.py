@@ -18,8 +18,9 @@ def name_behavior_flags_cheaply() -> None:
     from dbt_common import behavior_flags
 
     rendered = behavior_flags.BehaviorFlagRendered
-    if getattr(rendered._default_source, "walks_frames", False):
-        return
+    own = rendered.__dict__.get("_default_source")
+    if not isinstance(own, staticmethod) or getattr(own.__func__, "walks_frames", False):
+        return  # installed already, or a dbt-common that names its flags otherwise (the test says so)
 
     def default_source() -> str:
         frame = sys._getframe(1)
@@ -31,5 +32,5 @@ def name_behavior_flags_cheaply() -> None:
         return "Unknown"
 
     default_source.walks_frames = True  # type: ignore[attr-defined]
-    default_source.replaced = rendered.__dict__["_default_source"]  # type: ignore[attr-defined]
+    default_source.replaced = own  # type: ignore[attr-defined]
     rendered._default_source = staticmethod(default_source)
