@@ -42,7 +42,7 @@ def _prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     frame["_rev90"] = frame["revenue_90d"].astype(float) if "revenue_90d" in frame else np.nan
     frame["_x"] = frame["pre_period_revenue"].fillna(0.0).astype(float) if "pre_period_revenue" in frame else 0.0
     # Second churn: among returned journeys, those seen to churn again so far (NA = not yet known).
-    returned = pd.to_datetime(frame["return_date"]).notna() if "return_date" in frame else pd.Series(False, index=frame.index)
+    returned = frame["return_date"].notna() if "return_date" in frame else pd.Series(False, index=frame.index)
     churned = frame["second_churned"].astype("boolean")
     frame["_returned"] = returned.astype(float)
     frame["_churn"] = (churned.fillna(False).astype(bool) & returned).astype(float)
