@@ -193,7 +193,8 @@ def _srm_design(long: pd.DataFrame, atoms: pd.DataFrame, design_control_share: M
     variant = np.flatnonzero(kind == "variant")
     if len(variant):
         recorded = atoms["design_variant_share"].to_numpy()[rows[variant]]
-        contrasts = long.iloc[variant].assign(design_variant_share=recorded, _n=atoms["_n"].to_numpy()[rows[variant]])
+        contrasts = long[["_as_of", "s_date", "s_strategy", "s_value", "step_variant"]].iloc[variant].assign(
+            design_variant_share=recorded, _n=atoms["_n"].to_numpy()[rows[variant]])  # what the lookup reads
         a, b = _variant_pair_shares(contrasts, variant_shares or {})
         ok = (a > 0) & (b > 0)
         shares[variant[ok]] = np.stack([a / (a + b), b / (a + b), np.zeros(len(a))], axis=1)[ok]
