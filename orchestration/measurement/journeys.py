@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.ids import is_in
-from orchestration.measurement.outcomes import DESIGN_COLUMNS, per_distinct
+from orchestration.measurement.outcomes import DESIGN_COLUMNS, as_objects, per_distinct
 
 TOUCH_COLUMNS = [
     "action_id", "user_id", "strategy_id", "arm", "lifecycle_stage",
@@ -215,7 +215,8 @@ def _typed(journeys: pd.DataFrame) -> pd.DataFrame:
     journeys["assignment_date"] = pd.to_datetime(journeys["assignment_date"]).dt.date
     journeys["channel"] = journeys["channel"].where(journeys["arm"] == "treatment", None)
     for column in ["channel", "holdout", "step_variant", *ATTRIBUTE_COLUMNS]:
-        journeys[column] = journeys[column].astype(object).where(journeys[column].notna(), None)
+        # equal values one object: measure_outcomes numbers these columns again every day, faster over shared objects
+        journeys[column] = as_objects(journeys[column])
     journeys["first_journey"] = journeys["first_journey"].astype("boolean")
     journeys[DESIGN_COLUMNS] = journeys[DESIGN_COLUMNS].apply(pd.to_numeric, errors="coerce").astype(float)
     return journeys
