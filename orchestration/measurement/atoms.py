@@ -89,14 +89,15 @@ def _per_journey(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 ATOM_COLUMNS = [*EXPAND_COLUMNS, "_wake_open", "_churn_open", "_wake_days", "_churn_days", "source", *DESIGN_COLUMNS]
 
 
-def _atom_ids(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, int]:
-    """Per row, the number of its combination of `columns` (numbered in order of appearance), and how many there
-    are: one integer key per row from the columns' codes, without grouping on the columns themselves."""
-    key, bound = np.zeros(len(frame), np.int64), 1
+def combination_ids(columns: Sequence[pd.Series | np.ndarray]) -> tuple[np.ndarray, int]:
+    """Per row, the number of its combination of the values of `columns` (equal-length; numbered in order of
+    appearance), and how many there are: one integer key per row from the columns' codes, without grouping on the
+    columns themselves."""
+    key, bound = np.zeros(len(columns[0]), np.int64), 1
     for column in columns:
         # a missing value is code -1, numbered 0 here (pandas' own null code: use_na_sentinel=False first looks
         # for the nulls of a text column in a pass of its own, two to three times the cost)
-        codes, uniques = pd.factorize(frame[column])
+        codes, uniques = pd.factorize(column)
         size = len(uniques) + 1
         if bound * size >= 2**62:  # numbered densely again before it could overflow
             key, distinct = pd.factorize(key)
@@ -109,7 +110,7 @@ def _atom_ids(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, int]
 def _summed(frame: pd.DataFrame, columns: list[str], names: list[str], values: Sequence[np.ndarray]) -> Atoms:
     """The rows of `frame` summed by ATOM_COLUMNS (keyed on `columns`, the same groups): each atom's attributes from
     its first row, and the sums of `values` (one array per name, a value per row)."""
-    atom, size = _atom_ids(frame, columns)
+    atom, size = combination_ids([frame[column] for column in columns])
     first = np.empty(size, np.int64)
     first[atom[::-1]] = np.arange(len(atom))[::-1]  # each atom's first row (the earliest write wins)
     totals = np.column_stack([np.bincount(atom, weights=value, minlength=size) for value in values])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.measurement.atoms import combination_ids
 from orchestration.measurement.outcomes import LTV_DAYS, REPURCHASE_DAYS
 
 ALL = "all"
@@ -115,15 +116,6 @@ class _Rows:
         return pd.DataFrame(long)
 
 
-def _campaigns(own: dict[str, np.ndarray]) -> np.ndarray:
-    """Per row, a number for its campaign (CAMPAIGN: the as-of day, the assignment day and the strategy)."""
-    key = np.zeros(len(own["_row"]), np.int64)
-    for name in CAMPAIGN:
-        codes, uniques = pd.factorize(own[name])
-        key = key * (len(uniques) + 1) + codes + 1
-    return pd.factorize(key)[0]
-
-
 def _each_of(rows: np.ndarray, groups: np.ndarray, members: np.ndarray, member_groups: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """An inner join in the order pandas' merge gives: each of `rows` (in order, of group groups[k]) once per member
@@ -140,9 +132,8 @@ def _each_of(rows: np.ndarray, groups: np.ndarray, members: np.ndarray, member_g
 
 def _first_of_each(rows: np.ndarray, campaign: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The first of `rows` of each (campaign, value), in order (drop_duplicates)."""
-    codes = pd.factorize(values)[0]
-    _, first = np.unique(campaign * (codes.max() + 1) + codes, return_index=True)
-    return rows[np.sort(first)]
+    ids, _ = combination_ids([campaign, values])
+    return rows[np.unique(ids, return_index=True)[1]]  # numbered in order of appearance: first rows ascending
 
 
 def _sliced(out: _Rows, treated: np.ndarray, control: np.ndarray, campaign: np.ndarray, column: str) -> None:
@@ -213,7 +204,7 @@ def expand_cohorts(frame: pd.DataFrame, levels: Collection[str] = LEVELS) -> pd.
             known = pd.notna(own[level])
             rows = np.flatnonzero(np.isin(as_of, as_of[known]))
             out.add(level, rows, np.where(known[rows], out.texts[level][rows], out.constant("unknown")))
-    campaign = _campaigns(own)
+    campaign, _ = combination_ids([own[name] for name in CAMPAIGN])  # a number per campaign
     treated, control = np.flatnonzero(side == TREATED), np.flatnonzero(side == CONTROL)
     for column in ("step_variant", "channel"):
         if column in frame.columns and column in levels:
