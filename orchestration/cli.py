@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "hand-written reference query; fixed cost and peak memory")
     bench.add_argument("--users", type=int, default=100_000)
     bench.add_argument("--days", type=int, default=120)
-    bench.add_argument("--home", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
+    bench.add_argument("--home", type=Path, default=None, help="a new or empty scratch folder (default: a new temporary one)")
     bench.add_argument("--repeats", type=int, default=1, help="run the late partition this many times, each a first "
                        "run of the day on the world as the backfill left it, and report the median (default 1)")
     bench.add_argument("--with-model", action="store_true", help="score the late day with a churn model in force "
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     compare.add_argument("--learn-days", type=int, help="days of randomized learning before the pause (default 35)")
     compare.add_argument("--eval-days", type=int, help="days each policy plans (default 7)")
     compare.add_argument("--daily-capacity", type=int, default=None, help="contacts per channel and day (default users/200)")
-    compare.add_argument("--home", type=Path, help="scratch folder (default: a new temporary folder)")
+    compare.add_argument("--home", type=Path, help="a new or empty scratch folder (default: a new temporary one)")
     evaluate = commands.add_parser(
         "evaluate-early-warning",
         help="ROC/PR AUC, top-decile precision, Brier and lead time of the churn probability, the rules, recency "

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.benchmarks.pipeline import (
-    DaySize, RunFigures, compute_by_step, day_size, growth, median_run, per_user, restored,
+    DaySize, RunFigures, compute_by_step, day_size, growth, median_run, per_user, restored, run_benchmark,
 )
 
 
@@ -67,3 +67,12 @@ def test_a_world_is_restored_as_it_was_saved(tmp_path: Path) -> None:
     assert sorted(p.relative_to(world).as_posix() for p in world.rglob("*")) == [
         "landing", "landing/day.parquet", "warehouse.duckdb"]
     assert (world / "warehouse.duckdb").read_text() == "before" and (saved / "warehouse.duckdb").is_file()
+
+
+def test_the_benchmark_refuses_a_folder_holding_an_earlier_world(tmp_path: Path) -> None:
+    # Backfilling over an earlier run's warehouse and model registries would time work already done.
+    (tmp_path / "world").mkdir()
+    (tmp_path / "world" / "warehouse.duckdb").write_bytes(b"")
+    with pytest.raises(SystemExit, match="not empty"):
+        run_benchmark(100, 8, tmp_path)
+    assert [p.name for p in (tmp_path / "world").iterdir()] == ["warehouse.duckdb"]  # left as it was

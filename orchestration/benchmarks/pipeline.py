@@ -183,6 +183,11 @@ def run_benchmark(n_users: int, n_days: int, home: Path | None = None, repeats: 
     from orchestration.warehouse import connect
 
     home = Path(home or tempfile.mkdtemp(prefix="churn-recall-bench-")).resolve()
+    if home.exists() and any(home.iterdir()):
+        # A world left by an earlier run would be backfilled again on top of its own tables and model registries:
+        # every figure would time work already done.
+        raise SystemExit(f"{home} is not empty: the benchmark builds its world from nothing, so give it a new or "
+                         "empty folder (or none, for a temporary one)")
     settings = Settings.under(home / "world")
     start = settings.start_date
     early, late = start + timedelta(days=max(1, n_days // 4)), start + timedelta(days=n_days - 1)
