@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "hand-written reference query; fixed cost and peak memory")
     bench.add_argument("--users", type=int, default=100_000)
     bench.add_argument("--days", type=int, default=120)
-    bench.add_argument("--home", type=Path, default=None, help="a new or empty scratch folder (default: a new temporary one)")
+    bench.add_argument("--home", type=Path, default=None,
+                       help="a new or empty scratch folder (default: a new temporary one)")
     bench.add_argument("--repeats", type=int, default=1, help="run the late partition this many times, each a first "
                        "run of the day on the world as the backfill left it, and report the median (default 1)")
     bench.add_argument("--with-model", action="store_true", help="score the late day with a churn model in force "
