@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.ids import is_in
+from orchestration.measurement.log_only import NEVER, STEPS, LogOnlyJourneys, known_times, nanoseconds
 from orchestration.measurement.outcomes import DESIGN_COLUMNS, as_objects, per_distinct
 
 TOUCH_COLUMNS = [
@@ -44,7 +45,7 @@ def is_decided(action_ids: pd.Series, decisions: pd.DataFrame) -> np.ndarray:
 
 def _log_rows(touches: pd.DataFrame) -> pd.DataFrame:
     """The touch rows with their times as timestamps and every optional column (null where absent): what any day
-    knows of them is then a comparison (_known_rows)."""
+    knows of them is then a comparison."""
     missing = [c for c in TOUCH_COLUMNS if c not in touches.columns]
     if missing:
         raise ValueError(f"touches lacks required columns: {', '.join(missing)}")
@@ -64,71 +65,23 @@ def _log_rows(touches: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _known_rows(rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Of _log_rows, those scheduled by the end of `as_of`, with what was known of them then."""
-    end = pd.Timestamp(as_of + timedelta(days=1))
-    known = rows.loc[rows["scheduled_at"] < end]
-    seen = {column: known[f"{column}_at"] < end for column in ("sent", "opened", "clicked")}
-    funnel = {"sent": seen["sent"], "delivered": seen["sent"] & known["deliverable"], "opened": seen["opened"],
-              "clicked": seen["clicked"], "cost": known["cost"]}
-    return pd.DataFrame({
-        **{c: known[c] for c in ("action_id", "user_id", "strategy_id", "arm", "lifecycle_stage", "scheduled_at")},
-        **funnel,
-        **{c: known[c] for c in ("channel", "coupon_code", "coupon_value", *ATTRIBUTE_COLUMNS)},
-    })
-
-
-# How the rows of a journey only the log knows fold into one: the funnel over all of them, the coupon of the first step
-# handing one out, and who and what it was from the first row ('first' skips nulls: the channel is the first step's
-# with one).
-FUNNEL_FOLD = {"sent": ("sent", "any"), "delivered": ("delivered", "any"), "opened": ("opened", "any"),
-               "clicked": ("clicked", "any"), "cost": ("cost", "sum"), "coupon_code": ("coupon_code", "first")}
-IDENTITY_FOLD = {"user_id": ("user_id", "first"), "strategy_id": ("strategy_id", "first"), "arm": ("arm", "first"),
-                 "lifecycle_stage": ("lifecycle_stage", "first"), "first_scheduled": ("scheduled_at", "first"),
-                 "channel": ("channel", "first"), "coupon_value": ("coupon_value", "max"),
-                 **{c: (c, "first") for c in ATTRIBUTE_COLUMNS}}
-
-
-def _fold(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per action_id: the funnel over its rows and who and what it was."""
-    journeys = (
-        rows.sort_values("scheduled_at", kind="stable")  # 'first': each journey's first row by schedule
-        .groupby("action_id", sort=True, dropna=False)
-        .agg(**IDENTITY_FOLD, **FUNNEL_FOLD)
-        .reset_index()
-    )
-    journeys["assignment_date"] = journeys.pop("first_scheduled").dt.normalize()
-    return journeys
-
-
-# The funnel steps whose first time a JourneyLog keeps per decided journey (their cost is summed instead).
-FIRST_KNOWN = ("sent", "delivered", "opened", "clicked")
-NEVER = np.iinfo(np.int64).max
-
-
-def _nanoseconds(times: pd.Series) -> np.ndarray:
-    """Timestamps as int64 nanoseconds, NaT as NEVER (so that a row unknown on any day compares as never)."""
-    values = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return np.where(times.isna().to_numpy(), NEVER, values)
-
-
 @dataclass(frozen=True)
 class JourneyLog:
     """The decisions and the delivery log of a run, prepared once for the several days it measures: as_of(day) then
     compares each decided journey's first known send, delivery, open, click and coupon with the day's end, and sums
-    the costs of the rows scheduled by then, instead of folding the log again (journeys only the log knows are few
-    and still folded per day)."""
+    the costs of the rows scheduled by then, instead of folding the log again; the journeys only the log knows
+    likewise (log_only.py)."""
 
     decisions: pd.DataFrame  # DECISION_COLUMNS, by action_id
     assigned: np.ndarray  # each decision's assignment day (datetime64[D])
-    first_known: dict[str, np.ndarray]  # per decision: when each FIRST_KNOWN step is first known (ns; NEVER: not yet)
+    first_known: dict[str, np.ndarray]  # per decision: when each funnel step is first known (ns; NEVER: not yet)
     coupon_at: np.ndarray  # per decision: when the first coupon its journey handed out is known (ns), and its code
     coupon_code: np.ndarray
     journey: np.ndarray  # per decision, and per touch row of a decided journey: the journey's number
     row_journey: np.ndarray
     row_scheduled: np.ndarray  # per such row: its schedule (ns) and cost
     row_cost: np.ndarray
-    logged_rows: pd.DataFrame  # _log_rows of journeys only the log knows
+    log_only: LogOnlyJourneys  # the journeys only the log knows
     unique_ids: bool  # every decision and log row has an id and the decisions' are distinct: a day's journeys too
 
     @classmethod
@@ -145,13 +98,10 @@ class JourneyLog:
         row_journey = ids.get_indexer(rows["action_id"])
         mine, logged_rows = rows.loc[row_journey >= 0], rows.loc[row_journey < 0]
         row_journey = row_journey[row_journey >= 0]
-        scheduled = _nanoseconds(mine["scheduled_at"])
-        # A step is known once it is scheduled and has happened: at the later of the two times.
-        times = {step: np.maximum(scheduled, _nanoseconds(mine[f"{step}_at"]))
-                 for step in ("sent", "opened", "clicked")}
-        times["delivered"] = np.where(mine["deliverable"].to_numpy(), times["sent"], NEVER)
+        scheduled = nanoseconds(mine["scheduled_at"])
+        times = known_times(mine, scheduled)
         first_known = {}
-        for step in FIRST_KNOWN:  # each journey's earliest
+        for step in STEPS:  # each journey's earliest
             first = np.full(len(ids) + 1, NEVER, dtype=np.int64)
             np.minimum.at(first, row_journey, times[step])
             first_known[step] = first[journey]
@@ -168,8 +118,8 @@ class JourneyLog:
             first_known=first_known, coupon_at=coupon_at[journey], coupon_code=coupon_code[journey],
             journey=journey, row_journey=row_journey, row_scheduled=scheduled,
             row_cost=mine["cost"].to_numpy(dtype=float),
-            logged_rows=logged_rows,
-            # as_of folds the log rows per id, none of them a decision's: its frames need no check of their own
+            log_only=LogOnlyJourneys.of(logged_rows),
+            # the log-only journeys are one per id, none of them a decision's: a day's frame needs no check of its own
             unique_ids=bool(decided["action_id"].notna().all() and len(ids) == len(decided)
                             and logged_rows["action_id"].notna().all()),
         )
@@ -185,12 +135,12 @@ class JourneyLog:
         cost = np.zeros(len(self.decisions) + 1)  # journey numbers stop at the number of decisions
         cost[sums.index.to_numpy()] = sums.to_numpy()
         from_decisions = self.decisions.loc[chosen].assign(
-            **{step: self.first_known[step][chosen] < end for step in FIRST_KNOWN},
+            **{step: self.first_known[step][chosen] < end for step in STEPS},
             cost=cost[self.journey[chosen]],
             coupon_code=np.where(self.coupon_at[chosen] < end, self.coupon_code[chosen], None),
             source="decisions",
         )
-        logged = _fold(_known_rows(self.logged_rows, as_of))
+        logged = self.log_only.as_of(end)
         logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
         logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
         logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
