@@ -2,8 +2,8 @@
 
 A day's plan at a million users looks a million user ids up several times (decisions among the free users,
 consent flags and profiles of the chosen users). pandas' merges, `Index.get_indexer` and `isin` on Arrow text
-hash Python objects: 0.3-0.6 s a lookup there. Numbering both sides at once with one factorize, then reading the
-positions from an integer table, takes 0.19 s for 500,000 ids among 1,000,000 (get_indexer 0.49 s)."""
+hash Python objects: 0.3-0.6 s a lookup there. Arrow's hash lookups on the text itself take 0.23 s (is_in) for
+500,000 ids among 1,000,000."""
 
 from __future__ import annotations
 
@@ -17,7 +17,20 @@ import pyarrow.compute as pc
 
 def positions(values: pd.Series, among: pd.Series, last: bool = False) -> np.ndarray:
     """Per value, its row position in `among` (the first occurrence, or the last with `last`), -1 where it does
-    not occur or is missing."""
+    not occur or is missing. Text through Arrow's hash lookup (900,000 ids among 1,000,000: 0.40-0.46 s, against
+    0.55-0.62 s numbering both sides with one factorize); other values by that factorize."""
+    within = among.iloc[::-1] if last else among  # the first occurrence of the reversed ids is the last one
+    try:
+        text, value_set = (pa.array(series, type=pa.string()) for series in (values, within))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # not text
+        return _factorized_positions(values, among, last)
+    found = pc.index_in(text, value_set=value_set, skip_nulls=True)  # a missing id matches nothing
+    found = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.where(found >= 0, len(among) - 1 - found, -1) if last else found
+
+
+def _factorized_positions(values: pd.Series, among: pd.Series, last: bool) -> np.ndarray:
+    """positions() of any hashable values: both sides numbered with one factorize, then read from a table."""
     codes, distinct = pd.factorize(pd.concat([among, values], ignore_index=True))
     table = np.full(len(distinct), -1, dtype=np.int64)
     known = codes[: len(among)]

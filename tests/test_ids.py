@@ -51,3 +51,17 @@ def test_looked_up_reads_each_value_in_the_mapping_and_the_default_elsewhere() -
     assert looked_up(pd.Series([], dtype=object), {"push": 1.0}, 0.0).tolist() == []
     assert looked_up(values, {"push": 0.01, "sms": 0.05}, 0.0).tolist() == \
         values.map({"push": 0.01, "sms": 0.05}).fillna(0.0).tolist()
+
+
+def test_positions_of_ids_that_are_not_text_are_found_too() -> None:
+    among = pd.Series([10, 20, 10, 30])
+    values = pd.Series([10, 40, 30])
+    assert positions(values, among).tolist() == [0, -1, 3]
+    assert positions(values, among, last=True).tolist() == [2, -1, 3]
+
+
+def test_positions_of_object_and_arrow_text_agree() -> None:
+    among = pd.Series(["a", None, "b", "a"], dtype=object)
+    values = pd.Series(["a", "b", None, "z"], dtype="str")
+    assert positions(values, among).tolist() == [0, 2, -1, -1]
+    assert positions(values, among, last=True).tolist() == [3, 2, -1, -1]
