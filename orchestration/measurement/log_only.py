@@ -41,22 +41,22 @@ def known_times(rows: pd.DataFrame, scheduled: np.ndarray) -> dict[str, np.ndarr
 class LogOnlyJourneys:
     """Log rows (journeys._log_rows, in schedule order) prepared to be folded as of any day's end."""
 
-    firsts: pd.DataFrame       # per journey, by action_id (null last): action_id and each FIRST_OF column's first value
-    first_row: np.ndarray      # per journey: the position of its first row, and of each FIRST_OF column's first value
-    first_at: dict[str, np.ndarray]  # (the number of rows where it has none)
-    assigned: pd.Series        # per journey: its first row's schedule, at midnight
-    journey: np.ndarray        # per row: its journey's number (its position in `firsts`)
-    scheduled: np.ndarray      # per row: its schedule (ns, ascending), when each step is known (ns), cost, coupon value
-    known_at: dict[str, np.ndarray]
-    cost: np.ndarray
-    coupon_value: np.ndarray
+    firsts: pd.DataFrame  # per journey, by action_id (null last): action_id and each FIRST_OF column's first value
+    first_row: np.ndarray  # per journey: the position of its first row
+    first_at: dict[str, np.ndarray]  # per FIRST_OF column and journey: the position of that value (len(rows): none)
+    assigned: pd.Series  # per journey: its first row's schedule, at midnight
+    journey: np.ndarray  # per row: its journey's number (its position in `firsts`)
+    scheduled: np.ndarray  # per row: its schedule (ns, ascending)
+    known_at: dict[str, np.ndarray]  # per funnel step and row: when it is known (ns; NEVER: never)
+    cost: np.ndarray  # per row
+    coupon_value: np.ndarray  # per row (NaN: none)
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> LogOnlyJourneys:
         scheduled = nanoseconds(rows["scheduled_at"])
         if (np.diff(scheduled) < 0).any():
             raise ValueError("log rows must be in schedule order")
-        # Journey numbers by action_id, rows without one a journey of their own (as grouping with dropna=False has it).
+        # Journey numbers by action_id; the rows without one are one journey (as grouping with dropna=False has it).
         journey, ids = pd.factorize(rows["action_id"], sort=True, use_na_sentinel=False)
         position = np.arange(len(rows))
 

@@ -106,7 +106,8 @@ select
 from alone
 left join (
     select tiers.* from user_risk_tiers as tiers
-    semi join (select distinct user_id, assignment_date - 1 as tier_date from alone) as wanted using (user_id, tier_date)
+    semi join (select distinct user_id, assignment_date - 1 as tier_date from alone) as wanted
+        using (user_id, tier_date)
 ) as tiers
     on tiers.user_id = alone.user_id and tiers.tier_date = alone.assignment_date - 1
 left join {segments}
