@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     compare.add_argument("--learn-days", type=int, help="days of randomized learning before the pause (default 35)")
     compare.add_argument("--eval-days", type=int, help="days each policy plans (default 7)")
     compare.add_argument("--daily-capacity", type=int, default=None, help="contacts per channel and day (default users/200)")
-    compare.add_argument("--home", type=Path, help="a new or empty scratch folder (default: a new temporary one)")
+    compare.add_argument("--home", type=Path, help="scratch folder (default: a new temporary folder)")
     evaluate = commands.add_parser(
         "evaluate-early-warning",
         help="ROC/PR AUC, top-decile precision, Brier and lead time of the churn probability, the rules, recency "
