@@ -87,6 +87,12 @@ def _per_journey(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 # of it are summed into one atom before the cohort expansion, since every metric is a sum: the expansion then copies
 # a day's 43,000 atoms rather than its 490,000 journeys at 100,000 users (38,000 journeys, 4,400 atoms in the demo).
 ATOM_COLUMNS = [*EXPAND_COLUMNS, "_wake_open", "_churn_open", "_wake_days", "_churn_days", "source", *DESIGN_COLUMNS]
+# The ATOM_COLUMNS a decided journey keeps over a run. A frame may carry FIXED_KEY, a number per journey for its
+# combination of these (the same number, the same combination, among the rows of one as-of day): the atoms then key on
+# it instead of numbering these columns again every day (JourneyLog numbers its decisions once per run).
+FIXED_COLUMNS = ["assignment_date", "strategy_id", "arm", "lifecycle_stage", "holdout", "first_journey", "value_tier",
+                 "segment", "step_variant", "channel", "source", *DESIGN_COLUMNS]
+FIXED_KEY = "_fixed"
 
 
 def combination_ids(columns: Sequence[pd.Series | np.ndarray]) -> tuple[np.ndarray, int]:
@@ -137,8 +143,10 @@ def atoms_of(outcomes_by_day: Mapping[date, pd.DataFrame]) -> Atoms | None:
         return None
     frame = _prepare(pd.concat(days, ignore_index=True))
     quantities = _per_journey(frame)
-    # the assignment day by its timestamp (_prepare's): the same groups, without hashing a date object per journey
-    columns = ["_assigned" if column == "assignment_date" else column for column in ATOM_COLUMNS]
+    if all(FIXED_KEY in day for day in days):
+        columns = [FIXED_KEY, *(column for column in ATOM_COLUMNS if column not in FIXED_COLUMNS)]
+    else:  # the assignment day by its timestamp (_prepare's): the same groups, without hashing a date per journey
+        columns = ["_assigned" if column == "assignment_date" else column for column in ATOM_COLUMNS]
     return _summed(frame, columns, list(quantities), list(quantities.values()))
 
 

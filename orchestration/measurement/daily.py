@@ -12,7 +12,7 @@ import pandas as pd
 
 from orchestration.ids import is_in
 from orchestration.measurement.journeys import JourneyLog, is_decided
-from orchestration.measurement.atoms import Atoms, atoms_of, merged
+from orchestration.measurement.atoms import FIXED_KEY, Atoms, atoms_of, merged
 from orchestration.measurement.metrics import cohort_metrics_by_day, metrics_of_atoms
 from orchestration.measurement.outcomes import PRE_PERIOD_DAYS, day_numbers, measure_outcomes
 from orchestration.measurement.pairs import ActivityPairs
@@ -84,7 +84,7 @@ def outcomes_as_of(inputs: JourneyInputs, day: date, horizon: int, windows: dict
     journeys = log.as_of(day)
     visible = journeys[journeys["assignment_date"] >= day - timedelta(days=horizon - 1)]
     return measure_outcomes(visible, inputs.activity, day, redemptions=inputs.redemptions, pairs=pairs,
-                            unique_ids=log.unique_ids, **windows)
+                            unique_ids=log.unique_ids, typed=True, **windows)
 
 
 def outcomes_by_day(inputs: JourneyInputs, days: list[date], horizon: int,
@@ -183,6 +183,7 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pd.DataFrame, first
     """Replace the rows of the journeys measured as of `as_of` (assigned from `first`), except those a later run
     already measured: a journey never moves back in time (re-running an older day leaves the later measurements).
     The rows written."""
+    outcomes = outcomes.drop(columns=FIXED_KEY, errors="ignore")  # the atoms' key, not an outcome
     if table_exists(con, "recall_outcomes"):
         later = con.execute(
             "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",

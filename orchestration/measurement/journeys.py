@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.ids import is_in
+from orchestration.measurement.atoms import FIXED_COLUMNS, FIXED_KEY, combination_ids
 from orchestration.measurement.log_only import NEVER, STEPS, LogOnlyJourneys, known_times, nanoseconds
 from orchestration.measurement.outcomes import DESIGN_COLUMNS, as_objects, per_distinct
 
@@ -81,6 +82,7 @@ class JourneyLog:
     row_journey: np.ndarray
     row_scheduled: np.ndarray  # per such row: its schedule (ns) and cost
     row_cost: np.ndarray
+    fixed_key: np.ndarray  # per decision: the number of its combination of the atoms' FIXED_COLUMNS
     log_only: LogOnlyJourneys  # the journeys only the log knows
     unique_ids: bool  # every decision and log row has an id and the decisions' are distinct: a day's journeys too
 
@@ -112,12 +114,13 @@ class JourneyLog:
         coupon_code = np.full(len(ids) + 1, None, dtype=object)
         coupon_at[with_coupon] = scheduled[coupons[first_row]]
         coupon_code[with_coupon] = mine["coupon_code"].to_numpy()[coupons[first_row]]
+        fixed_key, _ = combination_ids([decided[column] for column in FIXED_COLUMNS if column != "source"])
         return cls(
             decisions=decided,
             assigned=pd.to_datetime(decided["assignment_date"]).to_numpy(dtype="datetime64[D]"),
             first_known=first_known, coupon_at=coupon_at[journey], coupon_code=coupon_code[journey],
             journey=journey, row_journey=row_journey, row_scheduled=scheduled,
-            row_cost=mine["cost"].to_numpy(dtype=float),
+            row_cost=mine["cost"].to_numpy(dtype=float), fixed_key=fixed_key,
             log_only=LogOnlyJourneys.of(logged_rows),
             # the log-only journeys are one per id, none of them a decision's: a day's frame needs no check of its own
             unique_ids=bool(decided["action_id"].notna().all() and len(ids) == len(decided)
@@ -125,7 +128,8 @@ class JourneyLog:
         )
 
     def as_of(self, as_of: date) -> pd.DataFrame:
-        """journeys_as_of(touches, as_of, decisions) of the touches and decisions this log was prepared from."""
+        """journeys_as_of(touches, as_of, decisions) of the touches and decisions this log was prepared from, with
+        FIXED_KEY (atoms.py): the decided journeys' numbers of the run, then the log-only journeys' of the day."""
         end = pd.Timestamp(as_of + timedelta(days=1)).value
         chosen = self.assigned <= np.datetime64(as_of, "D")
         known = self.row_scheduled < end
@@ -134,17 +138,25 @@ class JourneyLog:
         sums = pd.Series(self.row_cost[known]).groupby(self.row_journey[known]).sum()
         cost = np.zeros(len(self.decisions) + 1)  # journey numbers stop at the number of decisions
         cost[sums.index.to_numpy()] = sums.to_numpy()
-        from_decisions = self.decisions.loc[chosen].assign(
+        decided = self.decisions.loc[chosen]
+        from_decisions = decided.assign(
             **{step: self.first_known[step][chosen] < end for step in STEPS},
             cost=cost[self.journey[chosen]],
             coupon_code=np.where(self.coupon_at[chosen] < end, self.coupon_code[chosen], None),
-            source="decisions",
+            source=pd.Series("decisions", index=decided.index, dtype=object),  # as measure_outcomes' as_objects
+            **{FIXED_KEY: self.fixed_key[chosen]},
         )
         logged = self.log_only.as_of(end)
         logged["step_variant"] = step_variant(logged.pop("coupon_value"), logged["arm"])
-        logged["holdout"], logged["first_journey"], logged["source"] = None, None, "delivery_log"
+        logged["holdout"], logged["first_journey"] = None, None
+        logged["source"] = pd.Series("delivery_log", index=logged.index, dtype=object)
         logged[DESIGN_COLUMNS] = np.nan  # the log does not know the design: the check uses the library's
-        return _journey_frame(from_decisions, _typed(logged))
+        logged = _typed(logged)
+        # their first values change with the day: numbered each day, after the decisions' (another source, so no
+        # combination is shared with a decided journey)
+        codes, _ = combination_ids([logged[column] for column in FIXED_COLUMNS if column != "source"])
+        logged[FIXED_KEY] = codes + len(self.fixed_key)
+        return _journey_frame(from_decisions, logged)
 
 
 def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -128,6 +128,7 @@ def measure_outcomes(
     wake_up_days: int = WAKE_UP_DAYS,
     pairs: ActivityPairs | None = None,
     unique_ids: bool = False,
+    typed: bool = False,
 ) -> pd.DataFrame:
     """One row per journey (OUTCOME_COLUMNS) using only activity dated on or before `as_of`.
 
@@ -141,7 +142,8 @@ def measure_outcomes(
     after `as_of` are left out. `pairs`: pairs of these journeys with the rows of `activity`, found once for the
     several days a run measures (ActivityPairs.of, from PRE_PERIOD_DAYS before assignment to the horizon after).
     `unique_ids`: the caller knows the journeys have one row per action_id (a JourneyLog's days: JourneyLog.unique_ids),
-    so they are not checked again.
+    so they are not checked again. `typed`: the caller knows the ATTRIBUTES columns are present and already objects,
+    one per distinct value and None where missing (a JourneyLog's days), so they are not made so again.
     """
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]
     if missing:
@@ -166,7 +168,7 @@ def measure_outcomes(
         out[column] = out[column].astype(type(default))
     if "responded" not in journeys.columns:  # a response is an open or a click
         out["responded"] = out["opened"] | out["clicked"]
-    for column in ATTRIBUTES:
+    for column in [] if typed else ATTRIBUTES:
         out[column] = as_objects(out[column]) if column in out.columns else None
     out["first_journey"] = (out["first_journey"] if "first_journey" in out.columns
                             else pd.Series(pd.NA, index=out.index)).astype("boolean")
