@@ -152,7 +152,7 @@ def measure_block(con: duckdb.DuckDBPyConnection, days: list[date], shards: int,
     for index in range(shards):
         for day, outcomes in _shard_outcomes(con, days, Shard(index, shards, selection), horizon, windows, engine):
             if write is not None and day == days[-1]:
-                write(outcomes)
+                write(outcomes.drop(columns=FIXED_KEY, errors="ignore"))  # the atoms' key, not an outcome
             atoms[day] = merged([atoms.get(day), atoms_of({day: outcomes})])
             journeys[day] += len(outcomes)
             if index == shards - 1:  # the day's atoms are complete
@@ -183,7 +183,6 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pd.DataFrame, first
     """Replace the rows of the journeys measured as of `as_of` (assigned from `first`), except those a later run
     already measured: a journey never moves back in time (re-running an older day leaves the later measurements).
     The rows written."""
-    outcomes = outcomes.drop(columns=FIXED_KEY, errors="ignore")  # the atoms' key, not an outcome
     if table_exists(con, "recall_outcomes"):
         later = con.execute(
             "select action_id from recall_outcomes where assignment_date between ? and ? and measured_through > ?",
