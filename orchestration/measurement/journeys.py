@@ -114,13 +114,12 @@ class JourneyLog:
         coupon_code = np.full(len(ids) + 1, None, dtype=object)
         coupon_at[with_coupon] = scheduled[coupons[first_row]]
         coupon_code[with_coupon] = mine["coupon_code"].to_numpy()[coupons[first_row]]
-        fixed_key, _ = combination_ids([decided[column] for column in FIXED_COLUMNS if column != "source"])
         return cls(
             decisions=decided,
             assigned=pd.to_datetime(decided["assignment_date"]).to_numpy(dtype="datetime64[D]"),
             first_known=first_known, coupon_at=coupon_at[journey], coupon_code=coupon_code[journey],
             journey=journey, row_journey=row_journey, row_scheduled=scheduled,
-            row_cost=mine["cost"].to_numpy(dtype=float), fixed_key=fixed_key,
+            row_cost=mine["cost"].to_numpy(dtype=float), fixed_key=_fixed_numbers(decided),
             log_only=LogOnlyJourneys.of(logged_rows),
             # the log-only journeys are one per id, none of them a decision's: a day's frame needs no check of its own
             unique_ids=bool(decided["action_id"].notna().all() and len(ids) == len(decided)
@@ -154,9 +153,14 @@ class JourneyLog:
         logged = _typed(logged)
         # their first values change with the day: numbered each day, after the decisions' (another source, so no
         # combination is shared with a decided journey)
-        codes, _ = combination_ids([logged[column] for column in FIXED_COLUMNS if column != "source"])
-        logged[FIXED_KEY] = codes + len(self.fixed_key)
+        logged[FIXED_KEY] = _fixed_numbers(logged) + len(self.fixed_key)
         return _journey_frame(from_decisions, logged)
+
+
+def _fixed_numbers(journeys: pd.DataFrame) -> np.ndarray:
+    """Per journey, the number of its combination of the atoms' FIXED_COLUMNS among `journeys` (of one source, which
+    is left out)."""
+    return combination_ids([journeys[column] for column in FIXED_COLUMNS if column != "source"])[0]
 
 
 def journeys_as_of(touches: pd.DataFrame, as_of: date, decisions: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -168,8 +168,9 @@ def measure_outcomes(
         out[column] = out[column].astype(type(default))
     if "responded" not in journeys.columns:  # a response is an open or a click
         out["responded"] = out["opened"] | out["clicked"]
-    for column in [] if typed else ATTRIBUTES:
-        out[column] = as_objects(out[column]) if column in out.columns else None
+    if not typed:
+        for column in ATTRIBUTES:
+            out[column] = as_objects(out[column]) if column in out.columns else None
     out["first_journey"] = (out["first_journey"] if "first_journey" in out.columns
                             else pd.Series(pd.NA, index=out.index)).astype("boolean")
     for column in DESIGN_COLUMNS:
